@@ -1,0 +1,1 @@
+"""The pooled count models (filled in by the forecasting work)."""

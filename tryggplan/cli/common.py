@@ -1,0 +1,49 @@
+"""Shared CLI plumbing: exit codes and one-line errors on stderr."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+
+from tryggplan.domain import InvalidInputError, TryggplanError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def one_line(text: str, limit: int = 400) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def fail(message: str, code: int = EXIT_INVALID) -> None:
+    """Print ``message`` as one line on stderr and leave with ``code``."""
+    print(f"tryggplan: error: {one_line(message)}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def run_guarded(call: Callable[[], Any]) -> int:
+    """Run the typer app (standalone mode), mapping our errors to exit codes and one-line messages."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        result = call()
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_FAILED
+    except InvalidInputError as exc:
+        print(f"tryggplan: error: {one_line(str(exc))}", file=sys.stderr)
+        return EXIT_INVALID
+    except TryggplanError as exc:
+        print(f"tryggplan: error: {one_line(str(exc))}", file=sys.stderr)
+        return EXIT_FAILED
+    except (OSError, MemoryError) as exc:
+        print(f"tryggplan: error: {one_line(str(exc))}", file=sys.stderr)
+        return EXIT_FAILED
+    return int(result) if isinstance(result, int) else EXIT_OK
