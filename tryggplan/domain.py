@@ -60,6 +60,8 @@ class Problem:
     message: str
     fix: str = ""
     value: str | None = field(default=None, compare=False)
+    #: short machine-readable class of the problem (e.g. ``bad_timestamp``) for counting in reports
+    kind: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         where = self.file
