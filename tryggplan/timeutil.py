@@ -114,6 +114,8 @@ def to_utc(values: pd.Series, tz: str = DEFAULT_TZ) -> tuple[pd.Series, pd.Serie
     why (empty string where accepted).
     """
     text = values.astype("string").str.strip()
+    # Swedish clocks are often written with a dot (21.10): accept it in the time part only
+    text = text.str.replace(r"^(\d{4}-\d{2}-\d{2}[T ]\d{1,2})\.(\d{2})(?:\.(\d{2}))?", _dot_time, regex=True)
     reason = pd.Series("", index=values.index, dtype="object")
     utc = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
     empty = text.isna() | (text == "")
@@ -129,11 +131,12 @@ def to_utc(values: pd.Series, tz: str = DEFAULT_TZ) -> tuple[pd.Series, pd.Serie
         reason[bad[bad].index] = "not a timestamp"
     naive = ~empty & ~has_offset
     if naive.any():
-        parsed = pd.to_datetime(text[naive], errors="coerce", format="ISO8601")
-        retry = parsed.isna()
-        if retry.any():  # non-ISO layouts such as '2025-08-15 21:10:00.000' or '15/08/2025 21:10'
-            parsed[retry] = pd.to_datetime(text[naive][retry], errors="coerce", dayfirst=False,
-                                           format="mixed")
+        # only unambiguous layouts: an ISO date and a clock time (no bare dates, no words such as
+        # 'now', no day/month orders that differ between countries)
+        layout = text[naive].str.fullmatch(_NAIVE_LAYOUT, na=False)
+        parsed = pd.Series(pd.NaT, index=text[naive].index, dtype="datetime64[ns]")
+        if layout.any():
+            parsed[layout] = pd.to_datetime(text[naive][layout], errors="coerce", format="ISO8601")
         unparsed = parsed.isna()
         reason[unparsed[unparsed].index] = "not a timestamp"
         ok = parsed.dropna()
@@ -146,3 +149,10 @@ def to_utc(values: pd.Series, tz: str = DEFAULT_TZ) -> tuple[pd.Series, pd.Serie
             reason[ambiguous[ambiguous].index] = "ambiguous local time (clocks fall back)"
             utc[local.index] = local.dt.tz_convert("UTC")
     return utc, reason
+
+
+_NAIVE_LAYOUT = r"\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"
+
+
+def _dot_time(m: re.Match[str]) -> str:
+    return f"{m.group(1)}:{m.group(2)}" + (f":{m.group(3)}" if m.group(3) else "")
