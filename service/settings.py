@@ -1,0 +1,33 @@
+"""Service settings (pydantic-settings). Built by the app factory or the CLI, never at import.
+
+Environment variables: ``DATABASE_URL`` (or ``TRYGGPLAN_DATABASE_URL``) and ``TRYGGPLAN_<FIELD>``
+for every other field, e.g. ``TRYGGPLAN_MAX_UPLOAD_BYTES=10000000``.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///tryggplan.db"
+
+
+class Settings(BaseSettings):
+    """Everything the service can be configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="TRYGGPLAN_", extra="ignore")
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        validation_alias=AliasChoices("TRYGGPLAN_DATABASE_URL", "DATABASE_URL", "database_url"),
+        description="SQLAlchemy URL: sqlite:///path.db (default) or postgresql+psycopg://user@host/db",
+    )
+    tz: str = Field(default="Europe/Stockholm", description="local time zone used to bin and show times")
+    max_upload_bytes: int = Field(default=20_000_000, gt=0, description="largest accepted request body [bytes]")
+    max_field_chars: int = Field(default=200, gt=0, description="longest id/category/source text [chars]")
+    cors_origins: list[str] = Field(default_factory=list, description="allowed CORS origins (none by default)")
+    run_jobs_inline: bool = Field(
+        default=False, description="run forecast/backtest jobs before answering (tests) instead of in background"
+    )
+    default_model: str = Field(default="default", description="forecast model used when a request names none")
+    log_level: str = Field(default="info")

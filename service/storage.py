@@ -1,0 +1,499 @@
+"""Persistence: open (and migrate) the database, import and read incidents and places.
+
+```python
+from service.storage import open_database, import_incidents
+engine = open_database("sqlite:///var/tryggplan.db")     # or a postgresql URL; migrates to head
+result = import_incidents(engine, incidents, places, source_file="x.csv", actor="cli")
+```
+
+SQLite is the zero-set-up default (file and parent directory created, WAL journal, foreign keys
+on); PostgreSQL is used by giving its URL (``postgresql://`` is read as ``postgresql+psycopg://``).
+The schema comes from the Alembic migrations in ``service/migrations`` (shipped in the wheel),
+run programmatically with a :class:`alembic.config.Config` built here, so the current directory
+does not matter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, func, insert, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
+
+from service.models import ImportRecord, Incident, Place, utcnow
+from service.settings import DEFAULT_DATABASE_URL
+from tryggplan.domain import PLACE_COLUMNS, REQUIRED_INCIDENT_COLUMNS, InvalidInputError, Problem
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+#: Longest text stored in an id, place id, category or source column [characters].
+MAX_TEXT = 200
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What one import did. ``added + unchanged`` rows of the file are now stored."""
+
+    import_id: int
+    source_file: str | None
+    added: int
+    unchanged: int
+    rejected: int
+    places_upserted: int
+
+
+def normalize_url(url: str) -> str:
+    """``postgres://`` and ``postgresql://`` -> ``postgresql+psycopg://`` (the installed driver)."""
+    url = url.strip()
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def default_url() -> str:
+    """``$DATABASE_URL`` or ``sqlite:///tryggplan.db``."""
+    return os.environ.get("DATABASE_URL") or os.environ.get("TRYGGPLAN_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+    finally:
+        cursor.close()
+
+
+def create_db_engine(url: str | None = None, **engine_kwargs: Any) -> Engine:
+    """An engine for ``url`` without touching the schema (see :func:`open_database`)."""
+    url = normalize_url(url or default_url())
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise InvalidInputError(
+            f"cannot read database URL {url!r}: use sqlite:///path/to/file.db or "
+            "postgresql+psycopg://user@host:5432/dbname"
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        database = parsed.database or ""
+        kwargs: dict[str, Any] = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        if database in ("", ":memory:"):
+            kwargs["poolclass"] = StaticPool
+        else:
+            Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        kwargs.update(engine_kwargs)
+        engine = create_engine(parsed, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if backend == "postgresql":
+        return create_engine(parsed, pool_pre_ping=True, **engine_kwargs)
+    raise InvalidInputError(f"unsupported database {backend!r} in {url!r}: use sqlite:/// or postgresql://")
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    """The Alembic configuration, built in code (no alembic.ini, independent of the CWD)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if engine is not None:
+        cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    return cfg
+
+
+def upgrade_database(engine: Engine, revision: str = "head") -> None:
+    """Apply the migrations up to ``revision`` (idempotent)."""
+    cfg = alembic_config(engine)
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+
+
+def open_database(url: str | None = None, migrate: bool = True, **engine_kwargs: Any) -> Engine:
+    """Open the database at ``url`` (default ``$DATABASE_URL`` or ``sqlite:///tryggplan.db``).
+
+    Creates a SQLite file and its parent directory when missing, and migrates the schema to the
+    newest revision. Raises :class:`InvalidInputError` for a URL that cannot be used.
+    """
+    engine = create_db_engine(url, **engine_kwargs)
+    if migrate:
+        try:
+            upgrade_database(engine)
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise InvalidInputError(
+                f"cannot open database {engine.url.render_as_string(hide_password=True)}: "
+                f"{str(exc.orig if getattr(exc, 'orig', None) else exc).splitlines()[0]} "
+                "-> check the URL, that the server runs and the user may create tables"
+            ) from exc
+    return engine
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _text(value: Any) -> str | None:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    text = str(value)
+    return text
+
+
+def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _utc_datetime(value: Any) -> dt.datetime:
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is None:
+        raise ValueError("naive")
+    return ts.tz_convert("UTC").floor("us").to_pydatetime()
+
+
+def _same_float(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def _row_of(frame: pd.DataFrame, position: int) -> int | None:
+    """1-based spreadsheet row of a frame row: a ``row`` column if the reader kept one."""
+    if "row" in frame.columns:
+        try:
+            return int(frame["row"].iloc[position])
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def _place_rows(places: pd.DataFrame, source_file: str, problems: list[Problem]) -> list[dict[str, Any]]:
+    if "place_id" not in places.columns:
+        problems.append(Problem(source_file, None, "place_id", "the places file has no place_id column",
+                                "add a place_id column (the id incidents refer to)"))
+        return []
+    rows: dict[str, dict[str, Any]] = {}
+    for position, rec in enumerate(places.to_dict("records")):
+        pid = _text(rec.get("place_id"))
+        if not pid or not pid.strip():
+            problems.append(Problem(source_file, _row_of(places, position), "place_id", "empty place_id",
+                                    "give every place an id"))
+            continue
+        if len(pid) > MAX_TEXT:
+            problems.append(Problem(source_file, _row_of(places, position), "place_id",
+                                    f"place_id is {len(pid)} characters long", f"keep ids under {MAX_TEXT}"))
+            continue
+        row: dict[str, Any] = {"place_id": pid}
+        for col in ("name", "municipality", "kind", "area"):
+            val = _text(rec.get(col))
+            if val is not None and len(val) > 400:
+                problems.append(Problem(source_file, _row_of(places, position), col,
+                                        f"{col} is {len(val)} characters long", "keep it under 400"))
+                val = None
+            row[col] = val
+        for col in ("lat", "lon"):
+            val = rec.get(col)
+            try:
+                num = None if val is None or _text(val) is None else float(val)
+            except (TypeError, ValueError):
+                problems.append(Problem(source_file, _row_of(places, position), col,
+                                        f"{col} {val!r} is not a number", "write decimal degrees, e.g. 59.39"))
+                continue
+            if num is not None and (not math.isfinite(num) or abs(num) > (90 if col == "lat" else 180)):
+                problems.append(Problem(source_file, _row_of(places, position), col,
+                                        f"{col} {num} is out of range", "write WGS84 decimal degrees"))
+                num = None
+            row[col] = num
+        rows[pid] = row
+    return list(rows.values())
+
+
+# --------------------------------------------------------------------------- import
+
+
+def import_incidents(
+    engine: Engine,
+    incidents: pd.DataFrame,
+    places: pd.DataFrame | None = None,
+    source_file: str | None = None,
+    actor: str = "cli",
+    rejected: int = 0,
+) -> ImportResult:
+    """Store canonical incidents (and places) in one transaction; all or nothing.
+
+    Parameters
+    ----------
+    incidents : canonical frame ``incident_id, occurred_at (tz-aware), place_id, category,
+        source, weight`` (as :mod:`tryggplan.readers` returns it). Not modified.
+    places : canonical places to upsert first, or ``None`` (then every ``place_id`` must be stored)
+    source_file : file name recorded in the import history
+    actor : who imports (``cli``, a token name, ...)
+    rejected : rows the caller dropped before (``--skip-invalid``), recorded in the history
+
+    Ids new to the database are inserted; ids stored with identical content count as
+    ``unchanged``. An id stored with different content, an unknown ``place_id`` or an unusable
+    value raises :class:`InvalidInputError` listing every problem, and nothing is stored.
+    """
+    name = source_file or "incidents"
+    problems: list[Problem] = []
+    missing = [c for c in REQUIRED_INCIDENT_COLUMNS if c not in incidents.columns]
+    if missing:
+        raise InvalidInputError(
+            f"{name}: missing columns {missing}: give at least {', '.join(REQUIRED_INCIDENT_COLUMNS)}",
+            [Problem(name, None, c, "missing column", f"add a {c} column") for c in missing],
+        )
+    place_rows = _place_rows(places, name, problems) if places is not None else []
+    given_places = {r["place_id"] for r in place_rows}
+
+    wanted: dict[str, dict[str, Any]] = {}
+    order: list[str] = []
+    duplicates_in_file = 0
+    has = {c: c in incidents.columns for c in ("category", "source", "weight")}
+    records = incidents.to_dict("records")
+    for position, rec in enumerate(records):
+        row = _row_of(incidents, position)
+        iid = _text(rec.get("incident_id"))
+        if iid is None or not iid.strip():
+            problems.append(Problem(name, row, "incident_id", "empty incident_id", "give every incident an id"))
+            continue
+        try:
+            occurred = _utc_datetime(rec.get("occurred_at"))
+        except (ValueError, TypeError):
+            problems.append(Problem(name, row, "occurred_at",
+                                    f"incident {iid[:40]}: occurred_at {rec.get('occurred_at')!s:.40} is not a "
+                                    "tz-aware time", "read the file with tryggplan.readers (it attaches the offset)"))
+            continue
+        pid = _text(rec.get("place_id"))
+        weight_raw = rec.get("weight") if has["weight"] else 1.0
+        try:
+            weight = float(weight_raw)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            weight = float("nan")
+        new = {
+            "incident_id": iid,
+            "occurred_at": occurred,
+            "place_id": pid,
+            "category": _text(rec.get("category")) if has["category"] else None,
+            "source": _text(rec.get("source")) if has["source"] else None,
+            "weight": weight,
+        }
+        bad = False
+        for col in ("incident_id", "place_id", "category", "source"):
+            val = new[col]
+            if val is not None and len(val) > MAX_TEXT:
+                problems.append(Problem(name, row, col, f"incident {iid[:40]}: {col} is {len(val)} characters long",
+                                        f"shorten it to at most {MAX_TEXT} characters"))
+                bad = True
+        if not pid:
+            problems.append(Problem(name, row, "place_id", f"incident {iid[:40]}: empty place_id",
+                                    "name the place of every incident"))
+            bad = True
+        if not math.isfinite(weight) or weight < 0:
+            problems.append(Problem(name, row, "weight", f"incident {iid[:40]}: weight {weight_raw!r} is not a "
+                                    "number >= 0", "use a finite weight >= 0 (1 by default)"))
+            bad = True
+        if bad:
+            continue
+        if iid in wanted:
+            if _differs(wanted[iid], new):
+                problems.append(Problem(name, row, "incident_id",
+                                        f"incident {iid[:40]} appears twice in the file with different content",
+                                        "give each incident its own id, or drop the duplicate row"))
+            else:
+                duplicates_in_file += 1
+            continue
+        wanted[iid] = new
+        order.append(iid)
+
+    with Session(engine) as session, session.begin():
+        # places known to the database
+        needed_places = sorted({r["place_id"] for r in wanted.values()} - given_places)
+        known: set[str] = set()
+        for chunk in _chunks(needed_places):
+            known.update(session.scalars(select(Place.place_id).where(Place.place_id.in_(chunk))))
+        unknown = set(needed_places) - known
+        if unknown:
+            for iid in order:
+                rec = wanted[iid]
+                if rec["place_id"] in unknown:
+                    problems.append(Problem(name, _row_for_id(incidents, iid), "place_id",
+                                            f"incident {iid[:40]}: unknown place {rec['place_id'][:60]!r}",
+                                            "add the place to the places file (or import places first)"))
+        # ids already stored
+        stored: dict[str, Incident] = {}
+        for chunk in _chunks(order):
+            for inc in session.scalars(select(Incident).where(Incident.incident_id.in_(chunk))):
+                stored[inc.incident_id] = inc
+        unchanged = duplicates_in_file
+        to_insert: list[dict[str, Any]] = []
+        for iid in order:
+            rec = wanted[iid]
+            old = stored.get(iid)
+            if old is None:
+                to_insert.append(rec)
+                continue
+            old_rec = {"incident_id": old.incident_id, "occurred_at": old.occurred_at, "place_id": old.place_id,
+                       "category": old.category, "source": old.source, "weight": old.weight}
+            if _differs(old_rec, rec):
+                problems.append(Problem(
+                    name, _row_for_id(incidents, iid), "incident_id",
+                    f"incident {iid[:40]} is already stored with different content ({_diff_text(old_rec, rec)})",
+                    "keep ids stable and content unchanged, or give a corrected incident a new id"))
+            else:
+                unchanged += 1
+        if problems:
+            session.rollback()
+            raise InvalidInputError(
+                f"{name}: {len(problems)} problem(s), nothing imported; first: {problems[0]}", problems)
+        record = ImportRecord(actor=actor[:200], source_file=(source_file or None) and source_file[:500],
+                              rows_added=len(to_insert), rows_unchanged=unchanged, rows_rejected=int(rejected),
+                              places_upserted=len(place_rows), created_at=utcnow())
+        session.add(record)
+        if place_rows:
+            _upsert_places(session, place_rows)
+        session.flush()
+        for row_dict in to_insert:
+            row_dict["import_id"] = record.id
+        for i in range(0, len(to_insert), 5000):
+            session.execute(insert(Incident), to_insert[i:i + 5000])
+        return ImportResult(import_id=record.id, source_file=source_file, added=len(to_insert),
+                            unchanged=unchanged, rejected=int(rejected), places_upserted=len(place_rows))
+
+
+def _row_for_id(frame: pd.DataFrame, iid: str) -> int | None:
+    if "row" not in frame.columns:
+        return None
+    hits = frame.index[frame["incident_id"].astype(str) == iid]
+    if len(hits) == 0:
+        return None
+    return _row_of(frame, frame.index.get_loc(hits[0]))  # type: ignore[arg-type]
+
+
+def _differs(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return (
+        a["occurred_at"] != b["occurred_at"]
+        or a["place_id"] != b["place_id"]
+        or (a["category"] or None) != (b["category"] or None)
+        or (a["source"] or None) != (b["source"] or None)
+        or not _same_float(a["weight"], b["weight"])
+    )
+
+
+def _diff_text(old: dict[str, Any], new: dict[str, Any]) -> str:
+    parts = []
+    for col in ("occurred_at", "place_id", "category", "source", "weight"):
+        a, b = old[col], new[col]
+        same = _same_float(a, b) if col == "weight" else (a or None) == (b or None)
+        if not same:
+            parts.append(f"{col} {str(a)[:40]} -> {str(b)[:40]}")
+    return "; ".join(parts)
+
+
+def _upsert_places(session: Session, rows: list[dict[str, Any]]) -> None:
+    ids = [r["place_id"] for r in rows]
+    existing: dict[str, Place] = {}
+    for chunk in _chunks(ids):
+        for place in session.scalars(select(Place).where(Place.place_id.in_(chunk))):
+            existing[place.place_id] = place
+    now = utcnow()
+    for row in rows:
+        place = existing.get(row["place_id"])
+        if place is None:
+            session.add(Place(**row, updated_at=now))
+        else:
+            for key, value in row.items():
+                setattr(place, key, value)
+            place.updated_at = now
+    session.flush()
+
+
+def upsert_places(engine: Engine, places: pd.DataFrame, source_file: str = "places") -> int:
+    """Insert or update canonical places; returns how many were given. All or nothing."""
+    problems: list[Problem] = []
+    rows = _place_rows(places, source_file, problems)
+    if problems:
+        raise InvalidInputError(f"{source_file}: {len(problems)} problem(s); first: {problems[0]}", problems)
+    with Session(engine) as session, session.begin():
+        _upsert_places(session, rows)
+    return len(rows)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_places(engine: Engine, municipality: str | None = None) -> pd.DataFrame:
+    """Stored places as the canonical frame ``place_id, name, municipality, lat, lon, kind, area``."""
+    stmt = select(*(getattr(Place, c) for c in PLACE_COLUMNS)).order_by(Place.place_id)
+    if municipality is not None:
+        stmt = stmt.where(Place.municipality == municipality)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=list(PLACE_COLUMNS))
+    for col in ("lat", "lon"):
+        frame[col] = frame[col].astype(float)
+    return frame
+
+
+def read_incidents(
+    engine: Engine,
+    start: dt.datetime | pd.Timestamp | None = None,
+    end: dt.datetime | pd.Timestamp | None = None,
+    place_ids: Iterable[str] | None = None,
+    municipality: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> pd.DataFrame:
+    """Stored incidents as the canonical frame (``occurred_at`` tz-aware UTC), oldest first.
+
+    ``start``/``end`` (tz-aware, end exclusive) and ``place_ids``/``municipality`` filter.
+    """
+    stmt = select(Incident.incident_id, Incident.occurred_at, Incident.place_id, Incident.category,
+                  Incident.source, Incident.weight)
+    if start is not None:
+        stmt = stmt.where(Incident.occurred_at >= _utc_datetime(start))
+    if end is not None:
+        stmt = stmt.where(Incident.occurred_at < _utc_datetime(end))
+    if place_ids is not None:
+        stmt = stmt.where(Incident.place_id.in_(list(place_ids)))
+    if municipality is not None:
+        stmt = stmt.join(Place, Place.place_id == Incident.place_id).where(Place.municipality == municipality)
+    stmt = stmt.order_by(Incident.occurred_at, Incident.incident_id).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    frame = pd.DataFrame([tuple(r) for r in rows],
+                         columns=["incident_id", "occurred_at", "place_id", "category", "source", "weight"])
+    frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
+    frame["weight"] = frame["weight"].astype(float)
+    for col in ("incident_id", "place_id", "category", "source"):
+        frame[col] = frame[col].astype("string")
+    return frame
+
+
+def count_incidents(engine: Engine) -> int:
+    """How many incidents are stored."""
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(Incident)).scalar_one())
+
+
+__all__ = [
+    "ImportResult", "MAX_TEXT", "alembic_config", "count_incidents", "create_db_engine", "default_url",
+    "import_incidents", "normalize_url", "open_database", "read_incidents", "read_places", "upgrade_database",
+    "upsert_places",
+]
