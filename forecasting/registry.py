@@ -16,7 +16,7 @@ _FACTORIES: dict[str, Callable[[], Forecaster]] = {
     "last_14_days": Last14Days,
     "place_only": PlaceOnly,
 }
-DEFAULT_MODEL = "how_mean"
+DEFAULT_MODEL = "pooled_glm"
 
 
 def register(name: str, factory: Callable[[], Forecaster]) -> None:
