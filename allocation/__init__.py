@@ -1,0 +1,11 @@
+"""Optimal weekly and season plans for night walks and guard hours (DESIGN.md, "Allocation").
+
+A pure library: a risk grid (the forecast contract) and a resources spec in, a typed plan
+out. No HTTP, no database, no printing.
+"""
+
+from allocation.errors import InfeasiblePlanError, SolverError
+from allocation.spec import Resources, demo_resources, load_resources, parse_resources
+
+__all__ = ["InfeasiblePlanError", "Resources", "SolverError", "demo_resources", "load_resources",
+           "parse_resources"]
