@@ -1,9 +1,83 @@
-"""CLI commands: backtest (to be filled in)."""
+"""CLI command: ``tryggplan backtest`` — rolling-origin evaluation of models against baselines."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from tryggplan.cli.common import stderr, stdout
+from tryggplan.domain import DEFAULT_TZ, InvalidInputError
+
+DEFAULT_MODELS = "default,how_mean,place_only,last_14_days,seasonal_naive"
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    """Add ``backtest`` to ``app``."""
+
+    @app.command("backtest")
+    def backtest(
+        incidents: Annotated[Path, typer.Option("--incidents", help="incident file (canonical columns; "
+                                                "Excel and police-feed files are read too)")],
+        out: Annotated[Path, typer.Option("--out", help="output directory (created if needed)")],
+        tz: Annotated[str, typer.Option("--tz", help="local time zone of the hourly slots")] = DEFAULT_TZ,
+        models: Annotated[str, typer.Option("--models", help="comma-separated model names; `default` runs "
+                                            "the default model under that name")] = DEFAULT_MODELS,
+        origins: Annotated[int, typer.Option("--origins", min=1, help="number of rolling origins")] = 26,
+        horizon_days: Annotated[int, typer.Option("--horizon-days", min=1, max=92,
+                                                  help="days scored after each origin")] = 7,
+        step_days: Annotated[int, typer.Option("--step-days", min=1, help="days between origins")] = 7,
+        window: Annotated[str, typer.Option("--window", help="expanding or sliding")] = "expanding",
+        window_days: Annotated[int | None, typer.Option("--window-days", min=1,
+                                                        help="length of a sliding window [days]")] = None,
+        places: Annotated[Path | None, typer.Option("--places", help="places file: also score places "
+                                                    "without incidents")] = None,
+        engine: Annotated[str, typer.Option("--engine", help="local, or dask to run origins in parallel")]
+        = "local",
+        scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address "
+                                                      "(default: a local cluster)")] = None,
+        workers: Annotated[int | None, typer.Option("--workers", min=1, help="local Dask workers")] = None,
+        audit: Annotated[bool, typer.Option("--audit/--no-audit", help="check on the first origin that "
+                                            "no model reads counts past the origin")] = True,
+        plots: Annotated[bool, typer.Option("--plots/--no-plots", help="write the PNG plots")] = True,
+        progress: Annotated[bool, typer.Option("--progress/--no-progress",
+                                               help="show a progress bar")] = True,
+    ) -> None:
+        """Rolling-origin backtest: summary.json, metrics.csv, report.md and plots in --out."""
+        from forecasting.evaluation import backtest as run_backtest
+        from forecasting.evaluation import write_report
+        from forecasting.evaluation.report import markdown_table
+        from tryggplan.readers import read_incidents, read_places
+        from tryggplan.timeutil import check_tz
+
+        check_tz(tz)
+        if window not in ("expanding", "sliding"):
+            raise InvalidInputError(f"--window {window!r}: use expanding or sliding")
+        if engine not in ("local", "dask"):
+            raise InvalidInputError(f"--engine {engine!r}: use local or dask")
+        if scheduler and engine != "dask":
+            raise InvalidInputError("--scheduler needs --engine dask")
+        if not incidents.is_file():
+            raise InvalidInputError(f"--incidents {incidents}: no such file")
+        if out.exists() and not out.is_dir():
+            raise InvalidInputError(f"--out {out} is a file: give a directory")
+        names = [n.strip() for n in models.split(",") if n.strip()]
+        if not names:
+            raise InvalidInputError("--models is empty: name at least one model, e.g. default,how_mean")
+        place_ids = None
+        if places is not None:
+            place_ids = read_places(places)["place_id"].astype(str).tolist()
+        frame = read_incidents(incidents, tz=tz, places=place_ids)
+        if frame.empty:
+            raise InvalidInputError(f"--incidents {incidents}: no incidents to backtest on")
+        result = run_backtest(
+            frame, models=names, origins=origins, horizon_days=horizon_days, step_days=step_days,
+            window=window,  # type: ignore[arg-type]
+            window_days=window_days, tz=tz, engine=engine,  # type: ignore[arg-type]
+            scheduler=scheduler, progress=progress and stderr.is_terminal, places=place_ids, audit=audit,
+            workers=workers,
+        )
+        doc = write_report(result, out, default="default", plots=plots)
+        stdout.print(markdown_table(doc["models"]))
+        stdout.print(f"default = {doc['default_model']}; wrote summary.json, metrics.csv, report.md to {out}")
