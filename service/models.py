@@ -61,13 +61,13 @@ class Base(DeclarativeBase):
 class Place(Base):
     __tablename__ = "places"
 
-    place_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    place_id: Mapped[str] = mapped_column(String(1000), primary_key=True)
     name: Mapped[str | None] = mapped_column(String(400))
-    municipality: Mapped[str | None] = mapped_column(String(200), index=True)
+    municipality: Mapped[str | None] = mapped_column(String(1000), index=True)
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
-    kind: Mapped[str | None] = mapped_column(String(200))
-    area: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str | None] = mapped_column(String(1000))
+    area: Mapped[str | None] = mapped_column(String(1000))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -75,7 +75,7 @@ class ImportRecord(Base):
     __tablename__ = "imports"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    actor: Mapped[str] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     source_file: Mapped[str | None] = mapped_column(String(500))
     rows_added: Mapped[int] = mapped_column(Integer, default=0)
@@ -87,11 +87,11 @@ class ImportRecord(Base):
 class Incident(Base):
     __tablename__ = "incidents"
 
-    incident_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    incident_id: Mapped[str] = mapped_column(String(1000), primary_key=True)
     occurred_at: Mapped[dt.datetime] = mapped_column(index=True)
     place_id: Mapped[str] = mapped_column(ForeignKey("places.place_id"), index=True)
-    category: Mapped[str | None] = mapped_column(String(200))
-    source: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(1000))
+    source: Mapped[str | None] = mapped_column(String(1000))
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
 
@@ -103,7 +103,7 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))
     role: Mapped[str] = mapped_column(String(20))
-    name: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     revoked_at: Mapped[dt.datetime | None] = mapped_column()
@@ -119,12 +119,12 @@ class ForecastRun(Base):
     start_date: Mapped[dt.date] = mapped_column()
     days: Mapped[int] = mapped_column(Integer)
     tz: Mapped[str] = mapped_column(String(64))
-    municipality: Mapped[str | None] = mapped_column(String(200))
+    municipality: Mapped[str | None] = mapped_column(String(1000))
     trained_until: Mapped[dt.datetime | None] = mapped_column()
     generated_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column()
-    actor: Mapped[str | None] = mapped_column(String(200))
+    actor: Mapped[str | None] = mapped_column(String(1000))
     error: Mapped[str | None] = mapped_column(Text)
 
 
@@ -133,7 +133,7 @@ class RiskCell(Base):
     __table_args__ = (Index("ix_risk_cells_run_slot", "run_id", "slot_start"),)
 
     run_id: Mapped[int] = mapped_column(ForeignKey("forecast_runs.id", ondelete="CASCADE"), primary_key=True)
-    place_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    place_id: Mapped[str] = mapped_column(String(1000), primary_key=True)
     slot_start: Mapped[dt.datetime] = mapped_column(primary_key=True)
     expected: Mapped[float] = mapped_column(Float)
     p_any: Mapped[float] = mapped_column(Float)
@@ -147,10 +147,10 @@ class ResourceSpec(Base):
     __tablename__ = "resources"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(1000))
     spec: Mapped[dict[str, Any]] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    actor: Mapped[str | None] = mapped_column(String(200))
+    actor: Mapped[str | None] = mapped_column(String(1000))
 
 
 class PlanRecord(Base):
@@ -165,7 +165,7 @@ class PlanRecord(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
     plan: Mapped[dict[str, Any]] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    actor: Mapped[str | None] = mapped_column(String(200))
+    actor: Mapped[str | None] = mapped_column(String(1000))
 
 
 class WalkRecord(Base):
@@ -177,7 +177,7 @@ class WalkRecord(Base):
     status: Mapped[str] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    actor: Mapped[str | None] = mapped_column(String(200))
+    actor: Mapped[str | None] = mapped_column(String(1000))
 
 
 class BacktestJob(Base):
@@ -192,4 +192,4 @@ class BacktestJob(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column()
-    actor: Mapped[str | None] = mapped_column(String(200))
+    actor: Mapped[str | None] = mapped_column(String(1000))

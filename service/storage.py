@@ -38,7 +38,7 @@ from tryggplan.domain import PLACE_COLUMNS, REQUIRED_INCIDENT_COLUMNS, InvalidIn
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: Longest text stored in an id, place id, category or source column [characters].
-MAX_TEXT = 200
+MAX_TEXT = 1000
 _CHUNK = 500
 
 
@@ -59,7 +59,7 @@ def normalize_url(url: str) -> str:
     url = url.strip()
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -110,7 +110,9 @@ def alembic_config(engine: Engine | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if engine is not None:
-        cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+        cfg.set_main_option(
+            "sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%")
+        )
     return cfg
 
 
@@ -156,7 +158,7 @@ def _text(value: Any) -> str | None:
 
 def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def _utc_datetime(value: Any) -> dt.datetime:
@@ -184,26 +186,54 @@ def _row_of(frame: pd.DataFrame, position: int) -> int | None:
 
 def _place_rows(places: pd.DataFrame, source_file: str, problems: list[Problem]) -> list[dict[str, Any]]:
     if "place_id" not in places.columns:
-        problems.append(Problem(source_file, None, "place_id", "the places file has no place_id column",
-                                "add a place_id column (the id incidents refer to)"))
+        problems.append(
+            Problem(
+                source_file,
+                None,
+                "place_id",
+                "the places file has no place_id column",
+                "add a place_id column (the id incidents refer to)",
+            )
+        )
         return []
     rows: dict[str, dict[str, Any]] = {}
     for position, rec in enumerate(places.to_dict("records")):
         pid = _text(rec.get("place_id"))
         if not pid or not pid.strip():
-            problems.append(Problem(source_file, _row_of(places, position), "place_id", "empty place_id",
-                                    "give every place an id"))
+            problems.append(
+                Problem(
+                    source_file,
+                    _row_of(places, position),
+                    "place_id",
+                    "empty place_id",
+                    "give every place an id",
+                )
+            )
             continue
         if len(pid) > MAX_TEXT:
-            problems.append(Problem(source_file, _row_of(places, position), "place_id",
-                                    f"place_id is {len(pid)} characters long", f"keep ids under {MAX_TEXT}"))
+            problems.append(
+                Problem(
+                    source_file,
+                    _row_of(places, position),
+                    "place_id",
+                    f"place_id is {len(pid)} characters long",
+                    f"keep ids under {MAX_TEXT}",
+                )
+            )
             continue
         row: dict[str, Any] = {"place_id": pid}
         for col in ("name", "municipality", "kind", "area"):
             val = _text(rec.get(col))
             if val is not None and len(val) > 400:
-                problems.append(Problem(source_file, _row_of(places, position), col,
-                                        f"{col} is {len(val)} characters long", "keep it under 400"))
+                problems.append(
+                    Problem(
+                        source_file,
+                        _row_of(places, position),
+                        col,
+                        f"{col} is {len(val)} characters long",
+                        "keep it under 400",
+                    )
+                )
                 val = None
             row[col] = val
         for col in ("lat", "lon"):
@@ -211,12 +241,26 @@ def _place_rows(places: pd.DataFrame, source_file: str, problems: list[Problem])
             try:
                 num = None if val is None or _text(val) is None else float(val)
             except (TypeError, ValueError):
-                problems.append(Problem(source_file, _row_of(places, position), col,
-                                        f"{col} {val!r} is not a number", "write decimal degrees, e.g. 59.39"))
+                problems.append(
+                    Problem(
+                        source_file,
+                        _row_of(places, position),
+                        col,
+                        f"{col} {val!r} is not a number",
+                        "write decimal degrees, e.g. 59.39",
+                    )
+                )
                 continue
             if num is not None and (not math.isfinite(num) or abs(num) > (90 if col == "lat" else 180)):
-                problems.append(Problem(source_file, _row_of(places, position), col,
-                                        f"{col} {num} is out of range", "write WGS84 decimal degrees"))
+                problems.append(
+                    Problem(
+                        source_file,
+                        _row_of(places, position),
+                        col,
+                        f"{col} {num} is out of range",
+                        "write WGS84 decimal degrees",
+                    )
+                )
                 num = None
             row[col] = num
         rows[pid] = row
@@ -269,14 +313,22 @@ def import_incidents(
         row = _row_of(incidents, position)
         iid = _text(rec.get("incident_id"))
         if iid is None or not iid.strip():
-            problems.append(Problem(name, row, "incident_id", "empty incident_id", "give every incident an id"))
+            problems.append(
+                Problem(name, row, "incident_id", "empty incident_id", "give every incident an id")
+            )
             continue
         try:
             occurred = _utc_datetime(rec.get("occurred_at"))
         except (ValueError, TypeError):
-            problems.append(Problem(name, row, "occurred_at",
-                                    f"incident {iid[:40]}: occurred_at {rec.get('occurred_at')!s:.40} is not a "
-                                    "tz-aware time", "read the file with tryggplan.readers (it attaches the offset)"))
+            problems.append(
+                Problem(
+                    name,
+                    row,
+                    "occurred_at",
+                    f"incident {iid[:40]}: occurred_at {rec.get('occurred_at')!s:.40} is not a tz-aware time",
+                    "read the file with tryggplan.readers (it attaches the offset)",
+                )
+            )
             continue
         pid = _text(rec.get("place_id"))
         weight_raw = rec.get("weight") if has["weight"] else 1.0
@@ -296,24 +348,51 @@ def import_incidents(
         for col in ("incident_id", "place_id", "category", "source"):
             val = new[col]
             if val is not None and len(val) > MAX_TEXT:
-                problems.append(Problem(name, row, col, f"incident {iid[:40]}: {col} is {len(val)} characters long",
-                                        f"shorten it to at most {MAX_TEXT} characters"))
+                problems.append(
+                    Problem(
+                        name,
+                        row,
+                        col,
+                        f"incident {iid[:40]}: {col} is {len(val)} characters long",
+                        f"shorten it to at most {MAX_TEXT} characters",
+                    )
+                )
                 bad = True
         if not pid:
-            problems.append(Problem(name, row, "place_id", f"incident {iid[:40]}: empty place_id",
-                                    "name the place of every incident"))
+            problems.append(
+                Problem(
+                    name,
+                    row,
+                    "place_id",
+                    f"incident {iid[:40]}: empty place_id",
+                    "name the place of every incident",
+                )
+            )
             bad = True
         if not math.isfinite(weight) or weight < 0:
-            problems.append(Problem(name, row, "weight", f"incident {iid[:40]}: weight {weight_raw!r} is not a "
-                                    "number >= 0", "use a finite weight >= 0 (1 by default)"))
+            problems.append(
+                Problem(
+                    name,
+                    row,
+                    "weight",
+                    f"incident {iid[:40]}: weight {weight_raw!r} is not a number >= 0",
+                    "use a finite weight >= 0 (1 by default)",
+                )
+            )
             bad = True
         if bad:
             continue
         if iid in wanted:
             if _differs(wanted[iid], new):
-                problems.append(Problem(name, row, "incident_id",
-                                        f"incident {iid[:40]} appears twice in the file with different content",
-                                        "give each incident its own id, or drop the duplicate row"))
+                problems.append(
+                    Problem(
+                        name,
+                        row,
+                        "incident_id",
+                        f"incident {iid[:40]} appears twice in the file with different content",
+                        "give each incident its own id, or drop the duplicate row",
+                    )
+                )
             else:
                 duplicates_in_file += 1
             continue
@@ -331,9 +410,15 @@ def import_incidents(
             for iid in order:
                 rec = wanted[iid]
                 if rec["place_id"] in unknown:
-                    problems.append(Problem(name, _row_for_id(incidents, iid), "place_id",
-                                            f"incident {iid[:40]}: unknown place {rec['place_id'][:60]!r}",
-                                            "add the place to the places file (or import places first)"))
+                    problems.append(
+                        Problem(
+                            name,
+                            _row_for_id(incidents, iid),
+                            "place_id",
+                            f"incident {iid[:40]}: unknown place {rec['place_id'][:60]!r}",
+                            "add the place to the places file (or import places first)",
+                        )
+                    )
         # ids already stored
         stored: dict[str, Incident] = {}
         for chunk in _chunks(order):
@@ -347,22 +432,41 @@ def import_incidents(
             if old is None:
                 to_insert.append(rec)
                 continue
-            old_rec = {"incident_id": old.incident_id, "occurred_at": old.occurred_at, "place_id": old.place_id,
-                       "category": old.category, "source": old.source, "weight": old.weight}
+            old_rec = {
+                "incident_id": old.incident_id,
+                "occurred_at": old.occurred_at,
+                "place_id": old.place_id,
+                "category": old.category,
+                "source": old.source,
+                "weight": old.weight,
+            }
             if _differs(old_rec, rec):
-                problems.append(Problem(
-                    name, _row_for_id(incidents, iid), "incident_id",
-                    f"incident {iid[:40]} is already stored with different content ({_diff_text(old_rec, rec)})",
-                    "keep ids stable and content unchanged, or give a corrected incident a new id"))
+                problems.append(
+                    Problem(
+                        name,
+                        _row_for_id(incidents, iid),
+                        "incident_id",
+                        f"incident {iid[:40]} is already stored with different content "
+                        f"({_diff_text(old_rec, rec)})",
+                        "keep ids stable and content unchanged, or give a corrected incident a new id",
+                    )
+                )
             else:
                 unchanged += 1
         if problems:
             session.rollback()
             raise InvalidInputError(
-                f"{name}: {len(problems)} problem(s), nothing imported; first: {problems[0]}", problems)
-        record = ImportRecord(actor=actor[:200], source_file=(source_file or None) and source_file[:500],
-                              rows_added=len(to_insert), rows_unchanged=unchanged, rows_rejected=int(rejected),
-                              places_upserted=len(place_rows), created_at=utcnow())
+                f"{name}: {len(problems)} problem(s), nothing imported; first: {problems[0]}", problems
+            )
+        record = ImportRecord(
+            actor=actor[:200],
+            source_file=(source_file or None) and source_file[:500],
+            rows_added=len(to_insert),
+            rows_unchanged=unchanged,
+            rows_rejected=int(rejected),
+            places_upserted=len(place_rows),
+            created_at=utcnow(),
+        )
         session.add(record)
         if place_rows:
             _upsert_places(session, place_rows)
@@ -370,9 +474,15 @@ def import_incidents(
         for row_dict in to_insert:
             row_dict["import_id"] = record.id
         for i in range(0, len(to_insert), 5000):
-            session.execute(insert(Incident), to_insert[i:i + 5000])
-        return ImportResult(import_id=record.id, source_file=source_file, added=len(to_insert),
-                            unchanged=unchanged, rejected=int(rejected), places_upserted=len(place_rows))
+            session.execute(insert(Incident), to_insert[i : i + 5000])
+        return ImportResult(
+            import_id=record.id,
+            source_file=source_file,
+            added=len(to_insert),
+            unchanged=unchanged,
+            rejected=int(rejected),
+            places_upserted=len(place_rows),
+        )
 
 
 def _row_for_id(frame: pd.DataFrame, iid: str) -> int | None:
@@ -462,8 +572,14 @@ def read_incidents(
 
     ``start``/``end`` (tz-aware, end exclusive) and ``place_ids``/``municipality`` filter.
     """
-    stmt = select(Incident.incident_id, Incident.occurred_at, Incident.place_id, Incident.category,
-                  Incident.source, Incident.weight)
+    stmt = select(
+        Incident.incident_id,
+        Incident.occurred_at,
+        Incident.place_id,
+        Incident.category,
+        Incident.source,
+        Incident.weight,
+    )
     if start is not None:
         stmt = stmt.where(Incident.occurred_at >= _utc_datetime(start))
     if end is not None:
@@ -477,8 +593,10 @@ def read_incidents(
         stmt = stmt.limit(limit)
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
-    frame = pd.DataFrame([tuple(r) for r in rows],
-                         columns=["incident_id", "occurred_at", "place_id", "category", "source", "weight"])
+    frame = pd.DataFrame(
+        [tuple(r) for r in rows],
+        columns=["incident_id", "occurred_at", "place_id", "category", "source", "weight"],
+    )
     frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
     frame["weight"] = frame["weight"].astype(float)
     for col in ("incident_id", "place_id", "category", "source"):
@@ -493,7 +611,17 @@ def count_incidents(engine: Engine) -> int:
 
 
 __all__ = [
-    "ImportResult", "MAX_TEXT", "alembic_config", "count_incidents", "create_db_engine", "default_url",
-    "import_incidents", "normalize_url", "open_database", "read_incidents", "read_places", "upgrade_database",
+    "ImportResult",
+    "MAX_TEXT",
+    "alembic_config",
+    "count_incidents",
+    "create_db_engine",
+    "default_url",
+    "import_incidents",
+    "normalize_url",
+    "open_database",
+    "read_incidents",
+    "read_places",
+    "upgrade_database",
     "upsert_places",
 ]

@@ -1,9 +1,143 @@
-"""CLI commands: service (to be filled in)."""
+"""CLI commands of the service: ``serve``, ``token create|list|revoke``, ``db upgrade``, ``run-demo``."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from tryggplan.cli.common import fail, stderr, stdout
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="database URL (default $DATABASE_URL or sqlite:///tryggplan.db)")
+]
+
+
+def _settings(db: str | None, **extra: object):  # type: ignore[no-untyped-def]
+    from service.settings import Settings
+
+    values: dict[str, object] = dict(extra)
+    if db:
+        values["database_url"] = db
+    return Settings(**values)  # type: ignore[arg-type]
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
+    token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
+    db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+    app.add_typer(token_app, name="token")
+    app.add_typer(db_app, name="db")
+
+    @app.command("serve")
+    def serve(
+        host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
+        db: DbOption = None,
+    ) -> None:
+        """Run the HTTP service (API under /api/v1, docs at /docs, dashboard at /)."""
+        _serve(_settings(db), host, port)
+
+    @token_app.command("create")
+    def token_create(
+        role: Annotated[str, typer.Option(help="reader | coordinator | analyst | admin")],
+        name: Annotated[str | None, typer.Option(help="who or what uses the token")] = None,
+        db: DbOption = None,
+    ) -> None:
+        """Create a token; the token is the last word printed (shown only once)."""
+        from service.auth import check_role, create_token
+        from service.storage import open_database
+
+        check_role(role)
+        engine = open_database(_settings(db).database_url)
+        try:
+            secret, info = create_token(engine, role, name)
+        finally:
+            engine.dispose()
+        stdout.print(f"token {info.id} ({info.role}{', ' + info.name if info.name else ''}): {secret}")
+
+    @token_app.command("list")
+    def token_list(
+        db: DbOption = None,
+        all_: Annotated[bool, typer.Option("--all", help="include revoked tokens")] = False,
+    ) -> None:
+        """List tokens (id, role, name, first characters; never the secrets)."""
+        from service.auth import list_tokens
+        from service.storage import open_database
+
+        engine = open_database(_settings(db).database_url)
+        try:
+            tokens = list_tokens(engine, include_revoked=all_)
+        finally:
+            engine.dispose()
+        for t in tokens:
+            state = "revoked" if t.revoked else "active"
+            stdout.print(
+                f"{t.id}\t{t.role}\t{t.prefix}...\t{state}\t{t.created_at:%Y-%m-%d %H:%M}Z\t{t.name or ''}"
+            )
+        if not tokens:
+            stderr.print("no tokens: create one with `tryggplan token create --role reader`")
+
+    @token_app.command("revoke")
+    def token_revoke(
+        token_id: Annotated[int, typer.Argument(help="id from `tryggplan token list`")], db: DbOption = None
+    ) -> None:
+        """Revoke a token by id (it answers 401 from then on)."""
+        from service.auth import revoke_token
+        from service.storage import open_database
+
+        engine = open_database(_settings(db).database_url)
+        try:
+            info = revoke_token(engine, token_id)
+        except LookupError as exc:
+            fail(str(exc))
+        finally:
+            engine.dispose()
+        stdout.print(f"token {info.id} ({info.role}) revoked")
+
+    @db_app.command("upgrade")
+    def db_upgrade(db: DbOption = None) -> None:
+        """Create the database if needed and migrate it to the newest schema."""
+        from service.storage import open_database
+
+        engine = open_database(_settings(db).database_url)
+        engine.dispose()
+        stdout.print(f"database {engine.url.render_as_string(hide_password=True)} is at the newest schema")
+
+    @app.command("run-demo")
+    def run_demo(
+        dir: Annotated[Path, typer.Option("--dir", help="where the demo database and files go")] = Path(
+            "var/demo"
+        ),
+        host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
+        seed: Annotated[int, typer.Option(help="seed of the demo town")] = 7,
+        model: Annotated[str, typer.Option(help="forecast model")] = "default",
+        no_serve: Annotated[
+            bool, typer.Option("--no-serve", help="prepare everything, do not serve")
+        ] = False,
+    ) -> None:
+        """Demo town end to end: database, demo data imported, forecast trained, next week planned,
+        reader and coordinator tokens printed, then serve. Running it again reuses what exists."""
+        from service.demo import prepare_demo
+
+        settings = _settings(f"sqlite:///{(dir / 'tryggplan.db').resolve()}")
+        summary = prepare_demo(dir, settings, seed=seed, model=model, today=dt.date.today())
+        for line in summary.lines():
+            stdout.print(line)
+        if not no_serve:
+            stdout.print(f"dashboard: http://{host}:{port}/?token={summary.reader_token}")
+            _serve(settings, host, port)
+
+
+def _serve(settings, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    from service.app import create_app
+
+    app = create_app(settings)
+    uvicorn.run(
+        app, host=host, port=port, log_level=settings.log_level, proxy_headers=False, server_header=False
+    )

@@ -1,0 +1,269 @@
+"""The FastAPI application factory.
+
+```python
+from service.app import create_app
+from service.settings import Settings
+app = create_app(Settings(database_url="sqlite:///var/tryggplan.db"))
+```
+
+Nothing is built at import: the factory reads the settings, opens (and migrates) the database and
+wires routes, error handlers and middleware. Errors map to status codes in one place:
+:class:`InvalidInputError` -> 422 with row-level problems, :class:`LookupError` -> 404,
+request validation -> 422 without echoing the input, too-large bodies -> 413, and a last-resort
+handler that logs the traceback (never request data or tokens) and answers a JSON 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service import jobs
+from service.settings import Settings
+from service.storage import open_database
+from tryggplan import __version__
+from tryggplan.domain import InvalidInputError, TryggplanError
+
+log = logging.getLogger("tryggplan.service")
+
+API_PREFIX = "/api/v1"
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+_DOCS_PATHS = ("/docs", "/redoc")
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies larger than ``max_bytes`` with 413, by header and while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.max_bytes
+                except ValueError:
+                    too_big = False
+                if too_big:
+                    await self._refuse(send)
+                    return
+        seen = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = (
+            b'{"detail":"request body is larger than %d bytes: split the file or raise '
+            b'TRYGGPLAN_MAX_UPLOAD_BYTES","problems":[]}' % self.max_bytes
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class SecurityHeadersMiddleware:
+    """nosniff, no referrer, no framing everywhere; a strict CSP except on the interactive docs."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+
+        async def add_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"cross-origin-opener-policy", b"same-origin"),
+                ]
+                if not path.startswith(_DOCS_PATHS):
+                    headers.append((b"content-security-policy", _CSP.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, add_headers)
+
+
+def _problem_dicts(exc: InvalidInputError, limit: int = 1000) -> list[dict[str, Any]]:
+    return [
+        {
+            "file": p.file,
+            "row": p.row,
+            "column": p.column,
+            "message": p.message,
+            "fix": p.fix,
+            "kind": getattr(p, "kind", None),
+        }
+        for p in exc.problems[:limit]
+    ]
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(InvalidInputError)
+    async def invalid_input(_request: Request, exc: InvalidInputError) -> JSONResponse:
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            content={"detail": str(exc), "problems": _problem_dicts(exc)},
+        )
+
+    @app.exception_handler(LookupError)
+    async def not_found(_request: Request, exc: LookupError) -> JSONResponse:
+        text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else "not found"
+        return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": text, "problems": []})
+
+    @app.exception_handler(TryggplanError)
+    async def tryggplan_error(_request: Request, exc: TryggplanError) -> JSONResponse:
+        return JSONResponse(
+            status_code=status.HTTP_409_CONFLICT, content={"detail": str(exc), "problems": []}
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in exc.errors()[:100]:
+            loc = [str(x) for x in err.get("loc", ())]
+            problems.append(
+                {
+                    "file": "request",
+                    "row": None,
+                    "column": ".".join(loc) or None,
+                    "message": str(err.get("msg", "invalid"))[:300],
+                    "fix": "",
+                    "kind": err.get("type"),
+                }
+            )
+        first = problems[0] if problems else {"column": None, "message": "invalid request"}
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            content={
+                "detail": f"invalid request: {first['column']}: {first['message']}",
+                "problems": problems,
+            },
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            status_code=exc.status_code,
+            content={"detail": exc.detail, "problems": []},
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def last_resort(request: Request, exc: Exception) -> JSONResponse:
+        error_id = uuid.uuid4().hex[:12]
+        # Log where it broke, not what it said: messages may quote incident rows or tokens.
+        log.error(
+            "error %s on %s %s: %s\n%s",
+            error_id,
+            request.method,
+            request.url.path,
+            type(exc).__name__,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
+        return JSONResponse(
+            status_code=500,
+            content={
+                "detail": f"internal error {error_id}: this is a bug, please report it with this id",
+                "problems": [],
+            },
+        )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application: settings, database (migrated to head), routes, handlers, middleware."""
+    from service.routes import api_router, dashboard_router, health_router
+
+    settings = settings or Settings()
+    engine = open_database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        jobs.fail_interrupted(engine)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="tryggplan",
+        version=__version__,
+        summary="Crime-risk forecasts and night-walk / guard plans for a municipality",
+        description=(
+            "Bearer tokens with roles (`tryggplan token create --role reader|coordinator|analyst|admin`). "
+            "Readers see forecasts, heatmaps, plans and aggregates, never raw incident rows; coordinators "
+            "manage resources and plans; analysts import incidents and run backtests; admins manage tokens. "
+            "Errors are JSON `{detail, problems}`; a 422 lists row-level problems with a fix each."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    _install_handlers(app)
+    app.include_router(health_router)
+    app.include_router(api_router, prefix=API_PREFIX)
+    app.include_router(dashboard_router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    return app

@@ -1,0 +1,71 @@
+"""FastAPI dependencies: settings, database session, the caller and its role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from service.auth import Principal, Role, authenticate
+from service.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False, description="a token from `tryggplan token create --role ROLE`")
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine  # type: ignore[no-any-return]
+
+
+def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    with Session(engine) as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_principal(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller, or 401 when the token is missing, unknown or revoked."""
+    if credentials is None or not credentials.credentials:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing bearer token: send 'Authorization: Bearer <token>' "
+            "(create one with `tryggplan token create --role reader`)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    principal = authenticate(session, credentials.credentials)
+    if principal is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "unknown or revoked token: ask an admin for a new one",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return principal
+
+
+def require(roles: frozenset[Role], what: str) -> Callable[[Principal], Principal]:
+    """A dependency that lets only ``roles`` through (403 for others). ``what`` names the action."""
+
+    def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if principal.role not in roles:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"role {principal.role!r} may not {what}: needs {' or '.join(sorted(roles))}",
+            )
+        return principal
+
+    dependency.roles = roles  # type: ignore[attr-defined]
+    return dependency

@@ -1,0 +1,17 @@
+"""Routers. ``api_router`` is mounted under ``/api/v1``; the incidents router comes first so the
+incident listing is the first incident route of the OpenAPI document."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from service.routes import backtests, dashboard, forecasts, health, incidents, places, plans, tokens
+
+api_router = APIRouter()
+for module in (incidents, places, forecasts, plans, backtests, tokens):
+    api_router.include_router(module.router)
+
+health_router = health.router
+dashboard_router = dashboard.router
+
+__all__ = ["api_router", "dashboard_router", "health_router"]

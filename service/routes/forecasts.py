@@ -1,0 +1,232 @@
+"""Forecasts: start a run (background job) and read its risk grid as JSON, CSV or GeoJSON, an
+hour-of-week heatmap and daily totals. Every payload carries ``model``, ``model_version``,
+``trained_until`` and ``generated_at``. ``{run}`` is a run id or ``latest``."""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated
+
+import pandas as pd
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response, status
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from service import crud, jobs
+from service.auth import FORECAST, READ, Principal
+from service.deps import EngineDep, SessionDep, SettingsDep, require
+from service.models import ForecastRun, Place
+from service.schemas import (
+    DailyOut,
+    ErrorOut,
+    ForecastRequest,
+    ForecastRunOut,
+    HeatmapOut,
+    ModelsOut,
+    RiskGridOut,
+)
+
+router = APIRouter(tags=["forecasts"])
+
+Reader = Annotated[Principal, Depends(require(READ, "read forecasts"))]
+Runner = Annotated[Principal, Depends(require(FORECAST, "start forecasts"))]
+_ERRORS = {
+    401: {"model": ErrorOut},
+    403: {"model": ErrorOut},
+    404: {"model": ErrorOut},
+    422: {"model": ErrorOut},
+}
+
+PlaceFilter = Annotated[list[str] | None, Query(max_length=500, description="only these places")]
+MunicipalityFilter = Annotated[str | None, Query(max_length=400)]
+TimeFilter = Annotated[str | None, Query(max_length=40, description="YYYY-MM-DD (local) or ISO time")]
+
+
+def _run_out(run: ForecastRun) -> ForecastRunOut:
+    return ForecastRunOut.model_validate(run, from_attributes=True)
+
+
+@router.get("/models", response_model=ModelsOut, responses=_ERRORS)
+def list_models(principal: Reader) -> ModelsOut:
+    """Model names accepted by POST /forecasts (``default`` is the backtested best)."""
+    from forecasting.registry import DEFAULT_MODEL, available_models
+
+    return ModelsOut(default=DEFAULT_MODEL, models=available_models())
+
+
+@router.post(
+    "/forecasts", response_model=ForecastRunOut, status_code=status.HTTP_202_ACCEPTED, responses=_ERRORS
+)
+def start_forecast(
+    body: ForecastRequest,
+    principal: Runner,
+    session: SessionDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+) -> ForecastRunOut:
+    """Train ``model`` on the stored incidents before ``start`` and forecast ``days`` local days.
+    Answers 202 at once; poll ``GET /forecasts/{id}`` until ``status`` is ``done`` or ``failed``."""
+    from forecasting.registry import resolve_name
+
+    resolve_name(body.model)
+    start = body.start or pd.Timestamp.now(tz=settings.tz).date()
+    if (
+        body.municipality is not None
+        and session.scalars(
+            select(Place.place_id).where(Place.municipality == body.municipality).limit(1)
+        ).first()
+        is None
+    ):
+        raise LookupError(f"no places in municipality {body.municipality[:80]!r}: see GET /api/v1/places")
+    run = crud.new_forecast_run(
+        session, body.model, start, body.days, settings.tz, body.municipality, principal.actor
+    )
+    session.commit()
+    background.add_task(jobs.run_forecast, engine, run.id)
+    return _run_out(run)
+
+
+@router.get("/forecasts", response_model=list[ForecastRunOut], responses=_ERRORS)
+def list_forecasts(
+    principal: Reader, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+) -> list[ForecastRunOut]:
+    """Forecast runs, newest first."""
+    runs = session.scalars(select(ForecastRun).order_by(ForecastRun.id.desc()).limit(limit))
+    return [_run_out(r) for r in runs]
+
+
+@router.get("/forecasts/{run}", response_model=ForecastRunOut, responses=_ERRORS)
+def get_forecast(run: str, principal: Reader, session: SessionDep) -> ForecastRunOut:
+    """One run's state and provenance (``latest`` = the newest finished run)."""
+    return _run_out(crud.get_run(session, run, done=False))
+
+
+def _grid(
+    session: SessionDep,
+    run: str,
+    tz: str,
+    place_id: list[str] | None,
+    municipality: str | None,
+    start: str | None,
+    end: str | None,
+) -> tuple[ForecastRun, pd.DataFrame]:
+    record = crud.get_run(session, run)
+    t0 = crud.parse_time(start, record.tz or tz, "start")
+    t1 = crud.parse_time(end, record.tz or tz, "end")
+    return record, crud.grid_frame(session, record, place_id, municipality, t0, t1)
+
+
+@router.get("/forecasts/{run}/grid", response_model=RiskGridOut, responses=_ERRORS)
+def forecast_grid(
+    run: str,
+    principal: Reader,
+    session: SessionDep,
+    settings: SettingsDep,
+    place_id: PlaceFilter = None,
+    municipality: MunicipalityFilter = None,
+    start: TimeFilter = None,
+    end: TimeFilter = None,
+) -> RiskGridOut:
+    """The risk grid as JSON: one row per place and local hour."""
+    record, grid = _grid(session, run, settings.tz, place_id, municipality, start, end)
+    cols = ["place_id", "slot_start", "expected", "p_any", "lo_80", "hi_80", "nb_alpha", "risk_level"]
+    rows = [dict(zip(cols, values, strict=True)) for values in grid[cols].itertuples(index=False)]
+    return RiskGridOut(**crud.run_meta(record), rows=rows)  # type: ignore[arg-type]
+
+
+@router.get(
+    "/forecasts/{run}/grid.csv",
+    response_class=Response,
+    responses={**_ERRORS, 200: {"content": {"text/csv": {}}, "description": "the risk grid as CSV"}},
+)
+def forecast_csv(
+    run: str,
+    principal: Reader,
+    session: SessionDep,
+    settings: SettingsDep,
+    place_id: PlaceFilter = None,
+    municipality: MunicipalityFilter = None,
+    start: TimeFilter = None,
+    end: TimeFilter = None,
+) -> Response:
+    """The risk grid as CSV (columns of the contract; times ISO 8601 with offset)."""
+    record, grid = _grid(session, run, settings.tz, place_id, municipality, start, end)
+    out = grid.copy()
+    for col in ("slot_start", "trained_until", "generated_at"):
+        out[col] = [pd.Timestamp(v).isoformat() if not pd.isna(v) else "" for v in out[col]]
+    buf = io.StringIO()
+    out.to_csv(buf, index=False)
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="forecast-{record.id}.csv"'},
+    )
+
+
+@router.get(
+    "/forecasts/{run}/places.geojson",
+    responses={
+        **_ERRORS,
+        200: {"content": {"application/geo+json": {}}, "description": "places with risk properties"},
+    },
+)
+def forecast_geojson(
+    run: str,
+    principal: Reader,
+    session: SessionDep,
+    settings: SettingsDep,
+    place_id: PlaceFilter = None,
+    municipality: MunicipalityFilter = None,
+    start: TimeFilter = None,
+    end: TimeFilter = None,
+) -> JSONResponse:
+    """Places as GeoJSON points (lon, lat) with the risk over the selected time range as properties:
+    ``expected_total`` [incidents], ``expected_max`` [incidents/h], ``peak_slot``, ``high_hours``,
+    ``risk_level`` (the highest level reached)."""
+    record, grid = _grid(session, run, settings.tz, place_id, municipality, start, end)
+    ids = sorted(set(grid["place_id"].astype(str)))
+    places = (
+        list(session.scalars(select(Place).where(Place.place_id.in_(ids)).order_by(Place.place_id)))
+        if ids
+        else []
+    )
+    known = {p.place_id for p in places}
+    places += [Place(place_id=i) for i in ids if i not in known]
+    doc = crud.geojson(grid, places, crud.run_meta(record))
+    return JSONResponse(doc, media_type="application/geo+json")
+
+
+@router.get("/forecasts/{run}/heatmap", response_model=HeatmapOut, responses=_ERRORS)
+def forecast_heatmap(
+    run: str,
+    principal: Reader,
+    session: SessionDep,
+    settings: SettingsDep,
+    place_id: PlaceFilter = None,
+    municipality: MunicipalityFilter = None,
+    start: TimeFilter = None,
+    end: TimeFilter = None,
+) -> HeatmapOut:
+    """Hour-of-week heatmap: per local weekday (0 = Monday) and hour, the expected count summed over
+    the selected places, averaged over the dates of the range [incidents/h]."""
+    record, grid = _grid(session, run, settings.tz, place_id, municipality, start, end)
+    return HeatmapOut(
+        **crud.run_meta(record), places=sorted(set(grid["place_id"].astype(str))), cells=crud.heatmap(grid)
+    )  # type: ignore[arg-type]
+
+
+@router.get("/forecasts/{run}/daily", response_model=DailyOut, responses=_ERRORS)
+def forecast_daily(
+    run: str,
+    principal: Reader,
+    session: SessionDep,
+    settings: SettingsDep,
+    place_id: PlaceFilter = None,
+    municipality: MunicipalityFilter = None,
+    start: TimeFilter = None,
+    end: TimeFilter = None,
+) -> DailyOut:
+    """Per place and local date: expected incidents [incidents/day] and high-risk hours."""
+    record, grid = _grid(session, run, settings.tz, place_id, municipality, start, end)
+    return DailyOut(**crud.run_meta(record), rows=crud.daily(grid))  # type: ignore[arg-type]

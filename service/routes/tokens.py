@@ -1,0 +1,43 @@
+"""Tokens (admin only): create (the secret is shown once), list, revoke."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, status
+
+from service import auth
+from service.auth import ADMIN, Principal
+from service.deps import EngineDep, require
+from service.schemas import ErrorOut, TokenCreate, TokenCreated, TokenOut
+
+router = APIRouter(prefix="/tokens", tags=["tokens"])
+
+Admin = Annotated[Principal, Depends(require(ADMIN, "manage tokens"))]
+_ERRORS = {
+    401: {"model": ErrorOut},
+    403: {"model": ErrorOut},
+    404: {"model": ErrorOut},
+    422: {"model": ErrorOut},
+}
+
+
+@router.get("", response_model=list[TokenOut], responses=_ERRORS)
+def list_tokens(principal: Admin, engine: EngineDep, include_revoked: bool = False) -> list[TokenOut]:
+    """Tokens (never their secrets): id, role, name, first characters, created, revoked."""
+    return [TokenOut(**vars(t)) for t in auth.list_tokens(engine, include_revoked)]
+
+
+@router.post("", response_model=TokenCreated, status_code=status.HTTP_201_CREATED, responses=_ERRORS)
+def create_token(body: TokenCreate, principal: Admin, engine: EngineDep) -> TokenCreated:
+    """A new token; ``token`` is shown only in this answer (only its hash is stored)."""
+    secret, info = auth.create_token(engine, body.role, body.name)
+    return TokenCreated(**vars(info), token=secret)
+
+
+@router.delete("/{token_id}", response_model=TokenOut, responses=_ERRORS)
+def revoke_token(
+    token_id: Annotated[int, Path(ge=1, le=2**62)], principal: Admin, engine: EngineDep
+) -> TokenOut:
+    """Revoke a token: it answers 401 from now on."""
+    return TokenOut(**vars(auth.revoke_token(engine, token_id)))
