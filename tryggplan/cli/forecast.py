@@ -1,9 +1,137 @@
-"""CLI command: forecast (to be filled in)."""
+"""CLI command: ``tryggplan forecast`` — the risk grid and its high-risk windows."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
 import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tryggplan.cli.common import stderr, stdout
+from tryggplan.domain import DEFAULT_TZ, InvalidInputError
+
+GRID_SUFFIXES = (".csv", ".parquet", ".json")
+
+
+def write_frame(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` as CSV, Parquet or JSON records by the suffix of ``path`` (atomically)."""
+    suffix = path.suffix.lower()
+    if suffix not in GRID_SUFFIXES:
+        raise InvalidInputError(f"--out {path}: use a .csv, .parquet or .json file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    out = frame.copy()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
+            out[col] = out[col].map(lambda t: t.isoformat())
+    if suffix == ".csv":
+        out.to_csv(tmp, index=False)
+    elif suffix == ".parquet":
+        frame.to_parquet(tmp, index=False)
+    else:
+        out.to_json(tmp, orient="records", indent=None, date_format="iso", force_ascii=False)
+    tmp.replace(path)
+
+
+def parse_date(value: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise InvalidInputError(f"{option} {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-12-07") from exc
+
+
+def _groups(counts_places: list[str], places: pd.DataFrame | None, group_by: str | None) -> dict[str, list[str]]:
+    if not group_by:
+        return {"all": counts_places}
+    if places is None or group_by not in places.columns:
+        raise InvalidInputError(f"--group-by {group_by} needs --places with a {group_by!r} column")
+    key = places.set_index("place_id")[group_by].astype(str).reindex(counts_places).fillna("")
+    return {g: list(ids.index) for g, ids in key.groupby(key, sort=True)}
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    """Add ``forecast`` to ``app``."""
+
+    @app.command("forecast")
+    def forecast(
+        incidents: Annotated[Path, typer.Option("--incidents", help="incident file (canonical, Excel, police feed)")],
+        start: Annotated[str, typer.Option("--start", help="first local day of the forecast, YYYY-MM-DD")],
+        out: Annotated[Path, typer.Option("--out", help="risk grid: .csv, .parquet or .json")],
+        days: Annotated[int, typer.Option("--days", min=1, max=92, help="number of local days")] = 14,
+        tz: Annotated[str, typer.Option("--tz", help="local time zone")] = DEFAULT_TZ,
+        model: Annotated[str, typer.Option("--model", help="model name; see `tryggplan models`")] = "default",
+        places: Annotated[Path | None, typer.Option("--places", help="places file (else from place_id)")] = None,
+        windows: Annotated[Path | None, typer.Option("--windows", help="write high-risk windows here")] = None,
+        group_by: Annotated[str | None, typer.Option("--group-by", help="fit each group of places "
+                                                     "separately, e.g. municipality")] = None,
+        engine: Annotated[str, typer.Option("--engine", help="local or dask")] = "local",
+        scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address")] = None,
+        progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+    ) -> None:
+        """Forecast expected incidents per place and local hour (the risk grid)."""
+        from forecasting.grid import high_risk_windows
+        from forecasting.parallel import fit_predict_groups
+        from forecasting.registry import resolve_name
+        from tryggplan.calendar import SwedishCalendar
+        from tryggplan.counts import hourly_count_matrix
+        from tryggplan.readers import read_incidents, read_places
+        from tryggplan.timeutil import check_tz
+
+        check_tz(tz)
+        if engine not in ("local", "dask"):
+            raise InvalidInputError(f"--engine {engine!r}: use local or dask")
+        first_day = parse_date(start, "--start")
+        if out.suffix.lower() not in GRID_SUFFIXES:
+            raise InvalidInputError(f"--out {out}: use a .csv, .parquet or .json file name")
+        resolve_name(model)
+        place_frame = read_places(places) if places else None
+        frame = read_incidents(incidents, tz=tz, places=place_frame)
+        if frame.empty:
+            raise InvalidInputError(f"{incidents}: no incidents to learn from")
+        local = frame["occurred_at"].dt.tz_convert(tz)
+        history_start = local.min().date()
+        history_end = min(local.max().date() + dt.timedelta(days=1), first_day)
+        frame = frame[local.dt.date < history_end]
+        if frame.empty or history_end <= history_start:
+            raise InvalidInputError(f"--start {first_day} is before the first incident ({history_start}): "
+                                    "forecast a later period")
+        all_places = sorted(set(frame["place_id"]) | (set(place_frame["place_id"]) if place_frame is not None
+                                                      else set()))
+        groups = _groups(all_places, place_frame, group_by)
+        matrices = {g: hourly_count_matrix(frame, tz, history_start, history_end, places=ids)
+                    for g, ids in groups.items()}
+        calendar = SwedishCalendar(tz=tz)
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                      TimeElapsedColumn(), console=stderr, disable=not progress, transient=True) as bar:
+            task = bar.add_task(f"fitting {resolve_name(model)}", total=len(matrices))
+            grid = fit_predict_groups(matrices, model, first_day, days, calendar, engine=engine,  # type: ignore[arg-type]
+                                      scheduler=scheduler,
+                                      progress=lambda done, total: bar.update(task, completed=done))
+        write_frame(grid, out)
+        names = (dict(zip(place_frame["place_id"].astype(str), place_frame["name"].astype(str), strict=True))
+                 if place_frame is not None else None)
+        hot = high_risk_windows(grid, tz=tz, place_names=names)
+        if windows:
+            write_frame(hot.assign(start=hot["start"].map(lambda t: t.isoformat()),
+                                   end=hot["end"].map(lambda t: t.isoformat()),
+                                   night=hot["night"].astype(str)), windows)
+        table = Table(title=f"High-risk windows {first_day} + {days} days ({grid['model'].iloc[0]})")
+        for col in ("place", "when", "hours", "expected"):
+            table.add_column(col)
+        for row in hot.head(15).itertuples():
+            table.add_row(str(row.name), f"{row.start:%a %d %b %H:%M}–{row.end:%H:%M}", str(row.hours),
+                          f"{row.expected:.2f}")
+        stdout.print(table)
+        stdout.print(f"wrote {len(grid)} rows for {grid['place_id'].nunique()} places to {out}")
+
+    @app.command("models")
+    def models() -> None:
+        """List the forecasting models (``default`` names the best one)."""
+        from forecasting.registry import DEFAULT_MODEL, available_models
+
+        for name in available_models():
+            stdout.print(f"{name}" + (f" -> {DEFAULT_MODEL}" if name == "default" else ""))
