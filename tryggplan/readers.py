@@ -99,7 +99,8 @@ SWEDISH_CATEGORIES: dict[str, str] = {
     "bedrägeri": "fraud", "förfalskningsbrott": "fraud", "missbruk av urkund": "fraud",
     "ekobrott": "fraud",
     "rattfylleri": "traffic_offence", "trafikbrott": "traffic_offence", "olovlig körning": "traffic_offence",
-    "olaga intrång": "trespass", "hemfridsbrott": "trespass",
+    "olaga intrång": "trespass", "hemfridsbrott": "trespass", "åldringsbrott": "fraud",
+    "olaga frihetsberövande/människorov": "kidnapping", "hets mot folkgrupp": "hate_crime",
 }
 
 #: Event types of the police feed that are not crimes (accidents, controls, notices). Dropped

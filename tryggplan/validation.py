@@ -218,14 +218,25 @@ def validate_incidents(
         utc, reason = to_utc(shown, tz)
     add(reason.isin(["not a timestamp", "empty timestamp"]), "occurred_at",
         "occurred_at {value!r} is not a timestamp", TIMESTAMP_FIX, "bad_timestamp", shown)
-    add(reason.str.startswith("nonexistent"), "occurred_at",
-        f"local time {{value!r}} does not exist in {tz} (clocks spring forward that night)",
-        "check the time: the hour after 02:00 is skipped on that day; if the clock really showed it, "
-        "write the instant with its offset, e.g. 2026-03-29T03:15:00+02:00", "nonexistent_time", shown)
-    add(reason.str.startswith("ambiguous"), "occurred_at",
-        f"local time {{value!r}} happens twice in {tz} (clocks fall back that night)",
-        "add the offset: +02:00 for the first (summer time) pass, +01:00 for the second, "
-        "e.g. 2026-10-25T02:45:00+02:00", "ambiguous_time", shown)
+    for i in np.flatnonzero(reason.str.startswith("nonexistent").to_numpy()):
+        value = _clip(shown.iloc[i])
+        later = _localize(shown.iloc[i], tz, nonexistent=pd.Timedelta(hours=1))
+        problems.append(Problem(
+            file, int(rows[i]), "occurred_at", f"local time {value!r} does not exist in {tz} "
+            "(clocks spring forward that night)",
+            "check the time: that hour is skipped on that day; if the clock really showed it, write the "
+            f"instant with its offset, e.g. {later}", value=value, kind="nonexistent_time"))
+        bad.add(int(rows[i]))
+    for i in np.flatnonzero(reason.str.startswith("ambiguous").to_numpy()):
+        value = _clip(shown.iloc[i])
+        first = _localize(shown.iloc[i], tz, ambiguous=True)
+        second = _localize(shown.iloc[i], tz, ambiguous=False)
+        problems.append(Problem(
+            file, int(rows[i]), "occurred_at", f"local time {value!r} happens twice in {tz} "
+            "(clocks fall back that night)",
+            f"add the offset: {first} for the first pass (summer time), {second} for the second",
+            value=value, kind="ambiguous_time"))
+        bad.add(int(rows[i]))
     present = pd.Timestamp(now if now is not None else pd.Timestamp.now(tz="UTC"))
     present = present.tz_localize("UTC") if present.tzinfo is None else present.tz_convert("UTC")
     limit = present + FUTURE_TOLERANCE
@@ -266,25 +277,33 @@ def validate_incidents(
     dup_mask = (ids != "") & ids.duplicated(keep=False)
     if dup_mask.any():
         first_seen: dict[str, int] = {}
-        for i in map(int, np.flatnonzero(dup_mask.to_numpy())):
-            key = ids.iloc[i]
+        for k in map(int, np.flatnonzero(dup_mask.to_numpy())):
+            key = ids.iloc[k]
             if key not in first_seen:
-                first_seen[key] = i
+                first_seen[key] = k
                 continue
             j = first_seen[key]
-            differ = [c for c in INCIDENT_COLUMNS[1:] if not _same(typed[c].iloc[i], typed[c].iloc[j])]
+            differ = [c for c in INCIDENT_COLUMNS[1:] if not _same(typed[c].iloc[k], typed[c].iloc[j])]
             if differ:
                 problems.append(Problem(
-                    file, int(rows[i]), "incident_id",
+                    file, int(rows[k]), "incident_id",
                     f"incident_id {key!r} already appears on row {rows[j]} with different "
                     f"{', '.join(differ)}",
                     "give each incident its own id, or keep only the correct version", kind="duplicate_id",
                     value=_clip(key)))
-                bad.add(int(rows[i]))
+                bad.add(int(rows[k]))
             else:
-                duplicate_rows.add(int(rows[i]))
+                duplicate_rows.add(int(rows[k]))
     problems.sort(key=lambda p: (p.row or 0))
     return RowCheck(typed, problems, bad, duplicate_rows)
+
+
+def _localize(text: str, tz: str, **how: object) -> str:
+    stamp = pd.Timestamp(re.sub(r"^(\d{4}-\d{2}-\d{2}[T ]\d{1,2})\.(\d{2})", r"\1:\2", str(text).strip()))
+    try:
+        return stamp.tz_localize(tz, **how).isoformat()  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        return "YYYY-MM-DDTHH:MM:SS+HH:MM"
 
 
 def _same(a: object, b: object) -> bool:
