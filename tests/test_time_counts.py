@@ -69,7 +69,8 @@ def test_counts_default_range_and_outside_incidents_ignored() -> None:
 
 
 def test_count_matrix_round_trip() -> None:
-    frame = incidents([("2026-06-01T21:10:00+02:00", "torget", 1.0), ("2026-06-01T23:10:00+02:00", "park", 1.0)])
+    frame = incidents([("2026-06-01T21:10:00+02:00", "torget", 1.0),
+                       ("2026-06-01T23:10:00+02:00", "park", 1.0)])
     m = hourly_count_matrix(frame, start=dt.date(2026, 6, 1), end=dt.date(2026, 6, 2))
     back = CountMatrix.from_frame(m.to_frame())
     assert back.places.tolist() == m.places.tolist()
