@@ -1,9 +1,169 @@
-"""CLI commands: plan (to be filled in)."""
+"""CLI commands: ``plan`` (one week) and ``season-plan`` (pace the season's walks)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from tryggplan.domain import InvalidInputError
+
+_SOLVERS = ("highs", "cbc")
+
+
+def _solver(name: str) -> str:
+    low = name.strip().lower()
+    if low not in _SOLVERS:
+        raise InvalidInputError(f"--solver {name!r} is not known: use 'highs' (default) or 'cbc'")
+    return low
+
+
+def _cancel(values: list[str]) -> list[tuple[str, dt.date]]:
+    out = []
+    for v in values:
+        name, sep, day = v.rpartition("@")
+        try:
+            if not sep or not name:
+                raise ValueError
+            out.append((name.strip(), dt.date.fromisoformat(day.strip())))
+        except ValueError as exc:
+            raise InvalidInputError(f"--cancel {v!r}: write ASSOCIATION@NIGHT, e.g. 'Lions@2026-03-27'") from exc
+    return out
+
+
+def _history(path: Path | None):  # -> pd.DataFrame | None
+    if path is None:
+        return None
+    import pandas as pd
+
+    if not path.exists():
+        raise InvalidInputError(f"history file {str(path)!r} not found: check the path")
+    try:
+        frame = pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"{path.name}: cannot read it as CSV ({exc})") from exc
+    if "occurred_at" not in frame.columns:
+        raise InvalidInputError(f"{path.name}: lacks the column 'occurred_at': give canonical incidents")
+    return frame
+
+
+def _load(forecast: Path, resources: Path):
+    from allocation.grid import read_risk_grid
+    from allocation.spec import load_resources
+
+    spec = load_resources(resources)
+    grid = read_risk_grid(forecast, spec.tz)
+    return grid, spec
+
+
+def _summary(plan) -> str:  # plan: allocation.plan.Plan
+    base = ", ".join(
+        f"x{plan.objective / b.objective:.2f} vs {k}" if b.objective > 0 else f"{k} 0"
+        for k, b in plan.baselines.items())
+    return (f"plan {plan.week}: {plan.status} (gap {plan.solver.gap:.2%}, {plan.solver.seconds:.2f} s), "
+            f"{plan.walks} walks + {plan.guard_hours:.0f} guard hours, {plan.cost_sek:.0f} SEK, prevents "
+            f"{plan.objective:.3f} expected incidents ({plan.risk_covered_share:.0%} of the week's risk covered"
+            + (f"; {base}" if base else "") + ")")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
+
+    @app.command("plan")
+    def plan(
+        forecast: Annotated[Path, typer.Option("--forecast", help="risk grid (.csv/.parquet/.json)")],
+        resources: Annotated[Path, typer.Option("--resources", help="resources spec (.yaml/.json)")],
+        week: Annotated[str, typer.Option("--week", help="ISO week to plan, e.g. 2026-W49")],
+        out: Annotated[Path, typer.Option("--out", help="plan.json to write")],
+        ics: Annotated[Path | None, typer.Option("--ics", help="also write an iCalendar file")] = None,
+        csv: Annotated[Path | None, typer.Option("--csv", help="also write a CSV for Swedish Excel")] = None,
+        solver: Annotated[str, typer.Option("--solver", help="highs (default) or cbc")] = "highs",
+        time_limit: Annotated[float, typer.Option("--time-limit", help="solver time limit [s]")] = 60.0,
+        walks: Annotated[int | None, typer.Option(
+            "--walks", help="walks to place this week (default: the week's share of the season quota)")] = None,
+        pinned: Annotated[Path | None, typer.Option(
+            "--pinned", help="an earlier plan.json whose shifts are kept (re-plan)")] = None,
+        cancel: Annotated[list[str] | None, typer.Option(
+            "--cancel", help="with --pinned: a cancelled walk ASSOCIATION@NIGHT (repeatable)")] = None,
+        history: Annotated[Path | None, typer.Option(
+            "--history", help="incidents (canonical CSV) for the season risk profile")] = None,
+        marginal: Annotated[bool, typer.Option(
+            "--marginal/--no-marginal", help="re-solve for the value of one more walk / guard hour")] = True,
+    ) -> None:
+        """Optimal plan for one week: night walks and guard hours that prevent the most expected incidents."""
+        from allocation.export import write_csv, write_ics, write_json
+        from allocation.season import replan
+        from allocation.weekly import plan_week
+        from tryggplan.cli.common import stdout
+
+        name = _solver(solver)
+        if time_limit <= 0:
+            raise InvalidInputError(f"--time-limit must be > 0 seconds, got {time_limit}")
+        if cancel and pinned is None:
+            raise InvalidInputError("--cancel needs --pinned EARLIER_PLAN.json (the plan the walk is cancelled from)")
+        grid, spec = _load(forecast, resources)
+        hist = _history(history)
+        if pinned is not None:
+            try:
+                previous = json.loads(pinned.read_text(encoding="utf-8"))
+            except FileNotFoundError as exc:
+                raise InvalidInputError(f"--pinned file {str(pinned)!r} not found") from exc
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise InvalidInputError(f"--pinned {pinned.name}: not a plan.json ({exc})") from exc
+            if not isinstance(previous, dict):
+                raise InvalidInputError(f"--pinned {pinned.name}: not a plan.json (expected an object)")
+            result = replan(grid, spec, week, previous, cancel=_cancel(cancel or []), walks=walks,
+                            solver=name, time_limit=time_limit, with_marginal=marginal)  # type: ignore[arg-type]
+        else:
+            result = plan_week(grid, spec, week, walks=walks, solver=name,  # type: ignore[arg-type]
+                               time_limit=time_limit, with_marginal=marginal, history=hist)
+        write_json(result, out)
+        if ics is not None:
+            write_ics(result, ics)
+        if csv is not None:
+            write_csv(result, csv)
+        stdout.print(_summary(result))
+        for w in result.warnings:
+            stdout.print(f"  note: {w}")
+
+    @app.command("season-plan")
+    def season_plan_cmd(
+        forecast: Annotated[Path, typer.Option("--forecast", help="risk grid (.csv/.parquet/.json)")],
+        resources: Annotated[Path, typer.Option("--resources", help="resources spec (.yaml/.json)")],
+        out: Annotated[Path, typer.Option("--out", help="season.json to write")],
+        from_week: Annotated[str | None, typer.Option(
+            "--from-week", help="first week to pace (default: the first week the forecast covers)")] = None,
+        history: Annotated[Path | None, typer.Option(
+            "--history", help="incidents (canonical CSV) for the night profile and calendar uplifts")] = None,
+        solver: Annotated[str, typer.Option("--solver", help="highs (default) or cbc")] = "highs",
+        time_limit: Annotated[float, typer.Option("--time-limit", help="solver time limit per week [s]")] = 60.0,
+        detail: Annotated[bool, typer.Option(
+            "--detail/--no-detail", help="also solve the weekly plan of every week the forecast covers")] = True,
+    ) -> None:
+        """Spread the season's remaining walks over its remaining weeks by forecast risk."""
+        from allocation.export import _atomic_write
+        from allocation.season import season_plan
+        from tryggplan.cli.common import stdout
+        from tryggplan.timeutil import iso_week_of, parse_iso_week
+
+        name = _solver(solver)
+        grid, spec = _load(forecast, resources)
+        if from_week is None:
+            if grid.empty:
+                raise InvalidInputError(f"{forecast.name}: the forecast has no rows: give --from-week")
+            first = grid["slot_start"].min()
+            from_week = iso_week_of(first.date() if first.hour == 0 else first.date() + dt.timedelta(days=1))
+        parse_iso_week(from_week)
+        sp = season_plan(grid, spec, from_week, history=_history(history), solver=name,  # type: ignore[arg-type]
+                         time_limit=time_limit, detail=detail)
+        _atomic_write(out, json.dumps(sp.to_dict(), indent=2, ensure_ascii=False).encode("utf-8"))
+        busiest = sorted(sp.weeks, key=lambda w: -w.walks)[:3]
+        stdout.print(f"season {sp.first_week}..{sp.last_week}: {sp.planned_walks} of {sp.remaining_walks} walks "
+                     f"paced over {len(sp.weeks)} weeks; most walks in "
+                     + ", ".join(f"{w.week} ({w.walks})" for w in busiest)
+                     + f"; {len(sp.weekly)} weekly plans solved")
+        for w in sp.warnings:
+            stdout.print(f"  note: {w}")

@@ -1,0 +1,251 @@
+"""Two simple plans under the same budget, scored with the same objective as the optimum.
+
+* ``greedy``: keep the pinned shifts, cover the must-cover hours, then add walks one at a
+  time where they prevent the most (the top-risk walk option an available association
+  may take), up to the week's share, then guard blocks of the minimum length on the
+  top-risk place-hours while money and guard hours last.
+* ``fixed_fri_sat``: what a coordinator does without a forecast: walks on Friday and
+  Saturday 20:00-00:00 in the busiest area (by an available association), and the guard
+  at the busiest place on the same evenings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from allocation.model import WeekSetup, local_time
+from allocation.plan import Baseline, coverage_reduction, score
+
+
+@dataclass
+class Coverage:
+    """A plan as coverage matrices plus its bookkeeping (used by the baselines)."""
+
+    walks: np.ndarray
+    guard: np.ndarray
+    chosen: list[tuple[str, int]] = field(default_factory=list)
+    cost: float = 0.0
+
+    @classmethod
+    def empty(cls, setup: WeekSetup) -> Coverage:
+        shape = setup.risk.risk.shape
+        return cls(np.zeros(shape, dtype=int), np.zeros(shape, dtype=bool))
+
+    def add_walk(self, setup: WeekSetup, assoc: str, oi: int) -> None:
+        o = setup.options[oi]
+        if o.places and o.slots:
+            self.walks[np.ix_(o.places, o.slots)] += 1
+        self.chosen.append((assoc, oi))
+        self.cost += setup.resources.cost_per_walk_sek
+
+    def add_guard(self, setup: WeekSetup, i: int, cells: list[int]) -> None:
+        new = [j for j in cells if not self.guard[i, j]]
+        self.guard[i, new] = True
+        g = setup.resources.guard
+        self.cost += len(new) * (g.hourly_rate_sek if g else 0.0)
+
+
+def _walk_gain(setup: WeekSetup, cov: Coverage) -> np.ndarray:
+    """Prevented incidents gained by one more walk on each option [incidents]."""
+    eff = setup.resources.effects
+    delta = setup.risk.risk * (coverage_reduction(cov.walks + 1, cov.guard, eff)
+                               - coverage_reduction(cov.walks, cov.guard, eff))
+    out = np.zeros(len(setup.options))
+    for o in setup.options:
+        if o.places and o.slots:
+            out[o.idx] = delta[np.ix_(o.places, o.slots)].sum()
+    return out
+
+
+class _Greedy:
+    def __init__(self, setup: WeekSetup) -> None:
+        self.s = setup
+        self.cov = Coverage.empty(setup)
+        self.count: Counter[str] = Counter()
+        self.nights: set[tuple[str, dt.date]] = set()
+        self.teams: Counter[tuple[str, dt.date]] = Counter()
+        r = setup.resources
+        self.done = {a.name: a.walks_done for a in r.associations}
+        self.done_total = sum(self.done.values())
+
+    def budget_left(self) -> float:
+        return np.inf if self.s.budget is None else self.s.budget - self.cov.cost
+
+    def walk_ok(self, assoc: str, oi: int) -> bool:
+        s, r = self.s, self.s.resources
+        o = s.options[oi]
+        n = len(self.cov.chosen)
+        if oi not in s.eligible.get(assoc, []) or self.count[assoc] >= s.cap[assoc]:
+            return False
+        if (assoc, o.night) in self.nights or self.teams[(o.area, o.night)] >= r.max_teams_per_area_night:
+            return False
+        if n >= s.share or self.budget_left() < r.cost_per_walk_sek - 1e-9:
+            return False
+        f = r.fairness
+        if f.max_share < 1 and (self.done[assoc] + self.count[assoc] + 1
+                                > f.max_share * (self.done_total + n + 1) + 1 + 1e-9):
+            return False
+        return True
+
+    def take_walk(self, assoc: str, oi: int) -> None:
+        o = self.s.options[oi]
+        self.cov.add_walk(self.s, assoc, oi)
+        self.count[assoc] += 1
+        self.nights.add((assoc, o.night))
+        self.teams[(o.area, o.night)] += 1
+
+    def best_walk(self, restrict: set[int] | None = None) -> tuple[str, int] | None:
+        gains = _walk_gain(self.s, self.cov)
+        order = np.argsort(-gains, kind="stable")
+        assocs = sorted(self.s.resources.associations, key=lambda a: (self.count[a.name], a.name))
+        for oi in order:
+            if restrict is not None and int(oi) not in restrict:
+                continue
+            for a in assocs:
+                if self.walk_ok(a.name, int(oi)):
+                    return a.name, int(oi)
+        return None
+
+    def guard_block(self, restrict: tuple[int, list[int]] | None = None) -> tuple[int, list[int]] | None:
+        s = self.s
+        g = s.resources.guard
+        if g is None or not s.guard_ok.any():
+            return None
+        L = g.min_block_hours
+        used = int(self.cov.guard.sum())
+        if used + L > s.guard_max_hours or self.budget_left() < L * g.hourly_rate_sek - 1e-9:
+            return None
+        eff = s.resources.effects
+        delta = s.risk.risk * (coverage_reduction(self.cov.walks, np.ones_like(self.cov.guard), eff)
+                               - coverage_reduction(self.cov.walks, self.cov.guard, eff))
+        busy = self.cov.guard.sum(axis=0) >= g.concurrent_guards
+        ok = s.guard_ok & ~self.cov.guard & ~busy[None, :]
+        best: tuple[float, int, int] | None = None
+        n = ok.shape[1]
+        for i in np.nonzero(ok.any(axis=1))[0]:
+            for j in range(0, n - L + 1):
+                if not ok[i, j:j + L].all():
+                    continue
+                if restrict is not None and not (restrict[0] == i and set(restrict[1]) & set(range(j, j + L))):
+                    continue
+                gain = float(delta[i, j:j + L].sum())
+                if best is None or gain > best[0] + 1e-12:
+                    best = (gain, int(i), j)
+        if best is None:
+            return None
+        return best[1], list(range(best[2], best[2] + L))
+
+
+def greedy(setup: WeekSetup) -> tuple[Coverage, bool]:
+    """The greedy top-risk plan and whether it meets every hard constraint."""
+    gr = _Greedy(setup)
+    feasible = True
+    for _, pin, oi in setup.pinned_walks:
+        if oi is not None:
+            gr.take_walk(pin.association, oi)
+    for _, pin, cells in setup.pinned_guards:
+        gr.cov.add_guard(setup, setup.place_index[pin.place_id], cells)
+    for _, place, _night, cells, by_walk, by_guard in setup.must_cover:
+        i = setup.place_index[place]
+        for j in cells:
+            if (by_walk and gr.cov.walks[i, j] > 0) or (by_guard and gr.cov.guard[i, j]):
+                continue
+            pick = None
+            if by_walk:
+                covering = {o.idx for o in setup.options if i in o.places and j in o.slots}
+                pick = gr.best_walk(covering)
+                if pick:
+                    gr.take_walk(*pick)
+                    continue
+            if by_guard:
+                block = gr.guard_block((i, [j]))
+                if block:
+                    gr.cov.add_guard(setup, *block)
+                    continue
+            feasible = False
+    while len(gr.cov.chosen) < setup.share:
+        pick = gr.best_walk()
+        if pick is None:
+            feasible = False
+            break
+        gr.take_walk(*pick)
+    while True:
+        block = gr.guard_block()
+        if block is None:
+            break
+        before = score(setup.risk, gr.cov.walks, gr.cov.guard, setup.resources.effects)
+        trial = gr.cov.guard.copy()
+        trial[block[0], block[1]] = True
+        if score(setup.risk, gr.cov.walks, trial, setup.resources.effects) <= before + 1e-12:
+            break
+        gr.cov.add_guard(setup, *block)
+    for a in setup.resources.associations:
+        if gr.count[a.name] < a.min_walks_per_week:
+            feasible = False
+    return gr.cov, feasible
+
+
+def fixed_fri_sat(setup: WeekSetup) -> Coverage:
+    """Walks Fri and Sat 20:00-00:00 in the busiest area, guard at the busiest place then."""
+    s, r = setup, setup.resources
+    cov = Coverage.empty(s)
+    risk = s.risk
+    pidx = s.place_index
+    area_risk = {a.name: risk.risk[[pidx[p] for p in a.place_ids if p in pidx], :risk.n_week].sum()
+                 for a in r.areas}
+    busiest = max(sorted(area_risk), key=lambda k: area_risk[k])
+    places = [pidx[p] for p in r.area(busiest).place_ids if p in pidx]
+    g = r.guard
+    L = max(4, g.min_block_hours) if g else 4
+    budget = np.inf if s.budget is None else s.budget
+    walks = 0
+    windows = []
+    for wd in (4, 5):  # Friday, Saturday nights
+        night = risk.monday + dt.timedelta(days=wd)
+        j0 = risk.slot_index(local_time(night, 20, r.tz))
+        windows.append((night, list(range(j0, j0 + 4))))
+    for night, cells in windows:
+        if walks >= s.share or cov.cost + r.cost_per_walk_sek > budget + 1e-9:
+            break
+        avail = [a for a in r.associations if any(s.options[oi].night == night for oi in s.eligible[a.name])]
+        if not avail:
+            continue
+        cov.walks[np.ix_(places, cells)] += 1
+        cov.chosen.append((avail[0].name, -1))
+        cov.cost += r.cost_per_walk_sek
+        walks += 1
+    if g is not None and s.guard_ok.any():
+        allowed = s.guard_ok.any(axis=1)
+        totals = np.where(allowed, risk.risk[:, :risk.n_week].sum(axis=1), -1)
+        i = int(np.argmax(totals))
+        hours = 0
+        for night, _ in windows:
+            j0 = risk.slot_index(local_time(night, 20, r.tz))
+            cells = [j for j in range(j0, j0 + L) if j < risk.n_week and s.guard_ok[i, j]]
+            if len(cells) < g.min_block_hours or hours + len(cells) > s.guard_max_hours:
+                continue
+            if cov.cost + len(cells) * g.hourly_rate_sek > budget + 1e-9:
+                continue
+            cov.add_guard(s, i, cells)
+            hours += len(cells)
+    return cov
+
+
+def baselines(setup: WeekSetup) -> dict[str, Baseline]:
+    """Both baseline plans, scored with :func:`allocation.plan.score`."""
+    eff = setup.resources.effects
+    out: dict[str, Baseline] = {}
+    gcov, ok = greedy(setup)
+    out["greedy"] = Baseline("greedy", score(setup.risk, gcov.walks, gcov.guard, eff), gcov.cost,
+                             len(gcov.chosen), float(gcov.guard.sum()),
+                             "top-risk walk options first, then top-risk guard blocks, under the same budget", ok)
+    fcov = fixed_fri_sat(setup)
+    out["fixed_fri_sat"] = Baseline(
+        "fixed_fri_sat", score(setup.risk, fcov.walks, fcov.guard, eff), fcov.cost, len(fcov.chosen),
+        float(fcov.guard.sum()), "walks Fri and Sat 20:00-00:00 in the busiest area; guard at the busiest "
+        "place the same evenings", len(fcov.chosen) == setup.share)
+    return out

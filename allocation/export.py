@@ -1,0 +1,121 @@
+"""Exports a coordinator uses: plan.json, a CSV for Swedish Excel, and iCalendar.
+
+* JSON: :meth:`allocation.plan.Plan.to_dict` (fields in DESIGN.md).
+* CSV: UTF-8 with BOM, ``;`` separators, decimal commas, and cells that start with
+  ``= + - @`` (or tab/CR) prefixed with ``'`` so Excel never runs them as formulas
+  (OWASP "CSV injection").
+* ICS: one VEVENT per shift (UID, DTSTAMP, SUMMARY, LOCATION, DESCRIPTION, DTSTART/DTEND
+  with TZID) and a VTIMEZONE for the plan's zone (RFC 5545).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import icalendar
+
+from allocation.plan import Plan, Shift
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "vecka", "typ", "förening_eller_väktare", "område", "platser", "natt", "start", "slut", "start_iso",
+    "slut_iso", "timmar", "kostnad_sek", "förväntat_täckt", "förväntat_förhindrat", "låst", "varför",
+)
+_KIND_SV = {"night_walk": "nattvandring", "guard": "väktare"}
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def excel_safe(text: str) -> str:
+    """Prefix a cell that Excel would read as a formula with ``'``."""
+    return "'" + text if text.startswith(_DANGEROUS) else text
+
+
+def _num(x: float, digits: int = 3) -> str:
+    return f"{x:.{digits}f}".replace(".", ",")
+
+
+def _local(iso: str) -> str:
+    return dt.datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M")
+
+
+def write_json(plan: Plan, path: str | Path) -> None:
+    _atomic_write(Path(path), plan.to_json().encode("utf-8"))
+
+
+def plan_csv(plan: Plan) -> bytes:
+    """The plan as CSV bytes for Swedish Excel (BOM, ``;``, decimal comma)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    w.writerow(CSV_COLUMNS)
+    for s in plan.shifts:
+        row = [
+            plan.week, _KIND_SV[s.kind], s.association or s.guard or "", s.area or "", ", ".join(s.place_ids),
+            s.night or "", _local(s.start), _local(s.end), s.start, s.end, _num(s.hours, 1), _num(s.cost_sek, 0),
+            _num(s.expected_covered), _num(s.expected_prevented), "ja" if s.pinned else "nej", s.why,
+        ]
+        w.writerow([excel_safe(str(c)) for c in row])
+    w.writerow([])
+    w.writerow([excel_safe(str(c)) for c in (
+        plan.week, "summa", "", "", "", "", "", "", "", "", _num(sum(s.hours for s in plan.shifts), 1),
+        _num(plan.cost_sek, 0), _num(plan.risk_total * plan.risk_covered_share), _num(plan.objective), "",
+        f"status {plan.status}; täckt andel av veckans risk {_num(100 * plan.risk_covered_share, 1)} %")])
+    return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")
+
+
+def write_csv(plan: Plan, path: str | Path) -> None:
+    _atomic_write(Path(path), plan_csv(plan))
+
+
+def _uid(plan: Plan, s: Shift) -> str:
+    key = f"{plan.week}|{s.kind}|{s.association or ''}|{s.area or ''}|{','.join(s.place_ids)}|{s.start}|{s.end}"
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:20] + "@tryggplan"
+
+
+def plan_ics(plan: Plan) -> bytes:
+    """The plan as an iCalendar file: one VEVENT per shift, VTIMEZONE for ``plan.tz``."""
+    tz = ZoneInfo(plan.tz)
+    cal = icalendar.Calendar()
+    cal.add("prodid", "-//tryggplan//allocation//SV")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", f"Trygghetsplan {plan.week}")
+    cal.add("x-wr-timezone", plan.tz)
+    stamp = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    for s in plan.shifts:
+        ev = icalendar.Event()
+        ev.add("uid", _uid(plan, s))
+        ev.add("dtstamp", stamp)
+        start = dt.datetime.fromisoformat(s.start).astimezone(tz)
+        end = dt.datetime.fromisoformat(s.end).astimezone(tz)
+        ev.add("dtstart", start)
+        ev.add("dtend", end)
+        if s.kind == "night_walk":
+            ev.add("summary", f"Nattvandring: {s.association} – {s.area}")
+            ev.add("location", f"{s.area}: {', '.join(s.place_ids)}")
+        else:
+            ev.add("summary", f"Väktare: {', '.join(s.place_ids)}")
+            ev.add("location", ", ".join(s.place_ids))
+        ev.add("description", f"{s.why}\nKostnad {s.cost_sek:.0f} SEK; förväntat förhindrade "
+                              f"{s.expected_prevented:.3f} händelser." + (" Låst (överenskommet)." if s.pinned else ""))
+        ev.add("categories", [_KIND_SV[s.kind]])
+        cal.add_component(ev)
+    cal.add_missing_timezones()
+    if not any(c.name == "VTIMEZONE" for c in cal.walk()):
+        cal.add_component(icalendar.Timezone.from_tzid(plan.tz))
+    return cal.to_ical()
+
+
+def write_ics(plan: Plan, path: str | Path) -> None:
+    _atomic_write(Path(path), plan_ics(plan))
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write via a temporary file in the same directory, so a failure leaves nothing half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)

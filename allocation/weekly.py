@@ -1,0 +1,219 @@
+"""The weekly plan: solve the MILP, explain every shift, compare with the baselines."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from allocation.baselines import baselines as compute_baselines
+from allocation.grid import WeekRisk, normalise_grid, week_risk
+from allocation.model import SolverName, WeekModel, WeekSetup, make_setup, raise_infeasible, solve
+from allocation.plan import Plan, Shift, SolverInfo, attribute, coverage_reduction, now_iso, score
+from allocation.spec import Resources, check_against_places
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _top_share(value: float, population: np.ndarray) -> float:
+    """Share [%] of ``population`` at or above ``value`` (``top 3%``)."""
+    if population.size == 0:
+        return 100.0
+    return 100.0 * float((population >= value - 1e-12).sum()) / population.size
+
+
+def _fmt_pct(p: float) -> str:
+    return f"{max(1, math.ceil(p - 1e-9)):d}%" if p < 99.5 else "100%"
+
+
+def _hours_label(start: pd.Timestamp, end: pd.Timestamp) -> str:
+    return f"{_DAYS[start.weekday()]} {start:%H}-{end:%H}"
+
+
+def extract_shifts(setup: WeekSetup, chosen: list[tuple[str, int]], guard_cells: list[tuple[int, int]],
+                   walks: np.ndarray, guard: np.ndarray) -> list[Shift]:
+    """Shifts with cost, prevented incidents and their ``why``."""
+    r = setup.resources
+    risk = setup.risk
+    eff = r.effects
+    per_walk, per_guard = attribute(risk, walks, guard, eff)
+    option_risk = np.array([risk.risk[np.ix_(o.places, o.slots)].sum() if o.places and o.slots else 0.0
+                            for o in setup.options])
+    pinned_walks = {(pin.association, oi) for _, pin, oi in setup.pinned_walks}
+    pinned_cells = {(setup.place_index[pin.place_id], j) for _, pin, cells in setup.pinned_guards for j in cells}
+    must = {}
+    for ci, place, _night, cells, _bw, _bg in setup.must_cover:
+        for j in cells:
+            must.setdefault((setup.place_index[place], j), r.must_cover[ci].label)
+    shifts: list[Shift] = []
+    for assoc, oi in chosen:
+        o = setup.options[oi]
+        covered = float(option_risk[oi])
+        prevented = float(per_walk[np.ix_(o.places, o.slots)].sum()) if o.places and o.slots else 0.0
+        names = [risk.places[i] for i in o.places]
+        where = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        why = (f"covers {o.area} ({where}) {_hours_label(o.start, o.end)}: {covered:.2f} expected incidents, "
+               f"top {_fmt_pct(_top_share(covered, option_risk))} of the week's walk options")
+        notes = sorted({must[(i, j)] for i in o.places for j in o.slots if (i, j) in must})
+        if notes:
+            why += "; must-cover " + ", ".join(f"'{n}'" for n in notes)
+        if (assoc, oi) in pinned_walks:
+            why = "pinned (already agreed); " + why
+        shifts.append(Shift(
+            kind="night_walk", start=o.start.isoformat(), end=o.end.isoformat(), hours=o.hours,
+            cost_sek=float(r.cost_per_walk_sek), expected_prevented=prevented, expected_covered=covered,
+            why=why, place_ids=names, association=assoc, area=o.area, template=o.template,
+            night=o.night.isoformat(), pinned=(assoc, oi) in pinned_walks, slot_from=min(o.slots, default=0),
+            slot_to=max(o.slots, default=-1) + 1))
+    # guard blocks: runs of consecutive hours per place
+    week_pop = risk.risk[:, :risk.n_week].reshape(-1)
+    by_place: dict[int, list[int]] = {}
+    for i, j in guard_cells:
+        by_place.setdefault(i, []).append(j)
+    g = r.guard
+    for i, js in sorted(by_place.items()):
+        js = sorted(js)
+        runs: list[list[int]] = [[js[0]]]
+        for j in js[1:]:
+            if j == runs[-1][-1] + 1:
+                runs[-1].append(j)
+            else:
+                runs.append([j])
+        for run in runs:
+            start = risk.slots[run[0]]
+            end = (risk.slots[run[0]].tz_convert("UTC") + pd.Timedelta(hours=len(run))).tz_convert(risk.tz)
+            covered = float(risk.risk[i, run].sum())
+            prevented = float(per_guard[i, run].sum())
+            mean = covered / len(run)
+            why = (f"guards {risk.places[i]} {_hours_label(start, end)} ({len(run)} h): {covered:.2f} expected "
+                   f"incidents, top {_fmt_pct(_top_share(mean, week_pop))} of the week's place-hours")
+            notes = sorted({must[(i, j)] for j in run if (i, j) in must})
+            if notes:
+                why += "; must-cover " + ", ".join(f"'{n}'" for n in notes)
+            pinned = any((i, j) in pinned_cells for j in run)
+            if pinned:
+                why = "pinned (already agreed); " + why
+            shifts.append(Shift(
+                kind="guard", start=start.isoformat(), end=end.isoformat(), hours=float(len(run)),
+                cost_sek=float(len(run) * (g.hourly_rate_sek if g else 0.0)), expected_prevented=prevented,
+                expected_covered=covered, why=why, place_ids=[risk.places[i]], guard="guard", pinned=pinned,
+                slot_from=run[0], slot_to=run[-1] + 1))
+    shifts.sort(key=lambda s: (s.start, s.kind, s.association or "", s.place_ids))
+    return shifts
+
+
+def _solve_setup(setup: WeekSetup, solver: SolverName, time_limit: float | None, gap: float
+                 ) -> tuple[WeekModel, SolverInfo]:
+    model = WeekModel(setup)
+    info = solve(model.prob, solver, time_limit, gap)
+    if info.status == "infeasible":
+        raise_infeasible(setup, solver)
+    return model, info
+
+
+def _objective_of(setup: WeekSetup, model: WeekModel) -> float:
+    walks = np.zeros(setup.risk.risk.shape, dtype=int)
+    guard = np.zeros(setup.risk.risk.shape, dtype=bool)
+    for _, oi in model.walks_chosen():
+        o = setup.options[oi]
+        if o.places and o.slots:
+            walks[np.ix_(o.places, o.slots)] += 1
+    for i, j in model.guard_cells():
+        guard[i, j] = True
+    return score(setup.risk, walks, guard, setup.resources.effects)
+
+
+def plan_from_risk(risk: WeekRisk, resources: Resources, walks: int, *, solver: SolverName = "highs",
+                   time_limit: float | None = 60.0, gap: float = 1e-4, with_baselines: bool = True,
+                   with_marginal: bool = True, warnings: list[str] | None = None) -> Plan:
+    """Solve one week given its risk matrix and the number of walks to place (the week's share)."""
+    check_against_places(resources, risk.places)
+    setup = make_setup(risk, resources, walks)
+    model, info = _solve_setup(setup, solver, time_limit, gap)
+    chosen = model.walks_chosen()
+    cells = model.guard_cells()
+    wm = np.zeros(risk.risk.shape, dtype=int)
+    gm = np.zeros(risk.risk.shape, dtype=bool)
+    for _, oi in chosen:
+        o = setup.options[oi]
+        if o.places and o.slots:
+            wm[np.ix_(o.places, o.slots)] += 1
+    for i, j in cells:
+        gm[i, j] = True
+    objective = score(risk, wm, gm, resources.effects)
+    shifts = extract_shifts(setup, chosen, cells, wm, gm)
+    total = float(risk.risk.sum())
+    covered = float(risk.risk[(coverage_reduction(wm, gm, resources.effects) > 0)].sum())
+    base = compute_baselines(setup) if with_baselines else {}
+    marginal: dict[str, float | None] = {}
+    if with_marginal:
+        marginal = marginal_values(risk, resources, walks, objective, solver, time_limit, gap)
+    notes = list(warnings or [])
+    if not risk.covered[:risk.n_week].all():
+        notes.append(f"the forecast covers {int(risk.covered[:risk.n_week].sum())} of the week's "
+                     f"{risk.n_week} hours; the rest count as zero risk")
+    if info.status == "time_limit":
+        notes.append(f"the solver stopped at the time limit: the plan is within {info.gap:.2%} of the optimum")
+    return Plan(
+        week=risk.week, tz=resources.tz, status=info.status, objective=objective, risk_total=total,
+        risk_covered_share=covered / total if total > 0 else 0.0, cost_sek=float(sum(s.cost_sek for s in shifts)),
+        walks=len(chosen), walks_share=walks, guard_hours=float(len(cells)), shifts=shifts, solver=info,
+        baselines=base, marginal_value=marginal, warnings=notes, generated_at=now_iso())
+
+
+def marginal_values(risk: WeekRisk, resources: Resources, walks: int, objective: float,
+                    solver: SolverName, time_limit: float | None, gap: float) -> dict[str, float | None]:
+    """Expected incidents prevented by one more walk (and its 1000 SEK) and one more guard hour
+    (and its pay), found by solving again [incidents]. 0 when it cannot be used."""
+    out: dict[str, float | None] = {}
+    for key, kwargs, n in (
+        ("walk", {"extra_budget": resources.cost_per_walk_sek}, walks + 1),
+        ("guard_hour", {"extra_budget": resources.guard.hourly_rate_sek if resources.guard else 0.0,
+                        "extra_guard_hours": 1}, walks),
+    ):
+        if key == "guard_hour" and resources.guard is None:
+            out[key] = 0.0
+            continue
+        setup = make_setup(risk, resources, n, **kwargs)
+        model = WeekModel(setup)
+        info = solve(model.prob, solver, time_limit, gap)
+        if info.status == "infeasible":
+            out[key] = 0.0
+            continue
+        out[key] = max(0.0, _objective_of(setup, model) - objective)
+    return out
+
+
+def plan_week(grid: pd.DataFrame, resources: Resources, week: str, *, walks: int | None = None,
+              solver: SolverName = "highs", time_limit: float | None = 60.0, gap: float = 1e-4,
+              with_baselines: bool = True, with_marginal: bool = True,
+              history: pd.DataFrame | None = None) -> Plan:
+    """The optimal plan for ISO week ``week`` (``YYYY-Www``).
+
+    Parameters
+    ----------
+    grid : the risk grid (forecast contract); ``slot_start`` tz-aware, ``expected`` [incidents/h]
+    resources : the validated resources spec
+    walks : walks to place this week; ``None`` takes the week's share of the season quota
+        from :func:`allocation.season.week_share`
+    history : optional incidents (canonical columns) for the season risk profile
+    """
+    from allocation.season import week_share
+
+    g = normalise_grid(grid, resources.tz)
+    risk = week_risk(g, week, resources.tz)
+    notes: list[str] = []
+    if walks is None:
+        walks, why = week_share(g, resources, week, history=history)
+        notes.append(why)
+    elif walks < 0:
+        from tryggplan.domain import InvalidInputError
+
+        raise InvalidInputError(f"walks must be >= 0, got {walks}")
+    return plan_from_risk(risk, resources, walks, solver=solver, time_limit=time_limit, gap=gap,
+                          with_baselines=with_baselines, with_marginal=with_marginal, warnings=notes)
+
+
+Kind = Literal["night_walk", "guard"]
