@@ -158,7 +158,7 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidInputError)
     async def invalid_input(_request: Request, exc: InvalidInputError) -> JSONResponse:
         return JSONResponse(
-            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status_code=422,
             content={"detail": str(exc), "problems": _problem_dicts(exc)},
         )
 
@@ -190,7 +190,7 @@ def _install_handlers(app: FastAPI) -> None:
             )
         first = problems[0] if problems else {"column": None, "message": "invalid request"}
         return JSONResponse(
-            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status_code=422,
             content={
                 "detail": f"invalid request: {first['column']}: {first['message']}",
                 "problems": problems,
