@@ -105,6 +105,9 @@ class PooledCountModel(Forecaster):
     near_repeat_tau_days : time constant [days] of the near-repeat excess
     season : include yearly Fourier terms when at least two years of history exist
     ridge : ridge penalty on the calendar and season coefficients of the day-effect GLM
+    near_repeat, calendar_effects : switch those ingredients off (for ablation backtests)
+    profile_half_life_days : recency half-life [days] of the hour-of-week profile; ``None``
+        weighs all history equally (backtests on both real data sets found no gain from it)
     """
 
     name = "pooled_glm"
@@ -118,6 +121,7 @@ class PooledCountModel(Forecaster):
         ridge: float = 1.0,
         near_repeat: bool = True,
         calendar_effects: bool = True,
+        profile_half_life_days: float | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -127,6 +131,7 @@ class PooledCountModel(Forecaster):
         self.ridge = ridge
         self.near_repeat = near_repeat
         self.calendar_effects = calendar_effects
+        self.profile_half_life_days = profile_half_life_days
 
     # -- fitting -----------------------------------------------------------------------------
     def _fit(self, counts: CountMatrix) -> None:
@@ -137,11 +142,16 @@ class PooledCountModel(Forecaster):
         hod = slots.hour.to_numpy()
         valid = self._valid_slots(y, slots)
         yv = y * valid
+        age_h = (n_slots - 1 - np.arange(n_slots)).astype(float)
+        if self.profile_half_life_days:
+            profile_w = 0.5 ** (age_h / (self.profile_half_life_days * 24.0)) * valid
+        else:
+            profile_w = valid
 
         # 1. hour-of-week profile: pooled -> place hour-of-day -> place hour-of-week
-        exposure_how = np.bincount(how, weights=valid, minlength=168).astype(float)
+        exposure_how = np.bincount(how, weights=profile_w, minlength=168).astype(float)
         n_how = np.zeros((n_places, 168))
-        np.add.at(n_how.T, how, yv.T)
+        np.add.at(n_how.T, how, (y * profile_w).T)
         pooled_rate = n_how.sum(axis=0) / np.maximum(exposure_how, 1.0)
         pooled_share = (pooled_rate + 1e-9) / (pooled_rate + 1e-9).sum()
         hod_of_how = np.arange(168) % 24
@@ -168,7 +178,6 @@ class PooledCountModel(Forecaster):
         day_effect = self._day_effect(day_index)[day_codes]
 
         # 3. place level given profile and day effects, recency weighted, gamma-Poisson shrunk
-        age_h = (n_slots - 1 - np.arange(n_slots)).astype(float)
         w = 0.5 ** (age_h / (self.level_half_life_days * 24.0)) * valid
         exp_unit = self.profile_[:, how] * day_effect[None, :]
         num = (yv * w[None, :]).sum(axis=1)
