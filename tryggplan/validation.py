@@ -94,11 +94,16 @@ def decode_text(data: bytes, file: str) -> tuple[str | None, str, list[Problem]]
     if text is None or controls > max(8, BINARY_CONTROL_SHARE * len(text)):
         if text is None and error is not None and candidates == ["utf-8-sig"]:
             return None, "", [Problem(
-                file, None, None, f"the file starts with a UTF-8 byte-order mark but byte {error.start} "
-                f"(0x{data[error.start]:02x}) is not UTF-8", f"re-save the file as UTF-8; {_SAVE_AS_CSV}",
+                file, None, None, f"the file starts with a UTF-8 byte-order mark but byte {error.start + 3} "
+                f"(0x{data[error.start + 3]:02x}) is not UTF-8", f"re-save the file as UTF-8; {_SAVE_AS_CSV}",
                 kind="encoding")]
-        what = "binary data" if (b"\x00" in data[:4096] or controls) else "neither UTF-8 nor cp1252 text"
-        return None, "", [Problem(file, None, None, f"the file is not a text file ({what})",
+        if text is None and error is not None and b"\x00" not in data[:4096]:
+            bad_byte = data[error.start:error.start + 1].hex() if candidates[-1] != "cp1252" else next(
+                (f"{b:02x}" for b in data if b in (0x81, 0x8D, 0x8F, 0x90, 0x9D)), "??")
+            return None, "", [Problem(
+                file, None, None, f"the file is neither UTF-8 nor cp1252 text (byte 0x{bad_byte} cannot be "
+                "decoded)", f"re-save the file as UTF-8; {_SAVE_AS_CSV}", kind="encoding")]
+        return None, "", [Problem(file, None, None, "the file is not a text file (binary data)",
                                   f"give the incident file as CSV or Parquet; {_SAVE_AS_CSV}",
                                   kind="binary_file")]
     return text, encoding, []
