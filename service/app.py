@@ -151,6 +151,17 @@ def _problem_dicts(exc: InvalidInputError, limit: int = 1000) -> list[dict[str, 
             "kind": getattr(p, "kind", None),
         }
         for p in exc.problems[:limit]
+    ] + [
+        # allocation.InfeasiblePlanError names the constraints that clash
+        {
+            "file": "resources",
+            "row": None,
+            "column": None,
+            "message": str(c),
+            "fix": "relax one of them",
+            "kind": "conflict",
+        }
+        for c in getattr(exc, "conflicts", [])[:limit]
     ]
 
 
@@ -169,9 +180,10 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(TryggplanError)
     async def tryggplan_error(_request: Request, exc: TryggplanError) -> JSONResponse:
-        return JSONResponse(
-            status_code=status.HTTP_409_CONFLICT, content={"detail": str(exc), "problems": []}
-        )
+        # a deliberate refusal that is not about the request's syntax: e.g. the solver gave no
+        # usable answer (allocation.SolverError) -> 503, anything else -> 409
+        code = 503 if type(exc).__name__ == "SolverError" else status.HTTP_409_CONFLICT
+        return JSONResponse(status_code=code, content={"detail": str(exc), "problems": []})
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

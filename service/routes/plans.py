@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import pandas as pd
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from sqlalchemy import select
 
 from service import crud, planning
 from service.auth import PLAN, READ, Principal
-from service.deps import SessionDep, SettingsDep, require
+from service.deps import EngineDep, SessionDep, require
 from service.models import PlanRecord, ResourceSpec, WalkRecord, utcnow
 from service.schemas import (
     ErrorOut,
@@ -22,6 +23,7 @@ from service.schemas import (
     WalkIn,
     WalkOut,
 )
+from service.storage import read_incidents
 from tryggplan.domain import InvalidInputError
 
 router = APIRouter(tags=["plans"])
@@ -89,15 +91,17 @@ def replace_resources(
     status_code=status.HTTP_201_CREATED,
     responses={**_ERRORS, 409: {"model": ErrorOut}},
 )
-def create_plan(
-    body: PlanRequest, principal: Coordinator, session: SessionDep, settings: SettingsDep
-) -> PlanOut:
+def create_plan(body: PlanRequest, principal: Coordinator, session: SessionDep, engine: EngineDep) -> PlanOut:
     """Make the optimal plan for an ISO week from a stored forecast and resources spec.
     An infeasible request answers 422 naming the constraints that conflict."""
     resources = crud.get_resource(session, body.resource_id)
     run = crud.get_run(session, "latest" if body.forecast_run_id is None else str(body.forecast_run_id))
     grid = crud.grid_frame(session, run)
-    plan = planning.make_plan(grid, resources.spec, body.week, run.tz, kind=body.kind)
+    trained_until = pd.Timestamp(run.trained_until) if run.trained_until else None
+    history = read_incidents(engine, end=trained_until)
+    plan = planning.make_plan(
+        grid, resources.spec, body.week, run.tz, kind=body.kind, history=history if len(history) else None
+    )
     row = PlanRecord(
         kind=body.kind,
         week=body.week,
@@ -200,6 +204,12 @@ def record_walk(plan: str, body: WalkIn, principal: Coordinator, session: Sessio
             f"shift {body.shift_index} is a {shift.get('kind')} shift: record walks only "
             "for night_walk shifts"
         )
+    earlier = [w for w in crud.walks_of(session, record.id) if w.shift_index == body.shift_index]
+    if earlier:
+        raise InvalidInputError(
+            f"shift {body.shift_index} of plan {record.id} is already recorded as {earlier[0].status}: "
+            "record walks of the re-made plan instead"
+        )
     walk = WalkRecord(
         plan_id=record.id,
         shift_index=body.shift_index,
@@ -211,13 +221,10 @@ def record_walk(plan: str, body: WalkIn, principal: Coordinator, session: Sessio
     session.add(walk)
     new_id: int | None = None
     if body.status == "cancelled" and body.replan:
-        resources = session.get(ResourceSpec, record.resource_id)
+        resources = crud.get_resource(session, record.resource_id)
         run = crud.get_run(session, str(record.forecast_run_id))
-        assert resources is not None
-        cancelled = {w.shift_index for w in crud.walks_of(session, record.id) if w.status == "cancelled"}
-        cancelled.add(body.shift_index)
         new_plan = planning.replan(
-            crud.grid_frame(session, run), resources.spec, record.plan, sorted(cancelled), run.tz
+            crud.grid_frame(session, run), resources.spec, record.plan, body.shift_index
         )
         row = PlanRecord(
             kind=record.kind,
