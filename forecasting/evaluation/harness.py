@@ -153,18 +153,28 @@ def _as_matrix(data: pd.DataFrame | CountMatrix, tz: str, places: Sequence[str] 
     )
 
 
-def resolve_models(models: Sequence[str] | Mapping[str, ModelFactory]) -> tuple[dict[str, ModelFactory],
-                                                                                 dict[str, str]]:
-    """Model name as run -> factory, and -> the registered name behind it."""
+def resolve_models(models: Sequence[str] | Mapping[str, str | ModelFactory]
+                   ) -> tuple[dict[str, ModelFactory], dict[str, str]]:
+    """Model name as run -> factory, and -> the registered name behind it.
+
+    ``models`` lists registered names, or maps the name to run under to a registered name or
+    to a factory of unfitted models (its registered name is then the name it runs under).
+    """
     from forecasting import registry
 
-    if isinstance(models, Mapping):
-        factories = dict(models)
-        resolved = {name: name for name in factories}
-    else:
-        names = list(dict.fromkeys(str(n).strip() for n in models if str(n).strip()))
-        resolved = {n: registry.resolve_name(n) for n in names}
-        factories = {n: functools.partial(registry.get_model, real) for n, real in resolved.items()}
+    spec: dict[str, str | ModelFactory] = (
+        dict(models) if isinstance(models, Mapping)
+        else {n: n for n in dict.fromkeys(str(x).strip() for x in models if str(x).strip())})
+    factories: dict[str, ModelFactory] = {}
+    resolved: dict[str, str] = {}
+    for name, what in spec.items():
+        if isinstance(what, str):
+            resolved[name] = registry.resolve_name(what)
+            factories[name] = functools.partial(registry.get_model, resolved[name])
+        elif callable(what):
+            resolved[name], factories[name] = name, what
+        else:
+            raise InvalidInputError(f"model {name!r}: give a registered name or a factory, not {what!r}")
     if not factories:
         raise InvalidInputError("no models to backtest: name at least one, e.g. default,how_mean")
     return factories, resolved
@@ -365,7 +375,7 @@ def _run_dask(matrix: CountMatrix, origins: list[dt.date], kwargs: dict[str, Any
 
 def backtest(
     data: pd.DataFrame | CountMatrix,
-    models: Sequence[str] | Mapping[str, ModelFactory] = ("default", "how_mean", "place_only",
+    models: Sequence[str] | Mapping[str, str | ModelFactory] = ("default", "how_mean", "place_only",
                                                           "last_14_days", "seasonal_naive"),
     origins: int = 26,
     horizon_days: int = 7,
@@ -391,7 +401,7 @@ def backtest(
     data : incidents (``occurred_at`` tz-aware, ``place_id``[, ``weight``]), a long count frame
         (``place_id, slot_start, count``) or a :class:`~tryggplan.counts.CountMatrix`
     models : registered names (``default`` is run under that name and resolved to the
-        registry's default) or a mapping name -> factory of unfitted :class:`Forecaster`
+        registry's default) or a mapping name -> registered name or factory of unfitted models
     origins : number of origins; the last leaves a full horizon before the data end
     horizon_days : forecast horizon [days] scored at each origin
     step_days : days between consecutive origins [days]
