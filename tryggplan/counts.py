@@ -35,9 +35,12 @@ class CountMatrix:
     def to_frame(self) -> pd.DataFrame:
         """The long frame ``place_id, slot_start, count``."""
         n_places, n_slots = self.values.shape
+        # tile the int64 UTC instants, not the tz-aware index (that goes through Timestamp objects)
+        utc_ns = np.tile(self.slots.tz_convert("UTC").as_unit("ns").asi8, n_places)
+        slot_start = pd.DatetimeIndex(utc_ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(self.slots.tz)
         return pd.DataFrame({
-            "place_id": np.repeat(self.places, n_slots),
-            "slot_start": np.tile(self.slots, n_places) if n_places else self.slots[:0],
+            "place_id": np.repeat(np.asarray(self.places, dtype=object), n_slots),
+            "slot_start": slot_start,
             "count": self.values.reshape(-1),
         })
 
