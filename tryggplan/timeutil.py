@@ -84,8 +84,8 @@ def parse_iso_week(week: str) -> dt.date:
     if not m:
         raise InvalidInputError(f"week {week!r} is not an ISO week: write it as YYYY-Www, e.g. 2026-W49")
     year, num = int(m.group(1)), int(m.group(2))
-    if not dt.MINYEAR < year < dt.MAXYEAR:
-        raise InvalidInputError(f"week {week!r} does not exist: the year must be between 0002 and 9998")
+    if not 1678 <= year <= 2261:  # the range of pandas' nanosecond timestamps, with a margin
+        raise InvalidInputError(f"week {week!r} is out of range: the year must be between 1678 and 2261")
     try:
         return dt.date.fromisocalendar(year, num, 1)
     except ValueError as exc:
