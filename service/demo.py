@@ -83,7 +83,7 @@ def prepare_demo(
             ).added
         resource_id = _ensure_resources(engine, directory, demo_resources)
         week, monday = _next_week(today)
-        days = (monday - today).days + 7
+        days = max(14, (monday - today).days + 7)
         run_id = _ensure_forecast(engine, today, days, settings.tz, model)
         plan_id, cost, share = _ensure_plan(engine, week, resource_id, run_id)
         reader, _ = create_token(engine, "reader", "demo dashboard")

@@ -152,9 +152,14 @@ def forecast_csv(
 ) -> Response:
     """The risk grid as CSV (columns of the contract; times ISO 8601 with offset)."""
     record, grid = _grid(session, run, settings.tz, place_id, municipality, start, end)
+    from allocation.export import excel_safe
+
     out = grid.copy()
     for col in ("slot_start", "trained_until", "generated_at"):
         out[col] = [pd.Timestamp(v).isoformat() if not pd.isna(v) else "" for v in out[col]]
+    for col in ("place_id", "model", "model_version", "risk_level"):
+        # a place id like =HYPERLINK(...) must not become a formula in Excel
+        out[col] = [excel_safe(str(v)) if isinstance(v, str) else v for v in out[col]]
     buf = io.StringIO()
     out.to_csv(buf, index=False)
     return Response(
