@@ -15,6 +15,7 @@ kind                      rule
 ``nonexistent_time``      a local time skipped when clocks spring forward is refused
 ``ambiguous_time``        a local time that happens twice when clocks fall back needs an offset
 ``future``                a timestamp later than now + 1 day is refused
+``too_old``               a timestamp before :data:`EARLIEST` (1900) is refused
 ``empty_place``           ``place_id`` must not be empty
 ``unknown_place``         ``place_id`` must name a known place (when places are known)
 ``bad_weight``            ``weight`` is a finite number >= 0 (decimal comma accepted); empty = 1.0
@@ -46,6 +47,8 @@ from tryggplan.timeutil import to_utc
 MAX_FIELD_CHARS = 1000
 #: Timestamps later than now plus this are refused as "in the future".
 FUTURE_TOLERANCE = pd.Timedelta(days=1)
+#: Timestamps before this are refused as "too old" (a mistyped year, a 0-date of the export).
+EARLIEST = pd.Timestamp("1900-01-01", tz="UTC")
 #: More than this share of control characters marks a file as binary rather than text.
 BINARY_CONTROL_SHARE = 0.01
 
@@ -248,6 +251,10 @@ def validate_incidents(
     add((utc > limit).fillna(False), "occurred_at",
         f"occurred_at {{value!r}} is in the future (after {limit:%Y-%m-%d %H:%M} UTC)",
         "check the year and the clock of the exporting system", "future", shown)
+    add((utc < EARLIEST).fillna(False), "occurred_at",
+        f"occurred_at {{value!r}} is before {EARLIEST:%Y-%m-%d}",
+        "check the year (a date the exporting system shows for 'no date' is not an incident time)",
+        "too_old", shown)
 
     place = text("place_id")
     add(place == "", "place_id", "place_id is empty", "name the place of every incident", "empty_place")
