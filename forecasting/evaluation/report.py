@@ -235,7 +235,8 @@ def write_report(result: BacktestResult, out_dir: str | os.PathLike[str], defaul
 def _best(summary: dict[str, dict[str, Any]]) -> list[str]:
     out = []
     for key, label, better in SUMMARY_COLUMNS:
-        vals = {m: v.get(key) for m, v in summary.items() if isinstance(v.get(key), int | float)}
+        vals: dict[str, float] = {m: float(v[key]) for m, v in summary.items()
+                                  if isinstance(v.get(key), int | float) and math.isfinite(v[key])}
         if not vals or better not in ("lower", "higher", "0.80"):
             continue
         if better == "lower":
