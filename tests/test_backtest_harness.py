@@ -96,6 +96,8 @@ def test_make_origins_mondays_with_a_full_horizon() -> None:
     assert make_origins(slots, 1, weekday=None) == [dt.date(2025, 2, 22)]
     with pytest.raises(InvalidInputError, match=r"at most 3 origins \(--origins 3\)"):
         make_origins(slots, 5)
+    with pytest.raises(InvalidInputError, match="too short for one origin with 28 days of training"):
+        make_origins(local_slots(dt.date(2025, 1, 1), 30, TZ), 1)
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

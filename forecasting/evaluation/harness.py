@@ -127,6 +127,10 @@ def make_origins(slots: pd.DatetimeIndex, n: int, horizon_days: int = 7, step_da
     earliest = start + dt.timedelta(days=min_train_days)
     if origins[0] < earliest:
         fit = max(0, (last - earliest).days // step_days + 1) if last >= earliest else 0
+        if fit == 0:
+            raise InvalidInputError(
+                f"the counts run from {start} to {end}: too short for one origin with {min_train_days} days"
+                f" of training and a {horizon_days}-day horizon; give a longer history")
         raise InvalidInputError(
             f"{n} origins {step_days} days apart need data from "
             f"{origins[0] - dt.timedelta(days=min_train_days)}"
