@@ -190,43 +190,50 @@ def greedy(setup: WeekSetup) -> tuple[Coverage, bool]:
 
 
 def fixed_fri_sat(setup: WeekSetup) -> Coverage:
-    """Walks Fri and Sat 20:00-00:00 in the busiest area, guard at the busiest place then."""
+    """Walks Fri and Sat 20:00-00:00 in the busiest area, guard at the busiest place then.
+
+    The walks use the template closest to 20:00-00:00 that an available association walks
+    (so the plan obeys the same availability, templates, quota and budget as the optimum).
+    """
     s, r = setup, setup.resources
-    cov = Coverage.empty(s)
+    gr = _Greedy(s)
     risk = s.risk
     pidx = s.place_index
     area_risk = {a.name: risk.risk[[pidx[p] for p in a.place_ids if p in pidx], :risk.n_week].sum()
                  for a in r.areas}
     busiest = max(sorted(area_risk), key=lambda k: area_risk[k])
-    places = [pidx[p] for p in r.area(busiest).place_ids if p in pidx]
     g = r.guard
-    L = max(4, g.min_block_hours) if g else 4
+    nights = [risk.monday + dt.timedelta(days=wd) for wd in (4, 5)]  # Friday, Saturday nights
+
+    def closeness(oi: int) -> tuple[int, int]:
+        t = r.template(s.options[oi].template)
+        return abs(((t.start_hour - 20 + 12) % 24) - 12), abs(t.nominal_hours - 4)
+
+    for night in nights:
+        cands = sorted((o.idx for o in s.options if o.area == busiest and o.night == night), key=closeness)
+        done = False
+        for oi in cands:
+            for a in sorted(r.associations, key=lambda a: a.name):
+                if gr.walk_ok(a.name, oi):
+                    gr.take_walk(a.name, oi)
+                    done = True
+                    break
+            if done:
+                break
+    cov = gr.cov
     budget = np.inf if s.budget is None else s.budget
-    walks = 0
-    windows = []
-    for wd in (4, 5):  # Friday, Saturday nights
-        night = risk.monday + dt.timedelta(days=wd)
-        j0 = risk.slot_index(local_time(night, 20, r.tz))
-        windows.append((night, list(range(j0, j0 + 4))))
-    for night, cells in windows:
-        if walks >= s.share or cov.cost + r.cost_per_walk_sek > budget + 1e-9:
-            break
-        avail = [a for a in r.associations if any(s.options[oi].night == night for oi in s.eligible[a.name])]
-        if not avail:
-            continue
-        cov.walks[np.ix_(places, cells)] += 1
-        cov.chosen.append((avail[0].name, -1))
-        cov.cost += r.cost_per_walk_sek
-        walks += 1
     if g is not None and s.guard_ok.any():
+        L = max(4, g.min_block_hours)
         allowed = s.guard_ok.any(axis=1)
         totals = np.where(allowed, risk.risk[:, :risk.n_week].sum(axis=1), -1)
         i = int(np.argmax(totals))
         hours = 0
-        for night, _ in windows:
+        for night in nights:
             j0 = risk.slot_index(local_time(night, 20, r.tz))
-            cells = [j for j in range(j0, j0 + L) if j < risk.n_week and s.guard_ok[i, j]]
+            cells = [j for j in range(j0, j0 + L) if 0 <= j < risk.n_week and s.guard_ok[i, j]]
             if len(cells) < g.min_block_hours or hours + len(cells) > s.guard_max_hours:
+                continue
+            if cells != list(range(cells[0], cells[0] + len(cells))):
                 continue
             if cov.cost + len(cells) * g.hourly_rate_sek > budget + 1e-9:
                 continue
@@ -235,11 +242,11 @@ def fixed_fri_sat(setup: WeekSetup) -> Coverage:
     return cov
 
 
-def baselines(setup: WeekSetup) -> dict[str, Baseline]:
+def baselines(setup: WeekSetup, greedy_plan: tuple[Coverage, bool] | None = None) -> dict[str, Baseline]:
     """Both baseline plans, scored with :func:`allocation.plan.score`."""
     eff = setup.resources.effects
     out: dict[str, Baseline] = {}
-    gcov, ok = greedy(setup)
+    gcov, ok = greedy_plan if greedy_plan is not None else greedy(setup)
     out["greedy"] = Baseline("greedy", score(setup.risk, gcov.walks, gcov.guard, eff), gcov.cost,
                              len(gcov.chosen), float(gcov.guard.sum()),
                              "top-risk walk options first, then top-risk guard blocks, under the same budget", ok)

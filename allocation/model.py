@@ -6,8 +6,8 @@ Decisions
 * ``teams_{o}`` (integer): teams on option ``o`` (= sum of its walk variables).
 * ``guard_{p}_{j}`` (binary): a guard at place ``p`` in UTC hour ``j`` of the week;
   ``gstart_{p}_{j}`` (binary) a guard block starts there. Blocks are at least
-  ``min_block_hours`` long (min-up-time formulation: a start in the last L hours keeps the
-  guard on).
+  ``min_block_hours`` long (min-up-time formulation of Rajan & Takriti 2005: a start in
+  the last L hours keeps the guard on; it describes the convex hull for one place).
 
 Objective
 ---------
@@ -31,6 +31,7 @@ import math
 import re
 import tempfile
 import time
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -215,18 +216,26 @@ class WeekModel:
         self._build()
 
     # -------------------------------------------------------------- helpers
+    def _var(self, name: str, low: float | None = None, up: float | None = None,
+             cat: str = pulp.LpContinuous) -> pulp.LpVariable:
+        """A named variable of the problem (``add_variable`` from PuLP 3.3 on)."""
+        add = getattr(self.prob, "add_variable", None)
+        if add is not None:
+            return add(name, low, up, cat=cat)
+        return pulp.LpVariable(name, low, up, cat=cat)
+
     def _con(self, name: str, expr: pulp.LpAffineExpression, sense: str, rhs: float,
              key: str | None = None, label: str | None = None, scale: float = 1.0) -> None:
         """Add a constraint; with ``key`` it is a hard constraint the elastic model may relax."""
         if self.elastic and key is not None:
             rel = self.relaxable.setdefault(key, _Relaxable(label or key))
             if sense in ("<=", "=="):
-                s = pulp.LpVariable(f"slk_{name}_dn", 0)
+                s = self._var(f"slk_{name}_dn", 0)
                 expr = expr - s
                 rel.slacks.append(s)
                 self.penalty.append((1.0 / scale, s))
             if sense in (">=", "=="):
-                s = pulp.LpVariable(f"slk_{name}_up", 0)
+                s = self._var(f"slk_{name}_up", 0)
                 expr = expr + s
                 rel.slacks.append(s)
                 self.penalty.append((1.0 / scale, s))
@@ -248,7 +257,7 @@ class WeekModel:
         self.x: dict[tuple[str, int], pulp.LpVariable] = {}
         for ai, a in enumerate(r.associations):
             for oi in s.eligible[a.name]:
-                self.x[(a.name, oi)] = pulp.LpVariable(f"walk_{ai}_{oi}", cat=pulp.LpBinary)
+                self.x[(a.name, oi)] = self._var(f"walk_{ai}_{oi}", cat=pulp.LpBinary)
         for pi, pin, oi in s.pinned_walks:
             ai = next(k for k, a in enumerate(r.associations) if a.name == pin.association)
             label = (f"pinned[{pi}]: '{pin.association}' walks {pin.area} on the night of {pin.night} "
@@ -257,7 +266,7 @@ class WeekModel:
                 continue
             key = (pin.association, oi)
             if key not in self.x:
-                self.x[key] = pulp.LpVariable(f"walk_{ai}_{oi}", cat=pulp.LpBinary)
+                self.x[key] = self._var(f"walk_{ai}_{oi}", cat=pulp.LpBinary)
                 self._con(f"avail_{ai}_{oi}", pulp.lpSum([self.x[key]]), "<=", 0,
                           key=f"avail:{pin.association}:{oi}", label=s.why_not[key])
             self._con(f"pinned_{pi}", pulp.lpSum([self.x[key]]), "==", 1, key=f"pinned:{pi}", label=label)
@@ -267,7 +276,7 @@ class WeekModel:
         max_teams = r.max_teams_per_area_night
         self.teams: dict[int, pulp.LpVariable] = {}
         for oi, vs in by_opt.items():
-            t = pulp.LpVariable(f"teams_{oi}", 0, min(len(vs), max_teams), cat=pulp.LpInteger)
+            t = self._var(f"teams_{oi}", 0, min(len(vs), max_teams), cat=pulp.LpInteger)
             self.teams[oi] = t
             self.prob += (pulp.lpSum(vs) - t == 0), f"teams_link_{oi}"
         # teams per area and night
@@ -321,12 +330,12 @@ class WeekModel:
         g = r.guard
         self.y: dict[tuple[int, int], pulp.LpVariable] = {}
         for i, j in zip(*np.nonzero(s.guard_ok), strict=True):
-            self.y[(int(i), int(j))] = pulp.LpVariable(f"guard_{i}_{j}", cat=pulp.LpBinary)
+            self.y[(int(i), int(j))] = self._var(f"guard_{i}_{j}", cat=pulp.LpBinary)
         for pi, pin, cells in s.pinned_guards:
             i = s.place_index[pin.place_id]
             for j in cells:
                 if (i, j) not in self.y:
-                    self.y[(i, j)] = pulp.LpVariable(f"guard_{i}_{j}", cat=pulp.LpBinary)
+                    self.y[(i, j)] = self._var(f"guard_{i}_{j}", cat=pulp.LpBinary)
                     self._con(f"guard_allowed_{i}_{j}", pulp.lpSum([self.y[(i, j)]]), "<=", 0,
                               key=f"guard_allowed:{pin.place_id}",
                               label=f"guard contract: no guard may be at {pin.place_id} at "
@@ -340,7 +349,7 @@ class WeekModel:
             for i in places:
                 js = sorted(j for (ii, j) in self.y if ii == i)
                 for j in js:
-                    u = pulp.LpVariable(f"gstart_{i}_{j}", cat=pulp.LpBinary)
+                    u = self._var(f"gstart_{i}_{j}", cat=pulp.LpBinary)
                     self.u[(i, j)] = u
                     prev = self.y.get((i, j - 1))
                     expr = self.y[(i, j)] - u - (prev if prev is not None else 0)
@@ -408,7 +417,7 @@ class WeekModel:
             if maxn <= 1:
                 walk_terms = [(self.teams[o], eff.walk * stack[0]) for o in opts]
             elif K > 1:
-                segs = [pulp.LpVariable(f"wseg_{i}_{j}_{k}", 0, 1) for k in range(K)]
+                segs = [self._var(f"wseg_{i}_{j}_{k}", 0, 1) for k in range(K)]
                 self.prob += (pulp.lpSum(segs) - pulp.lpSum(self.teams[o] for o in opts) <= 0), f"wsegs_{i}_{j}"
                 walk_terms = [(segs[k], eff.walk * stack[k]) for k in range(K)]
             for v, c in walk_terms:
@@ -417,7 +426,7 @@ class WeekModel:
                 obj[yv] += rij * eff.guard
                 if walk_terms and eff.guard > 0:
                     a_max = eff.walk * sum(stack[:K])
-                    both = pulp.LpVariable(f"both_{i}_{j}", 0)
+                    both = self._var(f"both_{i}_{j}", 0)
                     self.prob += (both - pulp.lpSum(c * v for v, c in walk_terms) - a_max * yv >= -a_max), \
                         f"both_{i}_{j}"
                     extra.append((both, -rij * eff.guard))
@@ -426,6 +435,25 @@ class WeekModel:
         self.prob += pulp.LpAffineExpression([(v, c) for v, c in obj.items() if c != 0]), "prevented"
 
     # -------------------------------------------------------------- solution
+    def start_from(self, chosen: list[tuple[str, int]], guard: np.ndarray) -> dict[str, float]:
+        """Variable values (by name) of a known plan: walks chosen and guard hours [bool matrix]."""
+        out: dict[str, float] = {}
+        teams: dict[int, int] = defaultdict(int)
+        for key in chosen:
+            if key in self.x:
+                out[self.x[key].name] = 1.0
+                teams[key[1]] += 1
+        for oi, n in teams.items():
+            if oi in self.teams:
+                out[self.teams[oi].name] = float(n)
+        for (i, j), v in self.y.items():
+            on = bool(guard[i, j])
+            out[v.name] = float(on)
+            u = getattr(self, "u", {}).get((i, j))
+            if u is not None:
+                out[u.name] = float(on and not (j > 0 and guard[i, j - 1]))
+        return out
+
     def walks_chosen(self) -> list[tuple[str, int]]:
         return sorted(k for k, v in self.x.items() if (v.varValue or 0) > 0.5)
 
@@ -460,12 +488,32 @@ def _silence_highs_banner() -> None:
     _HIGHS_BANNER_DONE = True
 
 
+class _HiGHSWithStart(pulp.HiGHS):  # type: ignore[misc,valid-type]
+    """pulp.HiGHS that hands HiGHS a (partial) MIP start before it runs; HiGHS completes it."""
+
+    def __init__(self, start: dict[str, float] | None = None, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self._start = start or {}
+
+    def callSolver(self, lp: pulp.LpProblem) -> None:  # noqa: N802 - PuLP's name
+        if self._start:
+            idx = [v.index for v in lp.variables() if v.name in self._start]
+            val = [float(self._start[v.name]) for v in lp.variables() if v.name in self._start]
+            if idx:
+                lp.solverModel.setSolution(len(idx), np.asarray(idx, dtype=np.int32), np.asarray(val, dtype=float))
+        lp.solverModel.run()
+
+
 def solve(prob: pulp.LpProblem, solver: SolverName = "highs", time_limit: float | None = None,
-          gap: float = 1e-4, threads: int | None = None) -> SolverInfo:
-    """Solve ``prob`` in place; returns status, gap and time. Raises on no solution at all."""
+          gap: float = 1e-4, threads: int | None = None, start: dict[str, float] | None = None) -> SolverInfo:
+    """Solve ``prob`` in place; returns status, gap and time. Raises on no solution at all.
+
+    ``start``: values of some variables by name (a known feasible plan, e.g. the greedy
+    baseline) that HiGHS starts from, so a time-out still returns at least that plan.
+    """
     t0 = time.perf_counter()
     if solver == "highs":
-        cmd = pulp.HiGHS(msg=False, gapRel=gap, timeLimit=time_limit, threads=threads)
+        cmd = _HiGHSWithStart(start, msg=False, gapRel=gap, timeLimit=time_limit, threads=threads)
         if not cmd.available():
             raise SolverError("HiGHS is not available (pip install highspy), or use --solver cbc")
         _silence_highs_banner()
@@ -496,8 +544,10 @@ def solve(prob: pulp.LpProblem, solver: SolverName = "highs", time_limit: float 
     if solver == "cbc":
         with tempfile.TemporaryDirectory() as tmp:
             log = Path(tmp) / "cbc.log"
-            cmd = pulp.PULP_CBC_CMD(msg=False, gapRel=gap, timeLimit=time_limit, threads=threads,
-                                    logPath=str(log))
+            with warnings.catch_warnings():  # PuLP 3.x announces CBC's removal in PuLP 4 (pinned <4)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                cmd = pulp.PULP_CBC_CMD(msg=False, gapRel=gap, timeLimit=time_limit, threads=threads,
+                                        logPath=str(log))
             if not cmd.available():
                 raise SolverError("CBC is not available (it ships with pulp<4), or use --solver highs")
             prob.solve(cmd)

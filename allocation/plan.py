@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -120,13 +121,14 @@ class Plan:
             "shifts": [s.to_dict() for s in self.shifts],
             "baselines": {k: v.to_dict() for k, v in self.baselines.items()},
             "marginal_value": dict(self.marginal_value),
-            "solver": asdict(self.solver),
+            "solver": {**asdict(self.solver),
+                       "gap": self.solver.gap if math.isfinite(self.solver.gap) else None},
             "warnings": list(self.warnings),
             "generated_at": self.generated_at,
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
 
 
 # --------------------------------------------------------------------- scoring

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from allocation.baselines import baselines as compute_baselines
+from allocation.baselines import greedy
 from allocation.grid import WeekRisk, normalise_grid, week_risk
 from allocation.model import SolverName, WeekModel, WeekSetup, make_setup, raise_infeasible, solve
 from allocation.plan import Plan, Shift, SolverInfo, attribute, coverage_reduction, now_iso, score
@@ -104,10 +105,11 @@ def extract_shifts(setup: WeekSetup, chosen: list[tuple[str, int]], guard_cells:
     return shifts
 
 
-def _solve_setup(setup: WeekSetup, solver: SolverName, time_limit: float | None, gap: float
-                 ) -> tuple[WeekModel, SolverInfo]:
+def _solve_setup(setup: WeekSetup, solver: SolverName, time_limit: float | None, gap: float,
+                 start: tuple[list[tuple[str, int]], np.ndarray] | None = None) -> tuple[WeekModel, SolverInfo]:
     model = WeekModel(setup)
-    info = solve(model.prob, solver, time_limit, gap)
+    values = model.start_from(*start) if start is not None else None
+    info = solve(model.prob, solver, time_limit, gap, start=values)
     if info.status == "infeasible":
         raise_infeasible(setup, solver)
     return model, info
@@ -131,7 +133,9 @@ def plan_from_risk(risk: WeekRisk, resources: Resources, walks: int, *, solver: 
     """Solve one week given its risk matrix and the number of walks to place (the week's share)."""
     check_against_places(resources, risk.places)
     setup = make_setup(risk, resources, walks)
-    model, info = _solve_setup(setup, solver, time_limit, gap)
+    greedy_plan = greedy(setup)
+    start = (greedy_plan[0].chosen, greedy_plan[0].guard) if greedy_plan[1] else None
+    model, info = _solve_setup(setup, solver, time_limit, gap, start)
     chosen = model.walks_chosen()
     cells = model.guard_cells()
     wm = np.zeros(risk.risk.shape, dtype=int)
@@ -146,7 +150,7 @@ def plan_from_risk(risk: WeekRisk, resources: Resources, walks: int, *, solver: 
     shifts = extract_shifts(setup, chosen, cells, wm, gm)
     total = float(risk.risk.sum())
     covered = float(risk.risk[(coverage_reduction(wm, gm, resources.effects) > 0)].sum())
-    base = compute_baselines(setup) if with_baselines else {}
+    base = compute_baselines(setup, greedy_plan) if with_baselines else {}
     marginal: dict[str, float | None] = {}
     if with_marginal:
         marginal = marginal_values(risk, resources, walks, objective, solver, time_limit, gap)
