@@ -26,6 +26,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -184,6 +185,38 @@ def _install_handlers(app: FastAPI) -> None:
         # usable answer (allocation.SolverError) -> 503, anything else -> 409
         code = 503 if type(exc).__name__ == "SolverError" else status.HTTP_409_CONFLICT
         return JSONResponse(status_code=code, content={"detail": str(exc), "problems": []})
+
+    @app.exception_handler(DataError)
+    async def data_error(_request: Request, exc: DataError) -> JSONResponse:
+        log.warning("database refused a value: %s", type(exc.orig).__name__)
+        return JSONResponse(
+            status_code=422,
+            content={
+                "detail": "a value cannot be stored (e.g. a NUL character, or text longer than "
+                "1000 characters): remove or shorten it",
+                "problems": [],
+            },
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(_request: Request, exc: IntegrityError) -> JSONResponse:
+        log.warning("integrity error: %s", type(exc.orig).__name__)
+        return JSONResponse(
+            status_code=409,
+            content={
+                "detail": "the change conflicts with stored data (another request may have made "
+                "the same change): reload and try again",
+                "problems": [],
+            },
+        )
+
+    @app.exception_handler(OperationalError)
+    async def operational_error(_request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database unavailable: %s", type(exc.orig).__name__)
+        return JSONResponse(
+            status_code=503,
+            content={"detail": "the database is busy or unreachable: try again shortly", "problems": []},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytz
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,10 @@ from tryggplan.timeutil import local_midnight
 # --------------------------------------------------------------------------- time parameters
 
 
+# pandas raises pytz's NonExistentTimeError / AmbiguousTimeError, which are not ValueErrors
+_LOCALIZE_ERRORS = (ValueError, TypeError, OverflowError, pytz.NonExistentTimeError, pytz.AmbiguousTimeError)
+
+
 def parse_time(value: str | None, tz: str, name: str) -> pd.Timestamp | None:
     """A query time: ``YYYY-MM-DD`` (local midnight) or ISO 8601 (local time if no offset)."""
     if value is None or value == "":
@@ -38,7 +43,7 @@ def parse_time(value: str | None, tz: str, name: str) -> pd.Timestamp | None:
         if len(text) == 10:
             return local_midnight(dt.date.fromisoformat(text), tz)
         ts = pd.Timestamp(text)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:  # OutOfBoundsDatetime is a ValueError
         raise InvalidInputError(
             f"{name} {value[:40]!r} is not a date or time: write e.g. 2026-12-07 or 2026-12-07T18:00:00+01:00"
         ) from exc
@@ -47,7 +52,7 @@ def parse_time(value: str | None, tz: str, name: str) -> pd.Timestamp | None:
     if ts.tzinfo is None:
         try:
             ts = ts.tz_localize(tz, nonexistent="raise", ambiguous="raise")
-        except (ValueError, TypeError) as exc:
+        except _LOCALIZE_ERRORS as exc:
             raise InvalidInputError(
                 f"{name} {value[:40]!r} does not exist or is ambiguous in {tz}: add the offset, e.g. +02:00"
             ) from exc

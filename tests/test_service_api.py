@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from tests.test_service_fixtures import (  # noqa: F401
     PLACES_CSV,
     auth,
     client,
+    pg_schema,
     places_frame,
     settings,
     synthetic_incidents,
@@ -81,13 +83,26 @@ def test_route_table_is_complete() -> None:
 
 
 def _concrete(path: str) -> str:
-    return re.sub(r"\{[^}]+\}", "1", path)
+    # ids that exist nowhere, so no call below changes what the others see (e.g. revoking a token)
+    return re.sub(r"\{[^}]+\}", "999999", path)
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """One app for the whole route table (creating one per route is slow)."""
+    from service.auth import create_token
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path_factory.mktemp('roles') / 'r.db'}"))
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c, {role: create_token(app.state.engine, role, role)[0] for role in ROLES}
+    app.state.engine.dispose()
 
 
 @pytest.mark.parametrize(("method", "path", "allowed"), ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES])
 def test_every_route_needs_a_token_and_the_right_role(
-    client: TestClient, tokens: dict[str, str], method: str, path: str, allowed: frozenset[str]
+    shared: tuple[TestClient, dict[str, str]], method: str, path: str, allowed: frozenset[str]
 ) -> None:
+    client, tokens = shared
     url = _concrete(path)
     body = {} if method in ("POST", "PUT") else None
     assert client.request(method, url, json=body).status_code == 401
@@ -375,6 +390,15 @@ def test_aggregates_for_readers(client: TestClient, tokens: dict[str, str]) -> N
     assert "incident_id" not in r.text
     bad = client.get("/api/v1/aggregates/incidents", params={"start": "15/8"}, headers=auth(tokens["reader"]))
     assert bad.status_code == 422 and "write e.g. 2026-12-07" in bad.json()["detail"]
+    for start, message in (
+        ("2026-03-29T02:30", "does not exist or is ambiguous"),
+        ("2026-10-25T02:30", "does not exist or is ambiguous"),
+        ("99999-01-01T00:00", "is not a date or time"),
+    ):
+        r = client.get(
+            "/api/v1/aggregates/incidents", params={"start": start}, headers=auth(tokens["reader"])
+        )
+        assert r.status_code == 422 and message in r.json()["detail"], r.text
 
 
 # --------------------------------------------------------------------------- places

@@ -146,7 +146,7 @@ def post_incidents(
     """Import a JSON batch. ``row`` in problems is the 1-based position in ``incidents``
     (``places``). Idempotent by ``incident_id``; all or nothing unless ``skip_invalid``."""
     from tryggplan.readers import summarize
-    from tryggplan.validation import validate_incidents, validate_places
+    from tryggplan.validation import row_text_problems, validate_incidents, validate_places
 
     tz = _tz(settings.tz, batch.tz)
     problems: list[Problem] = []
@@ -165,9 +165,16 @@ def post_incidents(
     )
     raw = raw.astype(object).where(raw.notna(), "").astype(str)
     raw["row"] = range(1, len(raw) + 1)
+    # NUL and control characters, as the file readers refuse them (PostgreSQL cannot store NUL)
+    header = list(raw.columns[:-1])
+    text_problems = [
+        p
+        for i, fields in enumerate(raw[header].itertuples(index=False, name=None), start=1)
+        for p in row_text_problems("request.incidents", i, header, list(fields))
+    ]
     check = validate_incidents(raw, "request.incidents", tz=tz, places=known)
-    problems += check.problems
-    bad = {p.row for p in check.problems if p.row is not None}
+    problems += text_problems + check.problems
+    bad = {p.row for p in text_problems + check.problems if p.row is not None}
     frame = check.frame
     valid = frame[~frame["row"].isin(bad) & ~frame["row"].isin(check.duplicate_rows)].reset_index(drop=True)
     if place_problems_only := [p for p in problems if p.file == "request.places"]:
