@@ -301,3 +301,32 @@ def test_decode_text_encodings() -> None:
 def test_long_field_limit_is_exclusive(tmp_path: Path) -> None:
     ok = HEADER + "k1,2025-08-15T21:10:00+02:00,parken," + "x" * MAX_FIELD_CHARS + ",reporter,1\n"
     assert load_incidents(write(tmp_path, "ok", ok.encode()), now=NOW).ok
+
+
+def test_mutated_files_never_crash_the_reader(tmp_path: Path) -> None:
+    """Random byte edits of good files (seeded): the reader returns problems, it never raises."""
+    import random
+
+    good = (HEADER + FIRST + "k2,2025-08-16 00:20,skolan,disorder,police,1\n").encode()
+    excel = "Id;Datum;Tid;Plats;Händelsetyp;Vikt\r\nm1;2025-08-22;22:30;parken;Skadegörelse;0,5\r\n".encode("cp1252")  # noqa: E501
+    rnd = random.Random(7)
+    alphabet = b',;"\n\r\x00\xff\xc3\xa5 0123456789-:T+Z.ab'
+    outcomes = {"ok": 0, "problems": 0}
+    for n in range(150):
+        data = bytearray(rnd.choice([good, excel]))
+        for _ in range(rnd.randint(1, 5)):
+            pos = rnd.randrange(len(data) + 1)
+            op = rnd.random()
+            if op < 0.4 and data:
+                data[min(pos, len(data) - 1)] = rnd.choice(alphabet)
+            elif op < 0.7:
+                data[pos:pos] = bytes(rnd.choice(alphabet) for _ in range(rnd.randint(1, 4)))
+            elif op < 0.9:
+                del data[pos : pos + rnd.randint(1, 10)]
+            else:
+                data = data[:pos]
+        result = load_incidents(write(tmp_path, f"m{n}", bytes(data)), places=PLACES, now=NOW)
+        outcomes["ok" if result.ok else "problems"] += 1
+        assert all(p.message and p.fix for p in result.problems)
+        assert len(result.valid) + len(result.rejected) <= result.rows
+    assert outcomes["problems"] > 50 and outcomes["ok"] > 5

@@ -412,6 +412,13 @@ def load_incidents(
         return _finish(table, "unknown", None, [], None, {})
     fmt = format if format != "auto" else ("mapped" if explicit and detect_format(table.header) != "police"
                                            else detect_format(table.header))
+    keys = [norm_header(h) for h in table.header]
+    dups = [h for i, h in enumerate(table.header) if h and keys.index(keys[i]) != i]
+    if dups:
+        return _finish(table, fmt, None, [
+            Problem(file, 1, h, f"column {h!r} appears more than once in the header",
+                    "keep one column of that name", kind="duplicate_column") for h in dict.fromkeys(dups)],
+            None, {})
     known = _place_ids(places)
     notes: dict[str, int] = {}
     derived: pd.DataFrame | None = None
@@ -483,10 +490,6 @@ def _canonical_frame(table: RawTable, fmt: str, explicit: Mapping[str, str],
                      tz: str) -> tuple[pd.DataFrame | None, list[Problem]]:
     file, header = table.file, table.header
     problems: list[Problem] = []
-    dups = sorted({h for h in header if h and [norm_header(x) for x in header].count(norm_header(h)) > 1})
-    for h in dups:
-        problems.append(Problem(file, 1, h, f"column {h!r} appears more than once in the header",
-                                "keep one column of that name", kind="duplicate_column"))
     found, unknown = _resolve(header, INCIDENT_ALIASES, strict=(fmt == "canonical"), explicit=explicit)
     for name in unknown:
         problems.append(Problem(file, 1, name, f"column {name!r} named in --columns is not in the file "
@@ -526,7 +529,8 @@ def _canonical_frame(table: RawTable, fmt: str, explicit: Mapping[str, str],
     out["place_id"] = source_col("place_id").fillna("").astype(str).str.strip()
     category = source_col("category").fillna("").astype(str).str.strip()
     lowered = category.str.lower()
-    out["category"] = lowered.map(SWEDISH_CATEGORIES).fillna(lowered)
+    mapped = lowered.map(SWEDISH_CATEGORIES).astype(object)
+    out["category"] = mapped.where(mapped.notna(), lowered)
     out["source"] = source_col("source")
     out["weight"] = source_col("weight")
     out["row"] = raw["row"]
@@ -603,10 +607,10 @@ def police_frame(
     notes["county_rows_dropped"] = int((keep & county & ~mappable).sum())
     keep &= ~county | mappable
     place = location.where(~county, title_place)
-    category = label.map(SWEDISH_CATEGORIES)
-    category = category.fillna(label.map(POLICE_NONCRIME))
+    category = label.map(SWEDISH_CATEGORIES).astype(object)
+    category = category.where(category.notna(), label.map(POLICE_NONCRIME).astype(object))
     notes["types_unmapped"] = int((keep & category.isna()).sum())
-    category = category.fillna(label)
+    category = category.where(category.notna(), label)
 
     occurred = col("occurred_local")
     published = pd.to_datetime(col("published_at"), utc=True, errors="coerce", format="ISO8601")
