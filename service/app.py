@@ -16,6 +16,7 @@ handler that logs the traceback (never request data or tokens) and answers a JSO
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 import uuid
 from collections.abc import AsyncIterator
@@ -110,6 +111,60 @@ class BodyLimitMiddleware:
 
 class _BodyTooLarge(Exception):
     pass
+
+
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+class NulGuardMiddleware:
+    """Refuse NUL characters in the path, the query string and JSON bodies with 422.
+
+    PostgreSQL cannot store NUL in text (a request carrying one would end in a 500 there) and no
+    id, name or time legitimately holds one. Incident files are checked row by row by the readers.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        target = (scope.get("raw_path") or b"") + b"?" + scope.get("query_string", b"")
+        if b"%00" in target or "\x00" in scope.get("path", ""):
+            await _refuse_nul(send, "the URL")
+            return
+        content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
+        if not content_type.startswith(b"application/json"):
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        while True:  # the body size is bounded by BodyLimitMiddleware around this one
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+        if _JSON_NUL.search(body):
+            await _refuse_nul(send, "the JSON body")
+            return
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _refuse_nul(send: Send, where: str) -> None:
+    body = b'{"detail":"%s contains a NUL character: remove it","problems":[]}' % where.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 422,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class SecurityHeadersMiddleware:
@@ -309,6 +364,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    app.add_middleware(NulGuardMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
     return app
