@@ -138,7 +138,7 @@ def open_database(url: str | None = None, migrate: bool = True, **engine_kwargs:
             engine.dispose()
             raise InvalidInputError(
                 f"cannot open database {engine.url.render_as_string(hide_password=True)}: "
-                f"{str(exc.orig if getattr(exc, 'orig', None) else exc).splitlines()[0]} "
+                f"{str(getattr(exc, 'orig', None) or exc).splitlines()[0]} "
                 "-> check the URL, that the server runs and the user may create tables"
             ) from exc
     return engine
@@ -347,7 +347,7 @@ def import_incidents(
         bad = False
         for col in ("incident_id", "place_id", "category", "source"):
             val = new[col]
-            if val is not None and len(val) > MAX_TEXT:
+            if isinstance(val, str) and len(val) > MAX_TEXT:
                 problems.append(
                     Problem(
                         name,
@@ -522,13 +522,13 @@ def _upsert_places(session: Session, rows: list[dict[str, Any]]) -> None:
             existing[place.place_id] = place
     now = utcnow()
     for row in rows:
-        place = existing.get(row["place_id"])
-        if place is None:
+        found = existing.get(row["place_id"])
+        if found is None:
             session.add(Place(**row, updated_at=now))
         else:
             for key, value in row.items():
-                setattr(place, key, value)
-            place.updated_at = now
+                setattr(found, key, value)
+            found.updated_at = now
     session.flush()
 
 

@@ -3,7 +3,7 @@ job, ``forecasting.evaluation``), poll its status, read the summary, metrics CSV
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Response, status
 from sqlalchemy import select
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/backtests", tags=["backtests"])
 
 Analyst = Annotated[Principal, Depends(require(DATA, "run or read backtests"))]
 JobId = Annotated[int, Path(ge=1, le=2**62)]
-_ERRORS = {
+_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut},
     403: {"model": ErrorOut},
     404: {"model": ErrorOut},

@@ -5,7 +5,7 @@ hour-of-week heatmap and daily totals. Every payload carries ``model``, ``model_
 from __future__ import annotations
 
 import io
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response, status
@@ -21,6 +21,7 @@ from service.schemas import (
     ErrorOut,
     ForecastRequest,
     ForecastRunOut,
+    HeatCell,
     HeatmapOut,
     ModelsOut,
     RiskGridOut,
@@ -30,7 +31,7 @@ router = APIRouter(tags=["forecasts"])
 
 Reader = Annotated[Principal, Depends(require(READ, "read forecasts"))]
 Runner = Annotated[Principal, Depends(require(FORECAST, "start forecasts"))]
-_ERRORS = {
+_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut},
     403: {"model": ErrorOut},
     404: {"model": ErrorOut},
@@ -216,9 +217,8 @@ def forecast_heatmap(
     """Hour-of-week heatmap: per local weekday (0 = Monday) and hour, the expected count summed over
     the selected places, averaged over the dates of the range [incidents/h]."""
     record, grid = _grid(session, run, settings.tz, place_id, municipality, start, end)
-    return HeatmapOut(
-        **crud.run_meta(record), places=sorted(set(grid["place_id"].astype(str))), cells=crud.heatmap(grid)
-    )  # type: ignore[arg-type]
+    cells = [HeatCell(**c) for c in crud.heatmap(grid)]
+    return HeatmapOut(**crud.run_meta(record), places=sorted(set(grid["place_id"].astype(str))), cells=cells)
 
 
 @router.get("/forecasts/{run}/daily", response_model=DailyOut, responses=_ERRORS)

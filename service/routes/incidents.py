@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import tempfile
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Depends, File, Query, UploadFile, status
@@ -43,7 +43,11 @@ router = APIRouter(tags=["incidents"])
 
 Analyst = Annotated[Principal, Depends(require(DATA, "see or import incident rows"))]
 Reader = Annotated[Principal, Depends(require(READ, "read aggregates"))]
-_ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut},
+    403: {"model": ErrorOut},
+    422: {"model": ErrorOut},
+}
 
 
 def _problem_out(p: Problem) -> ProblemOut:

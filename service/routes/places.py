@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from sqlalchemy import select
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/places", tags=["places"])
 
 Reader = Annotated[Principal, Depends(require(READ, "read places"))]
 Editor = Annotated[Principal, Depends(require(DATA, "edit places"))]
-_ERRORS = {
+_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut},
     403: {"model": ErrorOut},
     404: {"model": ErrorOut},

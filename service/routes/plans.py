@@ -3,7 +3,7 @@ walks; any role reads and downloads). ``{plan}`` is a plan id or ``current``."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, Depends, Path, Query, Response, status
@@ -31,7 +31,7 @@ router = APIRouter(tags=["plans"])
 Reader = Annotated[Principal, Depends(require(READ, "read plans"))]
 Coordinator = Annotated[Principal, Depends(require(PLAN, "manage resources and plans"))]
 ResId = Annotated[int, Path(ge=1, le=2**62)]
-_ERRORS = {
+_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut},
     403: {"model": ErrorOut},
     404: {"model": ErrorOut},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, status
 
@@ -14,7 +14,7 @@ from service.schemas import ErrorOut, TokenCreate, TokenCreated, TokenOut
 router = APIRouter(prefix="/tokens", tags=["tokens"])
 
 Admin = Annotated[Principal, Depends(require(ADMIN, "manage tokens"))]
-_ERRORS = {
+_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut},
     403: {"model": ErrorOut},
     404: {"model": ErrorOut},
