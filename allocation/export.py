@@ -89,10 +89,8 @@ def plan_ics(plan: Plan) -> bytes:
         ev = icalendar.Event()
         ev.add("uid", _uid(plan, s))
         ev.add("dtstamp", stamp)
-        start = dt.datetime.fromisoformat(s.start).astimezone(tz)
-        end = dt.datetime.fromisoformat(s.end).astimezone(tz)
-        ev.add("dtstart", start)
-        ev.add("dtend", end)
+        ev.add("dtstart", _ics_time(s.start, tz))
+        ev.add("dtend", _ics_time(s.end, tz))
         if s.kind == "night_walk":
             ev.add("summary", f"Nattvandring: {s.association} – {s.area}")
             ev.add("location", f"{s.area}: {', '.join(s.place_ids)}")
@@ -107,6 +105,15 @@ def plan_ics(plan: Plan) -> bytes:
     if not any(c.name == "VTIMEZONE" for c in cal.walk()):
         cal.add_component(icalendar.Timezone.from_tzid(plan.tz))
     return cal.to_ical()
+
+
+def _ics_time(iso: str, tz: ZoneInfo) -> dt.datetime:
+    """Local time with TZID, except the second of two equal wall times when the clocks fall
+    back: RFC 5545 reads an ambiguous TZID time as the first one, so that one goes in UTC."""
+    local = dt.datetime.fromisoformat(iso).astimezone(tz)
+    if local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset():
+        return local.astimezone(dt.UTC)
+    return local
 
 
 def write_ics(plan: Plan, path: str | Path) -> None:

@@ -287,9 +287,12 @@ def season_plan(grid: pd.DataFrame, resources: Resources, first_week: str, *, hi
     weekly: dict[str, Plan] = {}
     res = resources
     for w in sp.weeks:
-        if w.source != "forecast":
+        try:
+            risk: WeekRisk = week_risk(g, w.week, res.tz)
+        except InvalidInputError:
+            continue  # the forecast does not reach this week
+        if not risk.covered[:risk.n_week].all():
             continue
-        risk: WeekRisk = week_risk(g, w.week, res.tz)
         p = plan_from_risk(risk, res, w.walks, solver=solver, time_limit=time_limit, gap=gap,
                            with_baselines=with_baselines, with_marginal=False)
         weekly[w.week] = p
