@@ -139,7 +139,6 @@ class PooledCountModel(Forecaster):
         slots = counts.slots
         n_places, n_slots = y.shape
         how = hour_of_week(slots)
-        hod = slots.hour.to_numpy()
         valid = self._valid_slots(y, slots)
         yv = y * valid
         age_h = (n_slots - 1 - np.arange(n_slots)).astype(float)
@@ -300,3 +299,56 @@ class PooledCountModel(Forecaster):
 
 
 register("pooled_glm", PooledCountModel)
+
+
+class ProphetPooledModel(Forecaster):
+    """Prophet on the daily total of all places, spread over places and hours by the pooled model.
+
+    Prophet (Taylor & Letham 2018) forecasts the town's daily total with its trend, weekly and
+    yearly seasonality and the Swedish holidays *including the eves* (``holidays.SE`` keeps them
+    under ``de_facto``, which ``add_country_holidays`` leaves out, so they are passed as a
+    holidays frame). Each local day's total is then distributed over place-hours in the
+    proportions of :class:`PooledCountModel`, whose dispersion is kept.
+
+    References
+    ----------
+    Taylor, S. J. & Letham, B. (2018). Forecasting at scale. The American Statistician 72(1).
+    """
+
+    name = "prophet_pooled"
+    version = "1"
+
+    def _fit(self, counts: CountMatrix) -> None:
+        from forecasting.peers import _quiet_prophet
+
+        self.shape_model_ = PooledCountModel(levels=self.levels).fit(counts, self.calendar_)
+        valid = PooledCountModel._valid_slots(counts.values, counts.slots)
+        days = counts.slots.tz_localize(None).normalize()
+        codes, index = pd.factorize(days, sort=True)
+        totals = np.bincount(codes, weights=counts.values.sum(axis=0))
+        observed_hours = np.bincount(codes, weights=valid)
+        keep = observed_hours >= 20
+        history = pd.DataFrame({"ds": index[keep], "y": totals[keep]})
+        years = list(range(index[0].year, index[-1].year + 2))
+        prophet_cls = _quiet_prophet()
+        model = prophet_cls(
+            growth="linear", weekly_seasonality=True, daily_seasonality=False,
+            yearly_seasonality=len(history) >= 730, seasonality_mode="multiplicative",
+            holidays=self.calendar_.holiday_frame(years), changepoint_prior_scale=0.05,
+        )
+        model.fit(history)
+        self.prophet_ = model
+
+    def _predict_matrix(self, slots: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray | float]:
+        shape, alpha = self.shape_model_._predict_matrix(slots)
+        days = slots.tz_localize(None).normalize()
+        codes, index = pd.factorize(days, sort=True)
+        shape_total = np.bincount(codes, weights=shape.sum(axis=0))
+        yhat = self.prophet_.predict(pd.DataFrame({"ds": index}))["yhat"].to_numpy()
+        # Prophet's additive noise model can go negative on quiet days: keep a floor
+        total = np.maximum(yhat, 0.25 * shape_total)
+        scale = np.where(shape_total > 0, total / np.maximum(shape_total, 1e-12), 1.0)
+        return shape * scale[codes][None, :], alpha
+
+
+register("prophet_pooled", ProphetPooledModel)
