@@ -96,7 +96,8 @@ def main() -> None:
         out = subprocess.run([sys.executable, __file__, "--case", case, "--se", args.se],
                              capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"| {r['case']} | {r['places']} | {r['incidents']} | {r['hours']} | {r['seconds']} | {r['peak_rss_mb']:.0f} |")
+        cells = [r["case"], r["places"], r["incidents"], r["hours"], r["seconds"], f"{r['peak_rss_mb']:.0f}"]
+        print("| " + " | ".join(map(str, cells)) + " |")
     cli_seconds = cli_case()
     print(f"\nEnd to end, `tryggplan forecast --days 14` on the demo town (process start, imports, "
           f"reading the CSV, fit, writing the grid): {cli_seconds:.1f} s")
