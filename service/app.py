@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import traceback
 import uuid
 from collections.abc import AsyncIterator
@@ -38,6 +39,7 @@ from tryggplan import __version__
 from tryggplan.domain import InvalidInputError, TryggplanError
 
 log = logging.getLogger("tryggplan.service")
+access_log = logging.getLogger("tryggplan.service.access")
 
 API_PREFIX = "/api/v1"
 _CSP = (
@@ -69,18 +71,26 @@ class BodyLimitMiddleware:
                     return
         seen = 0
         started = False
+        exceeded = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    exceeded = True
                     raise _BodyTooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if exceeded:
+                # the body parser may have turned _BodyTooLarge into its own 400: answer 413
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await self._refuse(send)
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
@@ -165,6 +175,38 @@ async def _refuse_nul(send: Send, where: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class AccessLogMiddleware:
+    """One line per request: method, path, status, duration. The query string is left out on purpose
+    (the dashboard link carries ``?token=``), and so are bodies."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status_code = 0
+
+        async def track(message: Message) -> None:
+            nonlocal status_code
+            if message["type"] == "http.response.start":
+                status_code = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, track)
+        finally:
+            access_log.info(
+                "%s %s %d %.0f ms",
+                scope.get("method", "?"),
+                scope.get("path", "?")[:200],
+                status_code,
+                1000 * (time.perf_counter() - started),
+            )
 
 
 class SecurityHeadersMiddleware:
@@ -367,4 +409,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(NulGuardMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(AccessLogMiddleware)
     return app

@@ -86,8 +86,7 @@ def delete_place(session: Session, place_id: str) -> None:
     used = session.scalar(select(func.count()).select_from(Incident).where(Incident.place_id == place_id))
     if used:
         raise InvalidInputError(
-            f"place {place_id[:80]!r} has {used} incident(s): it cannot be deleted "
-            "while incidents refer to it"
+            f"place {place_id[:80]!r} has {used} incident(s): it cannot be deleted while incidents refer to it"
         )
     session.delete(place)
 
@@ -113,9 +112,7 @@ def get_run(session: Session, ref: str, done: bool = True) -> ForecastRun:
         raise LookupError(f"no forecast {run_id}: see GET /api/v1/forecasts")
     if done and run.status != "done":
         raise InvalidInputError(
-            f"forecast {run_id} is {run.status}"
-            + (f" ({run.error})" if run.error else "")
-            + ": wait until it is done"
+            f"forecast {run_id} is {run.status}" + (f" ({run.error})" if run.error else "") + ": wait until it is done"
         )
     return run
 
@@ -142,9 +139,7 @@ def grid_frame(
     if place_ids:
         stmt = stmt.where(RiskCell.place_id.in_(place_ids))
     if municipality is not None:
-        stmt = stmt.where(
-            RiskCell.place_id.in_(select(Place.place_id).where(Place.municipality == municipality))
-        )
+        stmt = stmt.where(RiskCell.place_id.in_(select(Place.place_id).where(Place.municipality == municipality)))
     if start is not None:
         stmt = stmt.where(RiskCell.slot_start >= start.tz_convert("UTC").to_pydatetime())
     if end is not None:
@@ -162,9 +157,7 @@ def grid_frame(
         frame[col] = frame[col].astype(int)
     frame["model"] = run.model
     frame["model_version"] = run.model_version
-    frame["trained_until"] = (
-        pd.Timestamp(run.trained_until).tz_convert(run.tz) if run.trained_until else pd.NaT
-    )
+    frame["trained_until"] = pd.Timestamp(run.trained_until).tz_convert(run.tz) if run.trained_until else pd.NaT
     frame["generated_at"] = pd.Timestamp(run.generated_at) if run.generated_at else pd.NaT
     return frame[list(RISK_GRID_COLUMNS)]
 
@@ -180,24 +173,45 @@ def run_meta(run: ForecastRun) -> dict[str, Any]:
     }
 
 
-def heatmap(grid: pd.DataFrame) -> list[dict[str, Any]]:
-    """Hour-of-week profile: per local weekday and hour, the mean over the horizon's dates of the
-    expected count summed over the places [incidents/h]."""
+def heatmap(grid: pd.DataFrame, tz: str) -> list[dict[str, Any]]:
+    """Hour-of-week profile (:func:`forecasting.grid.hour_of_week_heatmap`): per local weekday and
+    hour, the expected count summed over the places, averaged over the dates [incidents/h]."""
+    from forecasting.grid import hour_of_week_heatmap
+
     if grid.empty:
         return []
-    local = pd.DatetimeIndex(grid["slot_start"])
-    frame = pd.DataFrame(
-        {
-            "date": local.date,
-            "weekday": local.weekday,
-            "hour": local.hour,
-            "expected": grid["expected"].to_numpy(),
-        }
-    )
-    per_date = frame.groupby(["date", "weekday", "hour"], as_index=False)["expected"].sum()
-    cells = per_date.groupby(["weekday", "hour"], as_index=False)["expected"].mean()
+    table = hour_of_week_heatmap(grid, tz)
     return [
-        {"weekday": int(w), "hour": int(h), "expected": float(e)} for w, h, e in cells.itertuples(index=False)
+        {"weekday": day, "hour": int(hour), "expected": float(table.iat[day, hour])}
+        for day in range(7)
+        for hour in range(24)
+        if not np.isnan(table.iat[day, hour])
+    ]
+
+
+def windows(
+    grid: pd.DataFrame, tz: str, names: dict[str, str], levels: list[str], max_gap_hours: int
+) -> list[dict[str, Any]]:
+    """Neighbouring high-risk hours per place merged into windows
+    (:func:`forecasting.grid.high_risk_windows`), largest expected count first."""
+    from forecasting.grid import high_risk_windows
+
+    if grid.empty:
+        return []
+    frame = high_risk_windows(grid, levels=levels, tz=tz, place_names=names, max_gap_hours=max_gap_hours)
+    return [
+        {
+            "place_id": str(r.place_id),
+            "name": str(r.name),
+            "start": pd.Timestamp(r.start).to_pydatetime(),
+            "end": pd.Timestamp(r.end).to_pydatetime(),
+            "hours": int(r.hours),
+            "expected": float(r.expected),
+            "peak": float(r.peak),
+            "night": r.night,
+            "label": str(r.label),
+        }
+        for r in frame.itertuples(index=False)
     ]
 
 
@@ -312,18 +326,14 @@ def get_plan(session: Session, ref: str) -> PlanRecord:
 
 
 def walks_of(session: Session, plan_id: int) -> list[WalkRecord]:
-    return list(
-        session.scalars(select(WalkRecord).where(WalkRecord.plan_id == plan_id).order_by(WalkRecord.id))
-    )
+    return list(session.scalars(select(WalkRecord).where(WalkRecord.plan_id == plan_id).order_by(WalkRecord.id)))
 
 
 # --------------------------------------------------------------------------- imports, backtests
 
 
 def list_imports(session: Session, limit: int, offset: int) -> list[ImportRecord]:
-    return list(
-        session.scalars(select(ImportRecord).order_by(ImportRecord.id.desc()).limit(limit).offset(offset))
-    )
+    return list(session.scalars(select(ImportRecord).order_by(ImportRecord.id.desc()).limit(limit).offset(offset)))
 
 
 def get_backtest(session: Session, job_id: int) -> BacktestJob:

@@ -43,8 +43,7 @@ class DemoSummary:
     def lines(self) -> list[str]:
         share = f"{self.risk_covered_share:.0%}" if self.risk_covered_share is not None else "?"
         return [
-            f"database: {self.database} ({self.incidents_stored} incidents, "
-            f"{self.incidents_added} added now)",
+            f"database: {self.database} ({self.incidents_stored} incidents, {self.incidents_added} added now)",
             f"forecast: run {self.forecast_run_id}",
             f"plan: {self.plan_id} for {self.week}: cost {self.cost_sek} SEK, risk covered {share}",
             f"reader token: {self.reader_token}",
@@ -74,9 +73,7 @@ def prepare_demo(
             town = generate_town(seed=seed, end=today - dt.timedelta(days=1), tz=settings.tz)
             town.places.to_csv(directory / "places.csv", index=False)
             incidents = town.incidents.copy()
-            incidents["occurred_at"] = (
-                incidents["occurred_at"].dt.tz_convert(settings.tz).map(lambda t: t.isoformat())
-            )
+            incidents["occurred_at"] = incidents["occurred_at"].dt.tz_convert(settings.tz).map(lambda t: t.isoformat())
             incidents.to_csv(directory / "incidents.csv", index=False)
             added = import_incidents(
                 engine, town.incidents, town.places, source_file="demo town", actor="run-demo"
@@ -149,9 +146,7 @@ def _ensure_forecast(engine: Engine, start: dt.date, days: int, tz: str, model: 
     return run_id
 
 
-def _ensure_plan(
-    engine: Engine, week: str, resource_id: int, run_id: int
-) -> tuple[int, float | None, float | None]:
+def _ensure_plan(engine: Engine, week: str, resource_id: int, run_id: int) -> tuple[int, float | None, float | None]:
     with Session(engine) as session:
         plan = session.scalars(
             select(PlanRecord)

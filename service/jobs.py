@@ -94,12 +94,8 @@ def run_forecast(engine: Engine, run_id: int) -> None:
             first = grid.iloc[0] if len(grid) else None
             run.model = str(first["model"]) if first is not None else model_name
             run.model_version = str(first["model_version"]) if first is not None else None
-            run.trained_until = (
-                pd.Timestamp(first["trained_until"]).to_pydatetime() if first is not None else None
-            )
-            run.generated_at = (
-                pd.Timestamp(first["generated_at"]).to_pydatetime() if first is not None else utcnow()
-            )
+            run.trained_until = pd.Timestamp(first["trained_until"]).to_pydatetime() if first is not None else None
+            run.generated_at = pd.Timestamp(first["generated_at"]).to_pydatetime() if first is not None else utcnow()
             run.status = "done"
             run.finished_at = utcnow()
     except Exception as exc:  # noqa: BLE001 - a job must always end in a state the client can read
@@ -172,9 +168,7 @@ def run_backtest(engine: Engine, job_id: int, tz: str) -> None:
                 places=places,
             )
             summary = evaluation.write_report(result, out, plots=False)
-            metrics = (
-                (out / "metrics.csv").read_text(encoding="utf-8") if (out / "metrics.csv").exists() else None
-            )
+            metrics = (out / "metrics.csv").read_text(encoding="utf-8") if (out / "metrics.csv").exists() else None
             report = (out / "report.md").read_text(encoding="utf-8") if (out / "report.md").exists() else None
         with Session(engine) as session, session.begin():
             job = session.get(BacktestJob, job_id)

@@ -77,9 +77,7 @@ def _check_week(week: str) -> None:
     parse_iso_week(week)
 
 
-def replan(
-    grid: pd.DataFrame, spec: dict[str, Any], plan: dict[str, Any], shift_index: int
-) -> dict[str, Any]:
+def replan(grid: pd.DataFrame, spec: dict[str, Any], plan: dict[str, Any], shift_index: int) -> dict[str, Any]:
     """A new weekly plan after the night walk ``plan["shifts"][shift_index]`` was cancelled: the other
     shifts stay, the association is unavailable that night, the walk moves elsewhere."""
     from allocation.season import replan as allocation_replan
@@ -88,9 +86,7 @@ def replan(
         raise InvalidInputError("re-planning works on weekly plans: record the walk on the week's plan")
     shift = plan["shifts"][shift_index]
     night = dt.date.fromisoformat(str(shift.get("night") or shift["start"][:10]))
-    new = allocation_replan(
-        grid, _resources(spec), plan["week"], plan, cancel=[(shift["association"], night)]
-    )
+    new = allocation_replan(grid, _resources(spec), plan["week"], plan, cancel=[(shift["association"], night)])
     return dict(new.to_dict(), kind="week")
 
 
@@ -122,9 +118,7 @@ def typed_plan(doc: dict[str, Any]) -> Any:
         )
     fields = dict(doc)
     fields["shifts"] = [build(Shift, s) for s in doc.get("shifts", [])]
-    fields["solver"] = build(
-        SolverInfo, doc.get("solver") or {"name": "?", "status": "?", "gap": 0.0, "seconds": 0.0}
-    )
+    fields["solver"] = build(SolverInfo, doc.get("solver") or {"name": "?", "status": "?", "gap": 0.0, "seconds": 0.0})
     fields["baselines"] = {k: build(Baseline, v) for k, v in (doc.get("baselines") or {}).items()}
     return build(Plan, fields)
 

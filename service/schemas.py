@@ -60,9 +60,7 @@ class PlaceIn(BaseModel):
     lat: float | None = Field(default=None, ge=-90, le=90, description="WGS84 latitude [deg]")
     lon: float | None = Field(default=None, ge=-180, le=180, description="WGS84 longitude [deg]")
     kind: str | None = Field(default=None, max_length=400)
-    area: str | None = Field(
-        default=None, max_length=400, description="walking route a night-walk team covers"
-    )
+    area: str | None = Field(default=None, max_length=400, description="walking route a night-walk team covers")
 
 
 class PlaceUpdate(BaseModel):
@@ -100,9 +98,7 @@ class IncidentIn(BaseModel):
     )
 
     incident_id: str = Field(max_length=1000)
-    occurred_at: str = Field(
-        max_length=100, description="ISO 8601 with offset, or YYYY-MM-DD HH:MM local time"
-    )
+    occurred_at: str = Field(max_length=100, description="ISO 8601 with offset, or YYYY-MM-DD HH:MM local time")
     place_id: str = Field(max_length=1000)
     category: str | None = Field(default=None, max_length=1000)
     source: str | None = Field(default=None, max_length=1000)
@@ -134,9 +130,7 @@ class IncidentBatch(BaseModel):
     incidents: list[IncidentIn] = Field(max_length=100_000)
     places: list[PlaceIn] | None = Field(default=None, max_length=100_000)
     skip_invalid: bool = False
-    tz: str | None = Field(
-        default=None, description="time zone of times without offset (default the service's)"
-    )
+    tz: str | None = Field(default=None, description="time zone of times without offset (default the service's)")
 
 
 class IncidentOut(BaseModel):
@@ -210,17 +204,13 @@ class AggregateOut(BaseModel):
 
 class ForecastRequest(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"model": "default", "start": "2026-12-07", "days": 14, "municipality": None}]
-        }
+        json_schema_extra={"examples": [{"model": "default", "start": "2026-12-07", "days": 14, "municipality": None}]}
     )
 
     model: str = Field(default="default", max_length=100, description="a name from GET /api/v1/models")
     start: dt.date | None = Field(default=None, description="first local day (default: today)")
     days: int = Field(default=14, ge=1, le=92)
-    municipality: str | None = Field(
-        default=None, max_length=400, description="only this municipality's places"
-    )
+    municipality: str | None = Field(default=None, max_length=400, description="only this municipality's places")
 
 
 class ForecastRunOut(BaseModel):
@@ -266,14 +256,28 @@ class RiskGridOut(ForecastMeta):
 class HeatCell(BaseModel):
     weekday: int = Field(ge=0, le=6, description="0 = Monday")
     hour: int = Field(ge=0, le=23)
-    expected: float = Field(
-        description="mean over the horizon's days of the summed expected count [incidents/h]"
-    )
+    expected: float = Field(description="mean over the horizon's days of the summed expected count [incidents/h]")
 
 
 class HeatmapOut(ForecastMeta):
     places: list[str]
     cells: list[HeatCell]
+
+
+class RiskWindow(BaseModel):
+    place_id: str
+    name: str
+    start: dt.datetime
+    end: dt.datetime
+    hours: int
+    expected: float = Field(description="sum over the window [incidents]")
+    peak: float = Field(description="largest hourly expected count [incidents/h]")
+    night: dt.date = Field(description="the date the night belongs to (a night runs 18:00-06:00)")
+    label: str = Field(examples=["Stortorget, Fri 21:00–02:00, 0.9 expected"])
+
+
+class WindowsOut(ForecastMeta):
+    windows: list[RiskWindow]
 
 
 class DailyRisk(BaseModel):
@@ -348,9 +352,7 @@ class PlanSummary(BaseModel):
 class WalkIn(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [
-                {"shift_index": 0, "status": "cancelled", "note": "association cancelled", "replan": True}
-            ]
+            "examples": [{"shift_index": 0, "status": "cancelled", "note": "association cancelled", "replan": True}]
         }
     )
 

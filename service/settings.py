@@ -23,13 +23,9 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: sqlite:///path.db (default) or postgresql+psycopg://user@host/db",
     )
     tz: str = Field(default="Europe/Stockholm", description="local time zone used to bin and show times")
-    max_upload_bytes: int = Field(
-        default=20_000_000, gt=0, description="largest accepted request body [bytes]"
-    )
+    max_upload_bytes: int = Field(default=20_000_000, gt=0, description="largest accepted request body [bytes]")
     max_field_chars: int = Field(default=200, gt=0, description="longest id/category/source text [chars]")
-    cors_origins: list[str] = Field(
-        default_factory=list, description="allowed CORS origins (none by default)"
-    )
+    cors_origins: list[str] = Field(default_factory=list, description="allowed CORS origins (none by default)")
     run_jobs_inline: bool = Field(
         default=False,
         description="run forecast/backtest jobs before answering (tests) instead of in background",

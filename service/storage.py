@@ -110,9 +110,7 @@ def alembic_config(engine: Engine | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if engine is not None:
-        cfg.set_main_option(
-            "sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%")
-        )
+        cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     return cfg
 
 
@@ -313,9 +311,7 @@ def import_incidents(
         row = _row_of(incidents, position)
         iid = _text(rec.get("incident_id"))
         if iid is None or not iid.strip():
-            problems.append(
-                Problem(name, row, "incident_id", "empty incident_id", "give every incident an id")
-            )
+            problems.append(Problem(name, row, "incident_id", "empty incident_id", "give every incident an id"))
             continue
         try:
             occurred = _utc_datetime(rec.get("occurred_at"))
@@ -446,8 +442,7 @@ def import_incidents(
                         name,
                         _row_for_id(incidents, iid),
                         "incident_id",
-                        f"incident {iid[:40]} is already stored with different content "
-                        f"({_diff_text(old_rec, rec)})",
+                        f"incident {iid[:40]} is already stored with different content ({_diff_text(old_rec, rec)})",
                         "keep ids stable and content unchanged, or give a corrected incident a new id",
                     )
                 )

@@ -137,9 +137,7 @@ def test_revoked_token_gets_401(client: TestClient, tokens: dict[str, str]) -> N
 
 
 def test_admin_creates_a_token_that_works(client: TestClient, tokens: dict[str, str]) -> None:
-    r = client.post(
-        "/api/v1/tokens", json={"role": "reader", "name": "wall screen"}, headers=auth(tokens["admin"])
-    )
+    r = client.post("/api/v1/tokens", json={"role": "reader", "name": "wall screen"}, headers=auth(tokens["admin"]))
     assert r.status_code == 201
     secret = r.json()["token"]
     assert secret.startswith("tp_") and len(secret) == 46
@@ -181,9 +179,7 @@ def test_cors_is_closed_by_default(client: TestClient) -> None:
         (b"", "application/json"),
     ],
 )
-def test_malformed_bodies_get_422(
-    client: TestClient, tokens: dict[str, str], body: bytes, ctype: str
-) -> None:
+def test_malformed_bodies_get_422(client: TestClient, tokens: dict[str, str], body: bytes, ctype: str) -> None:
     r = client.post("/api/v1/tokens", content=body, headers={**auth(tokens["admin"]), "Content-Type": ctype})
     assert r.status_code == 422
     assert r.json()["detail"].startswith("invalid request")
@@ -335,9 +331,7 @@ def test_header_only_file_imports_nothing(client: TestClient, tokens: dict[str, 
 
 def test_json_batch(client: TestClient, tokens: dict[str, str]) -> None:
     body = {
-        "places": [
-            {"place_id": "torget", "name": "Torget", "municipality": "Arboga", "lat": 59.39, "lon": 15.84}
-        ],
+        "places": [{"place_id": "torget", "name": "Torget", "municipality": "Arboga", "lat": 59.39, "lon": 15.84}],
         "incidents": [
             {"incident_id": "j1", "occurred_at": "2025-08-15 21:10", "place_id": "torget", "weight": "0,5"},
             {"incident_id": "j2", "occurred_at": "2025-08-15T22:10:00+02:00", "place_id": "torget"},
@@ -368,9 +362,7 @@ def test_json_batch(client: TestClient, tokens: dict[str, str]) -> None:
         ({"incident_id": "", "occurred_at": "2025-08-15 21:10", "place_id": "parken"}, "empty_id"),
     ],
 )
-def test_json_batch_bad_rows(
-    client: TestClient, tokens: dict[str, str], incident: dict[str, Any], kind: str
-) -> None:
+def test_json_batch_bad_rows(client: TestClient, tokens: dict[str, str], incident: dict[str, Any], kind: str) -> None:
     import_incidents(client.app.state.engine, synthetic_incidents().iloc[:0], places_frame())  # type: ignore[attr-defined]
     r = client.post("/api/v1/incidents", json={"incidents": [incident]}, headers=auth(tokens["analyst"]))
     assert r.status_code == 422
@@ -395,9 +387,7 @@ def test_aggregates_for_readers(client: TestClient, tokens: dict[str, str]) -> N
         ("2026-10-25T02:30", "does not exist or is ambiguous"),
         ("99999-01-01T00:00", "is not a date or time"),
     ):
-        r = client.get(
-            "/api/v1/aggregates/incidents", params={"start": start}, headers=auth(tokens["reader"])
-        )
+        r = client.get("/api/v1/aggregates/incidents", params={"start": start}, headers=auth(tokens["reader"]))
         assert r.status_code == 422 and message in r.json()["detail"], r.text
 
 
@@ -409,16 +399,13 @@ def test_places_crud(client: TestClient, tokens: dict[str, str]) -> None:
     place = {"place_id": "torget", "name": "Torget", "municipality": "Arboga", "lat": 59.39, "lon": 15.84}
     assert client.post("/api/v1/places", json=place, headers=a).status_code == 201
     assert client.post("/api/v1/places", json=place, headers=a).status_code == 422
-    assert (
-        client.post("/api/v1/places", json={**place, "place_id": "x", "lat": 123}, headers=a).status_code
-        == 422
-    )
+    assert client.post("/api/v1/places", json={**place, "place_id": "x", "lat": 123}, headers=a).status_code == 422
     r = client.put("/api/v1/places/torget", json={"kind": "square"}, headers=a)
     assert r.json() == {**place, "kind": "square", "area": None}
     assert (
-        client.get(
-            "/api/v1/places", params={"municipality": "Arboga"}, headers=auth(tokens["reader"])
-        ).json()[0]["kind"]
+        client.get("/api/v1/places", params={"municipality": "Arboga"}, headers=auth(tokens["reader"])).json()[0][
+            "kind"
+        ]
         == "square"
     )
     client.post(
@@ -450,9 +437,7 @@ def forecast(client: TestClient, tokens: dict[str, str]) -> dict[str, Any]:
     return run
 
 
-def test_forecast_run_and_json_grid(
-    client: TestClient, tokens: dict[str, str], forecast: dict[str, Any]
-) -> None:
+def test_forecast_run_and_json_grid(client: TestClient, tokens: dict[str, str], forecast: dict[str, Any]) -> None:
     assert forecast["model"] == "how_mean" and forecast["trained_until"] == "2025-08-31T22:00:00Z"
     r = client.get("/api/v1/forecasts/latest/grid", headers=auth(tokens["reader"]))
     doc = r.json()
@@ -473,9 +458,7 @@ def test_forecast_csv_geojson_heatmap_daily(
     client: TestClient, tokens: dict[str, str], forecast: dict[str, Any]
 ) -> None:
     h = auth(tokens["reader"])
-    text = client.get(
-        f"/api/v1/forecasts/{forecast['id']}/grid.csv", params={"municipality": "Arboga"}, headers=h
-    ).text
+    text = client.get(f"/api/v1/forecasts/{forecast['id']}/grid.csv", params={"municipality": "Arboga"}, headers=h).text
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 2 * 14 * 24
     assert list(rows[0]) == [
@@ -523,9 +506,7 @@ def test_forecast_csv_geojson_heatmap_daily(
         ({"municipality": "Atlantis"}, 404),
     ],
 )
-def test_forecast_bad_requests(
-    client: TestClient, tokens: dict[str, str], body: dict[str, Any], status: int
-) -> None:
+def test_forecast_bad_requests(client: TestClient, tokens: dict[str, str], body: dict[str, Any], status: int) -> None:
     r = client.post("/api/v1/forecasts", json=body, headers=auth(tokens["analyst"]))
     assert r.status_code == status
     assert r.json()["detail"]
@@ -566,3 +547,17 @@ def test_backtest_job(client: TestClient, tokens: dict[str, str]) -> None:
     assert report.text.startswith("# Backtest report")
     bad = client.post("/api/v1/backtests", json={"models": ["nope"]}, headers=h)
     assert bad.status_code == 422 and "unknown model 'nope'" in bad.json()["detail"]
+
+
+def test_high_risk_windows(client: TestClient, tokens: dict[str, str], forecast: dict[str, Any]) -> None:
+    h = auth(tokens["reader"])
+    doc = client.get("/api/v1/forecasts/latest/windows", params={"place_id": "parken"}, headers=h).json()
+    assert doc["model"] == "how_mean" and doc["windows"]
+    top = doc["windows"][0]
+    assert top["place_id"] == "parken" and top["name"] == "Parken"
+    assert re.fullmatch(r"Parken, (Fri|Sat) \d\d:00–\d\d:00, \d+\.\d expected", top["label"]), top["label"]
+    assert top["expected"] == max(w["expected"] for w in doc["windows"])
+    wider = client.get("/api/v1/forecasts/latest/windows", params={"level": ["high", "elevated"]}, headers=h).json()
+    assert sum(w["hours"] for w in wider["windows"]) > sum(w["hours"] for w in doc["windows"])
+    bad = client.get("/api/v1/forecasts/latest/windows", params={"level": "extreme"}, headers=h)
+    assert bad.status_code == 422

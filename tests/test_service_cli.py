@@ -108,20 +108,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_run_demo_is_idempotent(demo: Path) -> None:
     db = demo / "tryggplan.db"
     with sqlite3.connect(db) as c:
-        before = [
-            c.execute(f"select count(*) from {t}").fetchone()[0]
-            for t in ("incidents", "forecast_runs", "plans")
-        ]
+        before = [c.execute(f"select count(*) from {t}").fetchone()[0] for t in ("incidents", "forecast_runs", "plans")]
     again = tp("run-demo", "--dir", str(demo), "--no-serve")
     assert again.returncode == 0, again.stderr
     assert "0 added now" in again.stdout
     assert re.search(r"^reader token: tp_\S+$", again.stdout, re.M)
     assert re.search(r"^coordinator token: tp_\S+$", again.stdout, re.M)
     with sqlite3.connect(db) as c:
-        after = [
-            c.execute(f"select count(*) from {t}").fetchone()[0]
-            for t in ("incidents", "forecast_runs", "plans")
-        ]
+        after = [c.execute(f"select count(*) from {t}").fetchone()[0] for t in ("incidents", "forecast_runs", "plans")]
         plan = json.loads(c.execute("select plan from plans").fetchone()[0])
     assert after == before and before[0] > 500 and before[1:] == [1, 1]
     assert plan["status"] == "optimal" and plan["shifts"]
@@ -170,9 +164,7 @@ def test_serve_answers_with_security_headers(server: str) -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install -y chromium)"
-)
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install -y chromium)")
 def test_dashboard_renders_heatmap_map_and_plan(server: str, demo: Path, tmp_path: Path) -> None:
     made = tp("token", "create", "--role", "reader", "--db", f"sqlite:///{demo / 'tryggplan.db'}")
     token = made.stdout.split()[-1]
@@ -199,14 +191,13 @@ def test_dashboard_renders_heatmap_map_and_plan(server: str, demo: Path, tmp_pat
     assert re.search(r'<dd id="plan-risk-covered">[0-9.]+ %</dd>', dom)
     assert len(re.findall(r'<circle class="place"', dom)) == 16
     assert len(re.findall(r"<tr data-place=", dom)) == 16
-    assert "model pooled_glm" in dom or "model " in dom
+    assert re.search(r'<li class="window"[^>]*>[^<]+, (Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d\d:00–', dom)
+    assert re.search(r"Forecast \d+: model \w+ v\w+, trained until 20", dom)
     assert token not in dom.split("<main>")[1]  # the token does not leak into the page
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install -y chromium)"
-)
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install -y chromium)")
 def test_dashboard_without_token_asks_for_one(server: str, tmp_path: Path) -> None:
     cmd = [
         CHROMIUM,

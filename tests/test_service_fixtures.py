@@ -75,9 +75,7 @@ def synthetic_incidents(days: int = 56, end: dt.date = dt.date(2025, 9, 1), seed
                     1.0,
                 )
             )
-    return pd.DataFrame(
-        rows, columns=["incident_id", "occurred_at", "place_id", "category", "source", "weight"]
-    )
+    return pd.DataFrame(rows, columns=["incident_id", "occurred_at", "place_id", "category", "source", "weight"])
 
 
 def pg_available() -> bool:
@@ -90,9 +88,7 @@ def pg_available() -> bool:
 def pg_schema() -> Iterator[dict[str, object]]:
     """Engine kwargs that put every table in a fresh PostgreSQL schema (dropped afterwards)."""
     if not pg_available():
-        pytest.skip(
-            "PostgreSQL is not answering on 127.0.0.1:5432 (pg_isready failed): start it as .ci/run does"
-        )
+        pytest.skip("PostgreSQL is not answering on 127.0.0.1:5432 (pg_isready failed): start it as .ci/run does")
     schema = f"tp_test_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(PG_URL)
     with admin.begin() as conn:

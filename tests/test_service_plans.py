@@ -64,9 +64,7 @@ def test_plan_document(planned: dict[str, Any]) -> None:
     assert walks and all(s["start"].startswith("2025-09") for s in walks)
 
 
-def test_plan_reads_and_downloads(
-    client: TestClient, tokens: dict[str, str], planned: dict[str, Any]
-) -> None:
+def test_plan_reads_and_downloads(client: TestClient, tokens: dict[str, str], planned: dict[str, Any]) -> None:
     r = auth(tokens["reader"])
     assert client.get(f"/api/v1/plans/{planned['id']}", headers=r).json()["plan"] == planned["plan"]
     assert client.get("/api/v1/plans/current", headers=r).json()["id"] == planned["id"]
@@ -82,9 +80,7 @@ def test_plan_reads_and_downloads(
     assert len([x for x in lines[1:] if x.startswith(WEEK + ";")]) == len(planned["plan"]["shifts"]) + 1
 
 
-def test_completed_and_cancelled_walks(
-    client: TestClient, tokens: dict[str, str], planned: dict[str, Any]
-) -> None:
+def test_completed_and_cancelled_walks(client: TestClient, tokens: dict[str, str], planned: dict[str, Any]) -> None:
     c = auth(tokens["coordinator"])
     shifts = planned["plan"]["shifts"]
     walks = [i for i, s in enumerate(shifts) if s["kind"] == "night_walk"]
@@ -116,9 +112,7 @@ def test_completed_and_cancelled_walks(
 
 
 def test_season_plan(client: TestClient, tokens: dict[str, str], planned: dict[str, Any]) -> None:
-    r = client.post(
-        "/api/v1/plans", json={"week": WEEK, "kind": "season"}, headers=auth(tokens["coordinator"])
-    )
+    r = client.post("/api/v1/plans", json={"week": WEEK, "kind": "season"}, headers=auth(tokens["coordinator"]))
     assert r.status_code == 201, r.text
     doc = r.json()["plan"]
     assert doc["kind"] == "season" and doc["first_week"] == WEEK
@@ -139,9 +133,7 @@ def test_season_plan(client: TestClient, tokens: dict[str, str], planned: dict[s
 def test_bad_resources_name_the_field(
     client: TestClient, tokens: dict[str, str], spec: dict[str, Any], message: str
 ) -> None:
-    r = client.post(
-        "/api/v1/resources", json={"spec": {**demo_spec(), **spec}}, headers=auth(tokens["coordinator"])
-    )
+    r = client.post("/api/v1/resources", json={"spec": {**demo_spec(), **spec}}, headers=auth(tokens["coordinator"]))
     assert r.status_code == 422
     assert message in r.json()["detail"]
 

@@ -55,9 +55,7 @@ def start_backtest(
 def list_backtests(
     principal: Analyst, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50
 ) -> list[BacktestOut]:
-    return [
-        _out(j) for j in session.scalars(select(BacktestJob).order_by(BacktestJob.id.desc()).limit(limit))
-    ]
+    return [_out(j) for j in session.scalars(select(BacktestJob).order_by(BacktestJob.id.desc()).limit(limit))]
 
 
 @router.get("/{job_id}", response_model=BacktestOut, responses=_ERRORS)
@@ -72,9 +70,7 @@ def _done(session: SessionDep, job_id: int) -> BacktestJob:
         from tryggplan.domain import InvalidInputError
 
         raise InvalidInputError(
-            f"backtest {job_id} is {job.status}"
-            + (f" ({job.error})" if job.error else "")
-            + ": wait until it is done"
+            f"backtest {job_id} is {job.status}" + (f" ({job.error})" if job.error else "") + ": wait until it is done"
         )
     return job
 

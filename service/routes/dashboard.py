@@ -24,7 +24,5 @@ def index() -> FileResponse:
 def static_file(name: str) -> Response:
     path = STATIC / name
     if "/" in name or name.startswith(".") or path.suffix not in _TYPES or not path.is_file():
-        return Response(
-            '{"detail":"not found","problems":[]}', status_code=404, media_type="application/json"
-        )
+        return Response('{"detail":"not found","problems":[]}', status_code=404, media_type="application/json")
     return FileResponse(path, media_type=_TYPES[path.suffix], headers={"Cache-Control": "no-cache"})

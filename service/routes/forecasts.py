@@ -5,7 +5,7 @@ hour-of-week heatmap and daily totals. Every payload carries ``model``, ``model_
 from __future__ import annotations
 
 import io
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response, status
@@ -25,6 +25,8 @@ from service.schemas import (
     HeatmapOut,
     ModelsOut,
     RiskGridOut,
+    RiskWindow,
+    WindowsOut,
 )
 
 router = APIRouter(tags=["forecasts"])
@@ -55,9 +57,7 @@ def list_models(principal: Reader) -> ModelsOut:
     return ModelsOut(default=DEFAULT_MODEL, models=available_models())
 
 
-@router.post(
-    "/forecasts", response_model=ForecastRunOut, status_code=status.HTTP_202_ACCEPTED, responses=_ERRORS
-)
+@router.post("/forecasts", response_model=ForecastRunOut, status_code=status.HTTP_202_ACCEPTED, responses=_ERRORS)
 def start_forecast(
     body: ForecastRequest,
     principal: Runner,
@@ -74,15 +74,11 @@ def start_forecast(
     start = body.start or pd.Timestamp.now(tz=settings.tz).date()
     if (
         body.municipality is not None
-        and session.scalars(
-            select(Place.place_id).where(Place.municipality == body.municipality).limit(1)
-        ).first()
+        and session.scalars(select(Place.place_id).where(Place.municipality == body.municipality).limit(1)).first()
         is None
     ):
         raise LookupError(f"no places in municipality {body.municipality[:80]!r}: see GET /api/v1/places")
-    run = crud.new_forecast_run(
-        session, body.model, start, body.days, settings.tz, body.municipality, principal.actor
-    )
+    run = crud.new_forecast_run(session, body.model, start, body.days, settings.tz, body.municipality, principal.actor)
     session.commit()
     background.add_task(jobs.run_forecast, engine, run.id)
     return _run_out(run)
@@ -192,11 +188,7 @@ def forecast_geojson(
     ``risk_level`` (the highest level reached)."""
     record, grid = _grid(session, run, settings.tz, place_id, municipality, start, end)
     ids = sorted(set(grid["place_id"].astype(str)))
-    places = (
-        list(session.scalars(select(Place).where(Place.place_id.in_(ids)).order_by(Place.place_id)))
-        if ids
-        else []
-    )
+    places = list(session.scalars(select(Place).where(Place.place_id.in_(ids)).order_by(Place.place_id))) if ids else []
     known = {p.place_id for p in places}
     places += [Place(place_id=i) for i in ids if i not in known]
     doc = crud.geojson(grid, places, crud.run_meta(record))
@@ -217,7 +209,7 @@ def forecast_heatmap(
     """Hour-of-week heatmap: per local weekday (0 = Monday) and hour, the expected count summed over
     the selected places, averaged over the dates of the range [incidents/h]."""
     record, grid = _grid(session, run, settings.tz, place_id, municipality, start, end)
-    cells = [HeatCell(**c) for c in crud.heatmap(grid)]
+    cells = [HeatCell(**c) for c in crud.heatmap(grid, record.tz)]
     return HeatmapOut(**crud.run_meta(record), places=sorted(set(grid["place_id"].astype(str))), cells=cells)
 
 
@@ -235,3 +227,25 @@ def forecast_daily(
     """Per place and local date: expected incidents [incidents/day] and high-risk hours."""
     record, grid = _grid(session, run, settings.tz, place_id, municipality, start, end)
     return DailyOut(**crud.run_meta(record), rows=crud.daily(grid))  # type: ignore[arg-type]
+
+
+@router.get("/forecasts/{run}/windows", response_model=WindowsOut, responses=_ERRORS)
+def forecast_windows(
+    run: str,
+    principal: Reader,
+    session: SessionDep,
+    settings: SettingsDep,
+    place_id: PlaceFilter = None,
+    municipality: MunicipalityFilter = None,
+    start: TimeFilter = None,
+    end: TimeFilter = None,
+    level: Annotated[list[Literal["high", "elevated"]] | None, Query(description="levels that count")] = None,
+    max_gap_hours: Annotated[int, Query(ge=0, le=6)] = 0,
+) -> WindowsOut:
+    """High-risk windows for the situation-picture meeting: neighbouring high-risk hours of a place
+    merged, e.g. ``"Stortorget, Fri 21:00–02:00, 0.9 expected"``, largest first."""
+    record, grid = _grid(session, run, settings.tz, place_id, municipality, start, end)
+    ids = sorted(set(grid["place_id"].astype(str)))
+    names = {p.place_id: p.name or p.place_id for p in session.scalars(select(Place).where(Place.place_id.in_(ids)))}
+    found = crud.windows(grid, record.tz, names, list(level or ["high"]), max_gap_hours)
+    return WindowsOut(**crud.run_meta(record), windows=[RiskWindow(**w) for w in found])

@@ -84,9 +84,7 @@ def list_incidents(
     if place_id:
         stmt = stmt.where(Incident.place_id.in_(place_id))
     if municipality is not None:
-        stmt = stmt.where(
-            Incident.place_id.in_(select(Place.place_id).where(Place.municipality == municipality))
-        )
+        stmt = stmt.where(Incident.place_id.in_(select(Place.place_id).where(Place.municipality == municipality)))
     if t0 is not None:
         stmt = stmt.where(Incident.occurred_at >= t0.tz_convert("UTC").to_pydatetime())
     if t1 is not None:
@@ -123,8 +121,7 @@ def _import_checked(
             valid.empty
             and any(
                 p.row is None
-                or p.kind
-                in ("missing_column", "duplicate_column", "empty_file", "binary_file", "workbook", "encoding")
+                or p.kind in ("missing_column", "duplicate_column", "empty_file", "binary_file", "workbook", "encoding")
                 for p in problems
             )
         )
@@ -144,9 +141,7 @@ def _import_checked(
 
 
 @router.post("/incidents", response_model=ImportOut, status_code=status.HTTP_201_CREATED, responses=_ERRORS)
-def post_incidents(
-    batch: IncidentBatch, principal: Analyst, engine: EngineDep, settings: SettingsDep
-) -> ImportOut:
+def post_incidents(batch: IncidentBatch, principal: Analyst, engine: EngineDep, settings: SettingsDep) -> ImportOut:
     """Import a JSON batch. ``row`` in problems is the 1-based position in ``incidents``
     (``places``). Idempotent by ``incident_id``; all or nothing unless ``skip_invalid``."""
     from tryggplan.readers import summarize
@@ -184,9 +179,7 @@ def post_incidents(
     if place_problems_only := [p for p in problems if p.file == "request.places"]:
         raise InvalidInputError(summarize(place_problems_only, "request.places"), place_problems_only)
     summary = summarize(problems, "request.incidents") if problems else ""
-    return _import_checked(
-        engine, valid, problems, places, "request", principal.actor, batch.skip_invalid, summary
-    )
+    return _import_checked(engine, valid, problems, places, "request", principal.actor, batch.skip_invalid, summary)
 
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -265,9 +258,7 @@ def _upload(
             )
         )
     summary = summarize(result.problems, name) if result.problems else ""
-    return _import_checked(
-        engine, result.valid, result.problems, places_frame, name, actor, skip_invalid, summary
-    )
+    return _import_checked(engine, result.valid, result.problems, places_frame, name, actor, skip_invalid, summary)
 
 
 @router.get("/imports", response_model=list[ImportRecordOut], tags=["incidents"], responses=_ERRORS)
@@ -278,10 +269,7 @@ def list_imports(
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> list[ImportRecordOut]:
     """Import history, newest first: who, when, which file, rows added / unchanged / rejected."""
-    return [
-        ImportRecordOut.model_validate(r, from_attributes=True)
-        for r in crud.list_imports(session, limit, offset)
-    ]
+    return [ImportRecordOut.model_validate(r, from_attributes=True) for r in crud.list_imports(session, limit, offset)]
 
 
 @router.get("/aggregates/incidents", response_model=AggregateOut, tags=["incidents"], responses=_ERRORS)

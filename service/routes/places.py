@@ -54,8 +54,7 @@ def create_place(body: PlaceIn, principal: Editor, session: SessionDep) -> Place
     """Create a place; 422 if the id exists (use PUT to change it)."""
     if session.get(Place, body.place_id) is not None:
         raise InvalidInputError(
-            f"place {body.place_id[:80]!r} exists already: change it with PUT "
-            f"/api/v1/places/{body.place_id[:80]}"
+            f"place {body.place_id[:80]!r} exists already: change it with PUT /api/v1/places/{body.place_id[:80]}"
         )
     place = Place(**body.model_dump(), updated_at=utcnow())
     session.add(place)

@@ -62,10 +62,7 @@ def list_resources(
     principal: Reader, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50
 ) -> list[ResourceOut]:
     """Resources specs, newest first (the newest is used when a plan names none)."""
-    return [
-        _res_out(r)
-        for r in session.scalars(select(ResourceSpec).order_by(ResourceSpec.id.desc()).limit(limit))
-    ]
+    return [_res_out(r) for r in session.scalars(select(ResourceSpec).order_by(ResourceSpec.id.desc()).limit(limit))]
 
 
 @router.get("/resources/{resource_id}", response_model=ResourceOut, responses=_ERRORS)
@@ -74,9 +71,7 @@ def get_resources(resource_id: ResId, principal: Reader, session: SessionDep) ->
 
 
 @router.put("/resources/{resource_id}", response_model=ResourceOut, responses=_ERRORS)
-def replace_resources(
-    resource_id: ResId, body: ResourceIn, principal: Coordinator, session: SessionDep
-) -> ResourceOut:
+def replace_resources(resource_id: ResId, body: ResourceIn, principal: Coordinator, session: SessionDep) -> ResourceOut:
     """Replace a spec (plans made from it keep the copy of the plan they stored)."""
     row = crud.get_resource(session, resource_id)
     row.spec = planning.validate_resources(body.spec, body.name)
@@ -185,9 +180,7 @@ def list_walks(plan: str, principal: Reader, session: SessionDep) -> list[WalkOu
     return [WalkOut.model_validate(w, from_attributes=True) for w in crud.walks_of(session, record.id)]
 
 
-@router.post(
-    "/plans/{plan}/walks", response_model=WalkOut, status_code=status.HTTP_201_CREATED, responses=_ERRORS
-)
+@router.post("/plans/{plan}/walks", response_model=WalkOut, status_code=status.HTTP_201_CREATED, responses=_ERRORS)
 def record_walk(plan: str, body: WalkIn, principal: Coordinator, session: SessionDep) -> WalkOut:
     """Record a night walk as completed or cancelled. A cancellation with ``replan`` makes a new plan
     for the rest of the week (shifts already past stay pinned; the cancelled one is excluded) and
@@ -195,14 +188,11 @@ def record_walk(plan: str, body: WalkIn, principal: Coordinator, session: Sessio
     record = crud.get_plan(session, plan)
     shifts = record.plan.get("shifts", [])
     if body.shift_index >= len(shifts):
-        raise InvalidInputError(
-            f"plan {record.id} has {len(shifts)} shift(s): shift_index must be below that"
-        )
+        raise InvalidInputError(f"plan {record.id} has {len(shifts)} shift(s): shift_index must be below that")
     shift = shifts[body.shift_index]
     if shift.get("kind") != "night_walk":
         raise InvalidInputError(
-            f"shift {body.shift_index} is a {shift.get('kind')} shift: record walks only "
-            "for night_walk shifts"
+            f"shift {body.shift_index} is a {shift.get('kind')} shift: record walks only for night_walk shifts"
         )
     earlier = [w for w in crud.walks_of(session, record.id) if w.shift_index == body.shift_index]
     if earlier:
@@ -223,9 +213,7 @@ def record_walk(plan: str, body: WalkIn, principal: Coordinator, session: Sessio
     if body.status == "cancelled" and body.replan:
         resources = crud.get_resource(session, record.resource_id)
         run = crud.get_run(session, str(record.forecast_run_id))
-        new_plan = planning.replan(
-            crud.grid_frame(session, run), resources.spec, record.plan, body.shift_index
-        )
+        new_plan = planning.replan(crud.grid_frame(session, run), resources.spec, record.plan, body.shift_index)
         row = PlanRecord(
             kind=record.kind,
             week=record.week,

@@ -36,8 +36,6 @@ def create_token(body: TokenCreate, principal: Admin, engine: EngineDep) -> Toke
 
 
 @router.delete("/{token_id}", response_model=TokenOut, responses=_ERRORS)
-def revoke_token(
-    token_id: Annotated[int, Path(ge=1, le=2**62)], principal: Admin, engine: EngineDep
-) -> TokenOut:
+def revoke_token(token_id: Annotated[int, Path(ge=1, le=2**62)], principal: Admin, engine: EngineDep) -> TokenOut:
     """Revoke a token: it answers 401 from now on."""
     return TokenOut(**vars(auth.revoke_token(engine, token_id)))

@@ -105,6 +105,21 @@ async function renderDaily() {
   return doc;
 }
 
+// ------------------------------------------------------------------ high-risk windows
+async function renderWindows() {
+  const today = new Date();
+  const end = new Date(today.getTime() + 14 * 86400000);
+  let doc = await get("/forecasts/latest/windows?start=" + isoDate(today) + "&end=" + isoDate(end));
+  if (!doc.windows.length) doc = await get("/forecasts/latest/windows");
+  const list = document.getElementById("windows");
+  list.replaceChildren();
+  for (const w of doc.windows.slice(0, 12)) {
+    list.append(el("li", { class: "window", "data-place": w.place_id, title: w.start + " – " + w.end }, w.label));
+  }
+  if (!doc.windows.length) list.append(el("li", {}, "no high-risk hours in the forecast"));
+  return doc;
+}
+
 // ------------------------------------------------------------------ hour-of-week heatmap
 async function renderHeatmap() {
   const doc = await get("/forecasts/latest/heatmap");
@@ -228,7 +243,7 @@ async function load() {
   }
   setStatus("Loading…");
   try {
-    const [daily] = await Promise.all([renderDaily(), renderHeatmap(), renderMap()]);
+    const [daily] = await Promise.all([renderDaily(), renderWindows(), renderHeatmap(), renderMap()]);
     await renderPlan();
     document.getElementById("provenance").textContent = "Forecast " + daily.run_id + ": model " + daily.model +
       " v" + daily.model_version + ", trained until " + (daily.trained_until || "?") + ", generated " +

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -74,9 +75,7 @@ def register(app: typer.Typer) -> None:
             engine.dispose()
         for t in tokens:
             state = "revoked" if t.revoked else "active"
-            stdout.print(
-                f"{t.id}\t{t.role}\t{t.prefix}...\t{state}\t{t.created_at:%Y-%m-%d %H:%M}Z\t{t.name or ''}"
-            )
+            stdout.print(f"{t.id}\t{t.role}\t{t.prefix}...\t{state}\t{t.created_at:%Y-%m-%d %H:%M}Z\t{t.name or ''}")
         if not tokens:
             stderr.print("no tokens: create one with `tryggplan token create --role reader`")
 
@@ -108,16 +107,12 @@ def register(app: typer.Typer) -> None:
 
     @app.command("run-demo")
     def run_demo(
-        dir: Annotated[Path, typer.Option("--dir", help="where the demo database and files go")] = Path(
-            "var/demo"
-        ),
+        dir: Annotated[Path, typer.Option("--dir", help="where the demo database and files go")] = Path("var/demo"),
         host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
         port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
         seed: Annotated[int, typer.Option(help="seed of the demo town")] = 7,
         model: Annotated[str, typer.Option(help="forecast model")] = "default",
-        no_serve: Annotated[
-            bool, typer.Option("--no-serve", help="prepare everything, do not serve")
-        ] = False,
+        no_serve: Annotated[bool, typer.Option("--no-serve", help="prepare everything, do not serve")] = False,
     ) -> None:
         """Demo town end to end: database, demo data imported, forecast trained, next week planned,
         reader and coordinator tokens printed, then serve. Running it again reuses what exists."""
@@ -138,6 +133,22 @@ def _serve(settings, host: str, port: int) -> None:  # type: ignore[no-untyped-d
     from service.app import create_app
 
     app = create_app(settings)
+    # uvicorn's access log prints query strings, and the dashboard link carries ?token=...: use
+    # the service's own access log (method, path, status, duration) instead
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    for name in ("tryggplan.service", "tryggplan.service.access"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        if not logger.handlers:
+            logger.addHandler(handler)
+        logger.propagate = False
     uvicorn.run(
-        app, host=host, port=port, log_level=settings.log_level, proxy_headers=False, server_header=False
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        proxy_headers=False,
+        server_header=False,
+        access_log=False,
     )
