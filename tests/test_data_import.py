@@ -259,3 +259,28 @@ def test_missing_file(work: dict[str, Path], capsys: pytest.CaptureFixture[str])
     code, _, err = run(capsys, "import", work["dir"] / "nope.csv", "--db", f"sqlite:///{work['db']}")
     assert code == 2
     assert err.strip().endswith("nope.csv: no such file: check the path")
+
+
+def test_validate_against_the_database_reads_only(
+    work: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    changed = work["dir"] / "changed.csv"
+    changed.write_text(
+        HEADER + "k1,2025-08-15T21:10:00+02:00,skolan,vandalism,reporter,1\n"
+        "k2,2025-08-16 00:20,skolan,disorder,police,1\n" + "k9,2025-08-16 01:20,nowhere,,,\n"
+    )
+    code, out, err = run(capsys, "validate", changed, "--db", f"sqlite:///{work['db']}")
+    assert code == 2 and rows(work["db"]) == 3
+    assert out.splitlines()[0] == "changed.csv: format canonical, 3 row(s), 1 valid, 2 invalid"
+    assert err.strip().startswith(
+        "tryggplan: error: changed.csv: 2 problem(s) in 2 row(s) (1 duplicate_id, "
+        "1 unknown_place); first: changed.csv, row 2, column 'incident_id': incident k1 "
+        "is already stored with different content (place_id parken -> skolan)"
+    )
+    missing = work["dir"] / "none.db"
+    code, _, err = run(capsys, "validate", changed, "--db", f"sqlite:///{missing}")
+    assert code == 2 and not missing.exists()
+    assert (
+        err.strip()
+        == f"tryggplan: error: no database at sqlite:///{missing}: import something first, or leave out --db"
+    )

@@ -21,6 +21,7 @@ from tryggplan.readers import (
     read_places,
     summarize,
 )
+from tryggplan.validation import stored_conflicts
 
 FormatOpt = Annotated[str, typer.Option("--format", help=f"Input format: {', '.join(FORMATS)} (auto detects "
                                                          "canonical, Swedish Excel and the police feed).")]
@@ -105,14 +106,33 @@ def register(app: typer.Typer) -> None:
         source: SourceOpt = None,
         include_noncrime: NonCrimeOpt = False,
         max_problems: MaxOpt = 50,
+        db: Annotated[str | None, typer.Option(
+            "--db", help="Also check against this database (known places, ids stored with other "
+                         "content); it is only read.")] = None,
     ) -> int:
         """Check an incident file and report every problem (row, column, fix); imports nothing.
 
         Exit 0 when the file is valid, 2 when it is not.
         """
-        known = _known_places(places)
-        result = load_incidents(file, format=_check_format(fmt), tz=tz, columns=columns, source=source,
-                                places=known, include_noncrime=include_noncrime)
+        engine = _existing_database(db) if db else None
+        try:
+            known = _known_places(places, engine)
+            result = load_incidents(file, format=_check_format(fmt), tz=tz, columns=columns, source=source,
+                                    places=known, include_noncrime=include_noncrime)
+            if engine is not None and not result.valid.empty:
+                from service.storage import read_incidents as stored_incidents
+
+                conflicts = stored_conflicts(result.valid, stored_incidents(engine), result.file)
+                if conflicts:
+                    result.problems = sorted(result.problems + conflicts, key=lambda p: p.row or 0)
+                    bad = {p.row for p in conflicts}
+                    moved = result.valid[result.valid["row"].isin(bad)]
+                    result.valid = result.valid[~result.valid["row"].isin(bad)].reset_index(drop=True)
+                    result.rejected = pd.concat([result.rejected, _raw_rows(file, result, set(moved["row"]))],
+                                                ignore_index=True)
+        finally:
+            if engine is not None:
+                engine.dispose()
         _report(result, stdout, max_problems)
         if result.problems:
             fail(summarize(result.problems, result.file), EXIT_INVALID)
@@ -232,6 +252,32 @@ def register(app: typer.Typer) -> None:
                      f"{town.places['area'].nunique()} areas, {len(town.incidents)} incidents "
                      f"{local.min():%Y-%m-%d} .. {local.max():%Y-%m-%d}; wrote {', '.join(written)} to {out}")
         return EXIT_OK
+
+
+def _existing_database(url: str) -> Any:
+    """An engine on an existing database, without creating or migrating anything."""
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from service.storage import create_db_engine, normalize_url
+
+    try:
+        parsed = make_url(normalize_url(url))
+    except ArgumentError as exc:
+        raise InvalidInputError(f"cannot read database URL {url!r}: use sqlite:///path/to/file.db") from exc
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        raise InvalidInputError(f"no database at {url}: import something first, or leave out --db")
+    engine = create_db_engine(url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise InvalidInputError(f"cannot open database {url}: {str(exc).splitlines()[0]}") from exc
+    if "incidents" not in tables:
+        engine.dispose()
+        raise InvalidInputError(f"{url} is not a tryggplan database (no incidents table)")
+    return engine
 
 
 def _file_level(result: IncidentFile) -> bool:
