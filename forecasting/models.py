@@ -32,7 +32,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, signal
+from scipy import optimize, signal, sparse
 from scipy.special import gammaln
 
 from forecasting.base import Forecaster
@@ -138,19 +138,20 @@ class PooledCountModel(Forecaster):
         y = counts.values
         slots = counts.slots
         n_places, n_slots = y.shape
-        how = hour_of_week(slots)
+        how = hour_of_week(slots).astype(np.int64)
         valid = self._valid_slots(y, slots)
-        yv = y * valid
         age_h = (n_slots - 1 - np.arange(n_slots)).astype(float)
         if self.profile_half_life_days:
             profile_w = 0.5 ** (age_h / (self.profile_half_life_days * 24.0)) * valid
         else:
             profile_w = valid
+        # (n_slots, 168) weighted one-hot of the hour of week: sums over slots become one
+        # sparse product, so no (places x slots) temporary is made
+        how_onehot = sparse.csr_matrix((profile_w, (np.arange(n_slots), how)), shape=(n_slots, 168))
 
         # 1. hour-of-week profile: pooled -> place hour-of-day -> place hour-of-week
         exposure_how = np.bincount(how, weights=profile_w, minlength=168).astype(float)
-        n_how = np.zeros((n_places, 168))
-        np.add.at(n_how.T, how, (y * profile_w).T)
+        n_how = np.asarray((how_onehot.T @ y.T).T)
         pooled_rate = n_how.sum(axis=0) / np.maximum(exposure_how, 1.0)
         pooled_share = (pooled_rate + 1e-9) / (pooled_rate + 1e-9).sum()
         hod_of_how = np.arange(168) % 24
@@ -167,9 +168,10 @@ class PooledCountModel(Forecaster):
         # 2. day effects: GLM on daily totals with the level and profile as offset
         days = activity_day(slots)
         day_codes, day_index = pd.factorize(days, sort=True)
-        base_rate = yv.sum(axis=1) / max(valid.sum(), 1.0)  # first-pass place levels [incidents/h]
-        hourly_base = (base_rate[:, None] * self.profile_[:, how]).sum(axis=0)
-        day_obs = np.bincount(day_codes, weights=yv.sum(axis=0))
+        slot_totals = y.sum(axis=0) * valid
+        base_rate = y @ valid / max(valid.sum(), 1.0)  # first-pass place levels [incidents/h]
+        hourly_base = (base_rate @ self.profile_)[how]
+        day_obs = np.bincount(day_codes, weights=slot_totals)
         day_exp = np.bincount(day_codes, weights=hourly_base * valid)
         day_ok = np.bincount(day_codes, weights=valid) >= 12  # at least half a day observed
         self.day_index_start_ = day_index[0]
@@ -178,33 +180,36 @@ class PooledCountModel(Forecaster):
 
         # 3. place level given profile and day effects, recency weighted, gamma-Poisson shrunk
         w = 0.5 ** (age_h / (self.level_half_life_days * 24.0)) * valid
-        exp_unit = self.profile_[:, how] * day_effect[None, :]
-        num = (yv * w[None, :]).sum(axis=1)
-        den = (exp_unit * w[None, :]).sum(axis=1)
+        num = y @ w
+        den = self.profile_ @ np.bincount(how, weights=day_effect * w, minlength=168)
         self.level_ = self._shrink_levels(num, den)
 
         # 4. near-repeat and dispersion, estimated on the last weeks of the training data
-        mu_in = self.level_[:, None] * exp_unit
+        fit_hours = 26 * 168
+        tail = slice(max(0, n_slots - fit_hours - 6 * 168), n_slots)  # six weeks to warm up the filters
+        y_t, valid_t = y[:, tail], valid[tail]
+        mu_t = self.level_[:, None] * self.profile_[:, how[tail]] * day_effect[None, tail]
         self.near_repeat_gamma_ = np.zeros(len(_LEADS_H))
-        self.near_repeat_ratio_ = np.ones(n_places)
+        self.near_repeat_ratio_ = np.zeros(n_places)
         tau_h = self.near_repeat_tau_days * 24.0
         if self.near_repeat and n_slots > 8 * 168:
-            obs_dec = _decayed(yv, tau_h)
-            exp_dec = _decayed(mu_in * valid[None, :], tau_h)
+            obs_dec = _decayed(y_t * valid_t[None, :], tau_h)
+            exp_dec = _decayed(mu_t * valid_t[None, :], tau_h)
             prior = max(1.0, float(np.median(exp_dec[:, -1])))  # pseudo-count of the ratio
             log_ratio = np.log((obs_dec + prior) / (exp_dec + prior))
-            window = slice(max(n_slots - 26 * 168, 4 * 168), n_slots)
+            n_tail = y_t.shape[1]
+            window = slice(max(n_tail - fit_hours, min(4 * 168, n_tail // 2)), n_tail)
             for i, lead in enumerate(_LEADS_H.astype(int)):
                 z = np.zeros_like(log_ratio)
                 z[:, lead:] = log_ratio[:, :-lead]
-                self.near_repeat_gamma_[i] = self._fit_gamma(y[:, window], mu_in[:, window],
-                                                             z[:, window], valid[window])
-            last_obs = obs_dec[:, -1] * np.exp(-1.0 / tau_h) + yv[:, -1]
-            last_exp = exp_dec[:, -1] * np.exp(-1.0 / tau_h) + mu_in[:, -1] * valid[-1]
+                self.near_repeat_gamma_[i] = self._fit_gamma(y_t[:, window], mu_t[:, window],
+                                                             z[:, window], valid_t[window])
+            last_obs = obs_dec[:, -1] * np.exp(-1.0 / tau_h) + y_t[:, -1] * valid_t[-1]
+            last_exp = exp_dec[:, -1] * np.exp(-1.0 / tau_h) + mu_t[:, -1] * valid_t[-1]
             self.near_repeat_ratio_ = np.log((last_obs + prior) / (last_exp + prior))
-        tail = slice(max(0, n_slots - 26 * 168), n_slots)
-        ok = valid[tail] > 0
-        self.nb_alpha_ = _nb_alpha_mle(y[:, tail][:, ok], mu_in[:, tail][:, ok])
+        recent = slice(max(0, y_t.shape[1] - fit_hours), y_t.shape[1])
+        ok = valid_t[recent] > 0
+        self.nb_alpha_ = _nb_alpha_mle(y_t[:, recent][:, ok], mu_t[:, recent][:, ok])
 
     @staticmethod
     def _valid_slots(y: np.ndarray, slots: pd.DatetimeIndex) -> np.ndarray:
