@@ -166,6 +166,22 @@ def _utc_datetime(value: Any) -> dt.datetime:
     return ts.tz_convert("UTC").floor("us").to_pydatetime()
 
 
+def _rows(frame: pd.DataFrame) -> list[int | None]:
+    """1-based spreadsheet rows of all frame rows (a ``row`` column if the reader kept one)."""
+    if "row" not in frame.columns:
+        return [None] * len(frame)
+    return [_row_of(frame, i) for i in range(len(frame))]
+
+
+def _utc_times(column: pd.Series) -> list[dt.datetime | None] | None:
+    """All times as UTC datetimes (None for NaT) when the column is tz-aware, else ``None`` (then
+    each value is checked on its own and naive ones are refused)."""
+    if not isinstance(column.dtype, pd.DatetimeTZDtype):
+        return None
+    utc = column.dt.tz_convert("UTC").dt.floor("us")
+    return [None if pd.isna(t) else t.to_pydatetime() for t in utc]
+
+
 def _same_float(a: float | None, b: float | None) -> bool:
     if a is None or b is None:
         return a is b
@@ -307,14 +323,18 @@ def import_incidents(
     duplicates_in_file = 0
     has = {c: c in incidents.columns for c in ("category", "source", "weight")}
     records = incidents.to_dict("records")
+    rows = _rows(incidents)
+    times = _utc_times(incidents["occurred_at"])
     for position, rec in enumerate(records):
-        row = _row_of(incidents, position)
+        row = rows[position]
         iid = _text(rec.get("incident_id"))
         if iid is None or not iid.strip():
             problems.append(Problem(name, row, "incident_id", "empty incident_id", "give every incident an id"))
             continue
         try:
-            occurred = _utc_datetime(rec.get("occurred_at"))
+            occurred = times[position] if times is not None else _utc_datetime(rec.get("occurred_at"))
+            if occurred is None:
+                raise ValueError("NaT")
         except (ValueError, TypeError):
             problems.append(
                 Problem(
@@ -416,9 +436,17 @@ def import_incidents(
                         )
                     )
         # ids already stored
-        stored: dict[str, Incident] = {}
-        for chunk in _chunks(order):
-            for inc in session.scalars(select(Incident).where(Incident.incident_id.in_(chunk))):
+        stored: dict[str, Any] = {}
+        columns = (
+            Incident.incident_id,
+            Incident.occurred_at,
+            Incident.place_id,
+            Incident.category,
+            Incident.source,
+            Incident.weight,
+        )
+        for chunk in _chunks(order, 2000):
+            for inc in session.execute(select(*columns).where(Incident.incident_id.in_(chunk))):
                 stored[inc.incident_id] = inc
         unchanged = duplicates_in_file
         to_insert: list[dict[str, Any]] = []

@@ -152,8 +152,11 @@ def forecast_csv(
     from allocation.export import excel_safe
 
     out = grid.copy()
-    for col in ("slot_start", "trained_until", "generated_at"):
-        out[col] = [pd.Timestamp(v).isoformat() if not pd.isna(v) else "" for v in out[col]]
+    # ISO 8601 with offset, vectorised ("2026-12-04 21:00:00+01:00" -> "2026-12-04T21:00:00+01:00")
+    out["slot_start"] = out["slot_start"].astype(str).str.replace(" ", "T", n=1, regex=False)
+    for col in ("trained_until", "generated_at"):
+        value = out[col].iloc[0] if len(out) else pd.NaT
+        out[col] = "" if pd.isna(value) else pd.Timestamp(value).isoformat()
     for col in ("place_id", "model", "model_version", "risk_level"):
         # a place id like =HYPERLINK(...) must not become a formula in Excel
         out[col] = [excel_safe(str(v)) if isinstance(v, str) else v for v in out[col]]
