@@ -372,3 +372,12 @@ def test_vancouver_loads_with_a_mapping() -> None:
     )
     assert result.incidents["incident_id"].is_unique
     assert result.incidents["place_id"].nunique() == 24
+
+
+def test_auto_accepts_swedish_headers_next_to_canonical_ones(tmp_path: Path) -> None:
+    path = tmp_path / "mix.csv"
+    path.write_text('incident_id,occurred_at,place_id,Kategori,Vikt\na,2025-08-15 21:00,p,Misshandel,"0,5"\n')
+    auto = read_incidents(path)
+    assert (auto.loc[0, "category"], auto.loc[0, "weight"]) == ("assault", 0.5)
+    strict = read_incidents(path, format="canonical")  # only canonical names: the Swedish ones are ignored
+    assert (strict.loc[0, "category"], strict.loc[0, "weight"]) == ("unknown", 1.0)

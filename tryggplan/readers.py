@@ -428,7 +428,7 @@ def load_incidents(
             known = set(derived["place_id"].astype(str))
         default_source = source or "police"
     else:
-        canon, problems = _canonical_frame(table, fmt, explicit, tz)
+        canon, problems = _canonical_frame(table, fmt, explicit, strict=(format == "canonical"))
         default_source = source or "reporter"
     if canon is None:
         return _finish(table, fmt, None, problems, None, notes)
@@ -487,10 +487,11 @@ def _missing_column(file: str, column: str, header: list[str], fmt: str) -> Prob
 
 
 def _canonical_frame(table: RawTable, fmt: str, explicit: Mapping[str, str],
-                     tz: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+                     strict: bool) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Map headers to canonical columns (``strict``: only the canonical names) as strings."""
     file, header = table.file, table.header
     problems: list[Problem] = []
-    found, unknown = _resolve(header, INCIDENT_ALIASES, strict=(fmt == "canonical"), explicit=explicit)
+    found, unknown = _resolve(header, INCIDENT_ALIASES, strict=strict, explicit=explicit)
     for name in unknown:
         problems.append(Problem(file, 1, name, f"column {name!r} named in --columns is not in the file "
                                 f"(found: {', '.join(header[:12])})", "correct the --columns mapping",
