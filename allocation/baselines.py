@@ -124,19 +124,24 @@ class _Greedy:
                                - coverage_reduction(self.cov.walks, self.cov.guard, eff))
         busy = self.cov.guard.sum(axis=0) >= g.concurrent_guards
         ok = s.guard_ok & ~self.cov.guard & ~busy[None, :]
-        best: tuple[float, int, int] | None = None
         n = ok.shape[1]
-        for i in np.nonzero(ok.any(axis=1))[0]:
-            for j in range(0, n - L + 1):
-                if not ok[i, j:j + L].all():
-                    continue
-                if restrict is not None and not (restrict[0] == i and set(restrict[1]) & set(range(j, j + L))):
-                    continue
-                gain = float(delta[i, j:j + L].sum())
-                if best is None or gain > best[0] + 1e-12:
-                    best = (gain, int(i), j)
-        if best is None:
+        if n < L:
             return None
+        zero = np.zeros((ok.shape[0], 1))
+        ok_sum = np.concatenate([zero, np.cumsum(ok, axis=1)], axis=1)
+        gain_sum = np.concatenate([zero, np.cumsum(np.where(ok, delta, 0.0), axis=1)], axis=1)
+        win_ok = (ok_sum[:, L:] - ok_sum[:, :-L]) == L  # window [j, j+L) all allowed, shape (P, n-L+1)
+        gains = np.where(win_ok, gain_sum[:, L:] - gain_sum[:, :-L], -np.inf)
+        if restrict is not None:
+            mask = np.zeros_like(win_ok)
+            i0, js = restrict
+            for j in js:
+                mask[i0, max(0, j - L + 1):min(n - L, j) + 1] = True
+            gains = np.where(mask, gains, -np.inf)
+        if not np.isfinite(gains).any():
+            return None
+        flat = int(np.argmax(gains))  # first best: lowest place, then earliest hour
+        best = (float(gains.flat[flat]), flat // gains.shape[1], flat % gains.shape[1])
         return best[1], list(range(best[2], best[2] + L))
 
 
@@ -147,8 +152,8 @@ def greedy(setup: WeekSetup) -> tuple[Coverage, bool]:
     for _, pin, oi in setup.pinned_walks:
         if oi is not None:
             gr.take_walk(pin.association, oi)
-    for _, pin, cells in setup.pinned_guards:
-        gr.cov.add_guard(setup, setup.place_index[pin.place_id], cells)
+    for _, gpin, cells in setup.pinned_guards:
+        gr.cov.add_guard(setup, setup.place_index[gpin.place_id], cells)
     for _, place, _night, cells, by_walk, by_guard in setup.must_cover:
         i = setup.place_index[place]
         for j in cells:

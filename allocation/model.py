@@ -258,12 +258,13 @@ class WeekModel:
         for ai, a in enumerate(r.associations):
             for oi in s.eligible[a.name]:
                 self.x[(a.name, oi)] = self._var(f"walk_{ai}_{oi}", cat=pulp.LpBinary)
-        for pi, pin, oi in s.pinned_walks:
+        for pi, pin, opt in s.pinned_walks:
+            if opt is None:  # cannot happen for a validated spec, kept for safety
+                continue
+            oi = opt
             ai = next(k for k, a in enumerate(r.associations) if a.name == pin.association)
             label = (f"pinned[{pi}]: '{pin.association}' walks {pin.area} on the night of {pin.night} "
                      f"({pin.template})")
-            if oi is None:  # cannot happen for a validated spec, kept for safety
-                continue
             key = (pin.association, oi)
             if key not in self.x:
                 self.x[key] = self._var(f"walk_{ai}_{oi}", cat=pulp.LpBinary)
@@ -271,7 +272,7 @@ class WeekModel:
                           key=f"avail:{pin.association}:{oi}", label=s.why_not[key])
             self._con(f"pinned_{pi}", pulp.lpSum([self.x[key]]), "==", 1, key=f"pinned:{pi}", label=label)
         by_opt: dict[int, list[pulp.LpVariable]] = defaultdict(list)
-        for (a_name, oi), v in self.x.items():
+        for (_a, oi), v in self.x.items():
             by_opt[oi].append(v)
         max_teams = r.max_teams_per_area_night
         self.teams: dict[int, pulp.LpVariable] = {}
@@ -331,17 +332,17 @@ class WeekModel:
         self.y: dict[tuple[int, int], pulp.LpVariable] = {}
         for i, j in zip(*np.nonzero(s.guard_ok), strict=True):
             self.y[(int(i), int(j))] = self._var(f"guard_{i}_{j}", cat=pulp.LpBinary)
-        for pi, pin, cells in s.pinned_guards:
-            i = s.place_index[pin.place_id]
+        for pi, gpin, cells in s.pinned_guards:
+            i = s.place_index[gpin.place_id]
             for j in cells:
                 if (i, j) not in self.y:
                     self.y[(i, j)] = self._var(f"guard_{i}_{j}", cat=pulp.LpBinary)
                     self._con(f"guard_allowed_{i}_{j}", pulp.lpSum([self.y[(i, j)]]), "<=", 0,
-                              key=f"guard_allowed:{pin.place_id}",
-                              label=f"guard contract: no guard may be at {pin.place_id} at "
+                              key=f"guard_allowed:{gpin.place_id}",
+                              label=f"guard contract: no guard may be at {gpin.place_id} at "
                                     f"{risk.slots[j]:%a %H:%M} (guard.places / guard.hours)")
                 self._con(f"pinned_{pi}_{j}", pulp.lpSum([self.y[(i, j)]]), "==", 1, key=f"pinned:{pi}",
-                          label=f"pinned[{pi}]: guard at {pin.place_id} from {pin.start} for {pin.hours} h")
+                          label=f"pinned[{pi}]: guard at {gpin.place_id} from {gpin.start} for {gpin.hours} h")
         if self.y and g is not None:
             L = g.min_block_hours
             places = sorted({i for i, _ in self.y})
@@ -362,7 +363,7 @@ class WeekModel:
                     yv = self.y.get((i, j))
                     self.prob += (pulp.lpSum(starts) - (yv if yv is not None else 0) <= 0), f"gblock_{i}_{j}"
             by_slot: dict[int, list[pulp.LpVariable]] = defaultdict(list)
-            for (i, j), v in self.y.items():
+            for (_i, j), v in self.y.items():
                 by_slot[j].append(v)
             for j, vs in sorted(by_slot.items()):
                 if len(vs) > g.concurrent_guards:
@@ -387,7 +388,7 @@ class WeekModel:
             for i in o.places:
                 for j in o.slots:
                     cell_opts[(i, j)].append(o.idx)
-        for mi, (ci, place, night, cells, by_walk, by_guard) in enumerate(s.must_cover):
+        for mi, (ci, place, _night, cells, by_walk, by_guard) in enumerate(s.must_cover):
             m = r.must_cover[ci]
             i = s.place_index[place]
             for j in cells:
@@ -404,8 +405,7 @@ class WeekModel:
         obj: dict[pulp.LpVariable, float] = defaultdict(float)
         extra: list[tuple[pulp.LpVariable, float]] = []
         stack = eff.walk_stacking
-        cells = set(cell_opts) | set(self.y)
-        for (i, j) in sorted(cells):
+        for (i, j) in sorted(set(cell_opts) | set(self.y)):
             rij = float(risk.risk[i, j])
             if rij <= 0:
                 continue

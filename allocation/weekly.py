@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -12,7 +11,7 @@ from allocation.baselines import baselines as compute_baselines
 from allocation.baselines import greedy
 from allocation.grid import WeekRisk, normalise_grid, week_risk
 from allocation.model import SolverName, WeekModel, WeekSetup, make_setup, raise_infeasible, solve
-from allocation.plan import Plan, Shift, SolverInfo, attribute, coverage_reduction, now_iso, score
+from allocation.plan import Plan, Shift, SolverInfo, Status, attribute, coverage_reduction, now_iso, score
 from allocation.spec import Resources, check_against_places
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -44,7 +43,7 @@ def extract_shifts(setup: WeekSetup, chosen: list[tuple[str, int]], guard_cells:
                             for o in setup.options])
     pinned_walks = {(pin.association, oi) for _, pin, oi in setup.pinned_walks}
     pinned_cells = {(setup.place_index[pin.place_id], j) for _, pin, cells in setup.pinned_guards for j in cells}
-    must = {}
+    must: dict[tuple[int, int], str] = {}
     for ci, place, _night, cells, _bw, _bg in setup.must_cover:
         for j in cells:
             must.setdefault((setup.place_index[place], j), r.must_cover[ci].label)
@@ -131,7 +130,7 @@ def plan_from_risk(risk: WeekRisk, resources: Resources, walks: int, *, solver: 
                    time_limit: float | None = 60.0, gap: float = 1e-4, with_baselines: bool = True,
                    with_marginal: bool = True, warnings: list[str] | None = None) -> Plan:
     """Solve one week given its risk matrix and the number of walks to place (the week's share)."""
-    check_against_places(resources, risk.places)
+    check_against_places(resources, list(risk.places))
     setup = make_setup(risk, resources, walks)
     greedy_plan = greedy(setup)
     start = (greedy_plan[0].chosen, greedy_plan[0].guard) if greedy_plan[1] else None
@@ -160,8 +159,9 @@ def plan_from_risk(risk: WeekRisk, resources: Resources, walks: int, *, solver: 
                      f"{risk.n_week} hours; the rest count as zero risk")
     if info.status == "time_limit":
         notes.append(f"the solver stopped at the time limit: the plan is within {info.gap:.2%} of the optimum")
+    status: Status = "time_limit" if info.status == "time_limit" else "optimal"
     return Plan(
-        week=risk.week, tz=resources.tz, status=info.status, objective=objective, risk_total=total,
+        week=risk.week, tz=resources.tz, status=status, objective=objective, risk_total=total,
         risk_covered_share=covered / total if total > 0 else 0.0, cost_sek=float(sum(s.cost_sek for s in shifts)),
         walks=len(chosen), walks_share=walks, guard_hours=float(len(cells)), shifts=shifts, solver=info,
         baselines=base, marginal_value=marginal, warnings=notes, generated_at=now_iso())
@@ -172,15 +172,15 @@ def marginal_values(risk: WeekRisk, resources: Resources, walks: int, objective:
     """Expected incidents prevented by one more walk (and its 1000 SEK) and one more guard hour
     (and its pay), found by solving again [incidents]. 0 when it cannot be used."""
     out: dict[str, float | None] = {}
-    for key, kwargs, n in (
-        ("walk", {"extra_budget": resources.cost_per_walk_sek}, walks + 1),
-        ("guard_hour", {"extra_budget": resources.guard.hourly_rate_sek if resources.guard else 0.0,
-                        "extra_guard_hours": 1}, walks),
-    ):
-        if key == "guard_hour" and resources.guard is None:
+    g = resources.guard
+    for key in ("walk", "guard_hour"):
+        if key == "walk":
+            setup = make_setup(risk, resources, walks + 1, extra_budget=resources.cost_per_walk_sek)
+        elif g is None:
             out[key] = 0.0
             continue
-        setup = make_setup(risk, resources, n, **kwargs)
+        else:
+            setup = make_setup(risk, resources, walks, extra_budget=g.hourly_rate_sek, extra_guard_hours=1)
         model = WeekModel(setup)
         info = solve(model.prob, solver, time_limit, gap)
         if info.status == "infeasible":
@@ -219,5 +219,3 @@ def plan_week(grid: pd.DataFrame, resources: Resources, week: str, *, walks: int
     return plan_from_risk(risk, resources, walks, solver=solver, time_limit=time_limit, gap=gap,
                           with_baselines=with_baselines, with_marginal=with_marginal, warnings=notes)
 
-
-Kind = Literal["night_walk", "guard"]

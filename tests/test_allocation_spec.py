@@ -20,7 +20,8 @@ def _base(**kw: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("change", "message"), [
     ({"associations": [{"name": "A", "nights": ["fry"]}]},
-     "associations[0].nights[0]: 'fry' is not allowed: input should be 'mon', 'tue', 'wed', 'thu', 'fri', 'sat' or 'sun'"),
+     "associations[0].nights[0]: 'fry' is not allowed: input should be 'mon', 'tue', 'wed', 'thu', 'fri', "
+     "'sat' or 'sun'"),
     ({"templates": [{"name": "t", "start": "20:30", "end": "00:00"}]},
      "templates[0].start: start '20:30' is not on the hour: the risk grid is hourly, write e.g. '21:00'"),
     ({"templates": [{"name": "t", "start": "late", "end": "00:00"}]},
