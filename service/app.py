@@ -310,10 +310,23 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def operational_error(_request: Request, exc: OperationalError) -> JSONResponse:
         log.error("database unavailable: %s", type(exc.orig).__name__)
-        return JSONResponse(
-            status_code=503,
-            content={"detail": "the database is busy or unreachable: try again shortly", "problems": []},
-        )
+        reason = str(exc.orig).lower()
+        if "full" in reason:  # SQLITE_FULL, PostgreSQL "could not extend file" / disk full
+            return JSONResponse(
+                status_code=507,
+                content={
+                    "detail": "the database is full (no disk space or size limit reached): nothing was "
+                    "stored; free disk space, then try again",
+                    "problems": [],
+                },
+            )
+        if "locked" in reason:
+            detail = "the database is locked by another writer: nothing was stored; try again shortly"
+        elif "readonly" in reason or "read-only" in reason:
+            detail = "the database is read-only: nothing was stored; check the file's permissions"
+        else:
+            detail = "the database is busy or unreachable: try again shortly"
+        return JSONResponse(status_code=503, content={"detail": detail, "problems": []})
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

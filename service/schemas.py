@@ -207,7 +207,9 @@ class ForecastRequest(BaseModel):
         json_schema_extra={"examples": [{"model": "default", "start": "2026-12-07", "days": 14, "municipality": None}]}
     )
 
-    model: str = Field(default="default", max_length=100, description="a name from GET /api/v1/models")
+    model: str | None = Field(
+        default=None, max_length=100, description="a name from GET /api/v1/models (default: the service's)"
+    )
     start: dt.date | None = Field(default=None, description="first local day (default: today)")
     days: int = Field(default=14, ge=1, le=92)
     municipality: str | None = Field(default=None, max_length=400, description="only this municipality's places")

@@ -6,7 +6,9 @@ for every other field, e.g. ``TRYGGPLAN_MAX_UPLOAD_BYTES=10000000``.
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///tryggplan.db"
@@ -24,11 +26,14 @@ class Settings(BaseSettings):
     )
     tz: str = Field(default="Europe/Stockholm", description="local time zone used to bin and show times")
     max_upload_bytes: int = Field(default=20_000_000, gt=0, description="largest accepted request body [bytes]")
-    max_field_chars: int = Field(default=200, gt=0, description="longest id/category/source text [chars]")
     cors_origins: list[str] = Field(default_factory=list, description="allowed CORS origins (none by default)")
-    run_jobs_inline: bool = Field(
-        default=False,
-        description="run forecast/backtest jobs before answering (tests) instead of in background",
-    )
     default_model: str = Field(default="default", description="forecast model used when a request names none")
-    log_level: str = Field(default="info")
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+
+    @field_validator("tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from tryggplan.timeutil import check_tz
+
+        check_tz(value)
+        return value

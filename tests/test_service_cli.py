@@ -215,3 +215,23 @@ def test_dashboard_without_token_asks_for_one(server: str, tmp_path: Path) -> No
     ]
     dom = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
     assert "Enter a reader token" in dom
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"TRYGGPLAN_TZ": "Mars/Olympus"}, "setting tz (TRYGGPLAN_TZ): unknown time zone 'Mars/Olympus'"),
+        ({"TRYGGPLAN_LOG_LEVEL": "loud"}, "setting log_level (TRYGGPLAN_LOG_LEVEL): Input should be"),
+    ],
+)
+def test_bad_settings_are_one_line_errors(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str],
+    message: str,
+) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    r = cli(capsys, "db", "upgrade", "--db", f"sqlite:///{tmp_path / 't.db'}")
+    assert r.returncode == 2 and message in r.stderr

@@ -70,7 +70,8 @@ def start_forecast(
     Answers 202 at once; poll ``GET /forecasts/{id}`` until ``status`` is ``done`` or ``failed``."""
     from forecasting.registry import resolve_name
 
-    resolve_name(body.model)
+    model = body.model or settings.default_model
+    resolve_name(model)
     start = body.start or pd.Timestamp.now(tz=settings.tz).date()
     if (
         body.municipality is not None
@@ -78,7 +79,7 @@ def start_forecast(
         is None
     ):
         raise LookupError(f"no places in municipality {body.municipality[:80]!r}: see GET /api/v1/places")
-    run = crud.new_forecast_run(session, body.model, start, body.days, settings.tz, body.municipality, principal.actor)
+    run = crud.new_forecast_run(session, model, start, body.days, settings.tz, body.municipality, principal.actor)
     session.commit()
     background.add_task(jobs.run_forecast, engine, run.id)
     return _run_out(run)

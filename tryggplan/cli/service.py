@@ -17,12 +17,22 @@ DbOption = Annotated[
 
 
 def _settings(db: str | None, **extra: object):  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
     from service.settings import Settings
+    from tryggplan.domain import InvalidInputError
 
     values: dict[str, object] = dict(extra)
     if db:
         values["database_url"] = db
-    return Settings(**values)  # type: ignore[arg-type]
+    try:
+        return Settings(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(x) for x in first["loc"]) or "settings"
+        raise InvalidInputError(
+            f"setting {field} (TRYGGPLAN_{field.upper()}): {first['msg'].removeprefix('Value error, ')}"
+        ) from None
 
 
 def register(app: typer.Typer) -> None:
