@@ -9,6 +9,7 @@ import pandas as pd
 
 from allocation.baselines import baselines as compute_baselines
 from allocation.baselines import greedy
+from allocation.errors import SolverError
 from allocation.grid import WeekRisk, normalise_grid, week_risk
 from allocation.model import SolverName, WeekModel, WeekSetup, make_setup, raise_infeasible, solve
 from allocation.plan import Plan, Shift, SolverInfo, Status, attribute, coverage_reduction, now_iso, score
@@ -182,7 +183,11 @@ def marginal_values(risk: WeekRisk, resources: Resources, walks: int, objective:
         else:
             setup = make_setup(risk, resources, walks, extra_budget=g.hourly_rate_sek, extra_guard_hours=1)
         model = WeekModel(setup)
-        info = solve(model.prob, solver, time_limit, gap)
+        try:
+            info = solve(model.prob, solver, time_limit, gap)
+        except SolverError:  # no answer within the time limit: unknown, the plan itself stands
+            out[key] = None
+            continue
         if info.status == "infeasible":
             out[key] = 0.0
             continue
