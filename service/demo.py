@@ -6,7 +6,8 @@
 3. store the demo resources spec (:func:`allocation.demo_resources`) unless one exists;
 4. train the forecast from today through the end of next ISO week, unless a finished forecast
    for that range exists;
-5. make next week's plan from it, unless one exists for that forecast;
+5. make next week's plan from it, and one for the rest of this week (what the dashboard shows as
+   the current plan), unless they exist for that forecast;
 6. create a reader and a coordinator token (tokens are shown only once, so each run makes new ones).
 """
 
@@ -25,6 +26,7 @@ from service.auth import create_token
 from service.models import ForecastRun, PlanRecord, ResourceSpec, utcnow
 from service.settings import Settings
 from service.storage import count_incidents, import_incidents, open_database, read_places
+from tryggplan.domain import TryggplanError
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class DemoSummary:
     incidents_stored: int
     forecast_run_id: int
     plan_id: int
+    current_plan_id: int | None
+    current_week: str
     week: str
     cost_sek: float | None
     risk_covered_share: float | None
@@ -46,6 +50,11 @@ class DemoSummary:
             f"database: {self.database} ({self.incidents_stored} incidents, {self.incidents_added} added now)",
             f"forecast: run {self.forecast_run_id}",
             f"plan: {self.plan_id} for {self.week}: cost {self.cost_sek} SEK, risk covered {share}",
+            (
+                f"plan: {self.current_plan_id} for the rest of this week ({self.current_week}), shown on the dashboard"
+                if self.current_plan_id is not None
+                else f"no plan for the rest of this week ({self.current_week})"
+            ),
             f"reader token: {self.reader_token}",
             f"coordinator token: {self.coordinator_token}",
         ]
@@ -83,6 +92,12 @@ def prepare_demo(
         days = max(14, (monday - today).days + 7)
         run_id = _ensure_forecast(engine, today, days, settings.tz, model)
         plan_id, cost, share = _ensure_plan(engine, week, resource_id, run_id)
+        this_year, this_week, _ = today.isocalendar()
+        current_week = f"{this_year}-W{this_week:02d}"
+        try:  # the rest of this week may be too short for the spec (e.g. Sunday night): then skip it
+            current_id: int | None = _ensure_plan(engine, current_week, resource_id, run_id)[0]
+        except TryggplanError:
+            current_id = None
         reader, _ = create_token(engine, "reader", "demo dashboard")
         coordinator, _ = create_token(engine, "coordinator", "demo coordinator")
         return DemoSummary(
@@ -91,6 +106,8 @@ def prepare_demo(
             incidents_stored=count_incidents(engine),
             forecast_run_id=run_id,
             plan_id=plan_id,
+            current_plan_id=current_id,
+            current_week=current_week,
             week=week,
             cost_sek=cost,
             risk_covered_share=share,
@@ -140,8 +157,6 @@ def _ensure_forecast(engine: Engine, start: dt.date, days: int, tz: str, model: 
         run = session.get(ForecastRun, run_id)
         assert run is not None
         if run.status != "done":
-            from tryggplan.domain import TryggplanError
-
             raise TryggplanError(f"demo forecast failed: {run.error}")
     return run_id
 
