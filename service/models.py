@@ -170,6 +170,8 @@ class PlanRecord(Base):
 
 class WalkRecord(Base):
     __tablename__ = "walk_records"
+    #: one record per plan shift (migration 0002): concurrent recordings cannot double count
+    __table_args__ = (Index("uq_walk_records_plan_shift", "plan_id", "shift_index", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)

@@ -70,7 +70,7 @@ def test_sqlite_file_dir_wal_and_foreign_keys(tmp_path: Path) -> None:
     engine.dispose()
     with sqlite3.connect(path) as c:  # what the bad-input check reads
         assert c.execute("select count(*) from incidents").fetchone()[0] == 0
-        assert c.execute("select version_num from alembic_version").fetchone()[0] == "0001"
+        assert c.execute("select version_num from alembic_version").fetchone()[0] == "0002"
 
 
 @pytest.mark.parametrize(

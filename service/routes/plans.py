@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import pandas as pd
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from service import crud, planning
 from service.auth import PLAN, READ, Principal
@@ -228,7 +229,14 @@ def record_walk(plan: str, body: WalkIn, principal: Coordinator, session: Sessio
         session.add(row)
         session.flush()
         new_id = row.id
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError as exc:  # the unique index of migration 0002: someone was faster
+        session.rollback()
+        raise InvalidInputError(
+            f"shift {body.shift_index} of plan {record.id} was recorded by someone else a moment ago: "
+            "reload the plan's walks"
+        ) from exc
     out = WalkOut.model_validate(walk, from_attributes=True)
     out.new_plan_id = new_id
     return out
