@@ -504,6 +504,11 @@ class _HiGHSWithStart(pulp.HiGHS):  # type: ignore[misc,valid-type]
         lp.solverModel.run()
 
 
+#: HiGHS options. Presolve is off: on these models the root LP nearly closes the gap and
+#: presolve took 1-2.5x the rest of the solve (benchmarks/bench_allocation.py, 30-50 places).
+HIGHS_OPTIONS: dict[str, object] = {"presolve": "off"}
+
+
 def solve(prob: pulp.LpProblem, solver: SolverName = "highs", time_limit: float | None = None,
           gap: float = 1e-4, threads: int | None = None, start: dict[str, float] | None = None) -> SolverInfo:
     """Solve ``prob`` in place; returns status, gap and time. Raises on no solution at all.
@@ -513,7 +518,8 @@ def solve(prob: pulp.LpProblem, solver: SolverName = "highs", time_limit: float 
     """
     t0 = time.perf_counter()
     if solver == "highs":
-        cmd = _HiGHSWithStart(start, msg=False, gapRel=gap, timeLimit=time_limit, threads=threads)
+        cmd = _HiGHSWithStart(start, msg=False, gapRel=gap, timeLimit=time_limit, threads=threads,
+                              **HIGHS_OPTIONS)
         if not cmd.available():
             raise SolverError("HiGHS is not available (pip install highspy), or use --solver cbc")
         _silence_highs_banner()
@@ -577,7 +583,7 @@ def diagnose(setup: WeekSetup, solver: SolverName = "highs", max_rounds: int = 4
     constraints whose slack is used; then, for each of them, solves again with that one kept
     hard to find what it clashes with. Returns human-readable labels, most important first.
     """
-    found: list[str] = []
+    found: dict[str, str] = {}  # label -> key
     model = WeekModel(setup, elastic=True)
     info = solve(model.prob, solver)
     if info.status == "infeasible":
@@ -585,8 +591,7 @@ def diagnose(setup: WeekSetup, solver: SolverName = "highs", max_rounds: int = 4
                 "(check the guard minimum block against the allowed guard hours and pinned guard shifts)"]
     used = [k for k, rel in model.relaxable.items() if any((v.varValue or 0) > 1e-6 for v in rel.slacks)]
     for k in used:
-        if model.relaxable[k].label not in found:
-            found.append(model.relaxable[k].label)
+        found.setdefault(model.relaxable[k].label, k)
     for k in used[:max_rounds]:
         m2 = WeekModel(setup, elastic=True)
         for v in m2.relaxable[k].slacks:
@@ -595,9 +600,13 @@ def diagnose(setup: WeekSetup, solver: SolverName = "highs", max_rounds: int = 4
         if i2.status == "infeasible":
             continue
         for k2, rel in m2.relaxable.items():
-            if k2 != k and any((v.varValue or 0) > 1e-6 for v in rel.slacks) and rel.label not in found:
-                found.append(rel.label)
-    return found
+            if k2 != k and any((v.varValue or 0) > 1e-6 for v in rel.slacks):
+                found.setdefault(rel.label, k2)
+    return sorted(found, key=lambda label: (_CONFLICT_ORDER.index(found[label].split(":")[0]), label))
+
+
+_CONFLICT_ORDER = ("quota", "budget", "must_cover", "pinned", "avail", "assoc_min", "assoc_max", "teams",
+                   "fair_min", "fair_max", "guard_allowed", "guard_hours", "concurrent")
 
 
 def raise_infeasible(setup: WeekSetup, solver: SolverName) -> None:
