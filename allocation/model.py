@@ -520,8 +520,8 @@ def solve(prob: pulp.LpProblem, solver: SolverName = "highs", time_limit: float 
     if solver == "highs":
         cmd = _HiGHSWithStart(start, msg=False, gapRel=gap, timeLimit=time_limit, threads=threads,
                               **HIGHS_OPTIONS)
-        if not cmd.available():
-            raise SolverError("HiGHS is not available (pip install highspy), or use --solver cbc")
+        if not cmd.available():  # fall back to CBC (shipped with pulp<4)
+            return solve(prob, "cbc", time_limit, gap, threads)
         _silence_highs_banner()
         prob.solve(cmd)
         seconds = time.perf_counter() - t0

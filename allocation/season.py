@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -314,11 +314,14 @@ def _after_week(resources: Resources, plan: Plan) -> Resources:
 
 
 # ------------------------------------------------------------------- re-plan
-def pins_from_plan(plan: dict[str, Any], cancel: list[tuple[str, dt.date]] | None = None
+def pins_from_plan(plan: dict[str, Any], cancel: list[tuple[str, dt.date]] | None = None,
+                   keep: Literal["all", "pinned"] = "all"
                    ) -> tuple[list[PinnedWalk | PinnedGuard], list[tuple[str, dt.date]]]:
     """Turn an earlier plan.json's shifts into pinned shifts, leaving out cancelled walks.
 
     ``cancel``: ``(association, night)`` pairs; each must match a walk of the plan.
+    ``keep``: ``all`` shifts of the earlier plan (after a cancellation), or only those it
+    marks ``pinned`` (already agreed; after a new forecast the rest is planned afresh).
     Returns the pins and the cancellations applied.
     """
     cancel = list(cancel or [])
@@ -328,15 +331,21 @@ def pins_from_plan(plan: dict[str, Any], cancel: list[tuple[str, dt.date]] | Non
     if not isinstance(shifts, list):
         raise InvalidInputError("the earlier plan has no 'shifts' list: give a plan.json written by 'tryggplan plan'")
     for k, s in enumerate(shifts):
+        if not isinstance(s, dict):
+            raise InvalidInputError(f"earlier plan, shifts[{k}]: not a shift object")
         try:
             if s["kind"] == "night_walk":
                 night = dt.date.fromisoformat(s.get("night") or s["start"][:10])
                 if (s["association"], night) in cancel:
                     matched.append((s["association"], night))
                     continue
+                if keep == "pinned" and not s.get("pinned"):
+                    continue
                 pins.append(PinnedWalk(association=s["association"], area=s["area"], night=night,
                                        template=s["template"]))
             elif s["kind"] == "guard":
+                if keep == "pinned" and not s.get("pinned"):
+                    continue
                 start = dt.datetime.fromisoformat(s["start"])
                 hours = int(round(float(s.get("hours") or (dt.datetime.fromisoformat(s["end"]) - start)
                                         .total_seconds() / 3600)))
@@ -354,19 +363,21 @@ def pins_from_plan(plan: dict[str, Any], cancel: list[tuple[str, dt.date]] | Non
 
 
 def replan(grid: pd.DataFrame, resources: Resources, week: str, previous: dict[str, Any], *,
-           cancel: list[tuple[str, dt.date]] | None = None, walks: int | None = None,
+           cancel: list[tuple[str, dt.date]] | None = None, keep: Literal["all", "pinned"] = "all",
+           walks: int | None = None,
            solver: SolverName = "highs", time_limit: float | None = 60.0, gap: float = 1e-4,
            with_baselines: bool = True, with_marginal: bool = True) -> Plan:
     """Re-plan ``week`` after a cancellation or a new forecast.
 
-    The earlier plan's shifts are kept (pinned) except the cancelled walks; a cancelling
+    The earlier plan's shifts (``keep="all"``, or only its pinned ones with ``keep="pinned"``)
+    are kept (pinned) except the cancelled walks; a cancelling
     association is marked unavailable that night, and the week keeps its number of walks
     (the earlier plan's ``walks_share`` unless ``walks`` is given), so the cancelled walk
     moves to another association, area or night.
     """
     from allocation.weekly import plan_week
 
-    pins, cancelled = pins_from_plan(previous, cancel)
+    pins, cancelled = pins_from_plan(previous, cancel, keep)
     unavailable: dict[str, list[dt.date]] = {}
     for a, d in cancelled:
         unavailable.setdefault(a, []).append(d)

@@ -115,3 +115,15 @@ def test_replan_with_a_new_forecast_keeps_pinned_and_moves_the_rest() -> None:
     assert len(walks) == 2
     kept = [s for s in walks if s.pinned]
     assert len(kept) == 1 and (kept[0].association, kept[0].night) == (keep[0]["association"], keep[0]["night"])
+
+
+def test_keep_only_the_agreed_shifts_after_a_new_forecast() -> None:
+    plan = {"shifts": [
+        {"kind": "night_walk", "association": "A", "area": "Centrum", "night": "2026-03-27", "template": "t20",
+         "pinned": True},
+        {"kind": "night_walk", "association": "B", "area": "Norr", "night": "2026-03-28", "template": "t21"},
+        {"kind": "guard", "place_ids": ["P01"], "start": "2026-03-28T21:00:00+01:00", "hours": 3.0},
+    ]}
+    pins, _ = pins_from_plan(plan, keep="pinned")
+    assert pins == [PinnedWalk(association="A", area="Centrum", night=dt.date(2026, 3, 27), template="t20")]
+    assert len(pins_from_plan(plan)[0]) == 3

@@ -88,6 +88,8 @@ def register(app: typer.Typer) -> None:
             "--pinned", help="an earlier plan.json whose shifts are kept (re-plan)")] = None,
         cancel: Annotated[list[str] | None, typer.Option(
             "--cancel", help="with --pinned: a cancelled walk ASSOCIATION@NIGHT (repeatable)")] = None,
+        keep: Annotated[str, typer.Option(
+            "--keep", help="with --pinned: keep 'all' its shifts (default) or only those marked 'pinned'")] = "all",
         history: Annotated[Path | None, typer.Option(
             "--history", help="incidents (canonical CSV) for the season risk profile")] = None,
         marginal: Annotated[bool, typer.Option(
@@ -115,7 +117,10 @@ def register(app: typer.Typer) -> None:
                 raise InvalidInputError(f"--pinned {pinned.name}: not a plan.json ({exc})") from exc
             if not isinstance(previous, dict):
                 raise InvalidInputError(f"--pinned {pinned.name}: not a plan.json (expected an object)")
+            if keep not in ("all", "pinned"):
+                raise InvalidInputError(f"--keep {keep!r}: use 'all' or 'pinned'")
             result = replan(grid, spec, week, previous, cancel=_cancel(cancel or []), walks=walks,
+                            keep="all" if keep == "all" else "pinned",
                             solver=name, time_limit=time_limit, with_marginal=marginal)  # type: ignore[arg-type]
         else:
             result = plan_week(grid, spec, week, walks=walks, solver=name,  # type: ignore[arg-type]
