@@ -91,6 +91,10 @@ BAD: dict[str, tuple[bytes, list[tuple[int | None, str | None, str, str]]]] = {
             )
         ],
     ),
+    "too_old": (
+        (HEADER + FIRST + "k9,1899-12-31 23:00,parken,theft,police,1\n").encode(),
+        [(3, "occurred_at", "too_old", "occurred_at '1899-12-31 23:00' is before 1900-01-01")],
+    ),
     "unknown_place": (
         (HEADER + FIRST + "k9,2025-08-15T22:00:00+02:00,atlantis,theft,police,1\n").encode(),
         [(3, "place_id", "unknown_place", "unknown place 'atlantis'")],
