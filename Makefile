@@ -26,5 +26,8 @@ test-all: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+bench: $(STAMP)
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
 clean:
 	rm -rf $(VENV) var .pytest_cache
