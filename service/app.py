@@ -33,6 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import jobs
+from service.cache import ReadCacheMiddleware
 from service.settings import Settings
 from service.storage import open_database
 from tryggplan import __version__
@@ -383,7 +384,7 @@ def _install_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application: settings, database (migrated to head), routes, handlers, middleware."""
-    from service.routes import api_router, dashboard_router, health_router
+    from service.routes import api_router, dashboard_router, docs_router, health_router
 
     settings = settings or Settings()
     engine = open_database(settings.database_url)
@@ -405,6 +406,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Errors are JSON `{detail, problems}`; a 422 lists row-level problems with a fix each."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served by service.routes.docs from local files
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -412,6 +415,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(dashboard_router)
+    app.include_router(docs_router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -419,6 +423,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    app.add_middleware(ReadCacheMiddleware, engine=engine)
     app.add_middleware(NulGuardMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)

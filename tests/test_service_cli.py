@@ -235,3 +235,27 @@ def test_bad_settings_are_one_line_errors(
         monkeypatch.setenv(key, value)
     r = cli(capsys, "db", "upgrade", "--db", f"sqlite:///{tmp_path / 't.db'}")
     assert r.returncode == 2 and message in r.stderr
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install -y chromium)")
+def test_docs_render_offline_from_local_files(server: str, tmp_path: Path) -> None:
+    with urllib.request.urlopen(server + "/docs") as r:
+        html = r.read().decode()
+    assert "cdn" not in html and "/docs/static/swagger-ui-bundle.js" in html
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=10000",
+        "--dump-dom",
+        f"{server}/docs",
+    ]
+    dom = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+    assert "opblock" in dom and "/api/v1/incidents/upload" in dom, dom[-1500:]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.routes import backtests, dashboard, forecasts, health, incidents, places, plans, tokens
+from service.routes import backtests, dashboard, docs, forecasts, health, incidents, places, plans, tokens
 
 api_router = APIRouter()
 for module in (incidents, places, forecasts, plans, backtests, tokens):
@@ -13,5 +13,6 @@ for module in (incidents, places, forecasts, plans, backtests, tokens):
 
 health_router = health.router
 dashboard_router = dashboard.router
+docs_router = docs.router
 
-__all__ = ["api_router", "dashboard_router", "health_router"]
+__all__ = ["api_router", "dashboard_router", "docs_router", "health_router"]
