@@ -1,0 +1,120 @@
+"""A response cache for the dashboard's read routes (ASGI middleware).
+
+A finished forecast run and a stored plan never change, yet every dashboard request rebuilt the
+risk grid from the database, recomputed the heatmap and serialised thousands of rows (100-200 ms
+each): at 50 concurrent dashboards that queued to seconds. This middleware keeps the rendered
+answers of those routes in memory, keyed by
+
+* the path and query string, with the caller's role class (every cached route is open to every
+  role, so the role only guards against future differences);
+* the data generation: the newest finished forecast run, the number of runs, the newest plan,
+  the places' newest change and count, the current ISO week (``latest`` / ``current`` / filters
+  follow new data at once).
+
+Authorisation is never skipped: a cached answer is only served to a valid, unrevoked token (looked up
+exactly as the routes do); anything else goes to the app, which answers 401/403 itself. Only 200
+answers are stored; at most ``max_entries`` answers of at most ``max_bytes`` each are kept
+(least recently used dropped first).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.auth import authenticate
+from service.models import ForecastRun, Place, PlanRecord
+
+CACHED_PATHS = re.compile(
+    r"^/api/v1/(forecasts/[^/]+/(grid|grid\.csv|heatmap|daily|windows|places\.geojson)"
+    r"|plans/[^/]+(/plan\.csv|/plan\.ics)?)$"
+)
+
+
+class ReadCacheMiddleware:
+    """Serve repeated dashboard reads from memory; see the module docstring."""
+
+    def __init__(self, app: ASGIApp, engine: Engine, max_entries: int = 256, max_bytes: int = 8_000_000) -> None:
+        self.app = app
+        self.engine = engine
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple[Any, ...], tuple[int, list[tuple[bytes, bytes]], bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _lookup(self, token: str | None) -> tuple[bool, tuple[Any, ...]]:
+        """(token valid, data generation) in one short session."""
+        with Session(self.engine) as session:
+            valid = token is not None and authenticate(session, token) is not None
+            if not valid:
+                return False, ()
+            generation = session.execute(
+                select(
+                    select(func.max(ForecastRun.id)).where(ForecastRun.status == "done").scalar_subquery(),
+                    select(func.count(ForecastRun.id)).scalar_subquery(),
+                    select(func.max(PlanRecord.id)).scalar_subquery(),
+                    select(func.max(Place.updated_at)).scalar_subquery(),
+                    select(func.count(Place.place_id)).scalar_subquery(),
+                )
+            ).one()
+        week = dt.date.today().isocalendar()[:2]
+        return True, (*tuple(generation), week)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "GET" or not CACHED_PATHS.match(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        authorization = headers.get(b"authorization", b"").decode("latin-1")
+        token = authorization[7:].strip() if authorization[:7].lower() == "bearer " else None
+        valid, generation = await run_in_threadpool(self._lookup, token)
+        if not valid:
+            await self.app(scope, receive, send)
+            return
+        key = (scope["path"], scope.get("query_string", b""), generation)
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None:
+                self._entries.move_to_end(key)
+        if hit is not None:
+            status, response_headers, body = hit
+            await send({"type": "http.response.start", "status": status, "headers": response_headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+
+        start: Message | None = None
+        chunks: list[bytes] = []
+        size = 0
+        cacheable = True
+
+        async def capture(message: Message) -> None:
+            nonlocal start, size, cacheable
+            if message["type"] == "http.response.start":
+                start = message
+                cacheable = message["status"] == 200
+            elif message["type"] == "http.response.body" and cacheable:
+                size += len(message.get("body", b""))
+                if size > self.max_bytes:
+                    cacheable = False
+                else:
+                    chunks.append(message.get("body", b""))
+                if not message.get("more_body", False) and cacheable and start is not None:
+                    self._store(key, start["status"], list(start.get("headers", [])), b"".join(chunks))
+            await send(message)
+
+        await self.app(scope, receive, capture)
+
+    def _store(self, key: tuple[Any, ...], status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        with self._lock:
+            self._entries[key] = (status, headers, body)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
