@@ -561,3 +561,71 @@ def test_high_risk_windows(client: TestClient, tokens: dict[str, str], forecast:
     assert sum(w["hours"] for w in wider["windows"]) > sum(w["hours"] for w in doc["windows"])
     bad = client.get("/api/v1/forecasts/latest/windows", params={"level": "extreme"}, headers=h)
     assert bad.status_code == 422
+
+
+# --------------------------------------------------------------------------- success and bad input on the rest
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "key"),
+    [
+        ("reader", "/api/v1/models", "default"),
+        ("reader", "/api/v1/forecasts", None),
+        ("reader", "/api/v1/resources", None),
+        ("reader", "/api/v1/plans", None),
+        ("reader", "/api/v1/places", None),
+        ("analyst", "/api/v1/imports", None),
+        ("analyst", "/api/v1/backtests", None),
+        ("admin", "/api/v1/tokens", None),
+    ],
+)
+def test_listings_answer_for_their_roles(
+    client: TestClient, tokens: dict[str, str], role: str, path: str, key: str | None
+) -> None:
+    r = client.get(path, headers=auth(tokens[role]))
+    assert r.status_code == 200
+    body = r.json()
+    assert key in body if key else isinstance(body, list)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params"),
+    [
+        ("GET", "/api/v1/imports", {"limit": 0}),
+        ("GET", "/api/v1/incidents", {"limit": 100000}),
+        ("GET", "/api/v1/incidents", {"offset": -1}),
+        ("GET", "/api/v1/forecasts", {"limit": "many"}),
+        ("GET", "/api/v1/plans", {"week": "week 49"}),
+        ("GET", "/api/v1/resources/0", {}),
+        ("GET", "/api/v1/backtests/abc", {}),
+        ("DELETE", "/api/v1/tokens/0", {}),
+        ("GET", "/api/v1/aggregates/incidents", {"by": "year"}),
+        ("POST", "/api/v1/incidents/upload", {}),  # no file
+        ("GET", "/api/v1/forecasts/latest/grid", {"start": "tomorrow"}),
+    ],
+)
+def test_bad_parameters_get_422_with_a_message(
+    client: TestClient, tokens: dict[str, str], method: str, path: str, params: dict[str, Any]
+) -> None:
+    import_incidents(client.app.state.engine, synthetic_incidents(), places_frame())  # type: ignore[attr-defined]
+    client.post(
+        "/api/v1/forecasts", json={"model": "how_mean", "start": "2025-09-01", "days": 1}, headers=auth(tokens["admin"])
+    )
+    r = client.request(method, path, params=params, headers=auth(tokens["admin"]))
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"]
+
+
+def test_resources_read_and_replace(client: TestClient, tokens: dict[str, str]) -> None:
+    from allocation import demo_resources
+
+    c = auth(tokens["coordinator"])
+    spec = demo_resources(places_frame())
+    made = client.post("/api/v1/resources", json={"name": "v1", "spec": spec}, headers=c).json()
+    assert client.get(f"/api/v1/resources/{made['id']}", headers=auth(tokens["reader"])).json()["name"] == "v1"
+    changed = client.put(
+        f"/api/v1/resources/{made['id']}", json={"name": "v2", "spec": {**spec, "cost_per_walk_sek": 900}}, headers=c
+    ).json()
+    assert (changed["name"], changed["spec"]["cost_per_walk_sek"]) == ("v2", 900.0)
+    bad = client.put(f"/api/v1/resources/{made['id']}", json={"spec": {**spec, "cost_per_walk_sek": -1}}, headers=c)
+    assert bad.status_code == 422 and "cost_per_walk_sek" in bad.json()["detail"]
