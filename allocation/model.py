@@ -538,6 +538,11 @@ def solve(prob: pulp.LpProblem, solver: SolverName = "highs", time_limit: float 
             status = "optimal"
         elif ms in (S.kTimeLimit, S.kInterrupt, S.kIterationLimit) and has_sol:
             status = "time_limit"
+        elif ms in (S.kTimeLimit, S.kInterrupt, S.kIterationLimit) and start:
+            # stopped before HiGHS even took up the start: the start (a feasible plan) is the answer
+            for v in prob.variables():
+                v.varValue = start.get(v.name, 0.0)
+            return SolverInfo("highs", "time_limit", math.inf, round(seconds, 3))
         else:
             raise SolverError(f"HiGHS stopped without a plan (status {hs.modelStatusToString(ms)}): "
                               "raise --time-limit or simplify the resources")

@@ -174,3 +174,14 @@ def test_week_outside_the_forecast_is_refused_with_the_fix() -> None:
 
     with pytest.raises(InvalidInputError, match=r"does not cover week 2026-W20 .* --start 2026-05-11 --days 7"):
         plan_week(synthetic_grid(8, "2026-W13"), parse_resources(_spec()), "2026-W20", walks=1)
+
+
+def test_a_time_out_before_any_solution_returns_the_greedy_start() -> None:
+    grid = synthetic_grid(30, "2026-W13", seed=2)
+    spec = synthetic_resources(30, 6, n_assocs=8, n_templates=4, budget=40000, max_guard_hours=60)
+    res = parse_resources(spec)
+    plan = plan_week(grid, res, "2026-W13", walks=6, time_limit=1e-4, with_marginal=False)
+    assert plan.status == "time_limit" and plan.shifts
+    assert plan.objective >= plan.baselines["greedy"].objective - 1e-9
+    assert plan.to_dict()["solver"]["gap"] is None or plan.solver.gap > 0
+    assert violations(plan, res, 6) == []
