@@ -90,7 +90,7 @@ class ReadCacheMiddleware:
             await send({"type": "http.response.body", "body": body})
             return
 
-        start: Message | None = None
+        start: tuple[int, list[tuple[bytes, bytes]]] | None = None
         chunks: list[bytes] = []
         size = 0
         cacheable = True
@@ -98,7 +98,8 @@ class ReadCacheMiddleware:
         async def capture(message: Message) -> None:
             nonlocal start, size, cacheable
             if message["type"] == "http.response.start":
-                start = message
+                # copied now: outer middleware adds its headers to this same message afterwards
+                start = (int(message["status"]), list(message.get("headers", [])))
                 cacheable = message["status"] == 200
             elif message["type"] == "http.response.body" and cacheable:
                 size += len(message.get("body", b""))
@@ -107,7 +108,7 @@ class ReadCacheMiddleware:
                 else:
                     chunks.append(message.get("body", b""))
                 if not message.get("more_body", False) and cacheable and start is not None:
-                    self._store(key, start["status"], list(start.get("headers", [])), b"".join(chunks))
+                    self._store(key, start[0], start[1], b"".join(chunks))
             await send(message)
 
         await self.app(scope, receive, capture)

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import checks
 from schemathesis.specs.openapi import checks as openapi_checks
-from hypothesis import HealthCheck, Phase, given, settings
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 

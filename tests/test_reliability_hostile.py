@@ -171,7 +171,9 @@ def test_200_mb_streamed_upload_is_cut_off_at_the_limit(demo_db: Path) -> None:
     assert table_dump(demo_db) == before
 
 
-def test_huge_json_batch_is_refused_by_size(demo_client: TestClient, demo_tokens: dict[str, str], demo_db: Path) -> None:
+def test_huge_json_batch_is_refused_by_size(
+    demo_client: TestClient, demo_tokens: dict[str, str], demo_db: Path
+) -> None:
     before = table_dump(demo_db)
     rows = [
         {"incident_id": f"j{i}", "occurred_at": "2025-11-20T21:10:00+01:00", "place_id": "stortorget"}
