@@ -91,8 +91,14 @@ def pg_schema() -> Iterator[dict[str, object]]:
         pytest.skip("PostgreSQL is not answering on 127.0.0.1:5432 (pg_isready failed): start it as .ci/run does")
     schema = f"tp_test_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'create schema "{schema}"'))
+    try:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'create schema "{schema}"'))
+    except sa.exc.OperationalError as exc:
+        pytest.fail(
+            f"PostgreSQL answers on 127.0.0.1:5432 but {PG_URL} cannot be used ({str(exc.orig)[:200]}): "
+            "the tests need database 'test' with trust auth for user postgres"
+        )
     try:
         yield {"connect_args": {"options": f"-csearch_path={schema}"}}
     finally:
