@@ -169,7 +169,8 @@ async function renderMap() {
     const p = f.properties;
     const r = 4 + 14 * Math.sqrt(p.expected_total / maxTotal);
     const c = el("svg:circle", { class: "place", cx: fmt(x, 1), cy: fmt(y, 1), r: fmt(r, 1),
-      fill: COLORS[p.risk_level] || COLORS.normal, "fill-opacity": 0.75, stroke: "#fff",
+      fill: shade(p.expected_total, maxTotal), "fill-opacity": 0.9,
+      stroke: COLORS[p.risk_level] || COLORS.normal, "stroke-width": 2.5,
       "data-place": p.place_id, "data-level": p.risk_level });
     c.append(el("svg:title", {}, (p.name || p.place_id) + ": " + fmt(p.expected_total) + " expected, peak " +
       (p.peak_slot || "").slice(0, 16).replace("T", " ") + ", level " + p.risk_level));
