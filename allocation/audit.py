@@ -118,6 +118,22 @@ def violations(plan: Plan, resources: Resources, walks: int | None = None) -> li
         busy = [h for h, ps in on_duty.items() if len(ps) > g.concurrent_guards]
         if busy:
             out.append(f"{len(busy)} hours with more than {g.concurrent_guards} guards on duty")
+        names = sorted({s.guard or "" for s in guard_shifts})
+        if len(names) > g.concurrent_guards:
+            out.append(f"{len(names)} guards named ({names}) but only {g.concurrent_guards} on contract")
+        for name in names:
+            mine = sorted((pd.Timestamp(s.start), pd.Timestamp(s.end)) for s in guard_shifts if s.guard == name)
+            if any(b0 < a1 for (_, a1), (b0, _) in zip(mine, mine[1:], strict=False)):
+                out.append(f"{name} has overlapping blocks")
+    # fairness (running shares, tolerance one walk)
+    f = r.fairness
+    if r.associations and (f.min_share > 0 or f.max_share < 1):
+        done = sum(a.walks_done for a in r.associations)
+        total = done + len(walk_shifts)
+        for a in r.associations:
+            mine_n = a.walks_done + per_assoc[a.name]
+            if mine_n < f.min_share * total - 1 - 1e-9 or mine_n > f.max_share * total + 1 + 1e-9:
+                out.append(f"fairness: {a.name} has {mine_n} of {total} walks")
     # pinned
     for i, p in enumerate(r.pinned):
         if isinstance(p, PinnedWalk):

@@ -95,7 +95,7 @@ def plan_ics(plan: Plan) -> bytes:
             ev.add("summary", f"Nattvandring: {s.association} – {s.area}")
             ev.add("location", f"{s.area}: {', '.join(s.place_ids)}")
         else:
-            ev.add("summary", f"Väktare: {', '.join(s.place_ids)}")
+            ev.add("summary", f"Väktare ({s.guard}): {', '.join(s.place_ids)}")
             ev.add("location", ", ".join(s.place_ids))
         ev.add("description", f"{s.why}\nKostnad {s.cost_sek:.0f} SEK; förväntat förhindrade "
                               f"{s.expected_prevented:.3f} händelser." + (" Låst (överenskommet)." if s.pinned else ""))

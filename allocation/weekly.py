@@ -102,7 +102,29 @@ def extract_shifts(setup: WeekSetup, chosen: list[tuple[str, int]], guard_cells:
                 expected_covered=covered, why=why, place_ids=[risk.places[i]], guard="guard", pinned=pinned,
                 slot_from=run[0], slot_to=run[-1] + 1))
     shifts.sort(key=lambda s: (s.start, s.kind, s.association or "", s.place_ids))
-    return shifts
+    return _number_guards(shifts)
+
+
+def _number_guards(shifts: list[Shift]) -> list[Shift]:
+    """Name the guards ``guard 1``, ``guard 2``, ...: each block goes to the lowest-numbered
+    guard free at its start (interval partitioning; never more guards than are on duty at once)."""
+    from dataclasses import replace
+
+    free_at: list[pd.Timestamp] = []
+    out: list[Shift] = []
+    for s in shifts:
+        if s.kind != "guard":
+            out.append(s)
+            continue
+        start, end = pd.Timestamp(s.start), pd.Timestamp(s.end)
+        k = next((n for n, t in enumerate(free_at) if t <= start), None)
+        if k is None:
+            free_at.append(end)
+            k = len(free_at) - 1
+        else:
+            free_at[k] = end
+        out.append(replace(s, guard=f"guard {k + 1}"))
+    return out
 
 
 def _solve_setup(setup: WeekSetup, solver: SolverName, time_limit: float | None, gap: float,

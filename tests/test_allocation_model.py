@@ -185,3 +185,14 @@ def test_a_time_out_before_any_solution_returns_the_greedy_start() -> None:
     assert plan.objective >= plan.baselines["greedy"].objective - 1e-9
     assert plan.to_dict()["solver"]["gap"] is None or plan.solver.gap > 0
     assert violations(plan, res, 6) == []
+
+
+def test_guards_are_numbered_without_overlaps() -> None:
+    spec = _spec(weekly_budget_sek=None, guard={"hourly_rate_sek": 450, "min_block_hours": 3,
+                                                 "max_hours_per_week": 30, "concurrent_guards": 2,
+                                                 "hours": [19, 20, 21, 22, 23, 0, 1]})
+    res = parse_resources(spec)
+    plan = plan_from_risk(_risk(), res, 1, with_baselines=False, with_marginal=False)
+    names = {s.guard for s in plan.shifts if s.kind == "guard"}
+    assert names == {"guard 1", "guard 2"} and plan.guard_hours == 30
+    assert violations(plan, res, 1) == []

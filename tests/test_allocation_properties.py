@@ -68,6 +68,9 @@ def specs(draw: Any) -> tuple[dict[str, Any], int, int]:
         if draw(st.booleans()):
             spec["guard"]["places"] = [f"P{i:02d}" for i in range(0, n_places, 2)]
     if draw(st.booleans()):
+        spec["fairness"] = {"min_share": draw(st.sampled_from([0.0, 0.2])),
+                            "max_share": draw(st.sampled_from([0.5, 1.0]))}
+    if draw(st.booleans()):
         spec["must_cover"] = [{"place_id": "P00", "nights": [draw(st.sampled_from(["fri", "sat"]))],
                                "start": "21:00", "end": "23:00", "by": draw(st.sampled_from(["any", "night_walk"]))}]
     if draw(st.booleans()):
