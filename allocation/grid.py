@@ -68,7 +68,7 @@ def normalise_grid(grid: pd.DataFrame, tz: str, source: str = "risk grid") -> pd
     bad = expected.isna() | ~np.isfinite(expected) | (expected < 0)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InvalidInputError(f"{source}: expected {out['expected'].iloc[row]!r} (row {row + 2}) must be a "
+        raise InvalidInputError(f"{source}: expected {out['expected'].iloc[row]} (row {row + 2}) must be a "
                                 "number >= 0 [incidents/h]")
     out["expected"] = expected.astype(float)
     dup = out.duplicated(["place_id", "slot_start"])
