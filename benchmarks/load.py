@@ -13,7 +13,8 @@ What it does, per database:
 3. for each concurrency level, ``--clients`` workers share a fixed budget of ``--requests``
    requests and stop early at ``--time-bound`` seconds; each worker sends its next request as soon
    as the previous one answered (closed loop, no think time: the harshest reading of "N concurrent
-   clients"). The mix is what a dashboard and a coordinator do:
+   clients"), or, with ``--think S``, after a pause of 0.5-1.5 x S seconds (a person looking at the
+   dashboard between clicks). The mix is what a dashboard and a coordinator do:
 
    ======  ===================================================  =====
    kind    request                                              share
@@ -62,6 +63,7 @@ TODAY = dt.date(2025, 12, 3)
 @dataclass
 class LevelResult:
     database: str
+    think_s: float
     clients: int
     requests: int
     seconds: float
@@ -164,7 +166,8 @@ def _mix(day: str, spec: dict[str, Any]) -> list[tuple[float, str, str, str, dic
 
 
 async def run_level(base: str, tokens: dict[str, str], clients: int, requests: int, time_bound: float,
-                    mix: list[tuple[float, str, str, str, dict[str, Any] | None]], seed: int) -> dict[str, Any]:
+                    mix: list[tuple[float, str, str, str, dict[str, Any] | None]], seed: int,
+                    think: float = 0.0) -> dict[str, Any]:
     rng = random.Random(seed)
     shares = np.cumsum([m[0] for m in mix])
     plan = [mix[int(np.searchsorted(shares, rng.random() * shares[-1], side="right"))] for _ in range(requests)]
@@ -190,6 +193,8 @@ async def run_level(base: str, tokens: dict[str, str], clients: int, requests: i
                     ok = False
                 latencies[kind].append(1000 * (time.perf_counter() - start))
                 errors += 0 if ok else 1
+                if think > 0:  # a person reading the dashboard: 0.5-1.5 x think seconds
+                    await asyncio.sleep(think * (0.5 + rng.random()))
 
         await asyncio.gather(*(worker() for _ in range(clients)))
     seconds = time.perf_counter() - t0
@@ -219,14 +224,15 @@ def run_database(kind: str, args: argparse.Namespace) -> list[LevelResult]:
             mix = _mix(TODAY.isoformat(), spec)
             asyncio.run(run_level(base, tokens, 5, 50, 30, mix, seed=0))  # warm-up
             for clients in args.clients:
-                row = asyncio.run(run_level(base, tokens, clients, args.requests, args.time_bound, mix, seed=clients))
-                results.append(LevelResult(database=kind, **row))
+                row = asyncio.run(run_level(base, tokens, clients, args.requests, args.time_bound, mix,
+                                            seed=clients, think=args.think))
+                results.append(LevelResult(database=kind, think_s=args.think, **row))
                 print(_line(results[-1]), flush=True)
     return results
 
 
 def _line(r: LevelResult) -> str:
-    return (f"| {r.database} | {r.clients} | {r.requests} | {r.seconds} | {r.rps} | {r.read_p50_ms} | "
+    return (f"| {r.database} | {r.think_s:g} | {r.clients} | {r.requests} | {r.seconds} | {r.rps} | {r.read_p50_ms} | "
             f"{r.read_p95_ms} | {r.read_p99_ms} | {r.write_p50_ms} | {r.write_p95_ms} | {r.write_p99_ms} | "
             f"{r.errors} |")
 
@@ -237,12 +243,14 @@ def main() -> None:
     parser.add_argument("--clients", type=lambda s: [int(x) for x in s.split(",")], default=[10, 50, 200])
     parser.add_argument("--requests", type=int, default=3000, help="requests per concurrency level")
     parser.add_argument("--time-bound", type=float, default=120.0, help="seconds per level at most")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean pause [s] of each client between its requests (0: closed loop, no pause)")
     parser.add_argument("--pg-url", default=PG_URL, help="a PostgreSQL server where databases may be created")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
-    print("| database | clients | requests | s | req/s | read p50 ms | read p95 ms | read p99 ms | "
+    print("| database | think s | clients | requests | s | req/s | read p50 ms | read p95 ms | read p99 ms | "
           "write p50 ms | write p95 ms | write p99 ms | errors |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
     results: list[LevelResult] = []
     for kind in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
         results += run_database(kind, args)

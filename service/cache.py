@@ -12,7 +12,10 @@ answers of those routes in memory, keyed by
   follow new data at once).
 
 Authorisation is never skipped: a cached answer is only served to a valid, unrevoked token (looked up
-exactly as the routes do); anything else goes to the app, which answers 401/403 itself. Only 200
+exactly as the routes do); anything else goes to the app, which answers 401/403 itself. The token
+check and the data generation are remembered per token for ``recheck_seconds`` (1 s): a revoked
+token or a new forecast reaches these routes at most that much later (every other route checks on
+every request). Only 200
 answers are stored; at most ``max_entries`` answers of at most ``max_bytes`` each are kept
 (least recently used dropped first).
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -42,13 +46,40 @@ CACHED_PATHS = re.compile(
 class ReadCacheMiddleware:
     """Serve repeated dashboard reads from memory; see the module docstring."""
 
-    def __init__(self, app: ASGIApp, engine: Engine, max_entries: int = 256, max_bytes: int = 8_000_000) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        engine: Engine,
+        max_entries: int = 256,
+        max_bytes: int = 8_000_000,
+        recheck_seconds: float = 1.0,
+    ) -> None:
         self.app = app
         self.engine = engine
         self.max_entries = max_entries
         self.max_bytes = max_bytes
+        self.recheck_seconds = recheck_seconds
         self._entries: OrderedDict[tuple[Any, ...], tuple[int, list[tuple[bytes, bytes]], bytes]] = OrderedDict()
+        self._checked: dict[str, tuple[float, bool, tuple[Any, ...]]] = {}
         self._lock = threading.Lock()
+
+    def _lookup_cached(self, token: str | None) -> tuple[bool, tuple[Any, ...]] | None:
+        """A lookup of this token made less than ``recheck_seconds`` ago, if any."""
+        if token is None or self.recheck_seconds <= 0:
+            return None
+        hit = self._checked.get(token)
+        if hit is None or time.monotonic() - hit[0] > self.recheck_seconds:
+            return None
+        return hit[1], hit[2]
+
+    def _lookup_and_remember(self, token: str | None) -> tuple[bool, tuple[Any, ...]]:
+        valid, generation = self._lookup(token)
+        if token is not None and self.recheck_seconds > 0:
+            with self._lock:
+                if len(self._checked) > 10_000:
+                    self._checked.clear()
+                self._checked[token] = (time.monotonic(), valid, generation)
+        return valid, generation
 
     def _lookup(self, token: str | None) -> tuple[bool, tuple[Any, ...]]:
         """(token valid, data generation) in one short session."""
@@ -75,7 +106,10 @@ class ReadCacheMiddleware:
         headers = dict(scope.get("headers", []))
         authorization = headers.get(b"authorization", b"").decode("latin-1")
         token = authorization[7:].strip() if authorization[:7].lower() == "bearer " else None
-        valid, generation = await run_in_threadpool(self._lookup, token)
+        looked = self._lookup_cached(token)
+        valid, generation = looked if looked is not None else await run_in_threadpool(
+            self._lookup_and_remember, token
+        )
         if not valid:
             await self.app(scope, receive, send)
             return

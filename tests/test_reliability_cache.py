@@ -4,6 +4,8 @@ data (a new forecast run, a changed place)."""
 
 from __future__ import annotations
 
+import time
+
 from fastapi.testclient import TestClient
 
 from tests.test_reliability_fixtures import (  # noqa: F401
@@ -40,6 +42,7 @@ def test_cached_answers_equal_fresh_ones_and_still_need_a_valid_token(
     tokens = demo_client.get("/api/v1/tokens", headers=admin).json()
     reader_id = next(t["id"] for t in tokens if t["name"] == "test reader")
     assert demo_client.delete(f"/api/v1/tokens/{reader_id}", headers=admin).status_code == 200
+    time.sleep(1.1)  # the cache re-checks a token at least every second
     for u in urls:  # revoked: the cached answer is not served
         assert demo_client.get(u, headers=reader).status_code == 401
 
@@ -54,6 +57,7 @@ def test_latest_follows_a_new_run_and_places_follow_edits(
         "/api/v1/forecasts", json={"model": "how_mean", "start": str(DEMO_TODAY), "days": 7}, headers=h
     )
     assert r.status_code == 202
+    time.sleep(1.1)  # what "latest" means is re-read at least every second
     after = demo_client.get("/api/v1/forecasts/latest/heatmap", headers=h).json()
     assert after["run_id"] == r.json()["id"] and after["model"] == "how_mean"
 
@@ -61,5 +65,6 @@ def test_latest_follows_a_new_run_and_places_follow_edits(
     first = geo["features"][0]
     pid = first["properties"]["place_id"]
     assert demo_client.put(f"/api/v1/places/{pid}", json={"name": "Nytt namn"}, headers=h).status_code == 200
+    time.sleep(1.1)
     geo = demo_client.get("/api/v1/forecasts/1/places.geojson", headers=h).json()
     assert next(f for f in geo["features"] if f["properties"]["place_id"] == pid)["properties"]["name"] == "Nytt namn"
