@@ -91,6 +91,9 @@ class _Greedy:
             return False
         return True
 
+    def guard_move(self) -> tuple[int, list[int]] | None:
+        return _guard_move(self)
+
     def take_walk(self, assoc: str, oi: int) -> None:
         o = self.s.options[oi]
         self.cov.add_walk(self.s, assoc, oi)
@@ -145,6 +148,43 @@ class _Greedy:
         return best[1], list(range(best[2], best[2] + L))
 
 
+def _guard_move(gr: _Greedy) -> tuple[int, list[int]] | None:
+    """The guard move that prevents most per guard hour: a new block of the minimum length,
+    or one more hour at either end of a block already placed (positive gain only)."""
+    s = gr.s
+    g = s.resources.guard
+    if g is None or not s.guard_ok.any():
+        return None
+    cov = gr.cov
+    left_hours = s.guard_max_hours - int(cov.guard.sum())
+    left_money = gr.budget_left()
+    rate = g.hourly_rate_sek
+    eff = s.resources.effects
+    delta = s.risk.risk * (coverage_reduction(cov.walks, np.ones_like(cov.guard), eff)
+                           - coverage_reduction(cov.walks, cov.guard, eff))
+    busy = cov.guard.sum(axis=0) >= g.concurrent_guards
+    ok = s.guard_ok & ~cov.guard & ~busy[None, :]
+    best: tuple[float, int, list[int]] | None = None
+    if left_hours >= 1 and left_money >= rate - 1e-9:  # extend a block by one hour
+        ends = np.zeros_like(ok)
+        ends[:, 1:] |= cov.guard[:, :-1]
+        ends[:, :-1] |= cov.guard[:, 1:]
+        cand = ok & ends & (delta > 1e-15)
+        if cand.any():
+            gains = np.where(cand, delta, -np.inf)
+            flat = int(np.argmax(gains))
+            i, j = divmod(flat, gains.shape[1])
+            best = (float(gains[i, j]), i, [j])
+    L = g.min_block_hours
+    if left_hours >= L and left_money >= L * rate - 1e-9:
+        block = gr.guard_block()
+        if block is not None:
+            gain = float(delta[block[0], block[1]].sum()) / L
+            if gain > 1e-15 and (best is None or gain > best[0] + 1e-15):
+                best = (gain, block[0], block[1])
+    return None if best is None else (best[1], best[2])
+
+
 def greedy(setup: WeekSetup) -> tuple[Coverage, bool]:
     """The greedy top-risk plan and whether it meets every hard constraint."""
     gr = _Greedy(setup)
@@ -179,15 +219,10 @@ def greedy(setup: WeekSetup) -> tuple[Coverage, bool]:
             break
         gr.take_walk(*pick)
     while True:
-        block = gr.guard_block()
-        if block is None:
+        move = gr.guard_move()
+        if move is None:
             break
-        before = score(setup.risk, gr.cov.walks, gr.cov.guard, setup.resources.effects)
-        trial = gr.cov.guard.copy()
-        trial[block[0], block[1]] = True
-        if score(setup.risk, gr.cov.walks, trial, setup.resources.effects) <= before + 1e-12:
-            break
-        gr.cov.add_guard(setup, *block)
+        gr.cov.add_guard(setup, *move)
     for a in setup.resources.associations:
         if gr.count[a.name] < a.min_walks_per_week:
             feasible = False
