@@ -3,7 +3,8 @@
 * ``greedy``: keep the pinned shifts, cover the must-cover hours, then add walks one at a
   time where they prevent the most (the top-risk walk option an available association
   may take), up to the week's share, then guard blocks of the minimum length on the
-  top-risk place-hours while money and guard hours last.
+  top-risk place-hours while money and guard hours last. (``greedy(extend=True)``, which
+  also lengthens blocks hour by hour, is the solver's starting plan.)
 * ``fixed_fri_sat``: what a coordinator does without a forecast: walks on Friday and
   Saturday 20:00-00:00 in the busiest area (by an available association), and the guard
   at the busiest place on the same evenings.
@@ -185,8 +186,19 @@ def _guard_move(gr: _Greedy) -> tuple[int, list[int]] | None:
     return None if best is None else (best[1], best[2])
 
 
-def greedy(setup: WeekSetup) -> tuple[Coverage, bool]:
-    """The greedy top-risk plan and whether it meets every hard constraint."""
+def _guard_delta(gr: _Greedy) -> np.ndarray:
+    eff = gr.s.resources.effects
+    return gr.s.risk.risk * (coverage_reduction(gr.cov.walks, np.ones_like(gr.cov.guard), eff)
+                             - coverage_reduction(gr.cov.walks, gr.cov.guard, eff))
+
+
+def greedy(setup: WeekSetup, extend: bool = False) -> tuple[Coverage, bool]:
+    """The greedy top-risk plan and whether it meets every hard constraint.
+
+    ``extend=False`` (the baseline): guard blocks of the minimum length on the top-risk
+    place-hours. ``extend=True`` (a MIP start): also lengthen placed blocks hour by hour,
+    always taking the move that prevents most per guard hour.
+    """
     gr = _Greedy(setup)
     feasible = True
     for _, pin, oi in setup.pinned_walks:
@@ -219,7 +231,12 @@ def greedy(setup: WeekSetup) -> tuple[Coverage, bool]:
             break
         gr.take_walk(*pick)
     while True:
-        move = gr.guard_move()
+        if extend:
+            move = gr.guard_move()
+        else:
+            move = gr.guard_block()
+            if move is not None and float(_guard_delta(gr)[move[0], move[1]].sum()) <= 1e-15:
+                move = None
         if move is None:
             break
         gr.cov.add_guard(setup, *move)

@@ -156,7 +156,9 @@ def plan_from_risk(risk: WeekRisk, resources: Resources, walks: int, *, solver: 
     check_against_places(resources, list(risk.places))
     setup = make_setup(risk, resources, walks)
     greedy_plan = greedy(setup)
-    start = (greedy_plan[0].chosen, greedy_plan[0].guard) if greedy_plan[1] else None
+    starts = [c for c in (greedy_plan, greedy(setup, extend=True)) if c[1]]
+    best = max(starts, key=lambda c: score(risk, c[0].walks, c[0].guard, resources.effects), default=None)
+    start = (best[0].chosen, best[0].guard) if best is not None else None
     model, info = _solve_setup(setup, solver, time_limit, gap, start)
     chosen = model.walks_chosen()
     cells = model.guard_cells()
