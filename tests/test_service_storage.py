@@ -215,3 +215,14 @@ def test_read_filters(engine: Engine) -> None:
     assert list(read_incidents(engine, municipality="Arboga")["incident_id"]) == ["k1", "k2"]
     assert read_incidents(engine, municipality="Köping").empty
     assert list(read_incidents(engine, limit=1, offset=1)["incident_id"]) == ["k2"]
+
+
+def test_migrations_match_the_models(engine: Engine) -> None:
+    """The schema the migrations build is the one the ORM models describe (no pending autogenerate)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from service.models import Base
+
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata) == []
