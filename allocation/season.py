@@ -177,7 +177,7 @@ def night_values(grid: pd.DataFrame | None, resources: Resources, weeks: list[st
     if night_sum:
         ratios = [v / profile[d.weekday()] for d, v in night_sum.items() if profile[d.weekday()] > 0]
         level = float(np.mean(ratios)) if ratios else 1.0
-        profile = profile * level / np.mean(profile) * np.mean(profile)
+        profile = profile * level  # the profile at the forecast's level
     values: dict[str, np.ndarray] = {}
     source: dict[str, str] = {}
     notable: dict[str, list[str]] = {}

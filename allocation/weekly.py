@@ -14,6 +14,7 @@ from allocation.grid import WeekRisk, normalise_grid, week_risk
 from allocation.model import SolverName, WeekModel, WeekSetup, make_setup, raise_infeasible, solve
 from allocation.plan import Plan, Shift, SolverInfo, Status, attribute, coverage_reduction, now_iso, score
 from allocation.spec import Resources, check_against_places
+from tryggplan.domain import InvalidInputError
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -242,8 +243,6 @@ def plan_week(grid: pd.DataFrame, resources: Resources, week: str, *, walks: int
         walks, why = week_share(g, resources, week, history=history)
         notes.append(why)
     elif walks < 0:
-        from tryggplan.domain import InvalidInputError
-
         raise InvalidInputError(f"walks must be >= 0, got {walks}")
     return plan_from_risk(risk, resources, walks, solver=solver, time_limit=time_limit, gap=gap,
                           with_baselines=with_baselines, with_marginal=with_marginal, warnings=notes)
