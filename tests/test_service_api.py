@@ -629,3 +629,29 @@ def test_resources_read_and_replace(client: TestClient, tokens: dict[str, str]) 
     assert (changed["name"], changed["spec"]["cost_per_walk_sek"]) == ("v2", 900.0)
     bad = client.put(f"/api/v1/resources/{made['id']}", json={"spec": {**spec, "cost_per_walk_sek": -1}}, headers=c)
     assert bad.status_code == 422 and "cost_per_walk_sek" in bad.json()["detail"]
+
+
+def test_parquet_and_gzip_uploads(client: TestClient, tokens: dict[str, str]) -> None:
+    import gzip
+
+    import pandas as pd
+
+    upload(client, tokens["analyst"], "good.csv", GOOD_CSV.encode(), PLACES_CSV.encode())
+    frame = pd.DataFrame(
+        {
+            "incident_id": ["p1", "p2"],
+            "occurred_at": ["2025-08-20T21:00:00+02:00", "2025-08-20 22:30"],
+            "place_id": ["parken", "skolan"],
+            "category": ["theft", "theft"],
+            "source": ["police", "police"],
+            "weight": ["1", "0,5"],
+        }
+    )
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    r = upload(client, tokens["analyst"], "export.parquet", buf.getvalue())
+    assert r.status_code == 201, r.text
+    assert r.json()["added"] == 2
+    data = gzip.compress((HEADER + "g1,2025-08-21T21:00:00+02:00,parken,theft,police,1\n").encode())
+    r = upload(client, tokens["analyst"], "export.csv.gz", data)
+    assert r.status_code == 201 and r.json()["added"] == 1, r.text
