@@ -357,7 +357,7 @@ def _run_dask(matrix: CountMatrix, origins: list[dt.date], kwargs: dict[str, Any
             import os
 
             n = workers or max(1, min(len(origins), os.cpu_count() or 1))
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
             client = Client(cluster)
     except OSError as exc:
         raise TryggplanError(
