@@ -43,7 +43,7 @@ def _local(iso: str) -> str:
 
 
 def write_json(plan: Plan, path: str | Path) -> None:
-    _atomic_write(Path(path), plan.to_json().encode("utf-8"))
+    atomic_write(Path(path), plan.to_json().encode("utf-8"))
 
 
 def plan_csv(plan: Plan) -> bytes:
@@ -67,7 +67,7 @@ def plan_csv(plan: Plan) -> bytes:
 
 
 def write_csv(plan: Plan, path: str | Path) -> None:
-    _atomic_write(Path(path), plan_csv(plan))
+    atomic_write(Path(path), plan_csv(plan))
 
 
 def _uid(plan: Plan, s: Shift) -> str:
@@ -117,10 +117,10 @@ def _ics_time(iso: str, tz: ZoneInfo) -> dt.datetime:
 
 
 def write_ics(plan: Plan, path: str | Path) -> None:
-    _atomic_write(Path(path), plan_ics(plan))
+    atomic_write(Path(path), plan_ics(plan))
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     """Write via a temporary file in the same directory, so a failure leaves nothing half-written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")

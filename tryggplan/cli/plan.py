@@ -81,7 +81,7 @@ def register(app: typer.Typer) -> None:
         ics: Annotated[Path | None, typer.Option("--ics", help="also write an iCalendar file")] = None,
         csv: Annotated[Path | None, typer.Option("--csv", help="also write a CSV for Swedish Excel")] = None,
         solver: Annotated[str, typer.Option("--solver", help="highs (default) or cbc")] = "highs",
-        time_limit: Annotated[float, typer.Option("--time-limit", help="solver time limit [s]")] = 60.0,
+        time_limit: Annotated[float, typer.Option("--time-limit", help="solver time limit in seconds")] = 60.0,
         walks: Annotated[int | None, typer.Option(
             "--walks", help="walks to place this week (default: the week's share of the season quota)")] = None,
         pinned: Annotated[Path | None, typer.Option(
@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
             "--marginal/--no-marginal", help="re-solve for the value of one more walk / guard hour")] = True,
     ) -> None:
         """Optimal plan for one week: night walks and guard hours that prevent the most expected incidents."""
-        from allocation.export import write_csv, write_ics, write_json
+        from allocation.export import atomic_write, plan_csv, plan_ics
         from allocation.season import replan
         from allocation.weekly import plan_week
         from tryggplan.cli.common import stdout
@@ -125,11 +125,14 @@ def register(app: typer.Typer) -> None:
         else:
             result = plan_week(grid, spec, week, walks=walks, solver=name,  # type: ignore[arg-type]
                                time_limit=time_limit, with_marginal=marginal, history=hist)
-        write_json(result, out)
+        # render every export first, so a failure leaves no file half-written or out of step
+        files = [(out, result.to_json().encode("utf-8"))]
         if ics is not None:
-            write_ics(result, ics)
+            files.append((ics, plan_ics(result)))
         if csv is not None:
-            write_csv(result, csv)
+            files.append((csv, plan_csv(result)))
+        for path, data in files:
+            atomic_write(path, data)
         stdout.print(_summary(result))
         for w in result.warnings:
             stdout.print(f"  note: {w}")
@@ -144,12 +147,12 @@ def register(app: typer.Typer) -> None:
         history: Annotated[Path | None, typer.Option(
             "--history", help="incidents (canonical CSV) for the night profile and calendar uplifts")] = None,
         solver: Annotated[str, typer.Option("--solver", help="highs (default) or cbc")] = "highs",
-        time_limit: Annotated[float, typer.Option("--time-limit", help="solver time limit per week [s]")] = 60.0,
+        time_limit: Annotated[float, typer.Option("--time-limit", help="solver time limit per week in seconds")] = 60.0,
         detail: Annotated[bool, typer.Option(
             "--detail/--no-detail", help="also solve the weekly plan of every week the forecast covers")] = True,
     ) -> None:
         """Spread the season's remaining walks over its remaining weeks by forecast risk."""
-        from allocation.export import _atomic_write
+        from allocation.export import atomic_write
         from allocation.season import season_plan
         from tryggplan.cli.common import stdout
         from tryggplan.timeutil import iso_week_of, parse_iso_week
@@ -164,7 +167,7 @@ def register(app: typer.Typer) -> None:
         parse_iso_week(from_week)
         sp = season_plan(grid, spec, from_week, history=_history(history), solver=name,  # type: ignore[arg-type]
                          time_limit=time_limit, detail=detail)
-        _atomic_write(out, json.dumps(sp.to_dict(), indent=2, ensure_ascii=False).encode("utf-8"))
+        atomic_write(out, json.dumps(sp.to_dict(), indent=2, ensure_ascii=False).encode("utf-8"))
         busiest = sorted(sp.weeks, key=lambda w: -w.walks)[:3]
         stdout.print(f"season {sp.first_week}..{sp.last_week}: {sp.planned_walks} of {sp.remaining_walks} walks "
                      f"paced over {len(sp.weeks)} weeks; most walks in "
