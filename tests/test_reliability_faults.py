@@ -310,3 +310,30 @@ def test_a_solver_time_out_returns_the_best_plan_with_its_gap_flagged(
     plan_id = r.json()["id"]
     assert demo_client.get(f"/api/v1/plans/{plan_id}", headers=h).json()["status"] == "time_limit"
     assert demo_client.get(f"/api/v1/plans/{plan_id}/plan.csv", headers=h).status_code == 200
+
+
+# --------------------------------------------------------------------------- a million rows
+
+
+@pytest.mark.slow
+def test_a_million_row_file(demo_db: Path, tmp_path: Path) -> None:
+    """Over HTTP a 1M-row file (~65 MB) is over the default 20 MB body limit: 413 before it is read
+    (see test_reliability_hostile). Through the CLI it is imported whole, in bounded memory and
+    time: peak RSS of the import process is measured."""
+    import resource
+    import subprocess
+
+    from tests.test_reliability_fixtures import TRYGGPLAN
+
+    rows = 1_000_000
+    path = tmp_path / "million.csv"
+    path.write_bytes(_big_file(rows, seed=5))
+    t0 = time.perf_counter()
+    r = subprocess.run([TRYGGPLAN, "import", str(path), "--db", f"sqlite:///{demo_db}"],
+                       capture_output=True, text=True, timeout=1200, check=False)
+    seconds = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert _count(demo_db, "where incident_id like 'big-%'") == rows
+    print(f"1M rows: {seconds:.0f} s, peak RSS {peak_mb:.0f} MB")
+    assert peak_mb < 3000

@@ -21,8 +21,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.execute(
-        "delete from walk_records where id not in "
-        "(select min(id) from walk_records group by plan_id, shift_index)"
+        "delete from walk_records where id not in (select min(id) from walk_records group by plan_id, shift_index)"
     )
     with op.batch_alter_table("walk_records", schema=None) as batch_op:
         batch_op.create_index("uq_walk_records_plan_shift", ["plan_id", "shift_index"], unique=True)
