@@ -110,6 +110,7 @@ def _kill_during_import(server: Server, db: Path, rows: int, kill_after: float) 
     assert _integrity(db) == "ok"
     big = _count(db, "where incident_id like 'big-%'")
     assert big in (0, rows), f"a partial import: {big} of {rows} rows stored"
+    print(f"killed {kill_after} s into the upload: {'all' if big else 'none'} of {rows} rows stored")
     assert after == before + big
     # the import record and the rows are one transaction as well
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)

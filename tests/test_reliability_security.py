@@ -248,15 +248,20 @@ def test_backup_while_serving_and_restore_row_by_row(demo_client: TestClient, de
          "no backup file '{tmp}/nothing.db': give the file `tryggplan backup` wrote"),
     ],
 )
-def test_backup_and_restore_refuse_what_they_cannot_do(tmp_path: Path, args: list[str], message: str) -> None:
+def test_backup_and_restore_refuse_what_they_cannot_do(
+    tmp_path: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tryggplan.cli import main
+
     (tmp_path / "not-sqlite.db").write_text("incident_id,occurred_at\n")
     other = sqlite3.connect(tmp_path / "other.db")
     other.execute("create table t (x)")
     other.commit()
     other.close()
-    r = _cli(*[a.format(tmp=tmp_path) for a in args])
-    assert r.returncode == 2
-    assert r.stderr.strip() == "tryggplan: error: " + message.format(tmp=tmp_path)
+    with pytest.raises(SystemExit) as exit_info:  # in-process: the same entry point as the console script
+        main([a.format(tmp=tmp_path) for a in args])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip() == "tryggplan: error: " + message.format(tmp=tmp_path)
     assert not (tmp_path / "new.db").exists()
 
 
