@@ -240,6 +240,14 @@ class PinnedGuard(_Model):
     start: dt.datetime
     hours: int = Field(ge=1, le=24)
 
+    @field_validator("start")
+    @classmethod
+    def _on_the_hour(cls, v: dt.datetime) -> dt.datetime:
+        if v.minute or v.second or v.microsecond:
+            raise ValueError(f"start {v.isoformat()} is not on the hour: the risk grid is hourly, "
+                             "write e.g. 2026-12-04T21:00")
+        return v
+
 
 Pinned = Annotated[PinnedWalk | PinnedGuard, Field(discriminator="kind")]
 

@@ -40,6 +40,8 @@ def _base(**kw: Any) -> dict[str, Any]:
      "pinned[0].association: unknown association 'Nobody'"),
     ({"pinned": [{"kind": "guard", "place_id": "P00", "start": "2026-03-27T21:00", "hours": 0}]},
      "pinned[0].hours: Input should be greater than or equal to 1"),
+    ({"pinned": [{"kind": "guard", "place_id": "P00", "start": "2026-03-27T21:30", "hours": 3}]},
+     "pinned[0].start: start 2026-03-27T21:30:00 is not on the hour: the risk grid is hourly"),
     ({"effects": {"walk": 0.1, "walk_stacking": [0.5, 1.0]}},
      "effects.walk_stacking: walk_stacking [0.5, 1.0] must not increase"),
     ({"fairness": {"min_share": 0.6, "max_share": 0.4}}, "fairness: min_share 0.6 exceeds max_share 0.4"),
