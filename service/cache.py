@@ -5,8 +5,8 @@ risk grid from the database, recomputed the heatmap and serialised thousands of 
 each): at 50 concurrent dashboards that queued to seconds. This middleware keeps the rendered
 answers of those routes in memory, keyed by
 
-* the path and query string, with the caller's role class (every cached route is open to every
-  role, so the role only guards against future differences);
+* the path and query string, and the caller's role (every cached route is open to every role today;
+  the role in the key keeps it right if one ever is not: a 403 is never cached);
 * the data generation: the newest finished forecast run, the number of runs, the newest plan,
   the places' newest change and count, the current ISO week (``latest`` / ``current`` / filters
   follow new data at once).
@@ -84,8 +84,8 @@ class ReadCacheMiddleware:
     def _lookup(self, token: str | None) -> tuple[bool, tuple[Any, ...]]:
         """(token valid, data generation) in one short session."""
         with Session(self.engine) as session:
-            valid = token is not None and authenticate(session, token) is not None
-            if not valid:
+            principal = authenticate(session, token) if token is not None else None
+            if principal is None:
                 return False, ()
             generation = session.execute(
                 select(
@@ -97,7 +97,8 @@ class ReadCacheMiddleware:
                 )
             ).one()
         week = dt.date.today().isocalendar()[:2]
-        return True, (*tuple(generation), week)
+        # the role is part of the key: an answer is only ever replayed to the role it was made for
+        return True, (principal.role, *tuple(generation), week)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") != "GET" or not CACHED_PATHS.match(scope.get("path", "")):
