@@ -473,6 +473,7 @@ def check_against_places(resources: Resources, place_ids: set[str] | list[str], 
         raise InvalidInputError(
             f"{source}: " + "; ".join(problems)
             + f" -> use place ids from the forecast (e.g. {sample}) or forecast those places too"
+            " (`tryggplan forecast --places places.csv` includes places without incidents)"
         )
 
 
