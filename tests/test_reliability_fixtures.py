@@ -7,9 +7,11 @@ the online backup API, so every test starts from the same full database and may 
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import functools
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -41,6 +43,7 @@ def demo_template() -> Path:
     from service.demo import prepare_demo
 
     directory = Path(tempfile.mkdtemp(prefix="tryggplan-demo-template-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
     db = directory / "tryggplan.db"
     prepare_demo(directory, Settings(database_url=f"sqlite:///{db}"), seed=7, today=DEMO_TODAY)
     conn = sqlite3.connect(db)
