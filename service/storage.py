@@ -78,6 +78,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+#: Connections kept / allowed on top. At least the server's worker threads (40: anyio's default for
+#: sync routes and dependencies), or threads wait for a connection while the sessions holding one wait
+#: for a thread to close them: 200 concurrent requests took seconds with SQLAlchemy's 5 + 10.
+_POOL: dict[str, Any] = {"pool_size": 20, "max_overflow": 30}
+
+
 def create_db_engine(url: str | None = None, **engine_kwargs: Any) -> Engine:
     """An engine for ``url`` without touching the schema (see :func:`open_database`)."""
     url = normalize_url(url or default_url())
@@ -96,12 +102,13 @@ def create_db_engine(url: str | None = None, **engine_kwargs: Any) -> Engine:
             kwargs["poolclass"] = StaticPool
         else:
             Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+            kwargs.update(_POOL)
         kwargs.update(engine_kwargs)
         engine = create_engine(parsed, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if backend == "postgresql":
-        return create_engine(parsed, pool_pre_ping=True, **engine_kwargs)
+        return create_engine(parsed, **{"pool_pre_ping": True, **_POOL, **engine_kwargs})
     raise InvalidInputError(f"unsupported database {backend!r} in {url!r}: use sqlite:/// or postgresql://")
 
 
