@@ -175,11 +175,13 @@ async def run_level(base: str, tokens: dict[str, str], clients: int, requests: i
     errors = 0
     next_index = 0
     t0 = time.perf_counter()
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    # one client (one keep-alive connection) per worker, like one browser per person: a single shared
+    # httpx pool of 200 connections costs the *client* seconds per request and would be measured instead
+    sessions = [httpx.AsyncClient(base_url=base, limits=httpx.Limits(max_connections=1), timeout=60.0)
+                for _ in range(clients)]
+    try:
 
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60.0) as client:
-
-        async def worker() -> None:
+        async def worker(client: httpx.AsyncClient) -> None:
             nonlocal next_index, errors
             while next_index < len(plan) and time.perf_counter() - t0 < time_bound:
                 _, kind, method, path, body = plan[next_index]
@@ -196,7 +198,10 @@ async def run_level(base: str, tokens: dict[str, str], clients: int, requests: i
                 if think > 0:  # a person reading the dashboard: 0.5-1.5 x think seconds
                     await asyncio.sleep(think * (0.5 + rng.random()))
 
-        await asyncio.gather(*(worker() for _ in range(clients)))
+        await asyncio.gather(*(worker(client) for client in sessions))
+    finally:
+        for client in sessions:
+            await client.aclose()
     seconds = time.perf_counter() - t0
     done = len(latencies["read"]) + len(latencies["write"])
 
