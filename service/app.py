@@ -34,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import jobs
 from service.cache import ReadCacheMiddleware
+from service.limits import InFlightLimitMiddleware
 from service.settings import Settings
 from service.storage import open_database
 from tryggplan import __version__
@@ -423,6 +424,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    app.add_middleware(InFlightLimitMiddleware, max_inflight=32)  # < worker threads (40) < pool (50)
     app.add_middleware(ReadCacheMiddleware, engine=engine)
     app.add_middleware(NulGuardMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
