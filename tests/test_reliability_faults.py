@@ -353,3 +353,39 @@ def test_a_million_row_file(demo_db: Path, tmp_path: Path) -> None:
     assert _count(demo_db, "where incident_id like 'big-%'") == rows
     print(f"1M rows: {seconds:.0f} s, peak RSS {peak_mb:.0f} MB")
     assert peak_mb < 3000
+
+
+# --------------------------------------------------------------------------- many clients at once
+
+
+def test_200_clients_at_once_all_get_answers(server: Server) -> None:
+    """200 clients, each on its own connection, 3 rounds of requests that need a database session.
+    With SQLAlchemy's default pool (5 + 10) the 40 worker threads starved waiting for connections held
+    by sessions that needed a thread to close them: requests stalled for minutes."""
+    import asyncio
+
+    engine = open_database(server.db_url)
+    token = create_token(engine, "reader", "crowd")[0]
+    engine.dispose()
+
+    async def crowd() -> list[int]:
+        clients = [httpx.AsyncClient(base_url=server.base, limits=httpx.Limits(max_connections=1),
+                                     timeout=30.0, headers=auth(token)) for _ in range(200)]
+        codes: list[int] = []
+        try:
+            for _ in range(3):
+                answers = await asyncio.gather(
+                    *(c.get("/api/v1/places") for c in clients), return_exceptions=True
+                )
+                codes += [a.status_code if isinstance(a, httpx.Response) else 0 for a in answers]
+                errors = [repr(a) for a in answers if not isinstance(a, httpx.Response)]
+                assert not errors, errors[:3]
+        finally:
+            for c in clients:
+                await c.aclose()
+        return codes
+
+    t0 = time.perf_counter()
+    codes = asyncio.run(crowd())
+    assert codes == [200] * 600, {c: codes.count(c) for c in set(codes)}
+    assert time.perf_counter() - t0 < 60
