@@ -404,6 +404,9 @@ class WeekModel:
             return
         obj: dict[pulp.LpVariable, float] = defaultdict(float)
         extra: list[tuple[pulp.LpVariable, float]] = []
+        # per place-hour: walk options, walk-curve segments, product variable, walk-curve terms
+        self._cells: list[tuple[int, int, list[int], list[pulp.LpVariable], pulp.LpVariable | None, float,
+                                list[tuple[pulp.LpVariable, float]]]] = []
         stack = eff.walk_stacking
         for (i, j) in sorted(set(cell_opts) | set(self.y)):
             rij = float(risk.risk[i, j])
@@ -414,6 +417,7 @@ class WeekModel:
             K = min(len(stack), int(maxn))
             yv = self.y.get((i, j))
             walk_terms: list[tuple[pulp.LpVariable, float]] = []  # the walk curve A as (var, coef)
+            segs: list[pulp.LpVariable] = []
             if maxn <= 1:
                 walk_terms = [(self.teams[o], eff.walk * stack[0]) for o in opts]
             elif K > 1:
@@ -430,6 +434,10 @@ class WeekModel:
                     self.prob += (both - pulp.lpSum(c * v for v, c in walk_terms) - a_max * yv >= -a_max), \
                         f"both_{i}_{j}"
                     extra.append((both, -rij * eff.guard))
+                    self._cells.append((i, j, opts, segs, both, a_max, walk_terms))
+                    continue
+            if segs:
+                self._cells.append((i, j, opts, segs, None, 0.0, walk_terms))
         for v, c in extra:
             obj[v] += c
         self.prob += pulp.LpAffineExpression([(v, c) for v, c in obj.items() if c != 0]), "prevented"
@@ -437,7 +445,8 @@ class WeekModel:
     # -------------------------------------------------------------- solution
     def start_from(self, chosen: list[tuple[str, int]], guard: np.ndarray) -> dict[str, float]:
         """Variable values (by name) of a known plan: walks chosen and guard hours [bool matrix]."""
-        out: dict[str, float] = {}
+        out: dict[str, float] = {v.name: 0.0 for v in self.x.values()}
+        out.update({v.name: 0.0 for v in self.teams.values()})
         teams: dict[int, int] = defaultdict(int)
         for key in chosen:
             if key in self.x:
@@ -452,6 +461,16 @@ class WeekModel:
             u = getattr(self, "u", {}).get((i, j))
             if u is not None:
                 out[u.name] = float(on and not (j > 0 and guard[i, j - 1]))
+        # the continuous walk-curve and product variables too, so that the start is complete
+        # and HiGHS need not solve a sub-MIP to fill them in
+        for i, j, opts, segs, both, a_max, walk_terms in self._cells:
+            n = sum(teams.get(o, 0) for o in opts)
+            for k, v in enumerate(segs):
+                out[v.name] = 1.0 if k < n else 0.0
+            if both is not None:
+                yv = self.y[(i, j)]
+                a = sum(c * out.get(v.name, 0.0) for v, c in walk_terms)
+                out[both.name] = max(0.0, a - a_max * (1.0 - out.get(yv.name, 0.0)))
         return out
 
     def walks_chosen(self) -> list[tuple[str, int]]:
