@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import combinations
 
 import numpy as np
 
@@ -314,8 +315,9 @@ def _guard_schedule(gain: np.ndarray, ok: np.ndarray, min_block: int, max_hours:
 def _improve(setup: WeekSetup, cov: Coverage) -> Coverage:
     """A better MIP start than the greedy one, when one guard is on duty at a time and no
     shift is pinned or must-cover: alternately the best guard hours for the walks (exact, by
-    :func:`_guard_schedule`) and the best single walk exchanges for those guard hours, while
-    the plan improves. Returns ``cov`` itself when it cannot improve it."""
+    :func:`_guard_schedule`) and walk exchanges for those guard hours (take out one or two
+    walks, put back the best ones greedily), while the plan improves. Returns ``cov`` itself
+    when it cannot improve it."""
     s, r = setup, setup.resources
     g = r.guard
     if (g is None or g.concurrent_guards != 1 or s.pinned_walks or s.pinned_guards or s.must_cover
@@ -342,7 +344,8 @@ def _improve(setup: WeekSetup, cov: Coverage) -> Coverage:
 
     best = cov
     best_score = score(s.risk, cov.walks, cov.guard, eff)
-    for _ in range(8):
+    max_size = 1  # exchanges of two walks only once those of one no longer help
+    for _ in range(12):
         cur = best
         gain = s.risk.risk * (coverage_reduction(cur.walks, np.ones_like(cur.guard), eff)
                               - coverage_reduction(cur.walks, np.zeros_like(cur.guard), eff))
@@ -351,23 +354,32 @@ def _improve(setup: WeekSetup, cov: Coverage) -> Coverage:
         chosen = list(cur.chosen)
         gr = rebuild(chosen, guard)
         cur_score = score(s.risk, gr.cov.walks, gr.cov.guard, eff)
-        improved = True
-        while improved:  # single walk exchanges, first improvement
+        size = 1
+        while size <= min(max_size, len(chosen)):  # first improvement, smallest exchanges first
             improved = False
-            for k in range(len(chosen)):
-                rest = chosen[:k] + chosen[k + 1:]
+            for out in combinations(range(len(chosen)), size):
+                rest = [c for k, c in enumerate(chosen) if k not in out]
                 trial = rebuild(rest, guard)
-                pick = trial.best_walk()
-                if pick is None or pick == chosen[k]:
+                picks = []
+                for _ in out:
+                    pick = trial.best_walk()
+                    if pick is None:
+                        break
+                    trial.take_walk(*pick)
+                    picks.append(pick)
+                if len(picks) < size:
                     continue
-                trial.take_walk(*pick)
                 sc = score(s.risk, trial.cov.walks, trial.cov.guard, eff)
                 if sc > cur_score + 1e-12:
-                    chosen, gr, cur_score, improved = rest + [pick], trial, sc, True
+                    chosen, gr, cur_score, improved = rest + picks, trial, sc, True
                     break
+            size = 1 if improved else size + 1
         if cur_score <= best_score + 1e-12 or not _walks_ok(s, gr):
+            if max_size == 1 and len(best.chosen) >= 2:
+                max_size = 2
+                continue
             break
-        best, best_score = gr.cov, cur_score
+        best, best_score, max_size = gr.cov, cur_score, 1
     return best
 
 
