@@ -528,6 +528,17 @@ class _HiGHSWithStart(pulp.HiGHS):  # type: ignore[misc,valid-type]
 HIGHS_OPTIONS: dict[str, object] = {"presolve": "off"}
 
 
+def _start_is_feasible(prob: pulp.LpProblem, start: dict[str, float], tol: float = 1e-6) -> bool:
+    """Set the variables to ``start`` and say whether every named constraint holds.
+
+    The greedy start is built to be feasible, but a start that breaks a rule (e.g. a pinned
+    walk beyond the week's quota) must never be handed back as a plan.
+    """
+    for v in prob.variables():
+        v.varValue = start.get(v.name, 0.0)
+    return all(c.valid(tol) for c in prob.constraints.values())
+
+
 def solve(prob: pulp.LpProblem, solver: SolverName = "highs", time_limit: float | None = None,
           gap: float = 1e-4, threads: int | None = None, start: dict[str, float] | None = None) -> SolverInfo:
     """Solve ``prob`` in place; returns status, gap and time. Raises on no solution at all.
@@ -557,10 +568,9 @@ def solve(prob: pulp.LpProblem, solver: SolverName = "highs", time_limit: float 
             status = "optimal"
         elif ms in (S.kTimeLimit, S.kInterrupt, S.kIterationLimit) and has_sol:
             status = "time_limit"
-        elif ms in (S.kTimeLimit, S.kInterrupt, S.kIterationLimit) and start:
-            # stopped before HiGHS even took up the start: the start (a feasible plan) is the answer
-            for v in prob.variables():
-                v.varValue = start.get(v.name, 0.0)
+        elif ms in (S.kTimeLimit, S.kInterrupt, S.kIterationLimit) and start and _start_is_feasible(prob, start):
+            # stopped before HiGHS even took up the start: the start, checked against every
+            # constraint of the model, is the answer
             return SolverInfo("highs", "time_limit", math.inf, round(seconds, 3))
         else:
             raise SolverError(f"HiGHS stopped without a plan (status {hs.modelStatusToString(ms)}): "

@@ -196,3 +196,16 @@ def test_guards_are_numbered_without_overlaps() -> None:
     names = {s.guard for s in plan.shifts if s.kind == "guard"}
     assert names == {"guard 1", "guard 2"} and plan.guard_hours == 30
     assert violations(plan, res, 1) == []
+
+
+def test_a_start_that_breaks_a_constraint_is_never_taken_as_the_plan() -> None:
+    import pulp
+
+    from allocation.model import _start_is_feasible
+
+    prob = pulp.LpProblem("tiny", pulp.LpMaximize)
+    x, y = pulp.LpVariable("x", 0, 1, cat=pulp.LpBinary), pulp.LpVariable("y", 0, 1, cat=pulp.LpBinary)
+    prob += x + y
+    prob += x + y <= 1, "one_walk"
+    assert _start_is_feasible(prob, {"x": 1.0, "y": 0.0}) is True
+    assert _start_is_feasible(prob, {"x": 1.0, "y": 1.0}) is False
