@@ -536,7 +536,7 @@ def _start_is_feasible(prob: pulp.LpProblem, start: dict[str, float], tol: float
     """
     for v in prob.variables():
         v.varValue = start.get(v.name, 0.0)
-    return all(c.valid(tol) for c in prob.constraints.values())
+    return all(c.valid(tol) for c in prob.constraints())
 
 
 def solve(prob: pulp.LpProblem, solver: SolverName = "highs", time_limit: float | None = None,

@@ -204,7 +204,7 @@ def test_a_start_that_breaks_a_constraint_is_never_taken_as_the_plan() -> None:
     from allocation.model import _start_is_feasible
 
     prob = pulp.LpProblem("tiny", pulp.LpMaximize)
-    x, y = pulp.LpVariable("x", 0, 1, cat=pulp.LpBinary), pulp.LpVariable("y", 0, 1, cat=pulp.LpBinary)
+    x, y = (prob.add_variable(name, 0, 1, cat=pulp.LpBinary) for name in ("x", "y"))
     prob += x + y
     prob += x + y <= 1, "one_walk"
     assert _start_is_feasible(prob, {"x": 1.0, "y": 0.0}) is True
