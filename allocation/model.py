@@ -536,7 +536,8 @@ def _start_is_feasible(prob: pulp.LpProblem, start: dict[str, float], tol: float
     """
     for v in prob.variables():
         v.varValue = start.get(v.name, 0.0)
-    return all(c.valid(tol) for c in prob.constraints())
+    constraints = prob.constraints() if callable(prob.constraints) else prob.constraints.values()  # PuLP 3.3+ / older
+    return all(c.valid(tol) for c in constraints)
 
 
 def solve(prob: pulp.LpProblem, solver: SolverName = "highs", time_limit: float | None = None,
