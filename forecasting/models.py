@@ -152,9 +152,18 @@ class PooledCountModel(Forecaster):
         # 1. hour-of-week profile: pooled -> place hour-of-day -> place hour-of-week
         exposure_how = np.bincount(how, weights=profile_w, minlength=168).astype(float)
         n_how = np.asarray((how_onehot.T @ y.T).T)
-        pooled_rate = n_how.sum(axis=0) / np.maximum(exposure_how, 1.0)
-        pooled_share = (pooled_rate + 1e-9) / (pooled_rate + 1e-9).sum()
+        # the pooled profile is itself shrunk towards hour-of-day x day-of-week, each shrunk
+        # towards flat: with few places or few incidents it is no better than one place's
+        pooled_counts = n_how.sum(axis=0) / np.maximum(exposure_how, 1.0) * exposure_how.mean()
         hod_of_how = np.arange(168) % 24
+        dow_of_how = np.arange(168) // 24
+        hod_sm, _ = _shrink(np.bincount(hod_of_how, weights=pooled_counts, minlength=24)[None, :],
+                            np.full((1, 24), 1 / 24))
+        dow_sm, _ = _shrink(np.bincount(dow_of_how, weights=pooled_counts, minlength=7)[None, :],
+                            np.full((1, 7), 1 / 7))
+        smooth = (hod_sm[0][hod_of_how] * dow_sm[0][dow_of_how])[None, :]
+        pooled, self.kappa_pooled_ = _shrink(pooled_counts[None, :], smooth / smooth.sum())
+        pooled_share = pooled[0]
         n_hod = np.zeros((n_places, 24))
         np.add.at(n_hod.T, hod_of_how, n_how.T)
         pooled_hod = np.bincount(hod_of_how, weights=pooled_share, minlength=24)
@@ -271,6 +280,8 @@ class PooledCountModel(Forecaster):
         seen = den > 0
         raw = np.where(seen, num / np.maximum(den, 1e-12), 0.0)
         m = num[seen].sum() / max(den[seen].sum(), 1e-12)
+        if m <= 0:  # no incident at all yet: half an incident over the whole exposure, not zero
+            m = 0.5 / max(den.sum(), 1e-12)
         if seen.sum() >= 3 and m > 0:
             between = np.average((raw[seen] - m) ** 2, weights=den[seen]) - m * seen.sum() / den[seen].sum()
             v = max(between, (0.05 * m) ** 2)

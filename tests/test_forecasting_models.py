@@ -165,3 +165,24 @@ def test_nb_distribution_helpers() -> None:
     # with alpha -> small the NB approaches the Poisson
     assert nb_cdf(np.array([2]), np.array([2.0]), 1e-6)[0] == pytest.approx(5 * np.exp(-2.0), rel=1e-4)
     assert list(nb_quantile(0.9, np.array([0.01, 3.0]), 0.0)) == [0.0, 5.0]
+
+
+def test_one_sparse_place_gets_a_smooth_profile_not_its_raw_hours() -> None:
+    """With one place the pooled profile is that place's: it is shrunk towards hour x weekday."""
+    rng = np.random.default_rng(0)
+    slots = local_slots(dt.date(2024, 1, 1), 70, TZ)
+    counts = CountMatrix(np.array(["only"]), slots, rng.poisson(0.01, (1, len(slots))).astype(float))
+    grid = get_model("default").fit(counts).predict(dt.date(2024, 3, 11), 7)
+    assert grid["expected"].min() > 0.002
+    assert grid["expected"].max() < 0.03  # the raw hour-of-week mean would reach ~0.2 here
+
+
+def test_history_without_incidents_gives_a_small_finite_forecast() -> None:
+    slots = local_slots(dt.date(2024, 1, 1), 60, TZ)
+    counts = CountMatrix(np.array(["a", "b"]), slots, np.zeros((2, len(slots))))
+    grid = get_model("default").fit(counts).predict(dt.date(2024, 3, 1), 2)
+    assert np.isfinite(grid["expected"]).all()
+    # a prior of half an incident over the town's whole history, shrunk: over as many hours as
+    # the history, each place would expect between 0.1 and 0.5 incidents
+    per_place_over_history = grid.groupby("place_id")["expected"].mean() * len(slots)
+    assert ((per_place_over_history > 0.1) & (per_place_over_history < 0.5)).all()
