@@ -100,34 +100,33 @@ def get_forecast(run: str, principal: Reader, session: SessionDep) -> ForecastRu
     return _run_out(crud.get_run(session, run, done=False))
 
 
-def _grid(
-    session: SessionDep,
+def selected_grid(
     run: str,
-    tz: str,
-    place_id: list[str] | None,
-    municipality: str | None,
-    start: str | None,
-    end: str | None,
-) -> tuple[ForecastRun, pd.DataFrame]:
-    record = crud.get_run(session, run)
-    t0 = crud.parse_time(start, record.tz or tz, "start")
-    t1 = crud.parse_time(end, record.tz or tz, "end")
-    return record, crud.grid_frame(session, record, place_id, municipality, t0, t1)
-
-
-@router.get("/forecasts/{run}/grid", response_model=RiskGridOut, responses=_ERRORS)
-def forecast_grid(
-    run: str,
-    principal: Reader,
     session: SessionDep,
     settings: SettingsDep,
     place_id: PlaceFilter = None,
     municipality: MunicipalityFilter = None,
     start: TimeFilter = None,
     end: TimeFilter = None,
+) -> tuple[ForecastRun, pd.DataFrame]:
+    """The finished run and its risk grid, filtered by place, municipality and local time range."""
+    record = crud.get_run(session, run)
+    t0 = crud.parse_time(start, record.tz or settings.tz, "start")
+    t1 = crud.parse_time(end, record.tz or settings.tz, "end")
+    return record, crud.grid_frame(session, record, place_id, municipality, t0, t1)
+
+
+# declared after the caller's role in every route, so a missing token is a 401 before any lookup
+SelectedGrid = Annotated[tuple[ForecastRun, pd.DataFrame], Depends(selected_grid)]
+
+
+@router.get("/forecasts/{run}/grid", response_model=RiskGridOut, responses=_ERRORS)
+def forecast_grid(
+    principal: Reader,
+    selected: SelectedGrid,
 ) -> RiskGridOut:
     """The risk grid as JSON: one row per place and local hour."""
-    record, grid = _grid(session, run, settings.tz, place_id, municipality, start, end)
+    record, grid = selected
     cols = ["place_id", "slot_start", "expected", "p_any", "lo_80", "hi_80", "nb_alpha", "risk_level"]
     rows = [dict(zip(cols, values, strict=True)) for values in grid[cols].itertuples(index=False)]
     return RiskGridOut(**crud.run_meta(record), rows=rows)  # type: ignore[arg-type]
@@ -139,17 +138,11 @@ def forecast_grid(
     responses={**_ERRORS, 200: {"content": {"text/csv": {}}, "description": "the risk grid as CSV"}},
 )
 def forecast_csv(
-    run: str,
     principal: Reader,
-    session: SessionDep,
-    settings: SettingsDep,
-    place_id: PlaceFilter = None,
-    municipality: MunicipalityFilter = None,
-    start: TimeFilter = None,
-    end: TimeFilter = None,
+    selected: SelectedGrid,
 ) -> Response:
     """The risk grid as CSV (columns of the contract; times ISO 8601 with offset)."""
-    record, grid = _grid(session, run, settings.tz, place_id, municipality, start, end)
+    record, grid = selected
     from allocation.export import excel_safe
 
     out = grid.copy()
@@ -178,19 +171,14 @@ def forecast_csv(
     },
 )
 def forecast_geojson(
-    run: str,
     principal: Reader,
+    selected: SelectedGrid,
     session: SessionDep,
-    settings: SettingsDep,
-    place_id: PlaceFilter = None,
-    municipality: MunicipalityFilter = None,
-    start: TimeFilter = None,
-    end: TimeFilter = None,
 ) -> JSONResponse:
     """Places as GeoJSON points (lon, lat) with the risk over the selected time range as properties:
     ``expected_total`` [incidents], ``expected_max`` [incidents/h], ``peak_slot``, ``high_hours``,
     ``risk_level`` (the highest level reached)."""
-    record, grid = _grid(session, run, settings.tz, place_id, municipality, start, end)
+    record, grid = selected
     ids = sorted(set(grid["place_id"].astype(str)))
     places = list(session.scalars(select(Place).where(Place.place_id.in_(ids)).order_by(Place.place_id))) if ids else []
     known = {p.place_id for p in places}
@@ -201,54 +189,37 @@ def forecast_geojson(
 
 @router.get("/forecasts/{run}/heatmap", response_model=HeatmapOut, responses=_ERRORS)
 def forecast_heatmap(
-    run: str,
     principal: Reader,
-    session: SessionDep,
-    settings: SettingsDep,
-    place_id: PlaceFilter = None,
-    municipality: MunicipalityFilter = None,
-    start: TimeFilter = None,
-    end: TimeFilter = None,
+    selected: SelectedGrid,
 ) -> HeatmapOut:
     """Hour-of-week heatmap: per local weekday (0 = Monday) and hour, the expected count summed over
     the selected places, averaged over the dates of the range [incidents/h]."""
-    record, grid = _grid(session, run, settings.tz, place_id, municipality, start, end)
+    record, grid = selected
     cells = [HeatCell(**c) for c in crud.heatmap(grid, record.tz)]
     return HeatmapOut(**crud.run_meta(record), places=sorted(set(grid["place_id"].astype(str))), cells=cells)
 
 
 @router.get("/forecasts/{run}/daily", response_model=DailyOut, responses=_ERRORS)
 def forecast_daily(
-    run: str,
     principal: Reader,
-    session: SessionDep,
-    settings: SettingsDep,
-    place_id: PlaceFilter = None,
-    municipality: MunicipalityFilter = None,
-    start: TimeFilter = None,
-    end: TimeFilter = None,
+    selected: SelectedGrid,
 ) -> DailyOut:
     """Per place and local date: expected incidents [incidents/day] and high-risk hours."""
-    record, grid = _grid(session, run, settings.tz, place_id, municipality, start, end)
+    record, grid = selected
     return DailyOut(**crud.run_meta(record), rows=crud.daily(grid))  # type: ignore[arg-type]
 
 
 @router.get("/forecasts/{run}/windows", response_model=WindowsOut, responses=_ERRORS)
 def forecast_windows(
-    run: str,
     principal: Reader,
+    selected: SelectedGrid,
     session: SessionDep,
-    settings: SettingsDep,
-    place_id: PlaceFilter = None,
-    municipality: MunicipalityFilter = None,
-    start: TimeFilter = None,
-    end: TimeFilter = None,
     level: Annotated[list[Literal["high", "elevated"]] | None, Query(description="levels that count")] = None,
     max_gap_hours: Annotated[int, Query(ge=0, le=6)] = 0,
 ) -> WindowsOut:
     """High-risk windows for the situation-picture meeting: neighbouring high-risk hours of a place
     merged, e.g. ``"Stortorget, Fri 21:00–02:00, 0.9 expected"``, largest first."""
-    record, grid = _grid(session, run, settings.tz, place_id, municipality, start, end)
+    record, grid = selected
     ids = sorted(set(grid["place_id"].astype(str)))
     names = {p.place_id: p.name or p.place_id for p in session.scalars(select(Place).where(Place.place_id.in_(ids)))}
     found = crud.windows(grid, record.tz, names, list(level or ["high"]), max_gap_hours)
