@@ -4,8 +4,7 @@ A pure library: a risk grid (the forecast contract) and a resources spec in, a t
 out. No HTTP, no database, no printing.
 """
 
-from allocation.errors import InfeasiblePlanError, SolverError
-from allocation.spec import Resources, demo_resources, load_resources, parse_resources
+from tryggplan.allocation.errors import InfeasiblePlanError, SolverError
+from tryggplan.allocation.spec import Resources, demo_resources, load_resources, parse_resources
 
-__all__ = ["InfeasiblePlanError", "Resources", "SolverError", "demo_resources", "load_resources",
-           "parse_resources"]
+__all__ = ["InfeasiblePlanError", "Resources", "SolverError", "demo_resources", "load_resources", "parse_resources"]

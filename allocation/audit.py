@@ -11,9 +11,9 @@ from collections import Counter, defaultdict
 
 import pandas as pd
 
-from allocation.model import local_time
-from allocation.plan import Plan
-from allocation.spec import WEEKDAYS, PinnedGuard, PinnedWalk, Resources
+from tryggplan.allocation.model import local_time
+from tryggplan.allocation.plan import Plan
+from tryggplan.allocation.spec import WEEKDAYS, PinnedGuard, PinnedWalk, Resources
 from tryggplan.timeutil import parse_iso_week
 
 
@@ -52,8 +52,14 @@ def violations(plan: Plan, resources: Resources, walks: int | None = None) -> li
         teams[(s.area or "", s.night)] += 1
         if night not in week_nights:
             out.append(f"walk of {a.name} on {night} is outside {plan.week}")
-        pinned = any(isinstance(p, PinnedWalk) and p.association == a.name and p.night == night
-                     and p.template == s.template and p.area == s.area for p in r.pinned)
+        pinned = any(
+            isinstance(p, PinnedWalk)
+            and p.association == a.name
+            and p.night == night
+            and p.template == s.template
+            and p.area == s.area
+            for p in r.pinned
+        )
         if not pinned:
             if WEEKDAYS[night.weekday()] not in a.nights or night in a.unavailable_dates:
                 out.append(f"availability: {a.name} walks the night of {night} but is not available")
@@ -138,8 +144,12 @@ def violations(plan: Plan, resources: Resources, walks: int | None = None) -> li
     for i, p in enumerate(r.pinned):
         if isinstance(p, PinnedWalk):
             if p.night in week_nights and not any(
-                    s.association == p.association and s.night == p.night.isoformat() and s.template == p.template
-                    and s.area == p.area for s in walk_shifts):
+                s.association == p.association
+                and s.night == p.night.isoformat()
+                and s.template == p.template
+                and s.area == p.area
+                for s in walk_shifts
+            ):
                 out.append(f"pinned[{i}] walk missing")
     for pid, h in pinned_guard_hours:
         if week_start <= h < week_end and pid not in on_duty.get(h, set()):
@@ -153,7 +163,8 @@ def violations(plan: Plan, resources: Resources, walks: int | None = None) -> li
     for i, m in enumerate(r.must_cover):
         for night in sorted(week_nights):
             if (m.dates is not None and night not in m.dates) or (
-                    m.dates is None and WEEKDAYS[night.weekday()] not in m.nights):
+                m.dates is None and WEEKDAYS[night.weekday()] not in m.nights
+            ):
                 continue
             sh, eh = int(m.start[:2]), int(m.end[:2])
             d0 = night + dt.timedelta(days=1 if sh < 12 else 0)
@@ -161,7 +172,8 @@ def violations(plan: Plan, resources: Resources, walks: int | None = None) -> li
             b = local_time(d0 + dt.timedelta(days=1 if eh <= sh else 0), eh, r.tz)
             for h in _utc_hours(a.isoformat(), b.isoformat()):
                 ok = (m.by in ("any", "night_walk") and walk_cover.get((m.place_id, h), 0) > 0) or (
-                    m.by in ("any", "guard") and m.place_id in on_duty.get(h, set()))
+                    m.by in ("any", "guard") and m.place_id in on_duty.get(h, set())
+                )
                 if not ok:
                     out.append(f"must_cover[{i}] {m.place_id} not covered at {h.tz_convert(r.tz)}")
     return out

@@ -21,8 +21,8 @@ from itertools import combinations
 
 import numpy as np
 
-from allocation.model import WeekSetup, local_time
-from allocation.plan import Baseline, coverage_reduction, score
+from tryggplan.allocation.model import WeekSetup, local_time
+from tryggplan.allocation.plan import Baseline, coverage_reduction, score
 
 
 @dataclass
@@ -56,8 +56,9 @@ class Coverage:
 def _walk_gain(setup: WeekSetup, cov: Coverage) -> np.ndarray:
     """Prevented incidents gained by one more walk on each option [incidents]."""
     eff = setup.resources.effects
-    delta = setup.risk.risk * (coverage_reduction(cov.walks + 1, cov.guard, eff)
-                               - coverage_reduction(cov.walks, cov.guard, eff))
+    delta = setup.risk.risk * (
+        coverage_reduction(cov.walks + 1, cov.guard, eff) - coverage_reduction(cov.walks, cov.guard, eff)
+    )
     out = np.zeros(len(setup.options))
     for o in setup.options:
         if o.places and o.slots:
@@ -90,8 +91,9 @@ class _Greedy:
         if n >= s.share or self.budget_left() < r.cost_per_walk_sek - 1e-9:
             return False
         f = r.fairness
-        if f.max_share < 1 and (self.done[assoc] + self.count[assoc] + 1
-                                > f.max_share * (self.done_total + n + 1) + 1 + 1e-9):
+        if f.max_share < 1 and (
+            self.done[assoc] + self.count[assoc] + 1 > f.max_share * (self.done_total + n + 1) + 1 + 1e-9
+        ):
             return False
         return True
 
@@ -127,8 +129,10 @@ class _Greedy:
         if used + L > s.guard_max_hours or self.budget_left() < L * g.hourly_rate_sek - 1e-9:
             return None
         eff = s.resources.effects
-        delta = s.risk.risk * (coverage_reduction(self.cov.walks, np.ones_like(self.cov.guard), eff)
-                               - coverage_reduction(self.cov.walks, self.cov.guard, eff))
+        delta = s.risk.risk * (
+            coverage_reduction(self.cov.walks, np.ones_like(self.cov.guard), eff)
+            - coverage_reduction(self.cov.walks, self.cov.guard, eff)
+        )
         busy = self.cov.guard.sum(axis=0) >= g.concurrent_guards
         ok = s.guard_ok & ~self.cov.guard & ~busy[None, :]
         n = ok.shape[1]
@@ -143,7 +147,7 @@ class _Greedy:
             mask = np.zeros_like(win_ok)
             i0, js = restrict
             for j in js:
-                mask[i0, max(0, j - L + 1):min(n - L, j) + 1] = True
+                mask[i0, max(0, j - L + 1) : min(n - L, j) + 1] = True
             gains = np.where(mask, gains, -np.inf)
         if not np.isfinite(gains).any():
             return None
@@ -164,8 +168,9 @@ def _guard_move(gr: _Greedy) -> tuple[int, list[int]] | None:
     left_money = gr.budget_left()
     rate = g.hourly_rate_sek
     eff = s.resources.effects
-    delta = s.risk.risk * (coverage_reduction(cov.walks, np.ones_like(cov.guard), eff)
-                           - coverage_reduction(cov.walks, cov.guard, eff))
+    delta = s.risk.risk * (
+        coverage_reduction(cov.walks, np.ones_like(cov.guard), eff) - coverage_reduction(cov.walks, cov.guard, eff)
+    )
     busy = cov.guard.sum(axis=0) >= g.concurrent_guards
     ok = s.guard_ok & ~cov.guard & ~busy[None, :]
     best: tuple[float, int, list[int]] | None = None
@@ -191,8 +196,10 @@ def _guard_move(gr: _Greedy) -> tuple[int, list[int]] | None:
 
 def _guard_delta(gr: _Greedy) -> np.ndarray:
     eff = gr.s.resources.effects
-    return gr.s.risk.risk * (coverage_reduction(gr.cov.walks, np.ones_like(gr.cov.guard), eff)
-                             - coverage_reduction(gr.cov.walks, gr.cov.guard, eff))
+    return gr.s.risk.risk * (
+        coverage_reduction(gr.cov.walks, np.ones_like(gr.cov.guard), eff)
+        - coverage_reduction(gr.cov.walks, gr.cov.guard, eff)
+    )
 
 
 def greedy(setup: WeekSetup, extend: bool = False) -> tuple[Coverage, bool]:
@@ -320,8 +327,14 @@ def _improve(setup: WeekSetup, cov: Coverage) -> Coverage:
     when it cannot improve it."""
     s, r = setup, setup.resources
     g = r.guard
-    if (g is None or g.concurrent_guards != 1 or s.pinned_walks or s.pinned_guards or s.must_cover
-            or not s.guard_ok.any()):
+    if (
+        g is None
+        or g.concurrent_guards != 1
+        or s.pinned_walks
+        or s.pinned_guards
+        or s.must_cover
+        or not s.guard_ok.any()
+    ):
         return cov
     eff = r.effects
     rate = g.hourly_rate_sek
@@ -347,8 +360,10 @@ def _improve(setup: WeekSetup, cov: Coverage) -> Coverage:
     max_size = 1  # exchanges of two walks only once those of one no longer help
     for _ in range(12):
         cur = best
-        gain = s.risk.risk * (coverage_reduction(cur.walks, np.ones_like(cur.guard), eff)
-                              - coverage_reduction(cur.walks, np.zeros_like(cur.guard), eff))
+        gain = s.risk.risk * (
+            coverage_reduction(cur.walks, np.ones_like(cur.guard), eff)
+            - coverage_reduction(cur.walks, np.zeros_like(cur.guard), eff)
+        )
         gain[:, n_week:] = 0.0
         guard = _guard_schedule(gain, s.guard_ok, g.min_block_hours, hours)
         chosen = list(cur.chosen)
@@ -412,8 +427,7 @@ def fixed_fri_sat(setup: WeekSetup) -> Coverage:
     gr = _Greedy(s)
     risk = s.risk
     pidx = s.place_index
-    area_risk = {a.name: risk.risk[[pidx[p] for p in a.place_ids if p in pidx], :risk.n_week].sum()
-                 for a in r.areas}
+    area_risk = {a.name: risk.risk[[pidx[p] for p in a.place_ids if p in pidx], : risk.n_week].sum() for a in r.areas}
     busiest = max(sorted(area_risk), key=lambda k: area_risk[k])
     g = r.guard
     nights = [risk.monday + dt.timedelta(days=wd) for wd in (4, 5)]  # Friday, Saturday nights
@@ -438,7 +452,7 @@ def fixed_fri_sat(setup: WeekSetup) -> Coverage:
     if g is not None and s.guard_ok.any():
         L = max(4, g.min_block_hours)
         allowed = s.guard_ok.any(axis=1)
-        totals = np.where(allowed, risk.risk[:, :risk.n_week].sum(axis=1), -1)
+        totals = np.where(allowed, risk.risk[:, : risk.n_week].sum(axis=1), -1)
         i = int(np.argmax(totals))
         hours = 0
         for night in nights:
@@ -456,16 +470,27 @@ def fixed_fri_sat(setup: WeekSetup) -> Coverage:
 
 
 def baselines(setup: WeekSetup, greedy_plan: tuple[Coverage, bool] | None = None) -> dict[str, Baseline]:
-    """Both baseline plans, scored with :func:`allocation.plan.score`."""
+    """Both baseline plans, scored with :func:`tryggplan.allocation.plan.score`."""
     eff = setup.resources.effects
     out: dict[str, Baseline] = {}
     gcov, ok = greedy_plan if greedy_plan is not None else greedy(setup)
-    out["greedy"] = Baseline("greedy", score(setup.risk, gcov.walks, gcov.guard, eff), gcov.cost,
-                             len(gcov.chosen), float(gcov.guard.sum()),
-                             "top-risk walk options first, then top-risk guard blocks, under the same budget", ok)
+    out["greedy"] = Baseline(
+        "greedy",
+        score(setup.risk, gcov.walks, gcov.guard, eff),
+        gcov.cost,
+        len(gcov.chosen),
+        float(gcov.guard.sum()),
+        "top-risk walk options first, then top-risk guard blocks, under the same budget",
+        ok,
+    )
     fcov = fixed_fri_sat(setup)
     out["fixed_fri_sat"] = Baseline(
-        "fixed_fri_sat", score(setup.risk, fcov.walks, fcov.guard, eff), fcov.cost, len(fcov.chosen),
-        float(fcov.guard.sum()), "walks Fri and Sat 20:00-00:00 in the busiest area; guard at the busiest "
-        "place the same evenings", len(fcov.chosen) == setup.share)
+        "fixed_fri_sat",
+        score(setup.risk, fcov.walks, fcov.guard, eff),
+        fcov.cost,
+        len(fcov.chosen),
+        float(fcov.guard.sum()),
+        "walks Fri and Sat 20:00-00:00 in the busiest area; guard at the busiest place the same evenings",
+        len(fcov.chosen) == setup.share,
+    )
     return out

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from allocation.grid import normalise_grid
+from tryggplan.allocation.grid import normalise_grid
 from tryggplan.domain import InvalidInputError
 
 
@@ -40,9 +40,15 @@ class WalkEffectEstimate:
     strength: float
 
 
-def estimate_walk_effect(walks: list[dict[str, Any]], incidents: pd.DataFrame, grid: pd.DataFrame, *,
-                         tz: str = "Europe/Stockholm", prior: float = 0.10, strength: float = 20.0
-                         ) -> WalkEffectEstimate:
+def estimate_walk_effect(
+    walks: list[dict[str, Any]],
+    incidents: pd.DataFrame,
+    grid: pd.DataFrame,
+    *,
+    tz: str = "Europe/Stockholm",
+    prior: float = 0.10,
+    strength: float = 20.0,
+) -> WalkEffectEstimate:
     """Posterior walk effect from walks done (plan.json shifts of kind ``night_walk`` with
     ``place_ids``, ``start``, ``end``), the incidents (``occurred_at``, ``place_id``, optional
     ``weight``) and the risk grid that was used to plan them."""
@@ -69,8 +75,10 @@ def estimate_walk_effect(walks: list[dict[str, Any]], incidents: pd.DataFrame, g
     exp = expected.reindex(idx)
     if exp.isna().any():
         missing = exp[exp.isna()].index[0]
-        raise InvalidInputError(f"the risk grid has no row for {missing[0]} at {missing[1]}: give the forecast "
-                                "that covered the walked weeks")
+        raise InvalidInputError(
+            f"the risk grid has no row for {missing[0]} at {missing[1]}: give the forecast "
+            "that covered the walked weeks"
+        )
     if "occurred_at" not in incidents.columns or "place_id" not in incidents.columns:
         raise InvalidInputError("incidents need the columns occurred_at and place_id")
     occ = pd.to_datetime(incidents["occurred_at"], utc=True, errors="coerce", format="ISO8601").dt.floor("h")
@@ -82,5 +90,6 @@ def estimate_walk_effect(walks: list[dict[str, Any]], incidents: pd.DataFrame, g
     theta = shape / rate
     lo_t, hi_t = stats.gamma.ppf([0.1, 0.9], shape, scale=1.0 / rate)
     clip = lambda x: float(np.clip(x, 0.0, 0.9))  # noqa: E731
-    return WalkEffectEstimate(clip(1 - theta), clip(1 - hi_t), clip(1 - lo_t), e_sum, o_sum, len(cells), prior,
-                              strength)
+    return WalkEffectEstimate(
+        clip(1 - theta), clip(1 - hi_t), clip(1 - lo_t), e_sum, o_sum, len(cells), prior, strength
+    )

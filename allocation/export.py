@@ -1,6 +1,6 @@
 """Exports a coordinator uses: plan.json, a CSV for Swedish Excel, and iCalendar.
 
-* JSON: :meth:`allocation.plan.Plan.to_dict` (fields in DESIGN.md).
+* JSON: :meth:`tryggplan.allocation.plan.Plan.to_dict` (fields in DESIGN.md).
 * CSV: UTF-8 with BOM, ``;`` separators, decimal commas, and cells that start with
   ``= + - @`` (or tab/CR) prefixed with ``'`` so Excel never runs them as formulas
   (OWASP "CSV injection").
@@ -19,11 +19,25 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
-from allocation.plan import Plan, Shift
+from tryggplan.allocation.plan import Plan, Shift
 
 CSV_COLUMNS: tuple[str, ...] = (
-    "vecka", "typ", "förening_eller_väktare", "område", "platser", "natt", "start", "slut", "start_iso",
-    "slut_iso", "timmar", "kostnad_sek", "förväntat_täckt", "förväntat_förhindrat", "låst", "varför",
+    "vecka",
+    "typ",
+    "förening_eller_väktare",
+    "område",
+    "platser",
+    "natt",
+    "start",
+    "slut",
+    "start_iso",
+    "slut_iso",
+    "timmar",
+    "kostnad_sek",
+    "förväntat_täckt",
+    "förväntat_förhindrat",
+    "låst",
+    "varför",
 )
 _KIND_SV = {"night_walk": "nattvandring", "guard": "väktare"}
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
@@ -53,16 +67,48 @@ def plan_csv(plan: Plan) -> bytes:
     w.writerow(CSV_COLUMNS)
     for s in plan.shifts:
         row = [
-            plan.week, _KIND_SV[s.kind], s.association or s.guard or "", s.area or "", ", ".join(s.place_ids),
-            s.night or "", _local(s.start), _local(s.end), s.start, s.end, _num(s.hours, 1), _num(s.cost_sek, 0),
-            _num(s.expected_covered), _num(s.expected_prevented), "ja" if s.pinned else "nej", s.why,
+            plan.week,
+            _KIND_SV[s.kind],
+            s.association or s.guard or "",
+            s.area or "",
+            ", ".join(s.place_ids),
+            s.night or "",
+            _local(s.start),
+            _local(s.end),
+            s.start,
+            s.end,
+            _num(s.hours, 1),
+            _num(s.cost_sek, 0),
+            _num(s.expected_covered),
+            _num(s.expected_prevented),
+            "ja" if s.pinned else "nej",
+            s.why,
         ]
         w.writerow([excel_safe(str(c)) for c in row])
     w.writerow([])
-    w.writerow([excel_safe(str(c)) for c in (
-        plan.week, "summa", "", "", "", "", "", "", "", "", _num(sum(s.hours for s in plan.shifts), 1),
-        _num(plan.cost_sek, 0), _num(plan.risk_total * plan.risk_covered_share), _num(plan.objective), "",
-        f"status {plan.status}; täckt andel av veckans risk {_num(100 * plan.risk_covered_share, 1)} %")])
+    w.writerow(
+        [
+            excel_safe(str(c))
+            for c in (
+                plan.week,
+                "summa",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                _num(sum(s.hours for s in plan.shifts), 1),
+                _num(plan.cost_sek, 0),
+                _num(plan.risk_total * plan.risk_covered_share),
+                _num(plan.objective),
+                "",
+                f"status {plan.status}; täckt andel av veckans risk {_num(100 * plan.risk_covered_share, 1)} %",
+            )
+        ]
+    )
     return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")
 
 
@@ -97,8 +143,11 @@ def plan_ics(plan: Plan) -> bytes:
         else:
             ev.add("summary", f"Väktare ({s.guard}): {', '.join(s.place_ids)}")
             ev.add("location", ", ".join(s.place_ids))
-        ev.add("description", f"{s.why}\nKostnad {s.cost_sek:.0f} SEK; förväntat förhindrade "
-                              f"{s.expected_prevented:.3f} händelser." + (" Låst (överenskommet)." if s.pinned else ""))
+        ev.add(
+            "description",
+            f"{s.why}\nKostnad {s.cost_sek:.0f} SEK; förväntat förhindrade "
+            f"{s.expected_prevented:.3f} händelser." + (" Låst (överenskommet)." if s.pinned else ""),
+        )
         ev.add("categories", [_KIND_SV[s.kind]])
         cal.add_component(ev)
     cal.add_missing_timezones()

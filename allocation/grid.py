@@ -42,8 +42,9 @@ def read_risk_grid(path: str | Path, tz: str) -> pd.DataFrame:
     except InvalidInputError:
         raise
     except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"{path.name}: cannot read the risk grid ({exc}): write it with 'tryggplan forecast'") \
-            from exc
+        raise InvalidInputError(
+            f"{path.name}: cannot read the risk grid ({exc}): write it with 'tryggplan forecast'"
+        ) from exc
     return normalise_grid(frame, tz, path.name)
 
 
@@ -51,31 +52,41 @@ def normalise_grid(grid: pd.DataFrame, tz: str, source: str = "risk grid") -> pd
     """Check the contract columns and return a copy with typed ``place_id/slot_start/expected``."""
     missing = [c for c in NEEDED_COLUMNS if c not in grid.columns]
     if missing:
-        raise InvalidInputError(f"{source}: lacks the risk-grid columns {missing}: "
-                                "give a forecast written by 'tryggplan forecast' (place_id, slot_start, expected, ...)")
+        raise InvalidInputError(
+            f"{source}: lacks the risk-grid columns {missing}: "
+            "give a forecast written by 'tryggplan forecast' (place_id, slot_start, expected, ...)"
+        )
     out = grid.copy()
     out["place_id"] = out["place_id"].astype(str)
     if pd.api.types.is_datetime64_any_dtype(out["slot_start"]) and getattr(out["slot_start"].dt, "tz", None) is None:
         raise InvalidInputError(f"{source}: slot_start has no time zone: the grid needs tz-aware slot starts")
-    slot = pd.to_datetime(out["slot_start"], utc=True, errors="coerce", format="ISO8601") \
-        if not pd.api.types.is_datetime64_any_dtype(out["slot_start"]) else out["slot_start"].dt.tz_convert("UTC")
+    slot = (
+        pd.to_datetime(out["slot_start"], utc=True, errors="coerce", format="ISO8601")
+        if not pd.api.types.is_datetime64_any_dtype(out["slot_start"])
+        else out["slot_start"].dt.tz_convert("UTC")
+    )
     if slot.isna().any():
         row = int(np.flatnonzero(slot.isna().to_numpy())[0])
-        raise InvalidInputError(f"{source}: slot_start {out['slot_start'].iloc[row]!r} (row {row + 2}) is not a "
-                                "timestamp with offset: write ISO 8601 such as 2026-03-27T21:00:00+01:00")
+        raise InvalidInputError(
+            f"{source}: slot_start {out['slot_start'].iloc[row]!r} (row {row + 2}) is not a "
+            "timestamp with offset: write ISO 8601 such as 2026-03-27T21:00:00+01:00"
+        )
     out["slot_start"] = slot.dt.tz_convert(tz)
     expected = pd.to_numeric(out["expected"], errors="coerce")
     bad = expected.isna() | ~np.isfinite(expected) | (expected < 0)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InvalidInputError(f"{source}: expected {out['expected'].iloc[row]} (row {row + 2}) must be a "
-                                "number >= 0 [incidents/h]")
+        raise InvalidInputError(
+            f"{source}: expected {out['expected'].iloc[row]} (row {row + 2}) must be a number >= 0 [incidents/h]"
+        )
     out["expected"] = expected.astype(float)
     dup = out.duplicated(["place_id", "slot_start"])
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0])
-        raise InvalidInputError(f"{source}: place {out['place_id'].iloc[row]!r} at {out['slot_start'].iloc[row]} "
-                                f"appears twice (row {row + 2}): keep one row per place and hour")
+        raise InvalidInputError(
+            f"{source}: place {out['place_id'].iloc[row]!r} at {out['slot_start'].iloc[row]} "
+            f"appears twice (row {row + 2}): keep one row per place and hour"
+        )
     return out
 
 
@@ -123,8 +134,13 @@ def week_risk(grid: pd.DataFrame, week: str, tz: str) -> WeekRisk:
         risk[i, j] = sub["expected"].to_numpy()
         covered[np.unique(j)] = True
     if not covered[:n_week].any():
-        span = (f"{grid['slot_start'].min():%Y-%m-%d %H:%M} to {grid['slot_start'].max():%Y-%m-%d %H:%M}"
-                if len(grid) else "no rows")
-        raise InvalidInputError(f"the forecast does not cover week {week} (it covers {span}): forecast that week "
-                                f"with 'tryggplan forecast --start {monday} --days 7' or plan a week it covers")
+        span = (
+            f"{grid['slot_start'].min():%Y-%m-%d %H:%M} to {grid['slot_start'].max():%Y-%m-%d %H:%M}"
+            if len(grid)
+            else "no rows"
+        )
+        raise InvalidInputError(
+            f"the forecast does not cover week {week} (it covers {span}): forecast that week "
+            f"with 'tryggplan forecast --start {monday} --days 7' or plan a week it covers"
+        )
     return WeekRisk(week, tz, monday, places, slots_utc.tz_convert(tz), n_week, risk, covered)

@@ -41,10 +41,10 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from allocation.errors import InfeasiblePlanError, SolverError
-from allocation.grid import WeekRisk
-from allocation.plan import SolverInfo
-from allocation.spec import WEEKDAYS, PinnedGuard, PinnedWalk, Resources
+from tryggplan.allocation.errors import InfeasiblePlanError, SolverError
+from tryggplan.allocation.grid import WeekRisk
+from tryggplan.allocation.plan import SolverInfo
+from tryggplan.allocation.spec import WEEKDAYS, PinnedGuard, PinnedWalk, Resources
 
 SolverName = Literal["highs", "cbc"]
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -57,7 +57,8 @@ def local_time(day: dt.date, hour: int, tz: str) -> pd.Timestamp:
     an ambiguous one (fall back) is the first occurrence (summer time).
     """
     return pd.Timestamp(dt.datetime.combine(day, dt.time(hour))).tz_localize(
-        tz, nonexistent="shift_forward", ambiguous=True)
+        tz, nonexistent="shift_forward", ambiguous=True
+    )
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,9 @@ class WeekSetup:
         return {p: i for i, p in enumerate(self.risk.places)}
 
 
-def make_setup(risk: WeekRisk, resources: Resources, share: int, *, extra_budget: float = 0.0,
-               extra_guard_hours: int = 0) -> WeekSetup:
+def make_setup(
+    risk: WeekRisk, resources: Resources, share: int, *, extra_budget: float = 0.0, extra_guard_hours: int = 0
+) -> WeekSetup:
     """Expand the spec over the week: walk options, eligibility, guard cells, pins, windows."""
     tz = resources.tz
     pidx = {p: i for i, p in enumerate(risk.places)}
@@ -155,12 +157,22 @@ def make_setup(risk: WeekRisk, resources: Resources, share: int, *, extra_budget
     if g is not None and g.concurrent_guards > 0:
         hours = np.asarray(risk.slots.hour)
         hour_ok = np.isin(hours, g.hours)
-        hour_ok[risk.n_week:] = False  # guard blocks stay inside the ISO week
+        hour_ok[risk.n_week :] = False  # guard blocks stay inside the ISO week
         rows = [pidx[p] for p in (g.places if g.places is not None else risk.places) if p in pidx]
         guard_ok[rows, :] = hour_ok
     budget = None if resources.weekly_budget_sek is None else resources.weekly_budget_sek + extra_budget
-    setup = WeekSetup(risk, resources, share, options, eligible, why_not, guard_ok, cap, budget,
-                      (g.max_hours_per_week if g else 0) + extra_guard_hours)
+    setup = WeekSetup(
+        risk,
+        resources,
+        share,
+        options,
+        eligible,
+        why_not,
+        guard_ok,
+        cap,
+        budget,
+        (g.max_hours_per_week if g else 0) + extra_guard_hours,
+    )
     by_key = {(o.area, o.night, o.template): o.idx for o in options}
     for i, pin in enumerate(resources.pinned):
         if isinstance(pin, PinnedWalk):
@@ -187,8 +199,9 @@ def make_setup(risk: WeekRisk, resources: Resources, share: int, *, extra_budget
             start = local_time(day0, sh, tz)
             end = local_time(day0 + dt.timedelta(days=1 if eh <= sh else 0), eh, tz)
             cells = [j for j in range(risk.slot_index(start), risk.slot_index(end)) if 0 <= j < n_slots]
-            setup.must_cover.append((i, m.place_id, night, cells, m.by in ("any", "night_walk"),
-                                     m.by in ("any", "guard")))
+            setup.must_cover.append(
+                (i, m.place_id, night, cells, m.by in ("any", "night_walk"), m.by in ("any", "guard"))
+            )
     return setup
 
 
@@ -211,21 +224,31 @@ class WeekModel:
         self.elastic = elastic
         self.relaxable: dict[str, _Relaxable] = {}
         self.penalty: list[tuple[float, pulp.LpVariable]] = []
-        self.prob = pulp.LpProblem(f"week_{setup.risk.week.replace('-', '_')}",
-                                   pulp.LpMinimize if elastic else pulp.LpMaximize)
+        self.prob = pulp.LpProblem(
+            f"week_{setup.risk.week.replace('-', '_')}", pulp.LpMinimize if elastic else pulp.LpMaximize
+        )
         self._build()
 
     # -------------------------------------------------------------- helpers
-    def _var(self, name: str, low: float | None = None, up: float | None = None,
-             cat: str = pulp.LpContinuous) -> pulp.LpVariable:
+    def _var(
+        self, name: str, low: float | None = None, up: float | None = None, cat: str = pulp.LpContinuous
+    ) -> pulp.LpVariable:
         """A named variable of the problem (``add_variable`` from PuLP 3.3 on)."""
         add = getattr(self.prob, "add_variable", None)
         if add is not None:
             return add(name, low, up, cat=cat)
         return pulp.LpVariable(name, low, up, cat=cat)
 
-    def _con(self, name: str, expr: pulp.LpAffineExpression, sense: str, rhs: float,
-             key: str | None = None, label: str | None = None, scale: float = 1.0) -> None:
+    def _con(
+        self,
+        name: str,
+        expr: pulp.LpAffineExpression,
+        sense: str,
+        rhs: float,
+        key: str | None = None,
+        label: str | None = None,
+        scale: float = 1.0,
+    ) -> None:
         """Add a constraint; with ``key`` it is a hard constraint the elastic model may relax."""
         if self.elastic and key is not None:
             rel = self.relaxable.setdefault(key, _Relaxable(label or key))
@@ -263,13 +286,18 @@ class WeekModel:
                 continue
             oi = opt
             ai = next(k for k, a in enumerate(r.associations) if a.name == pin.association)
-            label = (f"pinned[{pi}]: '{pin.association}' walks {pin.area} on the night of {pin.night} "
-                     f"({pin.template})")
+            label = f"pinned[{pi}]: '{pin.association}' walks {pin.area} on the night of {pin.night} ({pin.template})"
             key = (pin.association, oi)
             if key not in self.x:
                 self.x[key] = self._var(f"walk_{ai}_{oi}", cat=pulp.LpBinary)
-                self._con(f"avail_{ai}_{oi}", pulp.lpSum([self.x[key]]), "<=", 0,
-                          key=f"avail:{pin.association}:{oi}", label=s.why_not[key])
+                self._con(
+                    f"avail_{ai}_{oi}",
+                    pulp.lpSum([self.x[key]]),
+                    "<=",
+                    0,
+                    key=f"avail:{pin.association}:{oi}",
+                    label=s.why_not[key],
+                )
             self._con(f"pinned_{pi}", pulp.lpSum([self.x[key]]), "==", 1, key=f"pinned:{pi}", label=label)
         by_opt: dict[int, list[pulp.LpVariable]] = defaultdict(list)
         for (_a, oi), v in self.x.items():
@@ -287,9 +315,14 @@ class WeekModel:
                 groups[(o.area, o.night)].append(o.idx)
         for gi, ((area, night), ois) in enumerate(sorted(groups.items())):
             if len(ois) > 1:
-                self._con(f"area_night_{gi}", pulp.lpSum(self.teams[o] for o in ois), "<=", max_teams,
-                          key=f"teams:{area}:{night}",
-                          label=f"at most {max_teams} teams in area '{area}' on the night of {night}")
+                self._con(
+                    f"area_night_{gi}",
+                    pulp.lpSum(self.teams[o] for o in ois),
+                    "<=",
+                    max_teams,
+                    key=f"teams:{area}:{night}",
+                    label=f"at most {max_teams} teams in area '{area}' on the night of {night}",
+                )
         # one walk per association and night; weekly max / min
         night_of = {o.idx: o.night for o in s.options}
         for ai, a in enumerate(r.associations):
@@ -300,19 +333,37 @@ class WeekModel:
                     self.prob += pulp.lpSum(vs) <= 1, f"one_walk_{ai}_{ni}"
             total = pulp.lpSum(mine.values())
             cap = s.cap[a.name]
-            cap_label = (f"max walks of '{a.name}' this week ({cap}: max_walks_per_week {a.max_walks_per_week}"
-                         + (f", season max {a.max_walks_per_season} with {a.walks_done} done" if
-                            a.max_walks_per_season is not None else "") + ")")
+            cap_label = (
+                f"max walks of '{a.name}' this week ({cap}: max_walks_per_week {a.max_walks_per_week}"
+                + (
+                    f", season max {a.max_walks_per_season} with {a.walks_done} done"
+                    if a.max_walks_per_season is not None
+                    else ""
+                )
+                + ")"
+            )
             if mine and cap < len(mine):
                 self._con(f"assoc_max_{ai}", total, "<=", cap, key=f"assoc_max:{a.name}", label=cap_label)
             if a.min_walks_per_week > 0:
-                self._con(f"assoc_min_{ai}", total, ">=", a.min_walks_per_week, key=f"assoc_min:{a.name}",
-                          label=f"min walks of '{a.name}' this week ({a.min_walks_per_week}); "
-                                f"'{a.name}' can walk on {len(s.eligible[a.name])} of the week's shift options "
-                                f"(nights {a.nights})")
+                self._con(
+                    f"assoc_min_{ai}",
+                    total,
+                    ">=",
+                    a.min_walks_per_week,
+                    key=f"assoc_min:{a.name}",
+                    label=f"min walks of '{a.name}' this week ({a.min_walks_per_week}); "
+                    f"'{a.name}' can walk on {len(s.eligible[a.name])} of the week's shift options "
+                    f"(nights {a.nights})",
+                )
         all_walks = pulp.lpSum(self.x.values())
-        self._con("quota_week", all_walks, "==", s.share, key="quota",
-                  label=f"week share of the season quota: exactly {s.share} walks this week")
+        self._con(
+            "quota_week",
+            all_walks,
+            "==",
+            s.share,
+            key="quota",
+            label=f"week share of the season quota: exactly {s.share} walks this week",
+        )
         # fairness (running shares, tolerance one walk)
         fair = r.fairness
         if r.associations and (fair.min_share > 0 or fair.max_share < 1):
@@ -320,13 +371,23 @@ class WeekModel:
             for ai, a in enumerate(r.associations):
                 mine = pulp.lpSum(v for (n, _), v in self.x.items() if n == a.name)
                 if fair.min_share > 0:
-                    self._con(f"fair_min_{ai}", mine - fair.min_share * all_walks, ">=",
-                              fair.min_share * done_total - a.walks_done - 1, key=f"fair_min:{a.name}",
-                              label=f"fairness: '{a.name}' gets at least {fair.min_share:.0%} of the walks")
+                    self._con(
+                        f"fair_min_{ai}",
+                        mine - fair.min_share * all_walks,
+                        ">=",
+                        fair.min_share * done_total - a.walks_done - 1,
+                        key=f"fair_min:{a.name}",
+                        label=f"fairness: '{a.name}' gets at least {fair.min_share:.0%} of the walks",
+                    )
                 if fair.max_share < 1:
-                    self._con(f"fair_max_{ai}", mine - fair.max_share * all_walks, "<=",
-                              fair.max_share * done_total - a.walks_done + 1, key=f"fair_max:{a.name}",
-                              label=f"fairness: '{a.name}' gets at most {fair.max_share:.0%} of the walks")
+                    self._con(
+                        f"fair_max_{ai}",
+                        mine - fair.max_share * all_walks,
+                        "<=",
+                        fair.max_share * done_total - a.walks_done + 1,
+                        key=f"fair_max:{a.name}",
+                        label=f"fairness: '{a.name}' gets at most {fair.max_share:.0%} of the walks",
+                    )
         # ------------------------------------------------------------ guards
         g = r.guard
         self.y: dict[tuple[int, int], pulp.LpVariable] = {}
@@ -337,12 +398,23 @@ class WeekModel:
             for j in cells:
                 if (i, j) not in self.y:
                     self.y[(i, j)] = self._var(f"guard_{i}_{j}", cat=pulp.LpBinary)
-                    self._con(f"guard_allowed_{i}_{j}", pulp.lpSum([self.y[(i, j)]]), "<=", 0,
-                              key=f"guard_allowed:{gpin.place_id}",
-                              label=f"guard contract: no guard may be at {gpin.place_id} at "
-                                    f"{risk.slots[j]:%a %H:%M} (guard.places / guard.hours)")
-                self._con(f"pinned_{pi}_{j}", pulp.lpSum([self.y[(i, j)]]), "==", 1, key=f"pinned:{pi}",
-                          label=f"pinned[{pi}]: guard at {gpin.place_id} from {gpin.start} for {gpin.hours} h")
+                    self._con(
+                        f"guard_allowed_{i}_{j}",
+                        pulp.lpSum([self.y[(i, j)]]),
+                        "<=",
+                        0,
+                        key=f"guard_allowed:{gpin.place_id}",
+                        label=f"guard contract: no guard may be at {gpin.place_id} at "
+                        f"{risk.slots[j]:%a %H:%M} (guard.places / guard.hours)",
+                    )
+                self._con(
+                    f"pinned_{pi}_{j}",
+                    pulp.lpSum([self.y[(i, j)]]),
+                    "==",
+                    1,
+                    key=f"pinned:{pi}",
+                    label=f"pinned[{pi}]: guard at {gpin.place_id} from {gpin.start} for {gpin.hours} h",
+                )
         if self.y and g is not None:
             L = g.min_block_hours
             places = sorted({i for i, _ in self.y})
@@ -367,19 +439,37 @@ class WeekModel:
                 by_slot[j].append(v)
             for j, vs in sorted(by_slot.items()):
                 if len(vs) > g.concurrent_guards:
-                    self._con(f"concurrent_{j}", pulp.lpSum(vs), "<=", g.concurrent_guards, key="concurrent",
-                              label=f"guard contract: at most {g.concurrent_guards} guard(s) on duty at once")
+                    self._con(
+                        f"concurrent_{j}",
+                        pulp.lpSum(vs),
+                        "<=",
+                        g.concurrent_guards,
+                        key="concurrent",
+                        label=f"guard contract: at most {g.concurrent_guards} guard(s) on duty at once",
+                    )
             if len(self.y) > s.guard_max_hours:
-                self._con("guard_hours", pulp.lpSum(self.y.values()), "<=", s.guard_max_hours, key="guard_hours",
-                          label=f"guard contract: at most {s.guard_max_hours} guard hours a week")
+                self._con(
+                    "guard_hours",
+                    pulp.lpSum(self.y.values()),
+                    "<=",
+                    s.guard_max_hours,
+                    key="guard_hours",
+                    label=f"guard contract: at most {s.guard_max_hours} guard hours a week",
+                )
         guard_cost = pulp.lpSum(self.y.values()) * (g.hourly_rate_sek if g else 0.0)
         self.cost = all_walks * r.cost_per_walk_sek + guard_cost
         if s.budget is not None:
-            self._con("budget", self.cost, "<=", s.budget, key="budget",
-                      label=f"weekly budget {s.budget:.0f} SEK (a walk costs {r.cost_per_walk_sek:.0f} SEK"
-                            + (f", a guard hour {g.hourly_rate_sek:.0f} SEK, min block {g.min_block_hours} h"
-                               if g else "") + ")",
-                      scale=max(1.0, r.cost_per_walk_sek))
+            self._con(
+                "budget",
+                self.cost,
+                "<=",
+                s.budget,
+                key="budget",
+                label=f"weekly budget {s.budget:.0f} SEK (a walk costs {r.cost_per_walk_sek:.0f} SEK"
+                + (f", a guard hour {g.hourly_rate_sek:.0f} SEK, min block {g.min_block_hours} h" if g else "")
+                + ")",
+                scale=max(1.0, r.cost_per_walk_sek),
+            )
         # ------------------------------------------------------------ coverage
         cell_opts: dict[tuple[int, int], list[int]] = defaultdict(list)
         for o in s.options:
@@ -397,18 +487,33 @@ class WeekModel:
                     terms += [self.teams[o] for o in cell_opts.get((i, j), [])]
                 if by_guard and (i, j) in self.y:
                     terms.append(self.y[(i, j)])
-                self._con(f"mustcover_{mi}_{j}", pulp.lpSum(terms), ">=", 1, key=f"must_cover:{ci}",
-                          label=f"must-cover[{ci}] '{m.label}' (by {m.by})")
+                self._con(
+                    f"mustcover_{mi}_{j}",
+                    pulp.lpSum(terms),
+                    ">=",
+                    1,
+                    key=f"must_cover:{ci}",
+                    label=f"must-cover[{ci}] '{m.label}' (by {m.by})",
+                )
         if self.elastic:
             self.prob += pulp.lpSum(w * v for w, v in self.penalty), "total_slack"
             return
         obj: dict[pulp.LpVariable, float] = defaultdict(float)
         extra: list[tuple[pulp.LpVariable, float]] = []
         # per place-hour: walk options, walk-curve segments, product variable, walk-curve terms
-        self._cells: list[tuple[int, int, list[int], list[pulp.LpVariable], pulp.LpVariable | None, float,
-                                list[tuple[pulp.LpVariable, float]]]] = []
+        self._cells: list[
+            tuple[
+                int,
+                int,
+                list[int],
+                list[pulp.LpVariable],
+                pulp.LpVariable | None,
+                float,
+                list[tuple[pulp.LpVariable, float]],
+            ]
+        ] = []
         stack = eff.walk_stacking
-        for (i, j) in sorted(set(cell_opts) | set(self.y)):
+        for i, j in sorted(set(cell_opts) | set(self.y)):
             rij = float(risk.risk[i, j])
             if rij <= 0:
                 continue
@@ -431,8 +536,10 @@ class WeekModel:
                 if walk_terms and eff.guard > 0:
                     a_max = eff.walk * sum(stack[:K])
                     both = self._var(f"both_{i}_{j}", 0)
-                    self.prob += (both - pulp.lpSum(c * v for v, c in walk_terms) - a_max * yv >= -a_max), \
-                        f"both_{i}_{j}"
+                    self.prob += (
+                        (both - pulp.lpSum(c * v for v, c in walk_terms) - a_max * yv >= -a_max),
+                        f"both_{i}_{j}",
+                    )
                     extra.append((both, -rij * eff.guard))
                     self._cells.append((i, j, opts, segs, both, a_max, walk_terms))
                     continue
@@ -540,8 +647,14 @@ def _start_is_feasible(prob: pulp.LpProblem, start: dict[str, float], tol: float
     return all(c.valid(tol) for c in constraints)
 
 
-def solve(prob: pulp.LpProblem, solver: SolverName = "highs", time_limit: float | None = None,
-          gap: float = 1e-4, threads: int | None = None, start: dict[str, float] | None = None) -> SolverInfo:
+def solve(
+    prob: pulp.LpProblem,
+    solver: SolverName = "highs",
+    time_limit: float | None = None,
+    gap: float = 1e-4,
+    threads: int | None = None,
+    start: dict[str, float] | None = None,
+) -> SolverInfo:
     """Solve ``prob`` in place; returns status, gap and time. Raises on no solution at all.
 
     ``start``: values of some variables by name (a known feasible plan, e.g. the greedy
@@ -549,8 +662,7 @@ def solve(prob: pulp.LpProblem, solver: SolverName = "highs", time_limit: float 
     """
     t0 = time.perf_counter()
     if solver == "highs":
-        cmd = _HiGHSWithStart(start, msg=False, gapRel=gap, timeLimit=time_limit, threads=threads,
-                              **HIGHS_OPTIONS)
+        cmd = _HiGHSWithStart(start, msg=False, gapRel=gap, timeLimit=time_limit, threads=threads, **HIGHS_OPTIONS)
         if not cmd.available():  # fall back to CBC (shipped with pulp<4)
             return solve(prob, "cbc", time_limit, gap, threads)
         _silence_highs_banner()
@@ -574,21 +686,21 @@ def solve(prob: pulp.LpProblem, solver: SolverName = "highs", time_limit: float 
             # constraint of the model, is the answer
             return SolverInfo("highs", "time_limit", math.inf, round(seconds, 3))
         else:
-            raise SolverError(f"HiGHS stopped without a plan (status {hs.modelStatusToString(ms)}): "
-                              "raise --time-limit or simplify the resources")
+            raise SolverError(
+                f"HiGHS stopped without a plan (status {hs.modelStatusToString(ms)}): "
+                "raise --time-limit or simplify the resources"
+            )
         mip_gap = float(info.mip_gap)
         if not math.isfinite(mip_gap) or mip_gap < 0:
             mip_gap = 0.0 if status == "optimal" else math.inf
         bound = float(info.mip_dual_bound) if math.isfinite(float(info.mip_dual_bound)) else None
-        return SolverInfo("highs", status, mip_gap, round(seconds, 3),
-                          None if bound is None else abs(bound))
+        return SolverInfo("highs", status, mip_gap, round(seconds, 3), None if bound is None else abs(bound))
     if solver == "cbc":
         with tempfile.TemporaryDirectory() as tmp:
             log = Path(tmp) / "cbc.log"
             with warnings.catch_warnings():  # PuLP 3.x announces CBC's removal in PuLP 4 (pinned <4)
                 warnings.simplefilter("ignore", DeprecationWarning)
-                cmd = pulp.PULP_CBC_CMD(msg=False, gapRel=gap, timeLimit=time_limit, threads=threads,
-                                        logPath=str(log))
+                cmd = pulp.PULP_CBC_CMD(msg=False, gapRel=gap, timeLimit=time_limit, threads=threads, logPath=str(log))
             if not cmd.available():
                 raise SolverError("CBC is not available (it ships with pulp<4), or use --solver highs")
             prob.solve(cmd)
@@ -601,8 +713,10 @@ def solve(prob: pulp.LpProblem, solver: SolverName = "highs", time_limit: float 
         elif prob.sol_status == pulp.LpSolutionIntegerFeasible:
             status = "time_limit"
         else:
-            raise SolverError(f"CBC stopped without a plan (status {pulp.LpStatus[prob.status]}): "
-                              "raise --time-limit or use --solver highs")
+            raise SolverError(
+                f"CBC stopped without a plan (status {pulp.LpStatus[prob.status]}): "
+                "raise --time-limit or use --solver highs"
+            )
         m = re.search(r"^Gap:\s+([0-9.eE+-]+)", text, re.M)
         cbc_gap = float(m.group(1)) if m else (0.0 if status == "optimal" else math.inf)
         if "Stopped on time" in text and status == "optimal":
@@ -622,8 +736,10 @@ def diagnose(setup: WeekSetup, solver: SolverName = "highs", max_rounds: int = 4
     model = WeekModel(setup, elastic=True)
     info = solve(model.prob, solver)
     if info.status == "infeasible":
-        return ["structural: even with every listed constraint relaxed there is no plan "
-                "(check the guard minimum block against the allowed guard hours and pinned guard shifts)"]
+        return [
+            "structural: even with every listed constraint relaxed there is no plan "
+            "(check the guard minimum block against the allowed guard hours and pinned guard shifts)"
+        ]
     used = [k for k, rel in model.relaxable.items() if any((v.varValue or 0) > 1e-6 for v in rel.slacks)]
     for k in used:
         found.setdefault(model.relaxable[k].label, k)
@@ -640,12 +756,28 @@ def diagnose(setup: WeekSetup, solver: SolverName = "highs", max_rounds: int = 4
     return sorted(found, key=lambda label: (_CONFLICT_ORDER.index(found[label].split(":")[0]), label))
 
 
-_CONFLICT_ORDER = ("quota", "budget", "must_cover", "pinned", "avail", "assoc_min", "assoc_max", "teams",
-                   "fair_min", "fair_max", "guard_allowed", "guard_hours", "concurrent")
+_CONFLICT_ORDER = (
+    "quota",
+    "budget",
+    "must_cover",
+    "pinned",
+    "avail",
+    "assoc_min",
+    "assoc_max",
+    "teams",
+    "fair_min",
+    "fair_max",
+    "guard_allowed",
+    "guard_hours",
+    "concurrent",
+)
 
 
 def raise_infeasible(setup: WeekSetup, solver: SolverName) -> None:
     conflicts = diagnose(setup, solver)
     raise InfeasiblePlanError(
-        f"no plan for {setup.risk.week} satisfies every constraint; conflicting: " + "; ".join(conflicts)
-        + " -> relax one of them (more walks or budget, other nights, fewer must-cover hours)", conflicts)
+        f"no plan for {setup.risk.week} satisfies every constraint; conflicting: "
+        + "; ".join(conflicts)
+        + " -> relax one of them (more walks or budget, other nights, fewer must-cover hours)",
+        conflicts,
+    )

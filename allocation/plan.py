@@ -19,8 +19,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from allocation.grid import WeekRisk
-from allocation.spec import Effects
+from tryggplan.allocation.grid import WeekRisk
+from tryggplan.allocation.spec import Effects
 
 Status = Literal["optimal", "time_limit"]
 ShiftKind = Literal["night_walk", "guard"]
@@ -121,8 +121,7 @@ class Plan:
             "shifts": [s.to_dict() for s in self.shifts],
             "baselines": {k: v.to_dict() for k, v in self.baselines.items()},
             "marginal_value": dict(self.marginal_value),
-            "solver": {**asdict(self.solver),
-                       "gap": self.solver.gap if math.isfinite(self.solver.gap) else None},
+            "solver": {**asdict(self.solver), "gap": self.solver.gap if math.isfinite(self.solver.gap) else None},
             "warnings": list(self.warnings),
             "generated_at": self.generated_at,
         }

@@ -244,8 +244,9 @@ class PinnedGuard(_Model):
     @classmethod
     def _on_the_hour(cls, v: dt.datetime) -> dt.datetime:
         if v.minute or v.second or v.microsecond:
-            raise ValueError(f"start {v.isoformat()} is not on the hour: the risk grid is hourly, "
-                             "write e.g. 2026-12-04T21:00")
+            raise ValueError(
+                f"start {v.isoformat()} is not on the hour: the risk grid is hourly, write e.g. 2026-12-04T21:00"
+            )
         return v
 
 
@@ -334,9 +335,11 @@ class Resources(_Model):
     @model_validator(mode="after")
     def _references(self) -> Resources:
         problems: list[str] = []
-        for what, names in (("templates", [t.name for t in self.templates]),
-                            ("areas", [a.name for a in self.areas]),
-                            ("associations", [a.name for a in self.associations])):
+        for what, names in (
+            ("templates", [t.name for t in self.templates]),
+            ("areas", [a.name for a in self.areas]),
+            ("associations", [a.name for a in self.associations]),
+        ):
             dup = sorted({n for n in names if names.count(n) > 1})
             if dup:
                 problems.append(f"{what}: names {dup} appear twice: give each a unique name")
@@ -346,21 +349,24 @@ class Resources(_Model):
         for i, a in enumerate(self.associations):
             for j, t in enumerate(a.templates or []):
                 if t not in templates:
-                    problems.append(f"associations[{i}].templates[{j}]: unknown template {t!r}: "
-                                    f"use one of {sorted(templates)}")
+                    problems.append(
+                        f"associations[{i}].templates[{j}]: unknown template {t!r}: use one of {sorted(templates)}"
+                    )
             for j, ar in enumerate(a.areas or []):
                 if ar not in areas:
                     problems.append(f"associations[{i}].areas[{j}]: unknown area {ar!r}: use one of {sorted(areas)}")
         for i, p in enumerate(self.pinned):
             if isinstance(p, PinnedWalk):
                 if p.association not in assocs:
-                    problems.append(f"pinned[{i}].association: unknown association {p.association!r}: "
-                                    f"use one of {sorted(assocs)}")
+                    problems.append(
+                        f"pinned[{i}].association: unknown association {p.association!r}: use one of {sorted(assocs)}"
+                    )
                 if p.area not in areas:
                     problems.append(f"pinned[{i}].area: unknown area {p.area!r}: use one of {sorted(areas)}")
                 if p.template not in templates:
-                    problems.append(f"pinned[{i}].template: unknown template {p.template!r}: "
-                                    f"use one of {sorted(templates)}")
+                    problems.append(
+                        f"pinned[{i}].template: unknown template {p.template!r}: use one of {sorted(templates)}"
+                    )
             elif self.guard is None:
                 problems.append(f"pinned[{i}]: a guard shift is pinned but there is no 'guard' contract: add one")
         for i, m in enumerate(self.must_cover):
@@ -412,8 +418,10 @@ def parse_resources(data: Any, source: str = "resources") -> Resources:
     Raises :class:`InvalidInputError` with one line per bad field: its path and what to fix.
     """
     if not isinstance(data, dict):
-        raise InvalidInputError(f"{source}: expected a mapping of settings at the top level, got "
-                                f"{type(data).__name__}: see README 'Allocation' for an example")
+        raise InvalidInputError(
+            f"{source}: expected a mapping of settings at the top level, got "
+            f"{type(data).__name__}: see README 'Allocation' for an example"
+        )
     try:
         return Resources.model_validate(data)
     except ValidationError as exc:
@@ -443,10 +451,14 @@ def load_resources(path: str | Path) -> Resources:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         where = getattr(exc, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else (
-            f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else "")
-        raise InvalidInputError(f"{path.name}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}"
-                                f"{line}: fix the syntax") from exc
+        line = (
+            f" at line {where.line + 1}"
+            if where is not None
+            else (f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else "")
+        )
+        raise InvalidInputError(
+            f"{path.name}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}{line}: fix the syntax"
+        ) from exc
     return parse_resources(data, path.name)
 
 
@@ -471,7 +483,8 @@ def check_against_places(resources: Resources, place_ids: set[str] | list[str], 
     if problems:
         sample = sorted(known)[:8]
         raise InvalidInputError(
-            f"{source}: " + "; ".join(problems)
+            f"{source}: "
+            + "; ".join(problems)
             + f" -> use place ids from the forecast (e.g. {sample}) or forecast those places too"
             " (`tryggplan forecast --places places.csv` includes places without incidents)"
         )
@@ -492,8 +505,9 @@ def demo_resources(places: pd.DataFrame, season_until: dt.date | None = None) ->
         frame["area"] = "Centrum"
     frame["area"] = frame["area"].fillna("Centrum").astype(str)
     frame["place_id"] = frame["place_id"].astype(str)
-    areas = [{"name": name, "place_ids": sorted(g["place_id"].tolist())}
-             for name, g in frame.groupby("area", sort=True)]
+    areas = [
+        {"name": name, "place_ids": sorted(g["place_id"].tolist())} for name, g in frame.groupby("area", sort=True)
+    ]
     area_names = [a["name"] for a in areas]
     nights_by_assoc: list[tuple[str, list[str], int]] = [
         ("Nattvandrarna Centrum", ["fri", "sat"], 2),
@@ -504,8 +518,13 @@ def demo_resources(places: pd.DataFrame, season_until: dt.date | None = None) ->
     ]
     associations = []
     for i, (name, nights, per_week) in enumerate(nights_by_assoc):
-        entry: dict[str, Any] = {"name": name, "nights": nights, "max_walks_per_week": per_week,
-                                 "max_walks_per_season": 14, "team_size": 3 + i % 2}
+        entry: dict[str, Any] = {
+            "name": name,
+            "nights": nights,
+            "max_walks_per_week": per_week,
+            "max_walks_per_season": 14,
+            "team_size": 3 + i % 2,
+        }
         if i == 3:
             entry["templates"] = ["kväll 20-00", "sen kväll 21-01"]
         if i == 4 and len(area_names) > 1:
@@ -516,8 +535,13 @@ def demo_resources(places: pd.DataFrame, season_until: dt.date | None = None) ->
         "tz": DEFAULT_TZ,
         "cost_per_walk_sek": 1000,
         "weekly_budget_sek": 12000,
-        "season": {"walks": 40, "used": 0, "horizon_weeks": 26, "min_walks_per_week": 1,
-                   **({"until": season_until.isoformat()} if season_until else {})},
+        "season": {
+            "walks": 40,
+            "used": 0,
+            "horizon_weeks": 26,
+            "min_walks_per_week": 1,
+            **({"until": season_until.isoformat()} if season_until else {}),
+        },
         "templates": [
             {"name": "kväll 20-00", "start": "20:00", "end": "00:00"},
             {"name": "sen kväll 21-01", "start": "21:00", "end": "01:00"},
@@ -526,9 +550,14 @@ def demo_resources(places: pd.DataFrame, season_until: dt.date | None = None) ->
         "areas": areas,
         "associations": associations,
         "max_teams_per_area_night": 2,
-        "guard": {"hourly_rate_sek": 450, "min_block_hours": 3, "max_hours_per_week": 24,
-                  "concurrent_guards": 1, "places": guard_places,
-                  "hours": [18, 19, 20, 21, 22, 23, 0, 1, 2, 3]},
+        "guard": {
+            "hourly_rate_sek": 450,
+            "min_block_hours": 3,
+            "max_hours_per_week": 24,
+            "concurrent_guards": 1,
+            "places": guard_places,
+            "hours": [18, 19, 20, 21, 22, 23, 0, 1, 2, 3],
+        },
         "fairness": {"min_share": 0.0, "max_share": 0.5},
         "effects": {"walk": 0.10, "guard": 0.20, "walk_stacking": [1.0, 0.5, 0.25]},
     }

@@ -7,13 +7,14 @@ import math
 import numpy as np
 import pandas as pd
 
-from allocation.baselines import baselines as compute_baselines
-from allocation.baselines import greedy
-from allocation.errors import SolverError
-from allocation.grid import WeekRisk, normalise_grid, week_risk
-from allocation.model import SolverName, WeekModel, WeekSetup, make_setup, raise_infeasible, solve
-from allocation.plan import Plan, Shift, SolverInfo, Status, attribute, coverage_reduction, now_iso, score
-from allocation.spec import Resources, check_against_places
+from tryggplan.allocation.baselines import baselines as compute_baselines
+from tryggplan.allocation.baselines import greedy
+from tryggplan.allocation.errors import SolverError
+from tryggplan.allocation.grid import WeekRisk, normalise_grid, week_risk
+from tryggplan.allocation.model import SolverName, WeekModel, WeekSetup, make_setup, raise_infeasible, solve
+from tryggplan.allocation.pacing import week_share
+from tryggplan.allocation.plan import Plan, Shift, SolverInfo, Status, attribute, coverage_reduction, now_iso, score
+from tryggplan.allocation.spec import Resources, check_against_places
 from tryggplan.domain import InvalidInputError
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -34,15 +35,21 @@ def _hours_label(start: pd.Timestamp, end: pd.Timestamp) -> str:
     return f"{_DAYS[start.weekday()]} {start:%H}-{end:%H}"
 
 
-def extract_shifts(setup: WeekSetup, chosen: list[tuple[str, int]], guard_cells: list[tuple[int, int]],
-                   walks: np.ndarray, guard: np.ndarray) -> list[Shift]:
+def extract_shifts(
+    setup: WeekSetup,
+    chosen: list[tuple[str, int]],
+    guard_cells: list[tuple[int, int]],
+    walks: np.ndarray,
+    guard: np.ndarray,
+) -> list[Shift]:
     """Shifts with cost, prevented incidents and their ``why``."""
     r = setup.resources
     risk = setup.risk
     eff = r.effects
     per_walk, per_guard = attribute(risk, walks, guard, eff)
-    option_risk = np.array([risk.risk[np.ix_(o.places, o.slots)].sum() if o.places and o.slots else 0.0
-                            for o in setup.options])
+    option_risk = np.array(
+        [risk.risk[np.ix_(o.places, o.slots)].sum() if o.places and o.slots else 0.0 for o in setup.options]
+    )
     pinned_walks = {(pin.association, oi) for _, pin, oi in setup.pinned_walks}
     pinned_cells = {(setup.place_index[pin.place_id], j) for _, pin, cells in setup.pinned_guards for j in cells}
     must: dict[tuple[int, int], str] = {}
@@ -56,21 +63,37 @@ def extract_shifts(setup: WeekSetup, chosen: list[tuple[str, int]], guard_cells:
         prevented = float(per_walk[np.ix_(o.places, o.slots)].sum()) if o.places and o.slots else 0.0
         names = [risk.places[i] for i in o.places]
         where = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
-        why = (f"covers {o.area} ({where}) {_hours_label(o.start, o.end)}: {covered:.2f} expected incidents, "
-               f"top {_fmt_pct(_top_share(covered, option_risk))} of the week's walk options")
+        why = (
+            f"covers {o.area} ({where}) {_hours_label(o.start, o.end)}: {covered:.2f} expected incidents, "
+            f"top {_fmt_pct(_top_share(covered, option_risk))} of the week's walk options"
+        )
         notes = sorted({must[(i, j)] for i in o.places for j in o.slots if (i, j) in must})
         if notes:
             why += "; must-cover " + ", ".join(f"'{n}'" for n in notes)
         if (assoc, oi) in pinned_walks:
             why = "pinned (already agreed); " + why
-        shifts.append(Shift(
-            kind="night_walk", start=o.start.isoformat(), end=o.end.isoformat(), hours=o.hours,
-            cost_sek=float(r.cost_per_walk_sek), expected_prevented=prevented, expected_covered=covered,
-            why=why, place_ids=names, association=assoc, area=o.area, template=o.template,
-            night=o.night.isoformat(), pinned=(assoc, oi) in pinned_walks, slot_from=min(o.slots, default=0),
-            slot_to=max(o.slots, default=-1) + 1))
+        shifts.append(
+            Shift(
+                kind="night_walk",
+                start=o.start.isoformat(),
+                end=o.end.isoformat(),
+                hours=o.hours,
+                cost_sek=float(r.cost_per_walk_sek),
+                expected_prevented=prevented,
+                expected_covered=covered,
+                why=why,
+                place_ids=names,
+                association=assoc,
+                area=o.area,
+                template=o.template,
+                night=o.night.isoformat(),
+                pinned=(assoc, oi) in pinned_walks,
+                slot_from=min(o.slots, default=0),
+                slot_to=max(o.slots, default=-1) + 1,
+            )
+        )
     # guard blocks: runs of consecutive hours per place
-    week_pop = risk.risk[:, :risk.n_week].reshape(-1)
+    week_pop = risk.risk[:, : risk.n_week].reshape(-1)
     by_place: dict[int, list[int]] = {}
     for i, j in guard_cells:
         by_place.setdefault(i, []).append(j)
@@ -89,19 +112,33 @@ def extract_shifts(setup: WeekSetup, chosen: list[tuple[str, int]], guard_cells:
             covered = float(risk.risk[i, run].sum())
             prevented = float(per_guard[i, run].sum())
             mean = covered / len(run)
-            why = (f"guards {risk.places[i]} {_hours_label(start, end)} ({len(run)} h): {covered:.2f} expected "
-                   f"incidents, top {_fmt_pct(_top_share(mean, week_pop))} of the week's place-hours")
+            why = (
+                f"guards {risk.places[i]} {_hours_label(start, end)} ({len(run)} h): {covered:.2f} expected "
+                f"incidents, top {_fmt_pct(_top_share(mean, week_pop))} of the week's place-hours"
+            )
             notes = sorted({must[(i, j)] for j in run if (i, j) in must})
             if notes:
                 why += "; must-cover " + ", ".join(f"'{n}'" for n in notes)
             pinned = any((i, j) in pinned_cells for j in run)
             if pinned:
                 why = "pinned (already agreed); " + why
-            shifts.append(Shift(
-                kind="guard", start=start.isoformat(), end=end.isoformat(), hours=float(len(run)),
-                cost_sek=float(len(run) * (g.hourly_rate_sek if g else 0.0)), expected_prevented=prevented,
-                expected_covered=covered, why=why, place_ids=[risk.places[i]], guard="guard", pinned=pinned,
-                slot_from=run[0], slot_to=run[-1] + 1))
+            shifts.append(
+                Shift(
+                    kind="guard",
+                    start=start.isoformat(),
+                    end=end.isoformat(),
+                    hours=float(len(run)),
+                    cost_sek=float(len(run) * (g.hourly_rate_sek if g else 0.0)),
+                    expected_prevented=prevented,
+                    expected_covered=covered,
+                    why=why,
+                    place_ids=[risk.places[i]],
+                    guard="guard",
+                    pinned=pinned,
+                    slot_from=run[0],
+                    slot_to=run[-1] + 1,
+                )
+            )
     shifts.sort(key=lambda s: (s.start, s.kind, s.association or "", s.place_ids))
     return _number_guards(shifts)
 
@@ -128,8 +165,13 @@ def _number_guards(shifts: list[Shift]) -> list[Shift]:
     return out
 
 
-def _solve_setup(setup: WeekSetup, solver: SolverName, time_limit: float | None, gap: float,
-                 start: tuple[list[tuple[str, int]], np.ndarray] | None = None) -> tuple[WeekModel, SolverInfo]:
+def _solve_setup(
+    setup: WeekSetup,
+    solver: SolverName,
+    time_limit: float | None,
+    gap: float,
+    start: tuple[list[tuple[str, int]], np.ndarray] | None = None,
+) -> tuple[WeekModel, SolverInfo]:
     model = WeekModel(setup)
     values = model.start_from(*start) if start is not None else None
     info = solve(model.prob, solver, time_limit, gap, start=values)
@@ -150,9 +192,18 @@ def _objective_of(setup: WeekSetup, model: WeekModel) -> float:
     return score(setup.risk, walks, guard, setup.resources.effects)
 
 
-def plan_from_risk(risk: WeekRisk, resources: Resources, walks: int, *, solver: SolverName = "highs",
-                   time_limit: float | None = 60.0, gap: float = 1e-4, with_baselines: bool = True,
-                   with_marginal: bool = True, warnings: list[str] | None = None) -> Plan:
+def plan_from_risk(
+    risk: WeekRisk,
+    resources: Resources,
+    walks: int,
+    *,
+    solver: SolverName = "highs",
+    time_limit: float | None = 60.0,
+    gap: float = 1e-4,
+    with_baselines: bool = True,
+    with_marginal: bool = True,
+    warnings: list[str] | None = None,
+) -> Plan:
     """Solve one week given its risk matrix and the number of walks to place (the week's share)."""
     check_against_places(resources, list(risk.places))
     setup = make_setup(risk, resources, walks)
@@ -180,21 +231,43 @@ def plan_from_risk(risk: WeekRisk, resources: Resources, walks: int, *, solver: 
     if with_marginal:
         marginal = marginal_values(risk, resources, walks, objective, solver, time_limit, gap)
     notes = list(warnings or [])
-    if not risk.covered[:risk.n_week].all():
-        notes.append(f"the forecast covers {int(risk.covered[:risk.n_week].sum())} of the week's "
-                     f"{risk.n_week} hours; the rest count as zero risk")
+    if not risk.covered[: risk.n_week].all():
+        notes.append(
+            f"the forecast covers {int(risk.covered[: risk.n_week].sum())} of the week's "
+            f"{risk.n_week} hours; the rest count as zero risk"
+        )
     if info.status == "time_limit":
         notes.append(f"the solver stopped at the time limit: the plan is within {info.gap:.2%} of the optimum")
     status: Status = "time_limit" if info.status == "time_limit" else "optimal"
     return Plan(
-        week=risk.week, tz=resources.tz, status=status, objective=objective, risk_total=total,
-        risk_covered_share=covered / total if total > 0 else 0.0, cost_sek=float(sum(s.cost_sek for s in shifts)),
-        walks=len(chosen), walks_share=walks, guard_hours=float(len(cells)), shifts=shifts, solver=info,
-        baselines=base, marginal_value=marginal, warnings=notes, generated_at=now_iso())
+        week=risk.week,
+        tz=resources.tz,
+        status=status,
+        objective=objective,
+        risk_total=total,
+        risk_covered_share=covered / total if total > 0 else 0.0,
+        cost_sek=float(sum(s.cost_sek for s in shifts)),
+        walks=len(chosen),
+        walks_share=walks,
+        guard_hours=float(len(cells)),
+        shifts=shifts,
+        solver=info,
+        baselines=base,
+        marginal_value=marginal,
+        warnings=notes,
+        generated_at=now_iso(),
+    )
 
 
-def marginal_values(risk: WeekRisk, resources: Resources, walks: int, objective: float,
-                    solver: SolverName, time_limit: float | None, gap: float) -> dict[str, float | None]:
+def marginal_values(
+    risk: WeekRisk,
+    resources: Resources,
+    walks: int,
+    objective: float,
+    solver: SolverName,
+    time_limit: float | None,
+    gap: float,
+) -> dict[str, float | None]:
     """Expected incidents prevented by one more walk (and its 1000 SEK) and one more guard hour
     (and its pay), found by solving again [incidents]. 0 when it cannot be used."""
     out: dict[str, float | None] = {}
@@ -220,10 +293,19 @@ def marginal_values(risk: WeekRisk, resources: Resources, walks: int, objective:
     return out
 
 
-def plan_week(grid: pd.DataFrame, resources: Resources, week: str, *, walks: int | None = None,
-              solver: SolverName = "highs", time_limit: float | None = 60.0, gap: float = 1e-4,
-              with_baselines: bool = True, with_marginal: bool = True,
-              history: pd.DataFrame | None = None) -> Plan:
+def plan_week(
+    grid: pd.DataFrame,
+    resources: Resources,
+    week: str,
+    *,
+    walks: int | None = None,
+    solver: SolverName = "highs",
+    time_limit: float | None = 60.0,
+    gap: float = 1e-4,
+    with_baselines: bool = True,
+    with_marginal: bool = True,
+    history: pd.DataFrame | None = None,
+) -> Plan:
     """The optimal plan for ISO week ``week`` (``YYYY-Www``).
 
     Parameters
@@ -231,11 +313,9 @@ def plan_week(grid: pd.DataFrame, resources: Resources, week: str, *, walks: int
     grid : the risk grid (forecast contract); ``slot_start`` tz-aware, ``expected`` [incidents/h]
     resources : the validated resources spec
     walks : walks to place this week; ``None`` takes the week's share of the season quota
-        from :func:`allocation.season.week_share`
+        from :func:`tryggplan.allocation.pacing.week_share`
     history : optional incidents (canonical columns) for the season risk profile
     """
-    from allocation.season import week_share
-
     g = normalise_grid(grid, resources.tz)
     risk = week_risk(g, week, resources.tz)
     notes: list[str] = []
@@ -244,6 +324,14 @@ def plan_week(grid: pd.DataFrame, resources: Resources, week: str, *, walks: int
         notes.append(why)
     elif walks < 0:
         raise InvalidInputError(f"walks must be >= 0, got {walks}")
-    return plan_from_risk(risk, resources, walks, solver=solver, time_limit=time_limit, gap=gap,
-                          with_baselines=with_baselines, with_marginal=with_marginal, warnings=notes)
-
+    return plan_from_risk(
+        risk,
+        resources,
+        walks,
+        solver=solver,
+        time_limit=time_limit,
+        gap=gap,
+        with_baselines=with_baselines,
+        with_marginal=with_marginal,
+        warnings=notes,
+    )

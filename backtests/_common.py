@@ -15,23 +15,49 @@ from pathlib import Path
 
 import pandas as pd
 
-from forecasting.evaluation import backtest, write_report
-from forecasting.evaluation.report import markdown_table
-from forecasting.peers import ProphetPeer
-from forecasting.registry import BASELINES
+from tryggplan.forecasting.evaluation import backtest, write_report
+from tryggplan.forecasting.evaluation.report import markdown_table
+from tryggplan.forecasting.peers import ProphetPeer
+from tryggplan.forecasting.registry import BASELINES
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 ALL_MODELS = ("default", *BASELINES, "croston", "tsb", "autoets", "prophet")
 
 #: Swedish police event types that are crimes or public-order incidents (the check's list).
-SE_CRIME = frozenset({
-    "Misshandel", "Misshandel, grov", "Stöld", "Stöld/inbrott", "Skadegörelse", "Rån", "Rån, försök",
-    "Narkotikabrott", "Olaga hot", "Fylleri/LOB", "Ordningslagen", "Bråk", "Brand", "Inbrott",
-    "Inbrott, försök", "Mord/dråp, försök", "Skottlossning", "Våld/hot mot tjänsteman", "Rån väpnat",
-    "Vapenlagen", "Stöld, försök", "Ofredande/förargelse", "Knivlagen", "Explosion",
-    "Skottlossning, misstänkt", "Våldtäkt", "Mord/dråp", "Rån övrigt", "Motorfordon, stöld",
-})
+SE_CRIME = frozenset(
+    {
+        "Misshandel",
+        "Misshandel, grov",
+        "Stöld",
+        "Stöld/inbrott",
+        "Skadegörelse",
+        "Rån",
+        "Rån, försök",
+        "Narkotikabrott",
+        "Olaga hot",
+        "Fylleri/LOB",
+        "Ordningslagen",
+        "Bråk",
+        "Brand",
+        "Inbrott",
+        "Inbrott, försök",
+        "Mord/dråp, försök",
+        "Skottlossning",
+        "Våld/hot mot tjänsteman",
+        "Rån väpnat",
+        "Vapenlagen",
+        "Stöld, försök",
+        "Ofredande/förargelse",
+        "Knivlagen",
+        "Explosion",
+        "Skottlossning, misstänkt",
+        "Våldtäkt",
+        "Mord/dråp",
+        "Rån övrigt",
+        "Motorfordon, stöld",
+    }
+)
 
 
 def _localize(values: pd.Series, tz: str) -> pd.Series:
@@ -46,10 +72,16 @@ def swedish_incidents(path: Path, since: str = "2023-04-01") -> pd.DataFrame:
     t = _localize(s["occurred_local"], "Europe/Stockholm")
     keep = t.notna() & (t >= pd.Timestamp(since, tz="Europe/Stockholm"))
     s, t = s[keep], t[keep]
-    return pd.DataFrame({
-        "incident_id": "se-" + s["id"].astype(str), "occurred_at": t.dt.tz_convert("UTC"),
-        "place_id": s["location_name"], "category": s["type"], "source": "police", "weight": 1.0,
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "incident_id": "se-" + s["id"].astype(str),
+            "occurred_at": t.dt.tz_convert("UTC"),
+            "place_id": s["location_name"],
+            "category": s["type"],
+            "source": "police",
+            "weight": 1.0,
+        }
+    ).reset_index(drop=True)
 
 
 def vancouver_incidents(path: Path) -> pd.DataFrame:
@@ -58,11 +90,16 @@ def vancouver_incidents(path: Path) -> pd.DataFrame:
     v = v[~v["time_suppressed"].astype(bool)].dropna(subset=["place"]).reset_index(drop=True)
     t = _localize(v["occurred_at"], "America/Vancouver")
     v, t = v[t.notna()], t[t.notna()]
-    return pd.DataFrame({
-        "incident_id": "van-" + v.index.astype(str), "occurred_at": t.dt.tz_convert("UTC"),
-        "place_id": v["place"].str.lower().str.replace(r"[^a-z0-9]+", "-", regex=True).str.strip("-"),
-        "category": v["category"], "source": "police", "weight": 1.0,
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "incident_id": "van-" + v.index.astype(str),
+            "occurred_at": t.dt.tz_convert("UTC"),
+            "place_id": v["place"].str.lower().str.replace(r"[^a-z0-9]+", "-", regex=True).str.strip("-"),
+            "category": v["category"],
+            "source": "police",
+            "weight": 1.0,
+        }
+    ).reset_index(drop=True)
 
 
 def arguments(name: str, doc: str) -> argparse.Namespace:
@@ -91,15 +128,25 @@ def run(name: str, incidents: pd.DataFrame, tz: str, args: argparse.Namespace) -
         # this script lifts Prophet's place cap on purpose: it is the reference run
         models[m] = functools.partial(ProphetPeer, max_places=None) if m == "prophet" else m
     t0 = time.perf_counter()
-    result = backtest(incidents, models, origins=args.origins, horizon_days=args.horizon_days, tz=tz,
-                      engine=args.engine, scheduler=args.scheduler, progress=not args.no_progress)
+    result = backtest(
+        incidents,
+        models,
+        origins=args.origins,
+        horizon_days=args.horizon_days,
+        tz=tz,
+        engine=args.engine,
+        scheduler=args.scheduler,
+        progress=not args.no_progress,
+    )
     seconds = time.perf_counter() - t0
     doc = write_report(result, args.out)
     table = markdown_table(doc["models"])
     s = result.settings
-    head = (f"{name}: {s['places']} places, {s['incidents']:.0f} incidents, {len(s['origins'])} weekly "
-            f"origins {s['origins'][0]} to {s['origins'][-1]}, horizon {s['horizon_days']} days; `default` = "
-            f"`{doc['default_model']}`; {seconds:.0f} s on engine {args.engine}.")
+    head = (
+        f"{name}: {s['places']} places, {s['incidents']:.0f} incidents, {len(s['origins'])} weekly "
+        f"origins {s['origins'][0]} to {s['origins'][-1]}, horizon {s['horizon_days']} days; `default` = "
+        f"`{doc['default_model']}`; {seconds:.0f} s on engine {args.engine}."
+    )
     (args.out / "accuracy_table.md").write_text(head + "\n\n" + table + "\n", encoding="utf-8")
     print(head)
     print(table)

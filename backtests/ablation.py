@@ -3,7 +3,7 @@
     .venv/bin/python backtests/ablation.py                 # demo town, Vancouver and Sweden
     .venv/bin/python backtests/ablation.py --datasets demo --origins 26
 
-Variants (all :class:`forecasting.models.PooledCountModel` unless named):
+Variants (all :class:`tryggplan.forecasting.models.PooledCountModel` unless named):
 ``default`` (everything on), ``no_near_repeat``, ``no_calendar`` (no Swedish calendar
 effects), ``no_season`` (no yearly Fourier terms), ``no_recency`` (place level from all
 history, no trend), ``prophet_pooled`` (Prophet's daily totals in place of the GLM day
@@ -20,10 +20,10 @@ from pathlib import Path
 
 from _common import SHARED_DATA, require, swedish_incidents, vancouver_incidents
 
-from forecasting.evaluation import backtest, write_report
-from forecasting.evaluation.report import markdown_table
-from forecasting.models import PooledCountModel, ProphetPooledModel
 from tryggplan.demo import generate_town
+from tryggplan.forecasting.evaluation import backtest, write_report
+from tryggplan.forecasting.evaluation.report import markdown_table
+from tryggplan.forecasting.models import PooledCountModel, ProphetPooledModel
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {
@@ -48,8 +48,7 @@ def main() -> None:
     loaders = {
         "demo": lambda: (generate_town(seed=7).incidents, "Europe/Stockholm"),
         "vancouver": lambda: (vancouver_incidents(require(args.data / "vancouver_2018.csv.gz")), "America/Vancouver"),
-        "se": lambda: (swedish_incidents(require(args.data / "se_police_events_2022_2025.csv.gz")),
-                       "Europe/Stockholm"),
+        "se": lambda: (swedish_incidents(require(args.data / "se_police_events_2022_2025.csv.gz")), "Europe/Stockholm"),
     }
     models = {v: VARIANTS[v] for v in args.variants.split(",")}
     for name in args.datasets.split(","):

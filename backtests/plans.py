@@ -34,15 +34,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from allocation.baselines import fixed_fri_sat, greedy
-from allocation.grid import normalise_grid, week_risk
-from allocation.model import make_setup
-from allocation.plan import Plan, coverage_reduction
-from allocation.spec import Effects, Resources, demo_resources, load_resources, parse_resources
-from allocation.weekly import plan_from_risk
-from forecasting.evaluation import make_origins
-from forecasting.registry import get_model, resolve_name
+from tryggplan.allocation.baselines import fixed_fri_sat, greedy
+from tryggplan.allocation.grid import normalise_grid, week_risk
+from tryggplan.allocation.model import make_setup
+from tryggplan.allocation.plan import Plan, coverage_reduction
+from tryggplan.allocation.spec import Effects, Resources, demo_resources, load_resources, parse_resources
+from tryggplan.allocation.weekly import plan_from_risk
 from tryggplan.counts import CountMatrix, hourly_count_matrix
+from tryggplan.forecasting.evaluation import make_origins
+from tryggplan.forecasting.registry import get_model, resolve_name
 from tryggplan.readers import read_incidents, read_places
 from tryggplan.timeutil import iso_week_of, local_midnight
 
@@ -50,8 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PLANS = ("optimal", "greedy", "fixed_fri_sat")
 
 
-def plan_coverage(plan: Plan, places: tuple[str, ...], shape: tuple[int, int]
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def plan_coverage(plan: Plan, places: tuple[str, ...], shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Walk counts and guard presence per place-hour of the plan's week matrix."""
     index = {p: i for i, p in enumerate(places)}
     walks = np.zeros(shape, dtype=int)
@@ -65,8 +64,9 @@ def plan_coverage(plan: Plan, places: tuple[str, ...], shape: tuple[int, int]
     return walks, guard
 
 
-def score_week(actual: np.ndarray, risk: np.ndarray, walks: np.ndarray, guard: np.ndarray,
-               effects: Effects) -> dict[str, float]:
+def score_week(
+    actual: np.ndarray, risk: np.ndarray, walks: np.ndarray, guard: np.ndarray, effects: Effects
+) -> dict[str, float]:
     """The four scores of one plan against one week (see the module docstring)."""
     reduction = coverage_reduction(walks, guard, effects)
     covered = reduction > 0
@@ -81,8 +81,14 @@ def score_week(actual: np.ndarray, risk: np.ndarray, walks: np.ndarray, guard: n
     }
 
 
-def backtest_plans(incidents: pd.DataFrame, resources: Resources, weeks: int, walks: int,
-                   model: str = "default", places: list[str] | None = None) -> pd.DataFrame:
+def backtest_plans(
+    incidents: pd.DataFrame,
+    resources: Resources,
+    weeks: int,
+    walks: int,
+    model: str = "default",
+    places: list[str] | None = None,
+) -> pd.DataFrame:
     """One row per past week and plan with the scores of :func:`score_week`."""
     tz = resources.tz
     matrix = hourly_count_matrix(incidents, tz, places=places)
@@ -109,9 +115,16 @@ def backtest_plans(incidents: pd.DataFrame, resources: Resources, weeks: int, wa
             "fixed_fri_sat": (fcov.walks, fcov.guard, fcov.cost, len(fcov.chosen)),
         }
         for name, (w, g, cost, n) in coverages.items():
-            rows.append({"week": week, "plan": name, "cost_sek": float(cost), "walks": n,
-                         "guard_hours": float(np.asarray(g).sum()),
-                         **score_week(actual, risk.risk, w, g, resources.effects)})
+            rows.append(
+                {
+                    "week": week,
+                    "plan": name,
+                    "cost_sek": float(cost),
+                    "walks": n,
+                    "guard_hours": float(np.asarray(g).sum()),
+                    **score_week(actual, risk.risk, w, g, resources.effects),
+                }
+            )
     frame = pd.DataFrame(rows)
     return frame
 
@@ -122,11 +135,16 @@ def summary_table(frame: pd.DataFrame) -> str:
     g = frame.groupby("plan")
     pooled = (g["actual_covered"].sum() / g["actual_incidents"].sum()).reindex(list(PLANS))
     mean = g[["actual_prevented", "risk_covered_share", "objective", "cost_sek"]].mean().reindex(list(PLANS))
-    lines = ["| plan | actual incidents covered | actual prevented / week | risk covered share | "
-             "objective / week | cost SEK / week |", "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| plan | actual incidents covered | actual prevented / week | risk covered share | "
+        "objective / week | cost SEK / week |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for plan, r in mean.iterrows():
-        lines.append(f"| {plan} | {pooled[plan]:.3f} | {r.actual_prevented:.3f} | "
-                     f"{r.risk_covered_share:.3f} | {r.objective:.3f} | {r.cost_sek:.0f} |")
+        lines.append(
+            f"| {plan} | {pooled[plan]:.3f} | {r.actual_prevented:.3f} | "
+            f"{r.risk_covered_share:.3f} | {r.objective:.3f} | {r.cost_sek:.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -148,8 +166,12 @@ def _inputs(args: argparse.Namespace) -> tuple[pd.DataFrame, Resources, list[str
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dir", type=Path, default=None, help="places.csv, incidents.csv, resources.yaml "
-                   "(default: the built-in demo town)")
+    p.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="places.csv, incidents.csv, resources.yaml (default: the built-in demo town)",
+    )
     p.add_argument("--weeks", type=int, default=26, help="past weeks to plan")
     p.add_argument("--walks", type=int, default=2, help="night walks to place each week")
     p.add_argument("--model", default="default", help="forecast model")
@@ -159,8 +181,10 @@ def main() -> None:
     frame = backtest_plans(incidents, resources, args.weeks, args.walks, args.model, places)
     args.out.mkdir(parents=True, exist_ok=True)
     frame.to_csv(args.out / "plans.csv", index=False, float_format="%.6g")
-    head = (f"{frame['week'].nunique()} weeks {frame['week'].iloc[0]} to {frame['week'].iloc[-1]}, "
-            f"{args.walks} walks a week, forecast `{resolve_name(args.model)}`; generated {dt.date.today()}")
+    head = (
+        f"{frame['week'].nunique()} weeks {frame['week'].iloc[0]} to {frame['week'].iloc[-1]}, "
+        f"{args.walks} walks a week, forecast `{resolve_name(args.model)}`; generated {dt.date.today()}"
+    )
     table = summary_table(frame)
     (args.out / "plans.md").write_text(f"{head}\n\n{table}\n", encoding="utf-8")
     print(head)

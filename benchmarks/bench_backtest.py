@@ -4,7 +4,7 @@
                                                   [--engine local|dask] [--data ../shared/data]
 
 Builds the canonical Swedish incidents like ``backtests/se_police.py`` (290 municipalities,
-hourly, 2023-04-01 to 2025-12-31), then times :func:`forecasting.evaluation.backtest` with the
+hourly, 2023-04-01 to 2025-12-31), then times :func:`tryggplan.forecasting.evaluation.backtest` with the
 four baselines and the default model (leakage audit included), and reports the wall time, the
 time per origin, the summed fit+predict time per model and the process's peak resident set size.
 Skips with a message (exit 0) when the shared data is absent.
@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT / "backtests"))
 
 from _common import SHARED_DATA, swedish_incidents  # noqa: E402
 
-from forecasting.evaluation import backtest  # noqa: E402
-from forecasting.registry import BASELINES  # noqa: E402
+from tryggplan.forecasting.evaluation import backtest  # noqa: E402
+from tryggplan.forecasting.registry import BASELINES  # noqa: E402
 
 
 def main() -> None:
@@ -45,8 +45,10 @@ def main() -> None:
     wall = time.perf_counter() - t0
     s = result.settings
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{len(s['origins'])} weekly origins {s['origins'][0]}..{s['origins'][-1]}, {s['places']} places,"
-          f" {int(s['incidents'])} incidents, models {','.join(models)}, engine {args.engine}")
+    print(
+        f"{len(s['origins'])} weekly origins {s['origins'][0]}..{s['origins'][-1]}, {s['places']} places,"
+        f" {int(s['incidents'])} incidents, models {','.join(models)}, engine {args.engine}"
+    )
     print(f"wall {wall:.1f} s ({wall / len(s['origins']):.2f} s per origin), peak RSS {rss_mb:.0f} MB")
     fit = result.origins.groupby("model", sort=False)["seconds"].sum()
     print("fit+predict per model [s]: " + ", ".join(f"{m} {v:.1f}" for m, v in fit.items()))

@@ -23,8 +23,7 @@ import pandas as pd
 from tryggplan.counts import hourly_count_matrix, hourly_counts
 
 
-def synthetic_incidents(n: int, n_places: int, years: float, seed: int = 0) -> tuple[pd.DataFrame, dt.date,
-                                                                                     dt.date]:
+def synthetic_incidents(n: int, n_places: int, years: float, seed: int = 0) -> tuple[pd.DataFrame, dt.date, dt.date]:
     rng = np.random.default_rng(seed)
     start = dt.date(2023, 1, 1)
     end = start + dt.timedelta(days=round(365.25 * years))
@@ -33,11 +32,16 @@ def synthetic_incidents(n: int, n_places: int, years: float, seed: int = 0) -> t
     times = pd.to_datetime(np.sort(first + rng.integers(0, span, n)), utc=True)
     places = np.array([f"place-{i:04d}" for i in range(n_places)])
     share = rng.dirichlet(np.ones(n_places))
-    frame = pd.DataFrame({
-        "incident_id": [f"i{i}" for i in range(n)], "occurred_at": times,
-        "place_id": places[rng.choice(n_places, n, p=share)], "category": "theft", "source": "police",
-        "weight": 1.0,
-    })
+    frame = pd.DataFrame(
+        {
+            "incident_id": [f"i{i}" for i in range(n)],
+            "occurred_at": times,
+            "place_id": places[rng.choice(n_places, n, p=share)],
+            "category": "theft",
+            "source": "police",
+            "weight": 1.0,
+        }
+    )
     return frame, start, end
 
 
@@ -65,8 +69,7 @@ def main() -> None:
     args = parser.parse_args()
     frame, start, end = synthetic_incidents(args.incidents, args.places, args.years)
     places = sorted(frame["place_id"].unique())
-    t_m, mem_m, matrix = measure(lambda: hourly_count_matrix(frame, start=start, end=end, places=places),
-                                 args.repeat)
+    t_m, mem_m, matrix = measure(lambda: hourly_count_matrix(frame, start=start, end=end, places=places), args.repeat)
     assert matrix.values.sum() == args.incidents
     shape = matrix.values.shape
     del matrix

@@ -32,7 +32,7 @@ def warm_imports() -> None:
     (statsmodels alone takes 1-3 s to import; the CLI timing below includes it)."""
     import statsmodels.api  # noqa: F401
 
-    import forecasting.models  # noqa: F401
+    import tryggplan.forecasting.models  # noqa: F401
 
 
 def demo_case() -> dict[str, float | int | str]:
@@ -45,18 +45,24 @@ def demo_case() -> dict[str, float | int | str]:
     t0 = time.perf_counter()
     counts = hourly_count_matrix(incidents, "Europe/Stockholm", places=places["place_id"])
     start = counts.slots[-1].date() + dt.timedelta(days=1)
-    from forecasting.registry import get_model
+    from tryggplan.forecasting.registry import get_model
 
     grid = get_model("default").fit(counts).predict(start, 14)
     seconds = time.perf_counter() - t0
-    return {"case": "demo town", "places": len(places), "incidents": len(incidents),
-            "hours": counts.values.shape[1], "grid_rows": len(grid), "seconds": round(seconds, 2)}
+    return {
+        "case": "demo town",
+        "places": len(places),
+        "incidents": len(incidents),
+        "hours": counts.values.shape[1],
+        "grid_rows": len(grid),
+        "seconds": round(seconds, 2),
+    }
 
 
 def se_case(path: str) -> dict[str, float | int | str]:
     warm_imports()
-    from forecasting.registry import get_model
     from tryggplan.counts import hourly_count_matrix
+    from tryggplan.forecasting.registry import get_model
 
     if Path(path).exists():
         from tryggplan.readers import read_incidents
@@ -75,9 +81,14 @@ def se_case(path: str) -> dict[str, float | int | str]:
     start = counts.slots[-1].date() + dt.timedelta(days=1)
     grid = get_model("default").fit(counts).predict(start, 14)
     seconds = time.perf_counter() - t0
-    return {"case": f"all municipalities ({source})", "places": counts.values.shape[0],
-            "incidents": len(incidents), "hours": counts.values.shape[1], "grid_rows": len(grid),
-            "seconds": round(seconds, 2)}
+    return {
+        "case": f"all municipalities ({source})",
+        "places": counts.values.shape[0],
+        "incidents": len(incidents),
+        "hours": counts.values.shape[1],
+        "grid_rows": len(grid),
+        "seconds": round(seconds, 2),
+    }
 
 
 def main() -> None:
@@ -93,14 +104,17 @@ def main() -> None:
     print("| case | places | incidents | hours | seconds | peak RSS [MB] |")
     print("|---|---:|---:|---:|---:|---:|")
     for case in ("demo", "se"):
-        out = subprocess.run([sys.executable, __file__, "--case", case, "--se", args.se],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--case", case, "--se", args.se], capture_output=True, text=True, check=True
+        )
         r = json.loads(out.stdout.strip().splitlines()[-1])
         cells = [r["case"], r["places"], r["incidents"], r["hours"], r["seconds"], f"{r['peak_rss_mb']:.0f}"]
         print("| " + " | ".join(map(str, cells)) + " |")
     cli_seconds = cli_case()
-    print(f"\nEnd to end, `tryggplan forecast --days 14` on the demo town (process start, imports, "
-          f"reading the CSV, fit, writing the grid): {cli_seconds:.1f} s")
+    print(
+        f"\nEnd to end, `tryggplan forecast --days 14` on the demo town (process start, imports, "
+        f"reading the CSV, fit, writing the grid): {cli_seconds:.1f} s"
+    )
 
 
 def cli_case() -> float:
@@ -112,9 +126,25 @@ def cli_case() -> float:
         last = pd.read_csv(f"{tmp}/incidents.csv")["occurred_at"].max()[:10]
         start = (dt.date.fromisoformat(last) + dt.timedelta(days=1)).isoformat()
         t0 = time.perf_counter()
-        subprocess.run([exe, "forecast", "--incidents", f"{tmp}/incidents.csv", "--places", f"{tmp}/places.csv",
-                        "--start", start, "--days", "14", "--out", f"{tmp}/grid.csv", "--no-progress"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [
+                exe,
+                "forecast",
+                "--incidents",
+                f"{tmp}/incidents.csv",
+                "--places",
+                f"{tmp}/places.csv",
+                "--start",
+                start,
+                "--days",
+                "14",
+                "--out",
+                f"{tmp}/grid.csv",
+                "--no-progress",
+            ],
+            check=True,
+            capture_output=True,
+        )
         return time.perf_counter() - t0
 
 

@@ -20,11 +20,12 @@ import numpy as np
 import pandas as pd
 from fastapi.testclient import TestClient
 
-from service.app import create_app
-from service.auth import create_token
-from service.settings import Settings
-from service.storage import import_incidents, open_database
 from tryggplan.demo import generate_town
+from tryggplan.service.app import create_app
+from tryggplan.service.settings import Settings
+from tryggplan.storage.database import open_database
+from tryggplan.storage.incidents import import_incidents
+from tryggplan.storage.tokens import create_token
 
 
 def synthetic(n: int, places: list[str], seed: int = 0) -> pd.DataFrame:

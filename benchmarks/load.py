@@ -6,7 +6,7 @@
 
 What it does, per database:
 
-1. prepares the demo town (``service.demo.prepare_demo``: 16 places, ~1 100 incidents, a 14-day
+1. prepares the demo town (``tryggplan.service.demo.prepare_demo``: 16 places, ~1 100 incidents, a 14-day
    forecast, a resources spec, next week's plan) in a fresh SQLite file, or in a fresh PostgreSQL
    database it creates (``tryggplan_load_<pid>`` on ``--pg-url``'s server) and drops afterwards;
 2. starts ``tryggplan serve --host 127.0.0.1 --port <free port>`` as a subprocess (loopback only);
@@ -86,8 +86,8 @@ def _free_port() -> int:
 @contextmanager
 def demo_database(kind: str, pg_url: str, tmp: Path) -> Iterator[str]:
     """A database URL holding the prepared demo town (a PostgreSQL database is dropped after)."""
-    from service.demo import prepare_demo
-    from service.settings import Settings
+    from tryggplan.service.demo import prepare_demo
+    from tryggplan.service.settings import Settings
 
     if kind == "sqlite":
         url = f"sqlite:///{tmp / 'load.db'}"
@@ -119,7 +119,10 @@ def serve(url: str, log: Path) -> Iterator[str]:
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [TRYGGPLAN, "serve", "--host", "127.0.0.1", "--port", str(port), "--db", url],
-            stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
         )
     try:
         deadline = time.monotonic() + 60
@@ -146,7 +149,10 @@ def serve(url: str, log: Path) -> Iterator[str]:
 def _token(url: str, role: str) -> str:
     out = subprocess.run(
         [TRYGGPLAN, "token", "create", "--role", role, "--name", "load test", "--db", url],
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     )
     return out.stdout.split()[-1]
 
@@ -165,9 +171,16 @@ def _mix(day: str, spec: dict[str, Any]) -> list[tuple[float, str, str, str, dic
     ]
 
 
-async def run_level(base: str, tokens: dict[str, str], clients: int, requests: int, time_bound: float,
-                    mix: list[tuple[float, str, str, str, dict[str, Any] | None]], seed: int,
-                    think: float = 0.0) -> dict[str, Any]:
+async def run_level(
+    base: str,
+    tokens: dict[str, str],
+    clients: int,
+    requests: int,
+    time_bound: float,
+    mix: list[tuple[float, str, str, str, dict[str, Any] | None]],
+    seed: int,
+    think: float = 0.0,
+) -> dict[str, Any]:
     rng = random.Random(seed)
     shares = np.cumsum([m[0] for m in mix])
     plan = [mix[int(np.searchsorted(shares, rng.random() * shares[-1], side="right"))] for _ in range(requests)]
@@ -177,8 +190,9 @@ async def run_level(base: str, tokens: dict[str, str], clients: int, requests: i
     t0 = time.perf_counter()
     # one client (one keep-alive connection) per worker, like one browser per person: a single shared
     # httpx pool of 200 connections costs the *client* seconds per request and would be measured instead
-    sessions = [httpx.AsyncClient(base_url=base, limits=httpx.Limits(max_connections=1), timeout=60.0)
-                for _ in range(clients)]
+    sessions = [
+        httpx.AsyncClient(base_url=base, limits=httpx.Limits(max_connections=1), timeout=60.0) for _ in range(clients)
+    ]
     try:
 
         async def worker(client: httpx.AsyncClient) -> None:
@@ -210,10 +224,16 @@ async def run_level(base: str, tokens: dict[str, str], clients: int, requests: i
         return float(np.percentile(values, q)) if values else float("nan")
 
     return {
-        "clients": clients, "requests": done, "seconds": round(seconds, 2), "rps": round(done / seconds, 1),
-        "read_p50_ms": round(pct("read", 50), 1), "read_p95_ms": round(pct("read", 95), 1),
-        "read_p99_ms": round(pct("read", 99), 1), "write_p50_ms": round(pct("write", 50), 1),
-        "write_p95_ms": round(pct("write", 95), 1), "write_p99_ms": round(pct("write", 99), 1),
+        "clients": clients,
+        "requests": done,
+        "seconds": round(seconds, 2),
+        "rps": round(done / seconds, 1),
+        "read_p50_ms": round(pct("read", 50), 1),
+        "read_p95_ms": round(pct("read", 95), 1),
+        "read_p99_ms": round(pct("read", 99), 1),
+        "write_p50_ms": round(pct("write", 50), 1),
+        "write_p95_ms": round(pct("write", 95), 1),
+        "write_p99_ms": round(pct("write", 99), 1),
         "errors": errors,
     }
 
@@ -229,17 +249,22 @@ def run_database(kind: str, args: argparse.Namespace) -> list[LevelResult]:
             mix = _mix(TODAY.isoformat(), spec)
             asyncio.run(run_level(base, tokens, 5, 50, 30, mix, seed=0))  # warm-up
             for clients in args.clients:
-                row = asyncio.run(run_level(base, tokens, clients, args.requests, args.time_bound, mix,
-                                            seed=clients, think=args.think))
+                row = asyncio.run(
+                    run_level(
+                        base, tokens, clients, args.requests, args.time_bound, mix, seed=clients, think=args.think
+                    )
+                )
                 results.append(LevelResult(database=kind, think_s=args.think, **row))
                 print(_line(results[-1]), flush=True)
     return results
 
 
 def _line(r: LevelResult) -> str:
-    return (f"| {r.database} | {r.think_s:g} | {r.clients} | {r.requests} | {r.seconds} | {r.rps} | {r.read_p50_ms} | "
-            f"{r.read_p95_ms} | {r.read_p99_ms} | {r.write_p50_ms} | {r.write_p95_ms} | {r.write_p99_ms} | "
-            f"{r.errors} |")
+    return (
+        f"| {r.database} | {r.think_s:g} | {r.clients} | {r.requests} | {r.seconds} | {r.rps} | {r.read_p50_ms} | "
+        f"{r.read_p95_ms} | {r.read_p99_ms} | {r.write_p50_ms} | {r.write_p95_ms} | {r.write_p99_ms} | "
+        f"{r.errors} |"
+    )
 
 
 def main() -> None:
@@ -248,16 +273,22 @@ def main() -> None:
     parser.add_argument("--clients", type=lambda s: [int(x) for x in s.split(",")], default=[10, 50, 200])
     parser.add_argument("--requests", type=int, default=3000, help="requests per concurrency level")
     parser.add_argument("--time-bound", type=float, default=120.0, help="seconds per level at most")
-    parser.add_argument("--think", type=float, default=0.0,
-                        help="mean pause [s] of each client between its requests (0: closed loop, no pause)")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="mean pause [s] of each client between its requests (0: closed loop, no pause)",
+    )
     parser.add_argument("--pg-url", default=PG_URL, help="a PostgreSQL server where databases may be created")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
-    print("| database | think s | clients | requests | s | req/s | read p50 ms | read p95 ms | read p99 ms | "
-          "write p50 ms | write p95 ms | write p99 ms | errors |")
+    print(
+        "| database | think s | clients | requests | s | req/s | read p50 ms | read p95 ms | read p99 ms | "
+        "write p50 ms | write p95 ms | write p99 ms | errors |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
     results: list[LevelResult] = []
-    for kind in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
+    for kind in ["sqlite", "postgresql"] if args.db == "both" else [args.db]:
         results += run_database(kind, args)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -11,117 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import Self
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from tryggplan.calendar import SwedishCalendar
 from tryggplan.counts import CountMatrix
-from tryggplan.domain import RISK_GRID_COLUMNS, InvalidInputError, NotFittedError
+from tryggplan.domain import InvalidInputError, NotFittedError
+from tryggplan.riskgrid import RiskLevels, finish_grid
 from tryggplan.timeutil import local_slots
-
-
-@dataclass(frozen=True)
-class RiskLevels:
-    """Thresholds on the town's distribution of expected counts over the forecast horizon.
-
-    A place-hour is ``high`` when its expected count is in the top ``high_share`` of all
-    place-hours of the grid, ``elevated`` in the next ``elevated_share``, else ``normal``.
-    """
-
-    high_share: float = 0.05
-    elevated_share: float = 0.15
-
-    def label(self, expected: np.ndarray) -> np.ndarray:
-        if not 0 < self.high_share < 1 or not 0 <= self.elevated_share < 1:
-            raise InvalidInputError("risk-level shares must lie between 0 and 1, e.g. high 0.05, elevated 0.15")
-        out = np.full(expected.shape, "normal", dtype=object)
-        if expected.size == 0:
-            return out
-        hi_cut = np.quantile(expected, 1 - self.high_share)
-        el_cut = np.quantile(expected, max(0.0, 1 - self.high_share - self.elevated_share))
-        positive = expected > 0
-        out[(expected >= el_cut) & positive] = "elevated"
-        out[(expected >= hi_cut) & positive] = "high"
-        return out
-
-
-def nb_cdf(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
-    """P(Y <= y) for a negative binomial with mean ``mu`` and variance ``mu + alpha mu^2``.
-
-    ``alpha == 0`` is the Poisson limit. ``y < 0`` gives 0.
-    """
-    y = np.asarray(y, dtype=float)
-    mu = np.maximum(np.asarray(mu, dtype=float), 1e-12)
-    alpha = np.broadcast_to(np.asarray(alpha, dtype=float), mu.shape)
-    out = np.where(y < 0, 0.0, 0.0)
-    pois = alpha <= 1e-9
-    yy = np.maximum(y, 0)
-    out = np.where(pois, stats.poisson.cdf(yy, mu), 0.0)
-    if (~pois).any():
-        size = 1.0 / np.where(pois, 1.0, alpha)
-        prob = size / (size + mu)
-        out = np.where(pois, out, stats.nbinom.cdf(yy, size, prob))
-    return np.where(y < 0, 0.0, out)
-
-
-def nb_quantile(q: float, mu: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
-    """Smallest integer y with P(Y <= y) >= q under the negative binomial above."""
-    mu = np.maximum(np.asarray(mu, dtype=float), 1e-12)
-    alpha = np.broadcast_to(np.asarray(alpha, dtype=float), mu.shape)
-    pois = alpha <= 1e-9
-    out = stats.poisson.ppf(q, mu)
-    if (~pois).any():
-        size = 1.0 / np.where(pois, 1.0, alpha)
-        out = np.where(pois, out, stats.nbinom.ppf(q, size, size / (size + mu)))
-    return np.nan_to_num(out, nan=0.0)
-
-
-def finish_grid(
-    place_ids: np.ndarray,
-    slots: pd.DatetimeIndex,
-    expected: np.ndarray,
-    nb_alpha: np.ndarray | float,
-    model: str,
-    model_version: str,
-    trained_until: pd.Timestamp,
-    levels: RiskLevels | None = None,
-) -> pd.DataFrame:
-    """Assemble the risk grid from a ``(n_places, n_slots)`` matrix of expected counts.
-
-    Parameters
-    ----------
-    expected : [incidents/h], one row per place in ``place_ids``, one column per slot
-    nb_alpha : negative-binomial dispersion, scalar or the same shape as ``expected``
-    trained_until : the end of the training data (exclusive), tz-aware
-    """
-    expected = np.asarray(expected, dtype=float)
-    if expected.shape != (len(place_ids), len(slots)):
-        raise InvalidInputError(f"expected has shape {expected.shape}, want {(len(place_ids), len(slots))}")
-    if not np.isfinite(expected).all() or (expected < 0).any():
-        raise InvalidInputError(f"{model}: expected counts must be finite and >= 0")
-    alpha = np.broadcast_to(np.asarray(nb_alpha, dtype=float), expected.shape).reshape(-1)
-    mu = expected.reshape(-1)
-    n_places, n_slots = expected.shape
-    p_zero = nb_cdf(np.zeros_like(mu), mu, alpha)
-    grid = pd.DataFrame({
-        "place_id": np.repeat(np.asarray(place_ids, dtype=object), n_slots),
-        "slot_start": np.tile(slots, n_places) if n_places else slots[:0],
-        "expected": mu,
-        "p_any": np.clip(1.0 - p_zero, 0.0, 1.0),
-        "lo_80": nb_quantile(0.1, mu, alpha).astype(int),
-        "hi_80": nb_quantile(0.9, mu, alpha).astype(int),
-        "nb_alpha": alpha,
-    })
-    grid["model"] = model
-    grid["model_version"] = model_version
-    grid["trained_until"] = trained_until
-    grid["generated_at"] = pd.Timestamp.now(tz="UTC").floor("s")
-    grid["risk_level"] = (levels or RiskLevels()).label(mu)
-    return grid[list(RISK_GRID_COLUMNS)]
 
 
 class Forecaster(ABC):
@@ -158,8 +57,9 @@ class Forecaster(ABC):
         start = pd.Timestamp(start).date() if not isinstance(start, dt.date) else start
         slots = local_slots(start, days, self.tz_)
         expected, alpha = self._predict_matrix(slots)
-        return finish_grid(self.places_, slots, expected, alpha, self.name, self.version,
-                           self.trained_until_, self.levels)
+        return finish_grid(
+            self.places_, slots, expected, alpha, self.name, self.version, self.trained_until_, self.levels
+        )
 
     @abstractmethod
     def _fit(self, counts: CountMatrix) -> None: ...

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forecasting.base import Forecaster
 from tryggplan.counts import CountMatrix
+from tryggplan.forecasting.base import Forecaster
 from tryggplan.timeutil import hour_of_week
 
 
@@ -62,8 +62,8 @@ class Last14Days(Forecaster):
     version = "1"
 
     def _fit(self, counts: CountMatrix) -> None:
-        window = counts.slots[-14 * 24:]
-        self.profile_ = _profile_mean(counts.values[:, -14 * 24:], window.hour.to_numpy(), 24)
+        window = counts.slots[-14 * 24 :]
+        self.profile_ = _profile_mean(counts.values[:, -14 * 24 :], window.hour.to_numpy(), 24)
 
     def _predict_matrix(self, slots: pd.DatetimeIndex) -> tuple[np.ndarray, float]:
         return self.profile_[:, slots.hour.to_numpy()], 0.0

@@ -79,8 +79,12 @@ def high_risk_windows(
     new_window = (hot["place_id"] != hot["place_id"].shift()) | (starts - starts.shift() > step)
     hot = hot.assign(window=new_window.cumsum())
     agg = hot.groupby("window").agg(
-        place_id=("place_id", "first"), start=("slot_start", "min"), last=("slot_start", "max"),
-        hours=("slot_start", "size"), expected=("expected", "sum"), peak=("expected", "max"),
+        place_id=("place_id", "first"),
+        start=("slot_start", "min"),
+        last=("slot_start", "max"),
+        hours=("slot_start", "size"),
+        expected=("expected", "sum"),
+        peak=("expected", "max"),
     )
     agg["end"] = agg["last"] + pd.Timedelta(hours=1)
     names = place_names or {}

@@ -35,10 +35,10 @@ import pandas as pd
 from scipy import optimize, signal, sparse
 from scipy.special import gammaln
 
-from forecasting.base import Forecaster
-from forecasting.registry import register
 from tryggplan.calendar import CALENDAR_FEATURES, activity_day
 from tryggplan.counts import CountMatrix
+from tryggplan.forecasting.base import Forecaster
+from tryggplan.forecasting.peers import quiet_prophet
 from tryggplan.timeutil import hour_of_week
 
 _KAPPA_GRID = np.logspace(-0.5, 5, 45)
@@ -80,8 +80,9 @@ def _nb_alpha_mle(y: np.ndarray, mu: np.ndarray) -> float:
     def negll(log_alpha: float) -> float:
         alpha = np.exp(log_alpha)
         size = 1.0 / alpha
-        return -float((gammaln(y + size) - gammaln(size) + size * np.log(size / (size + mu))
-                       + y * np.log(mu / (size + mu))).sum())
+        return -float(
+            (gammaln(y + size) - gammaln(size) + size * np.log(size / (size + mu)) + y * np.log(mu / (size + mu))).sum()
+        )
 
     res = optimize.minimize_scalar(negll, bounds=(np.log(1e-4), np.log(20.0)), method="bounded")
     pois = float((y * np.log(mu) - mu - gammaln(y + 1)).sum())
@@ -157,10 +158,12 @@ class PooledCountModel(Forecaster):
         pooled_counts = n_how.sum(axis=0) / np.maximum(exposure_how, 1.0) * exposure_how.mean()
         hod_of_how = np.arange(168) % 24
         dow_of_how = np.arange(168) // 24
-        hod_sm, _ = _shrink(np.bincount(hod_of_how, weights=pooled_counts, minlength=24)[None, :],
-                            np.full((1, 24), 1 / 24))
-        dow_sm, _ = _shrink(np.bincount(dow_of_how, weights=pooled_counts, minlength=7)[None, :],
-                            np.full((1, 7), 1 / 7))
+        hod_sm, _ = _shrink(
+            np.bincount(hod_of_how, weights=pooled_counts, minlength=24)[None, :], np.full((1, 24), 1 / 24)
+        )
+        dow_sm, _ = _shrink(
+            np.bincount(dow_of_how, weights=pooled_counts, minlength=7)[None, :], np.full((1, 7), 1 / 7)
+        )
         smooth = (hod_sm[0][hod_of_how] * dow_sm[0][dow_of_how])[None, :]
         pooled, self.kappa_pooled_ = _shrink(pooled_counts[None, :], smooth / smooth.sum())
         pooled_share = pooled[0]
@@ -211,8 +214,9 @@ class PooledCountModel(Forecaster):
             for i, lead in enumerate(_LEADS_H.astype(int)):
                 z = np.zeros_like(log_ratio)
                 z[:, lead:] = log_ratio[:, :-lead]
-                self.near_repeat_gamma_[i] = self._fit_gamma(y_t[:, window], mu_t[:, window],
-                                                             z[:, window], valid_t[window])
+                self.near_repeat_gamma_[i] = self._fit_gamma(
+                    y_t[:, window], mu_t[:, window], z[:, window], valid_t[window]
+                )
             last_obs = obs_dec[:, -1] * np.exp(-1.0 / tau_h) + y_t[:, -1] * valid_t[-1]
             last_exp = exp_dec[:, -1] * np.exp(-1.0 / tau_h) + mu_t[:, -1] * valid_t[-1]
             self.near_repeat_ratio_ = np.log((last_obs + prior) / (last_exp + prior))
@@ -236,7 +240,7 @@ class PooledCountModel(Forecaster):
 
     def _design(self, days: pd.DatetimeIndex) -> np.ndarray:
         """Day-effect design matrix: trend, yearly Fourier terms, calendar features."""
-        t_years = ((days - self.day_index_start_).days.to_numpy() / 365.25)
+        t_years = (days - self.day_index_start_).days.to_numpy() / 365.25
         cols = [np.ones(len(days)), t_years]
         if self.use_season_:
             doy = days.dayofyear.to_numpy() / 365.25 * 2 * np.pi
@@ -314,9 +318,6 @@ class PooledCountModel(Forecaster):
         return mu, self.nb_alpha_
 
 
-register("pooled_glm", PooledCountModel)
-
-
 class ProphetPooledModel(Forecaster):
     """Prophet on the daily total of all places, spread over places and hours by the pooled model.
 
@@ -335,8 +336,6 @@ class ProphetPooledModel(Forecaster):
     version = "1"
 
     def _fit(self, counts: CountMatrix) -> None:
-        from forecasting.peers import _quiet_prophet
-
         self.shape_model_ = PooledCountModel(levels=self.levels).fit(counts, self.calendar_)
         valid = PooledCountModel._valid_slots(counts.values, counts.slots)
         days = counts.slots.tz_localize(None).normalize()
@@ -346,11 +345,15 @@ class ProphetPooledModel(Forecaster):
         keep = observed_hours >= 20
         history = pd.DataFrame({"ds": index[keep], "y": totals[keep]})
         years = list(range(index[0].year, index[-1].year + 2))
-        prophet_cls = _quiet_prophet()
+        prophet_cls = quiet_prophet()
         model = prophet_cls(
-            growth="linear", weekly_seasonality=True, daily_seasonality=False,
-            yearly_seasonality=len(history) >= 730, seasonality_mode="multiplicative",
-            holidays=self.calendar_.holiday_frame(years), changepoint_prior_scale=0.05,
+            growth="linear",
+            weekly_seasonality=True,
+            daily_seasonality=False,
+            yearly_seasonality=len(history) >= 730,
+            seasonality_mode="multiplicative",
+            holidays=self.calendar_.holiday_frame(years),
+            changepoint_prior_scale=0.05,
         )
         model.fit(history)
         self.prophet_ = model
@@ -365,6 +368,3 @@ class ProphetPooledModel(Forecaster):
         total = np.maximum(yhat, 0.25 * shape_total)
         scale = np.where(shape_total > 0, total / np.maximum(shape_total, 1e-12), 1.0)
         return shape * scale[codes][None, :], alpha
-
-
-register("prophet_pooled", ProphetPooledModel)

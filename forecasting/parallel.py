@@ -17,14 +17,14 @@ import pandas as pd
 from tryggplan.calendar import SwedishCalendar
 from tryggplan.counts import CountMatrix
 from tryggplan.domain import TryggplanError
+from tryggplan.forecasting.registry import get_model
 
 Engine = Literal["local", "dask"]
 
 
-def _fit_predict(name: str, counts: CountMatrix, start: dt.date, days: int,
-                 calendar: SwedishCalendar | None) -> pd.DataFrame:
-    from forecasting.registry import get_model
-
+def _fit_predict(
+    name: str, counts: CountMatrix, start: dt.date, days: int, calendar: SwedishCalendar | None
+) -> pd.DataFrame:
     return get_model(name).fit(counts, calendar).predict(start, days)
 
 
@@ -33,9 +33,7 @@ def import_dask_client() -> type:
     try:
         from distributed import Client
     except ImportError as exc:  # pragma: no cover - dask is a dependency, but may be stripped
-        raise TryggplanError(
-            "--engine dask needs dask.distributed: pip install 'dask[distributed]'"
-        ) from exc
+        raise TryggplanError("--engine dask needs dask.distributed: pip install 'dask[distributed]'") from exc
     return Client
 
 
@@ -77,12 +75,10 @@ def fit_predict_groups(
     else:
         from distributed import LocalCluster
 
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = client_cls(cluster)
     try:
-        futures = [client.submit(_fit_predict, model, groups[n], start, days, calendar, pure=False)
-                   for n in names]
+        futures = [client.submit(_fit_predict, model, groups[n], start, days, calendar, pure=False) for n in names]
         results: dict[int, pd.DataFrame] = {}
         from distributed import as_completed
 

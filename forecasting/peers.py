@@ -39,10 +39,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecasting.base import Forecaster, RiskLevels
-from forecasting.registry import register
 from tryggplan.counts import CountMatrix
 from tryggplan.domain import InvalidInputError
+from tryggplan.forecasting.base import Forecaster
+from tryggplan.riskgrid import RiskLevels
 from tryggplan.timeutil import hour_of_week
 
 
@@ -95,7 +95,8 @@ class DailyPeer(Forecaster):
         offset = np.asarray((days - pd.Timestamp(self.first_day_)).days)
         if len(offset) and offset.min() < 0:
             raise InvalidInputError(
-                f"{self.name} forecasts only after its training data: start on or after {self.first_day_}")
+                f"{self.name} forecasts only after its training data: start on or after {self.first_day_}"
+            )
         h = int(offset.max()) + 1 if len(offset) else 0
         daily = np.clip(np.nan_to_num(self._forecast_daily(h), nan=0.0), 0.0, None)
         weights = self.share_[:, hour_of_week(slots).astype(int)]
@@ -120,11 +121,13 @@ class StatsForecastPeer(DailyPeer):
         from statsforecast import StatsForecast
 
         n_places, n_days = daily.shape
-        frame = pd.DataFrame({
-            "unique_id": np.repeat(np.arange(n_places), n_days),
-            "ds": np.tile(days.to_numpy(), n_places),
-            "y": daily.reshape(-1).astype(float),
-        })
+        frame = pd.DataFrame(
+            {
+                "unique_id": np.repeat(np.arange(n_places), n_days),
+                "ds": np.tile(days.to_numpy(), n_places),
+                "y": daily.reshape(-1).astype(float),
+            }
+        )
         self.sf_ = StatsForecast(models=[self._model()], freq="D", n_jobs=1).fit(frame)
 
     def _forecast_daily(self, h: int) -> np.ndarray:
@@ -192,8 +195,9 @@ class ProphetPeer(DailyPeer):
             raise InvalidInputError(
                 f"prophet fits one model per place (~0.25 s each) and is capped at {self.max_places} places,"
                 f" got {daily.shape[0]}: backtest it per town, or use ProphetPeer(max_places=None)"
-                " (backtests/se_police.py --prophet-all)")
-        prophet_cls = _quiet_prophet()
+                " (backtests/se_police.py --prophet-all)"
+            )
+        prophet_cls = quiet_prophet()
         years = range(days[0].year, days[-1].year + 2)
         holidays = self.calendar_.holiday_frame(list(years))
         self.last_day_ = days[-1]
@@ -204,8 +208,13 @@ class ProphetPeer(DailyPeer):
                 continue
             # uncertainty_samples=0: only yhat is used (the peer is Poisson), and the simulated
             # intervals would triple the time predict takes
-            model = prophet_cls(weekly_seasonality=True, daily_seasonality=False,
-                                yearly_seasonality=len(days) >= 365, holidays=holidays, uncertainty_samples=0)
+            model = prophet_cls(
+                weekly_seasonality=True,
+                daily_seasonality=False,
+                yearly_seasonality=len(days) >= 365,
+                holidays=holidays,
+                uncertainty_samples=0,
+            )
             model.fit(pd.DataFrame({"ds": days, "y": row}))
             self.models_.append(model)
 
@@ -219,7 +228,7 @@ class ProphetPeer(DailyPeer):
         return out
 
 
-def _quiet_prophet() -> Any:
+def quiet_prophet() -> Any:
     """Import Prophet with its and cmdstanpy's chatter turned down to warnings."""
     logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)
     from cmdstanpy.utils import get_logger
@@ -232,10 +241,15 @@ def _quiet_prophet() -> Any:
 
 PEERS: tuple[str, ...] = ("prophet", "croston", "tsb", "autoets")
 
-register("prophet", ProphetPeer)
-register("croston", CrostonPeer)
-register("tsb", TSBPeer)
-register("autoets", AutoETSPeer)
 
-__all__ = ["PEERS", "AutoETSPeer", "CrostonPeer", "DailyPeer", "ProphetPeer", "TSBPeer", "daily_totals",
-           "hour_of_week_share", "local_days"]
+__all__ = [
+    "PEERS",
+    "AutoETSPeer",
+    "CrostonPeer",
+    "DailyPeer",
+    "ProphetPeer",
+    "TSBPeer",
+    "daily_totals",
+    "hour_of_week_share",
+    "local_days",
+]

@@ -1,8 +1,8 @@
 """The FastAPI application factory.
 
 ```python
-from service.app import create_app
-from service.settings import Settings
+from tryggplan.service.app import create_app
+from tryggplan.service.settings import Settings
 app = create_app(Settings(database_url="sqlite:///var/tryggplan.db"))
 ```
 
@@ -32,13 +32,13 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service import jobs
-from service.cache import ReadCacheMiddleware
-from service.limits import InFlightLimitMiddleware
-from service.settings import Settings
-from service.storage import open_database
 from tryggplan import __version__
 from tryggplan.domain import InvalidInputError, TryggplanError
+from tryggplan.service import jobs
+from tryggplan.service.cache import ReadCacheMiddleware
+from tryggplan.service.limits import InFlightLimitMiddleware
+from tryggplan.service.settings import Settings
+from tryggplan.storage.database import open_database
 
 log = logging.getLogger("tryggplan.service")
 access_log = logging.getLogger("tryggplan.service.access")
@@ -252,7 +252,7 @@ def _problem_dicts(exc: InvalidInputError, limit: int = 1000) -> list[dict[str, 
         }
         for p in exc.problems[:limit]
     ] + [
-        # allocation.InfeasiblePlanError names the constraints that clash
+        # tryggplan.allocation.InfeasiblePlanError names the constraints that clash
         {
             "file": "resources",
             "row": None,
@@ -281,7 +281,7 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(TryggplanError)
     async def tryggplan_error(_request: Request, exc: TryggplanError) -> JSONResponse:
         # a deliberate refusal that is not about the request's syntax: e.g. the solver gave no
-        # usable answer (allocation.SolverError) -> 503, anything else -> 409
+        # usable answer (tryggplan.allocation.SolverError) -> 503, anything else -> 409
         code = 503 if type(exc).__name__ == "SolverError" else status.HTTP_409_CONFLICT
         return JSONResponse(status_code=code, content={"detail": str(exc), "problems": []})
 
@@ -385,7 +385,7 @@ def _install_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application: settings, database (migrated to head), routes, handlers, middleware."""
-    from service.routes import api_router, dashboard_router, docs_router, health_router
+    from tryggplan.service.routes import api_router, dashboard_router, docs_router, health_router
 
     settings = settings or Settings()
     engine = open_database(settings.database_url)
@@ -407,7 +407,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Errors are JSON `{detail, problems}`; a 422 lists row-level problems with a fix each."
         ),
         lifespan=lifespan,
-        docs_url=None,  # served by service.routes.docs from local files
+        docs_url=None,  # served by tryggplan.service.routes.docs from local files
         redoc_url=None,
     )
     app.state.settings = settings

@@ -34,8 +34,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.auth import authenticate
-from service.models import ForecastRun, Place, PlanRecord
+from tryggplan.storage.models import ForecastRun, Place, PlanRecord
+from tryggplan.storage.tokens import authenticate
 
 CACHED_PATHS = re.compile(
     r"^/api/v1/(forecasts/[^/]+/(grid|grid\.csv|heatmap|daily|windows|places\.geojson)"
@@ -108,9 +108,7 @@ class ReadCacheMiddleware:
         authorization = headers.get(b"authorization", b"").decode("latin-1")
         token = authorization[7:].strip() if authorization[:7].lower() == "bearer " else None
         looked = self._lookup_cached(token)
-        valid, generation = looked if looked is not None else await run_in_threadpool(
-            self._lookup_and_remember, token
-        )
+        valid, generation = looked if looked is not None else await run_in_threadpool(self._lookup_and_remember, token)
         if not valid:
             await self.app(scope, receive, send)
             return

@@ -12,7 +12,8 @@ import pytz
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from service.models import (
+from tryggplan.domain import RISK_GRID_COLUMNS, InvalidInputError
+from tryggplan.storage.models import (
     BacktestJob,
     ForecastRun,
     ImportRecord,
@@ -24,7 +25,6 @@ from service.models import (
     WalkRecord,
     utcnow,
 )
-from tryggplan.domain import RISK_GRID_COLUMNS, InvalidInputError
 from tryggplan.timeutil import local_midnight
 
 # --------------------------------------------------------------------------- time parameters
@@ -174,9 +174,9 @@ def run_meta(run: ForecastRun) -> dict[str, Any]:
 
 
 def heatmap(grid: pd.DataFrame, tz: str) -> list[dict[str, Any]]:
-    """Hour-of-week profile (:func:`forecasting.grid.hour_of_week_heatmap`): per local weekday and
+    """Hour-of-week profile (:func:`tryggplan.forecasting.grid.hour_of_week_heatmap`): per local weekday and
     hour, the expected count summed over the places, averaged over the dates [incidents/h]."""
-    from forecasting.grid import hour_of_week_heatmap
+    from tryggplan.forecasting.grid import hour_of_week_heatmap
 
     if grid.empty:
         return []
@@ -193,8 +193,8 @@ def windows(
     grid: pd.DataFrame, tz: str, names: dict[str, str], levels: list[str], max_gap_hours: int
 ) -> list[dict[str, Any]]:
     """Neighbouring high-risk hours per place merged into windows
-    (:func:`forecasting.grid.high_risk_windows`), largest expected count first."""
-    from forecasting.grid import high_risk_windows
+    (:func:`tryggplan.forecasting.grid.high_risk_windows`), largest expected count first."""
+    from tryggplan.forecasting.grid import high_risk_windows
 
     if grid.empty:
         return []

@@ -3,7 +3,7 @@
 1. open (create, migrate) the database in ``DIR/tryggplan.db``;
 2. write the demo town (:func:`tryggplan.demo.generate_town`) to ``DIR`` and import it; when
    incidents are stored already they are kept (a second run does not import a second town);
-3. store the demo resources spec (:func:`allocation.demo_resources`) unless one exists;
+3. store the demo resources spec (:func:`tryggplan.allocation.demo_resources`) unless one exists;
 4. train the forecast from today through the end of next ISO week, unless a finished forecast
    for that range exists;
 5. make next week's plan from it, and one for the rest of this week (what the dashboard shows as
@@ -21,12 +21,13 @@ import yaml
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from service import crud, jobs, planning
-from service.auth import create_token
-from service.models import ForecastRun, PlanRecord, ResourceSpec, utcnow
-from service.settings import Settings
-from service.storage import count_incidents, import_incidents, open_database, read_places
 from tryggplan.domain import TryggplanError
+from tryggplan.service import crud, jobs, planning
+from tryggplan.service.settings import Settings
+from tryggplan.storage.database import open_database
+from tryggplan.storage.incidents import count_incidents, import_incidents, read_places
+from tryggplan.storage.models import ForecastRun, PlanRecord, ResourceSpec, utcnow
+from tryggplan.storage.tokens import create_token
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def prepare_demo(
     directory: Path, settings: Settings, seed: int = 7, model: str = "default", today: dt.date | None = None
 ) -> DemoSummary:
     """Everything ``run-demo`` does before serving; returns what was made."""
-    from allocation import demo_resources
+    from tryggplan.allocation import demo_resources
     from tryggplan.demo import generate_town
 
     today = today or dt.date.today()

@@ -10,8 +10,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from service.auth import Principal, Role, authenticate
-from service.settings import Settings
+from tryggplan.service.settings import Settings
+from tryggplan.storage.tokens import Principal, Role, authenticate
 
 _bearer = HTTPBearer(auto_error=False, description="a token from `tryggplan token create --role ROLE`")
 

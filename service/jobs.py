@@ -2,8 +2,8 @@
 a failure stores a one-line reason (the traceback goes to the log, without input data).
 
 The jobs call the libraries exactly as the CLI does: stored incidents ->
-:func:`tryggplan.counts.hourly_counts` -> ``forecasting.registry.get_model(name).fit(counts)
-.predict(start, days)``, and ``forecasting.evaluation`` for backtests.
+:func:`tryggplan.counts.hourly_counts` -> ``tryggplan.forecasting.registry.get_model(name).fit(counts)
+.predict(start, days)``, and ``tryggplan.forecasting.evaluation`` for backtests.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import pandas as pd
 from sqlalchemy import Engine, insert, update
 from sqlalchemy.orm import Session
 
-from service.models import BacktestJob, ForecastRun, RiskCell, utcnow
-from service.storage import read_incidents, read_places
 from tryggplan.domain import TryggplanError
+from tryggplan.storage.incidents import read_incidents, read_places
+from tryggplan.storage.models import BacktestJob, ForecastRun, RiskCell, utcnow
 from tryggplan.timeutil import local_midnight
 
 log = logging.getLogger("tryggplan.service.jobs")
@@ -67,7 +67,7 @@ def training_counts(
 
 def run_forecast(engine: Engine, run_id: int) -> None:
     """Train the run's model on the stored incidents and store its risk grid."""
-    from forecasting.registry import get_model
+    from tryggplan.forecasting.registry import get_model
 
     with Session(engine) as session, session.begin():
         run = session.get(ForecastRun, run_id)
@@ -143,7 +143,7 @@ def _cells(run_id: int, grid: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def run_backtest(engine: Engine, job_id: int, tz: str) -> None:
-    """Rolling-origin evaluation of the stored incidents (``forecasting.evaluation``)."""
+    """Rolling-origin evaluation of the stored incidents (``tryggplan.forecasting.evaluation``)."""
     with Session(engine) as session, session.begin():
         job = session.get(BacktestJob, job_id)
         if job is None:
@@ -151,7 +151,7 @@ def run_backtest(engine: Engine, job_id: int, tz: str) -> None:
         job.status = "running"
         params = dict(job.params)
     try:
-        from forecasting import evaluation
+        from tryggplan.forecasting import evaluation
 
         incidents = read_incidents(engine, municipality=params.get("municipality"))
         if incidents.empty:

@@ -17,15 +17,15 @@ from tryggplan.domain import InvalidInputError
 
 
 def validate_resources(spec: dict[str, Any], name: str = "resources") -> dict[str, Any]:
-    """The spec as ``allocation.parse_resources`` normalises it; InvalidInputError (422) naming the
+    """The spec as ``tryggplan.allocation.parse_resources`` normalises it; InvalidInputError (422) naming the
     bad field otherwise."""
-    from allocation import parse_resources
+    from tryggplan.allocation import parse_resources
 
     return parse_resources(spec, source=name).to_dict()
 
 
 def _resources(spec: dict[str, Any]) -> Any:
-    from allocation import parse_resources
+    from tryggplan.allocation import parse_resources
 
     return parse_resources(spec, source="stored resources")
 
@@ -40,8 +40,8 @@ def make_plan(
 ) -> dict[str, Any]:
     """The plan document for ISO ``week`` (``kind="week"``), or the season pacing from ``week`` on
     with the weekly plans of the weeks the grid covers (``kind="season"``)."""
-    from allocation.season import season_plan
-    from allocation.weekly import plan_week
+    from tryggplan.allocation.season import season_plan
+    from tryggplan.allocation.weekly import plan_week
 
     _check_week(week)
     resources = _resources(spec)
@@ -80,7 +80,7 @@ def _check_week(week: str) -> None:
 def replan(grid: pd.DataFrame, spec: dict[str, Any], plan: dict[str, Any], shift_index: int) -> dict[str, Any]:
     """A new weekly plan after the night walk ``plan["shifts"][shift_index]`` was cancelled: the other
     shifts stay, the association is unavailable that night, the walk moves elsewhere."""
-    from allocation.season import replan as allocation_replan
+    from tryggplan.allocation.season import replan as allocation_replan
 
     if plan.get("kind", "week") != "week":
         raise InvalidInputError("re-planning works on weekly plans: record the walk on the week's plan")
@@ -91,9 +91,9 @@ def replan(grid: pd.DataFrame, spec: dict[str, Any], plan: dict[str, Any], shift
 
 
 def typed_plan(doc: dict[str, Any]) -> Any:
-    """Rebuild ``allocation.plan.Plan`` from its stored document (a season plan becomes one plan
+    """Rebuild ``tryggplan.allocation.plan.Plan`` from its stored document (a season plan becomes one plan
     holding the shifts of all its weeks)."""
-    from allocation.plan import Baseline, Plan, Shift, SolverInfo
+    from tryggplan.allocation.plan import Baseline, Plan, Shift, SolverInfo
 
     def build(cls: Any, data: dict[str, Any]) -> Any:
         names = {f.name for f in dataclasses.fields(cls)}
@@ -125,13 +125,13 @@ def typed_plan(doc: dict[str, Any]) -> Any:
 
 def plan_ics(doc: dict[str, Any]) -> bytes:
     """The plan as iCalendar (one event per shift), as ``tryggplan plan --ics`` writes it."""
-    from allocation.export import plan_ics as export_ics
+    from tryggplan.allocation.export import plan_ics as export_ics
 
     return bytes(export_ics(typed_plan(doc)))
 
 
 def plan_csv(doc: dict[str, Any]) -> bytes:
     """The plan as CSV for Swedish Excel, as ``tryggplan plan --csv`` writes it."""
-    from allocation.export import plan_csv as export_csv
+    from tryggplan.allocation.export import plan_csv as export_csv
 
     return bytes(export_csv(typed_plan(doc)))

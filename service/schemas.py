@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.auth import Role
+from tryggplan.storage.tokens import Role
 
 JobStatus = Literal["queued", "running", "done", "failed"]
 
@@ -309,7 +309,7 @@ class ResourceIn(BaseModel):
     )
 
     name: str = Field(default="resources", min_length=1, max_length=200)
-    spec: dict[str, Any] = Field(description="the coordinator's resources spec (allocation.spec)")
+    spec: dict[str, Any] = Field(description="the coordinator's resources spec (tryggplan.allocation.spec)")
 
 
 class ResourceOut(BaseModel):

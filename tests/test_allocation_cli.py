@@ -9,8 +9,8 @@ import icalendar
 import pytest
 import yaml
 
-from allocation.spec import demo_resources
-from allocation.synthetic import synthetic_grid, synthetic_places
+from tryggplan.allocation.spec import demo_resources
+from tryggplan.allocation.synthetic import synthetic_grid, synthetic_places
 from tryggplan.cli import main
 
 
@@ -31,9 +31,22 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_plan_writes_json_ics_csv(town: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _run(capsys, "plan", "--forecast", town / "forecast.csv", "--resources", town / "resources.yaml",
-                          "--week", "2026-W13", "--out", tmp_path / "plan.json", "--ics", tmp_path / "plan.ics",
-                          "--csv", tmp_path / "plan.csv")
+    code, out, err = _run(
+        capsys,
+        "plan",
+        "--forecast",
+        town / "forecast.csv",
+        "--resources",
+        town / "resources.yaml",
+        "--week",
+        "2026-W13",
+        "--out",
+        tmp_path / "plan.json",
+        "--ics",
+        tmp_path / "plan.ics",
+        "--csv",
+        tmp_path / "plan.csv",
+    )
     assert code == 0, err
     assert out.startswith("plan 2026-W13: optimal (gap ") and "vs greedy" in out and err == ""
     p = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))
@@ -47,23 +60,54 @@ def test_plan_writes_json_ics_csv(town: Path, tmp_path: Path, capsys: pytest.Cap
 
 
 def test_walks_override_and_cbc(town: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = _run(capsys, "plan", "--forecast", town / "forecast.csv", "--resources", town / "resources.yaml",
-                        "--week", "2026-W14", "--out", tmp_path / "p.json", "--walks", 3, "--solver", "CBC",
-                        "--no-marginal")
+    code, _, err = _run(
+        capsys,
+        "plan",
+        "--forecast",
+        town / "forecast.csv",
+        "--resources",
+        town / "resources.yaml",
+        "--week",
+        "2026-W14",
+        "--out",
+        tmp_path / "p.json",
+        "--walks",
+        3,
+        "--solver",
+        "CBC",
+        "--no-marginal",
+    )
     assert code == 0, err
     p = json.loads((tmp_path / "p.json").read_text(encoding="utf-8"))
     assert p["walks"] == 3 and p["solver"]["name"] == "cbc" and p["marginal_value"] == {}
 
 
-def test_replan_after_a_cancelled_walk_keeps_the_rest(town: Path, tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["--forecast", town / "forecast.csv", "--resources", town / "resources.yaml", "--week", "2026-W13",
-            "--no-marginal"]
+def test_replan_after_a_cancelled_walk_keeps_the_rest(
+    town: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [
+        "--forecast",
+        town / "forecast.csv",
+        "--resources",
+        town / "resources.yaml",
+        "--week",
+        "2026-W13",
+        "--no-marginal",
+    ]
     assert _run(capsys, "plan", *args, "--walks", 3, "--out", tmp_path / "first.json")[0] == 0
     first = json.loads((tmp_path / "first.json").read_text(encoding="utf-8"))
     walk = next(s for s in first["shifts"] if s["kind"] == "night_walk")
-    code, _, err = _run(capsys, "plan", *args, "--out", tmp_path / "second.json", "--pinned", tmp_path / "first.json",
-                        "--cancel", f"{walk['association']}@{walk['night']}")
+    code, _, err = _run(
+        capsys,
+        "plan",
+        *args,
+        "--out",
+        tmp_path / "second.json",
+        "--pinned",
+        tmp_path / "first.json",
+        "--cancel",
+        f"{walk['association']}@{walk['night']}",
+    )
     assert code == 0, err
     second = json.loads((tmp_path / "second.json").read_text(encoding="utf-8"))
     key = ("association", "night", "area", "template")
@@ -72,22 +116,42 @@ def test_replan_after_a_cancelled_walk_keeps_the_rest(town: Path, tmp_path: Path
     cancelled = tuple(walk.get(k) for k in key)
     assert len(after) == 3 and cancelled not in after and before - {cancelled} <= after
     assert all(s["pinned"] for s in second["shifts"] if tuple(s.get(k) for k in key) in before)
-    assert not any(s["association"] == walk["association"] and s["night"] == walk["night"]
-                   for s in second["shifts"] if s["kind"] == "night_walk")
+    assert not any(
+        s["association"] == walk["association"] and s["night"] == walk["night"]
+        for s in second["shifts"]
+        if s["kind"] == "night_walk"
+    )
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    (["--week", "2026-W20"], "tryggplan: error: the forecast does not cover week 2026-W20"),
-    (["--week", "2026-49"], "tryggplan: error: week '2026-49' is not an ISO week: write it as YYYY-Www"),
-    (["--week", "2026-W13", "--solver", "gurobi"], "tryggplan: error: --solver 'gurobi' is not known"),
-    (["--week", "2026-W13", "--walks", 99], "tryggplan: error: no plan for 2026-W13 satisfies every constraint; "
-                                             "conflicting: week share of the season quota: exactly 99 walks"),
-    (["--week", "2026-W13", "--cancel", "Lions@2026-03-27"], "tryggplan: error: --cancel needs --pinned"),
-])
-def test_bad_requests_exit_2_with_one_line(town: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                           extra: list[object], message: str) -> None:
-    code, _, err = _run(capsys, "plan", "--forecast", town / "forecast.csv", "--resources", town / "resources.yaml",
-                        "--out", tmp_path / "plan.json", "--no-marginal", *extra)
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--week", "2026-W20"], "tryggplan: error: the forecast does not cover week 2026-W20"),
+        (["--week", "2026-49"], "tryggplan: error: week '2026-49' is not an ISO week: write it as YYYY-Www"),
+        (["--week", "2026-W13", "--solver", "gurobi"], "tryggplan: error: --solver 'gurobi' is not known"),
+        (
+            ["--week", "2026-W13", "--walks", 99],
+            "tryggplan: error: no plan for 2026-W13 satisfies every constraint; "
+            "conflicting: week share of the season quota: exactly 99 walks",
+        ),
+        (["--week", "2026-W13", "--cancel", "Lions@2026-03-27"], "tryggplan: error: --cancel needs --pinned"),
+    ],
+)
+def test_bad_requests_exit_2_with_one_line(
+    town: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[object], message: str
+) -> None:
+    code, _, err = _run(
+        capsys,
+        "plan",
+        "--forecast",
+        town / "forecast.csv",
+        "--resources",
+        town / "resources.yaml",
+        "--out",
+        tmp_path / "plan.json",
+        "--no-marginal",
+        *extra,
+    )
     assert code == 2
     assert err.startswith(message) and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "plan.json").exists()
@@ -95,17 +159,38 @@ def test_bad_requests_exit_2_with_one_line(town: Path, tmp_path: Path, capsys: p
 
 def test_bad_resources_file_exit_2(town: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("templates: [{name: t, start: '20:15', end: '00:00'}]\nareas: [{name: A, place_ids: [P00]}]\n",
-                   encoding="utf-8")
-    code, _, err = _run(capsys, "plan", "--forecast", town / "forecast.csv", "--resources", bad,
-                        "--week", "2026-W13", "--out", tmp_path / "plan.json")
-    assert code == 2 and err == ("tryggplan: error: bad.yaml: templates[0].start: start '20:15' is not on the hour: "
-                                 "the risk grid is hourly, write e.g. '21:00'\n")
+    bad.write_text(
+        "templates: [{name: t, start: '20:15', end: '00:00'}]\nareas: [{name: A, place_ids: [P00]}]\n", encoding="utf-8"
+    )
+    code, _, err = _run(
+        capsys,
+        "plan",
+        "--forecast",
+        town / "forecast.csv",
+        "--resources",
+        bad,
+        "--week",
+        "2026-W13",
+        "--out",
+        tmp_path / "plan.json",
+    )
+    assert code == 2 and err == (
+        "tryggplan: error: bad.yaml: templates[0].start: start '20:15' is not on the hour: "
+        "the risk grid is hourly, write e.g. '21:00'\n"
+    )
 
 
 def test_season_plan(town: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _run(capsys, "season-plan", "--forecast", town / "forecast.csv", "--resources",
-                          town / "resources.yaml", "--out", tmp_path / "season.json")
+    code, out, err = _run(
+        capsys,
+        "season-plan",
+        "--forecast",
+        town / "forecast.csv",
+        "--resources",
+        town / "resources.yaml",
+        "--out",
+        tmp_path / "season.json",
+    )
     assert code == 0, err
     s = json.loads((tmp_path / "season.json").read_text(encoding="utf-8"))
     assert s["first_week"] == "2026-W13" and len(s["weeks"]) == 26

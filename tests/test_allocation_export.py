@@ -9,33 +9,42 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from allocation.export import excel_safe, plan_csv, plan_ics
-from allocation.grid import normalise_grid, week_risk
-from allocation.plan import Plan, Shift, SolverInfo
-from allocation.spec import parse_resources
-from allocation.synthetic import synthetic_grid, synthetic_resources
-from allocation.weekly import plan_from_risk
+from tryggplan.allocation.export import excel_safe, plan_csv, plan_ics
+from tryggplan.allocation.grid import normalise_grid, week_risk
+from tryggplan.allocation.plan import Plan, Shift, SolverInfo
+from tryggplan.allocation.spec import parse_resources
+from tryggplan.allocation.synthetic import synthetic_grid, synthetic_resources
+from tryggplan.allocation.weekly import plan_from_risk
 
 TZ = "Europe/Stockholm"
 
 
 def _dst_plan(week: str, night: str) -> Plan:
     spec = synthetic_resources(
-        6, 2, templates=[{"name": "late", "start": "00:00", "end": "04:00"}],
+        6,
+        2,
+        templates=[{"name": "late", "start": "00:00", "end": "04:00"}],
         associations=[{"name": "Lions", "nights": ["sat"]}],
-        pinned=[{"kind": "night_walk", "association": "Lions", "area": "Centrum", "night": night, "template": "late"},
-                {"kind": "guard", "place_id": "P01", "start": f"{night}T23:00", "hours": 4}],
-        guard={"hourly_rate_sek": 450, "min_block_hours": 3, "max_hours_per_week": 4, "concurrent_guards": 1})
+        pinned=[
+            {"kind": "night_walk", "association": "Lions", "area": "Centrum", "night": night, "template": "late"},
+            {"kind": "guard", "place_id": "P01", "start": f"{night}T23:00", "hours": 4},
+        ],
+        guard={"hourly_rate_sek": 450, "min_block_hours": 3, "max_hours_per_week": 4, "concurrent_guards": 1},
+    )
     risk = week_risk(normalise_grid(synthetic_grid(6, week, seed=4), TZ), week, TZ)
     return plan_from_risk(risk, parse_resources(spec), 1, with_baselines=False, with_marginal=False)
 
 
-@pytest.mark.parametrize(("week", "night", "walk_hours", "guard_end"), [
-    ("2026-W13", "2026-03-28", 3, dt.datetime(2026, 3, 29, 4, 0)),   # spring forward: 23:00 + 4 h -> 04:00 CEST
-    ("2026-W43", "2026-10-24", 5, dt.datetime(2026, 10, 25, 2, 0)),  # fall back: 23:00 CEST + 4 h -> 02:00 CET
-])
-def test_ics_parses_back_with_right_zone_and_times_across_dst(week: str, night: str, walk_hours: int,
-                                                               guard_end: dt.datetime) -> None:
+@pytest.mark.parametrize(
+    ("week", "night", "walk_hours", "guard_end"),
+    [
+        ("2026-W13", "2026-03-28", 3, dt.datetime(2026, 3, 29, 4, 0)),  # spring forward: 23:00 + 4 h -> 04:00 CEST
+        ("2026-W43", "2026-10-24", 5, dt.datetime(2026, 10, 25, 2, 0)),  # fall back: 23:00 CEST + 4 h -> 02:00 CET
+    ],
+)
+def test_ics_parses_back_with_right_zone_and_times_across_dst(
+    week: str, night: str, walk_hours: int, guard_end: dt.datetime
+) -> None:
     plan = _dst_plan(week, night)
     cal = icalendar.Calendar.from_ical(plan_ics(plan))
     assert [c.name for c in cal.walk() if c.name == "VTIMEZONE"] == ["VTIMEZONE"]
@@ -52,7 +61,9 @@ def test_ics_parses_back_with_right_zone_and_times_across_dst(week: str, night: 
     start, end = walk["DTSTART"].dt, walk["DTEND"].dt
     day = dt.date.fromisoformat(night) + dt.timedelta(days=1)
     assert (start.replace(tzinfo=None), end.replace(tzinfo=None)) == (
-        dt.datetime.combine(day, dt.time(0)), dt.datetime.combine(day, dt.time(4)))
+        dt.datetime.combine(day, dt.time(0)),
+        dt.datetime.combine(day, dt.time(4)),
+    )
     # same-tzinfo aware datetimes subtract in wall time in Python: compare in UTC
     assert end.astimezone(dt.UTC) - start.astimezone(dt.UTC) == dt.timedelta(hours=walk_hours)
     guard = next(e for e in events if str(e["SUMMARY"]).startswith("Väktare"))
@@ -62,16 +73,39 @@ def test_ics_parses_back_with_right_zone_and_times_across_dst(week: str, night: 
 
 
 def _plan_with(why: str, association: str = "Förening 1") -> Plan:
-    shift = Shift(kind="night_walk", start="2026-03-27T20:00:00+01:00", end="2026-03-28T00:00:00+01:00", hours=4.0,
-                  cost_sek=1000.0, expected_prevented=0.0421, expected_covered=0.421, why=why, place_ids=["P00"],
-                  association=association, area="Centrum", template="t20", night="2026-03-27")
-    return Plan(week="2026-W13", tz=TZ, status="optimal", objective=0.0421, risk_total=2.0, risk_covered_share=0.21,
-                cost_sek=1000.0, walks=1, walks_share=1, guard_hours=0.0, shifts=[shift],
-                solver=SolverInfo("highs", "optimal", 0.0, 0.1))
+    shift = Shift(
+        kind="night_walk",
+        start="2026-03-27T20:00:00+01:00",
+        end="2026-03-28T00:00:00+01:00",
+        hours=4.0,
+        cost_sek=1000.0,
+        expected_prevented=0.0421,
+        expected_covered=0.421,
+        why=why,
+        place_ids=["P00"],
+        association=association,
+        area="Centrum",
+        template="t20",
+        night="2026-03-27",
+    )
+    return Plan(
+        week="2026-W13",
+        tz=TZ,
+        status="optimal",
+        objective=0.0421,
+        risk_total=2.0,
+        risk_covered_share=0.21,
+        cost_sek=1000.0,
+        walks=1,
+        walks_share=1,
+        guard_hours=0.0,
+        shifts=[shift],
+        solver=SolverInfo("highs", "optimal", 0.0, 0.1),
+    )
 
 
 def test_csv_is_excel_swedish_and_formula_safe() -> None:
-    raw = plan_csv(_plan_with("=HYPERLINK(\"http://evil\")", association="@Lions"))
+    raw = plan_csv(_plan_with('=HYPERLINK("http://evil")', association="@Lions"))
     assert raw.startswith(b"\xef\xbb\xbf")
     lines = raw[3:].decode("utf-8").split("\r\n")
     header = lines[0].split(";")
@@ -82,8 +116,10 @@ def test_csv_is_excel_swedish_and_formula_safe() -> None:
     assert ";2026-03-27 20:00;2026-03-28 00:00;2026-03-27T20:00:00+01:00;" in row
 
 
-@pytest.mark.parametrize(("cell", "safe"), [("=1+1", "'=1+1"), ("+46", "'+46"), ("-3", "'-3"), ("@x", "'@x"),
-                                            ("\tx", "'\tx"), ("Torget", "Torget"), ("", "")])
+@pytest.mark.parametrize(
+    ("cell", "safe"),
+    [("=1+1", "'=1+1"), ("+46", "'+46"), ("-3", "'-3"), ("@x", "'@x"), ("\tx", "'\tx"), ("Torget", "Torget"), ("", "")],
+)
 def test_excel_safe(cell: str, safe: str) -> None:
     assert excel_safe(cell) == safe
 

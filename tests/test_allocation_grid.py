@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocation.grid import read_risk_grid, week_risk
-from allocation.synthetic import synthetic_grid
+from tryggplan.allocation.grid import read_risk_grid, week_risk
+from tryggplan.allocation.synthetic import synthetic_grid
 from tryggplan.domain import InvalidInputError
 
 TZ = "Europe/Stockholm"
@@ -36,12 +36,15 @@ def test_every_contract_format_reads_the_same(tmp_path: Path, suffix: str) -> No
     assert risk.covered[:167].all() and not risk.covered[167:].any()
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (lambda g: g.drop(columns=["expected"]), "lacks the risk-grid columns ['expected']"),
-    (lambda g: g.assign(expected=-1.0), "expected -1.0 (row 2) must be a number >= 0 [incidents/h]"),
-    (lambda g: g.assign(slot_start="yesterday"), "slot_start 'yesterday' (row 2) is not a timestamp with offset"),
-    (lambda g: pd.concat([g, g.iloc[:1]]), "appears twice (row 503): keep one row per place and hour"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda g: g.drop(columns=["expected"]), "lacks the risk-grid columns ['expected']"),
+        (lambda g: g.assign(expected=-1.0), "expected -1.0 (row 2) must be a number >= 0 [incidents/h]"),
+        (lambda g: g.assign(slot_start="yesterday"), "slot_start 'yesterday' (row 2) is not a timestamp with offset"),
+        (lambda g: pd.concat([g, g.iloc[:1]]), "appears twice (row 503): keep one row per place and hour"),
+    ],
+)
 def test_bad_grids_are_refused_with_the_fix(tmp_path: Path, change, message: str) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "grid.csv"
     change(synthetic_grid(3, "2026-W13", seed=1)).to_csv(path, index=False)

@@ -16,12 +16,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from allocation.audit import violations
-from allocation.errors import InfeasiblePlanError
-from allocation.grid import normalise_grid, week_risk
-from allocation.spec import WEEKDAYS, Resources, parse_resources
-from allocation.synthetic import synthetic_grid
-from allocation.weekly import plan_from_risk
+from tryggplan.allocation.audit import violations
+from tryggplan.allocation.errors import InfeasiblePlanError
+from tryggplan.allocation.grid import normalise_grid, week_risk
+from tryggplan.allocation.spec import WEEKDAYS, Resources, parse_resources
+from tryggplan.allocation.synthetic import synthetic_grid
+from tryggplan.allocation.weekly import plan_from_risk
 
 WEEK = "2026-W13"  # contains the spring-forward night of 28-29 March 2026
 GAP = 1e-7
@@ -41,8 +41,10 @@ def _risk(n_places: int):
 def specs(draw: Any) -> tuple[dict[str, Any], int, int]:
     n_places = draw(st.integers(3, 6))
     n_areas = draw(st.integers(1, min(3, n_places)))
-    areas = [{"name": f"A{k}", "place_ids": [f"P{i:02d}" for i in range(n_places) if i % n_areas == k]}
-             for k in range(n_areas)]
+    areas = [
+        {"name": f"A{k}", "place_ids": [f"P{i:02d}" for i in range(n_places) if i % n_areas == k]}
+        for k in range(n_areas)
+    ]
     starts = draw(st.lists(st.sampled_from([18, 20, 21, 22, 0]), min_size=1, max_size=3, unique=True))
     templates = [{"name": f"t{s}", "start": f"{s:02d}:00", "end": f"{(s + 4) % 24:02d}:00"} for s in starts]
     assocs = []
@@ -55,38 +57,67 @@ def specs(draw: Any) -> tuple[dict[str, Any], int, int]:
         if draw(st.booleans()):
             a["templates"] = [templates[0]["name"]]
         assocs.append(a)
-    spec: dict[str, Any] = {"templates": templates, "areas": areas, "associations": assocs,
-                            "max_teams_per_area_night": draw(st.integers(1, 2))}
+    spec: dict[str, Any] = {
+        "templates": templates,
+        "areas": areas,
+        "associations": assocs,
+        "max_teams_per_area_night": draw(st.integers(1, 2)),
+    }
     if draw(st.booleans()):
         spec["weekly_budget_sek"] = draw(st.sampled_from([1000, 2500, 4000, 7000]))
     if draw(st.booleans()):
         spec["guard"] = {
-            "hourly_rate_sek": 450, "min_block_hours": draw(st.integers(1, 4)),
-            "max_hours_per_week": draw(st.integers(0, 10)), "concurrent_guards": draw(st.integers(1, 2)),
+            "hourly_rate_sek": 450,
+            "min_block_hours": draw(st.integers(1, 4)),
+            "max_hours_per_week": draw(st.integers(0, 10)),
+            "concurrent_guards": draw(st.integers(1, 2)),
             "hours": draw(st.sampled_from([list(range(24)), [19, 20, 21, 22, 23, 0, 1, 2]])),
         }
         if draw(st.booleans()):
             spec["guard"]["places"] = [f"P{i:02d}" for i in range(0, n_places, 2)]
     if draw(st.booleans()):
-        spec["fairness"] = {"min_share": draw(st.sampled_from([0.0, 0.2])),
-                            "max_share": draw(st.sampled_from([0.5, 1.0]))}
+        spec["fairness"] = {
+            "min_share": draw(st.sampled_from([0.0, 0.2])),
+            "max_share": draw(st.sampled_from([0.5, 1.0])),
+        }
     if draw(st.booleans()):
-        spec["must_cover"] = [{"place_id": "P00", "nights": [draw(st.sampled_from(["fri", "sat"]))],
-                               "start": "21:00", "end": "23:00", "by": draw(st.sampled_from(["any", "night_walk"]))}]
+        spec["must_cover"] = [
+            {
+                "place_id": "P00",
+                "nights": [draw(st.sampled_from(["fri", "sat"]))],
+                "start": "21:00",
+                "end": "23:00",
+                "by": draw(st.sampled_from(["any", "night_walk"])),
+            }
+        ]
     if draw(st.booleans()):
         a0 = assocs[0]
         day = WEEKDAYS.index(a0["nights"][0])
         t = a0.get("templates", [templates[0]["name"]])[0]
-        spec["pinned"] = [{"kind": "night_walk", "association": a0["name"], "area": "A0",
-                           "night": (dt.date(2026, 3, 23) + dt.timedelta(days=day)).isoformat(), "template": t}]
+        spec["pinned"] = [
+            {
+                "kind": "night_walk",
+                "association": a0["name"],
+                "area": "A0",
+                "night": (dt.date(2026, 3, 23) + dt.timedelta(days=day)).isoformat(),
+                "template": t,
+            }
+        ]
     walks = draw(st.integers(0, 3))
     return spec, n_places, walks
 
 
 def _solve(spec: dict[str, Any], n_places: int, walks: int, solver: str = "highs", baselines: bool = True):
     res = parse_resources(spec)
-    return res, plan_from_risk(_risk(n_places), res, walks, solver=solver, gap=GAP,  # type: ignore[arg-type]
-                               with_baselines=baselines, with_marginal=False)
+    return res, plan_from_risk(
+        _risk(n_places),
+        res,
+        walks,
+        solver=solver,
+        gap=GAP,  # type: ignore[arg-type]
+        with_baselines=baselines,
+        with_marginal=False,
+    )
 
 
 @FAST
@@ -107,15 +138,21 @@ def test_every_plan_meets_every_hard_constraint_and_beats_greedy(case: tuple[dic
     greedy = plan.baselines["greedy"]
     if greedy.feasible:
         assert plan.objective >= greedy.objective - 1e-6
-    assert plan.objective >= plan.baselines["fixed_fri_sat"].objective - 1e-6 or not \
-        plan.baselines["fixed_fri_sat"].feasible or spec.get("must_cover") or spec.get("pinned")
+    assert (
+        plan.objective >= plan.baselines["fixed_fri_sat"].objective - 1e-6
+        or not plan.baselines["fixed_fri_sat"].feasible
+        or spec.get("must_cover")
+        or spec.get("pinned")
+    )
 
 
 def _more(spec: dict[str, Any], what: str) -> dict[str, Any]:
     out = {**spec}
     if what == "association":
-        out["associations"] = [*spec["associations"], {"name": "Extra", "nights": list(WEEKDAYS),
-                                                       "max_walks_per_week": 1}]
+        out["associations"] = [
+            *spec["associations"],
+            {"name": "Extra", "nights": list(WEEKDAYS), "max_walks_per_week": 1},
+        ]
     elif what == "budget":
         if "weekly_budget_sek" in spec:
             out["weekly_budget_sek"] = spec["weekly_budget_sek"] + 1350
@@ -157,8 +194,9 @@ def test_cbc_and_highs_agree_on_the_objective(case: tuple[dict[str, Any], int, i
 
 
 def test_resources_type_is_frozen_pydantic() -> None:
-    res = parse_resources({"templates": [{"name": "t", "start": "20:00", "end": "00:00"}],
-                           "areas": [{"name": "A", "place_ids": ["P00"]}]})
+    res = parse_resources(
+        {"templates": [{"name": "t", "start": "20:00", "end": "00:00"}], "areas": [{"name": "A", "place_ids": ["P00"]}]}
+    )
     assert isinstance(res, Resources)
     with pytest.raises(Exception):  # noqa: B017 - pydantic raises ValidationError on frozen models
         res.tz = "UTC"  # type: ignore[misc]

@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocation.season import DEFAULT_UPLIFT, estimate_uplifts, pace, pins_from_plan, replan, week_share
-from allocation.spec import PinnedGuard, PinnedWalk, parse_resources
-from allocation.synthetic import synthetic_grid, synthetic_resources
+from tryggplan.allocation.pacing import DEFAULT_UPLIFT, estimate_uplifts, pace, week_share
+from tryggplan.allocation.season import pins_from_plan, replan
+from tryggplan.allocation.spec import PinnedGuard, PinnedWalk, parse_resources
+from tryggplan.allocation.synthetic import synthetic_grid, synthetic_resources
 from tryggplan.domain import InvalidInputError
 
 
@@ -60,12 +61,18 @@ def test_week_share_is_zero_after_the_season() -> None:
 
 
 def test_capacity_limits_the_pacing_and_says_so() -> None:
-    spec = synthetic_resources(8, 2, season={"walks": 40, "horizon_weeks": 2},
-                               associations=[{"name": "Only", "nights": ["fri"], "max_walks_per_week": 1}])
+    spec = synthetic_resources(
+        8,
+        2,
+        season={"walks": 40, "horizon_weeks": 2},
+        associations=[{"name": "Only", "nights": ["fri"], "max_walks_per_week": 1}],
+    )
     sp = pace(parse_resources(spec), "2026-W13")
     assert [w.walks for w in sp.weeks] == [1, 1]
-    assert sp.warnings == ["the associations can walk only 2 of the 40 remaining walks in the season: "
-                           "add nights or raise max_walks_per_week"]
+    assert sp.warnings == [
+        "the associations can walk only 2 of the 40 remaining walks in the season: "
+        "add nights or raise max_walks_per_week"
+    ]
 
 
 def test_uplifts_are_estimated_from_history_and_shrunk() -> None:
@@ -83,25 +90,42 @@ def test_uplifts_are_estimated_from_history_and_shrunk() -> None:
 
 
 def test_pins_from_plan_and_unknown_cancellation() -> None:
-    plan = {"shifts": [
-        {"kind": "night_walk", "association": "A", "area": "Centrum", "night": "2026-03-27", "template": "t20",
-         "start": "2026-03-27T20:00:00+01:00", "end": "2026-03-28T00:00:00+01:00", "place_ids": ["P00"]},
-        {"kind": "guard", "place_ids": ["P01"], "start": "2026-03-28T21:00:00+01:00",
-         "end": "2026-03-29T00:00:00+01:00", "hours": 3.0},
-    ]}
+    plan = {
+        "shifts": [
+            {
+                "kind": "night_walk",
+                "association": "A",
+                "area": "Centrum",
+                "night": "2026-03-27",
+                "template": "t20",
+                "start": "2026-03-27T20:00:00+01:00",
+                "end": "2026-03-28T00:00:00+01:00",
+                "place_ids": ["P00"],
+            },
+            {
+                "kind": "guard",
+                "place_ids": ["P01"],
+                "start": "2026-03-28T21:00:00+01:00",
+                "end": "2026-03-29T00:00:00+01:00",
+                "hours": 3.0,
+            },
+        ]
+    }
     pins, cancelled = pins_from_plan(plan, [("A", dt.date(2026, 3, 27))])
     assert cancelled == [("A", dt.date(2026, 3, 27))]
-    assert pins == [PinnedGuard(place_id="P01", start=dt.datetime.fromisoformat("2026-03-28T21:00:00+01:00"),
-                                hours=3)]
+    assert pins == [PinnedGuard(place_id="P01", start=dt.datetime.fromisoformat("2026-03-28T21:00:00+01:00"), hours=3)]
     pins, _ = pins_from_plan(plan)
     assert isinstance(pins[0], PinnedWalk) and pins[0].template == "t20"
-    with pytest.raises(InvalidInputError, match=r"cannot cancel \['B@2026-03-27'\]: the earlier plan has no such "
-                                                r"walk; its walks are \['A@2026-03-27'\]"):
+    with pytest.raises(
+        InvalidInputError,
+        match=r"cannot cancel \['B@2026-03-27'\]: the earlier plan has no such "
+        r"walk; its walks are \['A@2026-03-27'\]",
+    ):
         pins_from_plan(plan, [("B", dt.date(2026, 3, 27))])
 
 
 def test_replan_with_a_new_forecast_keeps_pinned_and_moves_the_rest() -> None:
-    from allocation.weekly import plan_week
+    from tryggplan.allocation.weekly import plan_week
 
     res = parse_resources(synthetic_resources(8, 2))
     grid = synthetic_grid(8, "2026-W13", seed=1)
@@ -118,27 +142,42 @@ def test_replan_with_a_new_forecast_keeps_pinned_and_moves_the_rest() -> None:
 
 
 def test_keep_only_the_agreed_shifts_after_a_new_forecast() -> None:
-    plan = {"shifts": [
-        {"kind": "night_walk", "association": "A", "area": "Centrum", "night": "2026-03-27", "template": "t20",
-         "pinned": True},
-        {"kind": "night_walk", "association": "B", "area": "Norr", "night": "2026-03-28", "template": "t21"},
-        {"kind": "guard", "place_ids": ["P01"], "start": "2026-03-28T21:00:00+01:00", "hours": 3.0},
-    ]}
+    plan = {
+        "shifts": [
+            {
+                "kind": "night_walk",
+                "association": "A",
+                "area": "Centrum",
+                "night": "2026-03-27",
+                "template": "t20",
+                "pinned": True,
+            },
+            {"kind": "night_walk", "association": "B", "area": "Norr", "night": "2026-03-28", "template": "t21"},
+            {"kind": "guard", "place_ids": ["P01"], "start": "2026-03-28T21:00:00+01:00", "hours": 3.0},
+        ]
+    }
     pins, _ = pins_from_plan(plan, keep="pinned")
     assert pins == [PinnedWalk(association="A", area="Centrum", night=dt.date(2026, 3, 27), template="t20")]
     assert len(pins_from_plan(plan)[0]) == 3
 
 
 def test_walk_effect_update_follows_the_data_and_shrinks_to_the_prior() -> None:
-    from allocation.effects import estimate_walk_effect
+    from tryggplan.allocation.effects import estimate_walk_effect
 
     grid = synthetic_grid(4, "2026-W13", weeks=1, seed=0)
     grid["expected"] = 0.5  # every place-hour expects 0.5 incidents
-    walks = [{"kind": "night_walk", "place_ids": ["P00", "P01"], "start": "2026-03-27T20:00:00+01:00",
-              "end": "2026-03-28T00:00:00+01:00"}]  # 8 place-hours: E = 4
+    walks = [
+        {
+            "kind": "night_walk",
+            "place_ids": ["P00", "P01"],
+            "start": "2026-03-27T20:00:00+01:00",
+            "end": "2026-03-28T00:00:00+01:00",
+        }
+    ]  # 8 place-hours: E = 4
     hours = pd.date_range("2026-03-27T19:00Z", periods=4, freq="h")
-    incidents = pd.DataFrame({"occurred_at": [h + pd.Timedelta(minutes=5) for h in hours[:2]],
-                              "place_id": ["P00", "P01"]})  # O = 2
+    incidents = pd.DataFrame(
+        {"occurred_at": [h + pd.Timedelta(minutes=5) for h in hours[:2]], "place_id": ["P00", "P01"]}
+    )  # O = 2
     est = estimate_walk_effect(walks, incidents, grid, prior=0.10, strength=20.0)
     assert (est.expected, est.observed, est.place_hours) == (4.0, 2.0, 8)
     assert est.effect == pytest.approx(1 - 22 / (20 / 0.9 + 4))  # posterior mean of theta = 0.838...

@@ -16,8 +16,20 @@ from tryggplan.cli.common import run_guarded
 
 TZ = "Europe/Stockholm"
 TRYGGPLAN = str(Path(sys.executable).with_name("tryggplan"))
-SUMMARY_KEYS = {"poisson_deviance", "mae", "hit_rate@5", "hit_rate@10", "hit_rate@20", "pai@10",
-                "coverage_80", "pit_coverage_80", "log_score", "pai@5", "pai@20", "night_hit"}
+SUMMARY_KEYS = {
+    "poisson_deviance",
+    "mae",
+    "hit_rate@5",
+    "hit_rate@10",
+    "hit_rate@20",
+    "pai@10",
+    "coverage_80",
+    "pit_coverage_80",
+    "log_score",
+    "pai@5",
+    "pai@20",
+    "night_hit",
+}
 
 
 def write_incidents(path: Path, days: int = 70, seed: int = 5) -> pd.DataFrame:
@@ -41,10 +53,27 @@ def cli(*args: object) -> int:
 def test_backtest_writes_summary_metrics_report_and_plots(tmp_path: Path) -> None:
     write_incidents(tmp_path / "inc.csv")
     out = tmp_path / "bt"
-    r = subprocess.run([TRYGGPLAN, "backtest", "--incidents", str(tmp_path / "inc.csv"), "--tz", TZ,
-                        "--models", "default,how_mean,place_only,last_14_days,seasonal_naive",
-                        "--origins", "3", "--horizon-days", "7", "--out", str(out)],
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            TRYGGPLAN,
+            "backtest",
+            "--incidents",
+            str(tmp_path / "inc.csv"),
+            "--tz",
+            TZ,
+            "--models",
+            "default,how_mean,place_only,last_14_days,seasonal_naive",
+            "--origins",
+            "3",
+            "--horizon-days",
+            "7",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["default"] == "default"
@@ -65,21 +94,34 @@ def test_backtest_writes_summary_metrics_report_and_plots(tmp_path: Path) -> Non
     assert not list(out.glob("*.tmp*"))
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("--origins", "40"), "ask for at most"),
-    (("--models", "magic"), "unknown model 'magic'"),
-    (("--models", " , "), "--models is empty"),
-    (("--tz", "Mars/Base"), "unknown time zone 'Mars/Base'"),
-    (("--window", "rolling"), "--window 'rolling': use expanding or sliding"),
-    (("--window", "sliding"), "sliding window needs window_days"),
-    (("--engine", "spark"), "--engine 'spark': use local or dask"),
-    (("--scheduler", "tcp://x:1"), "--scheduler needs --engine dask"),
-])
-def test_bad_arguments_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                            args: tuple[str, ...], message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--origins", "40"), "ask for at most"),
+        (("--models", "magic"), "unknown model 'magic'"),
+        (("--models", " , "), "--models is empty"),
+        (("--tz", "Mars/Base"), "unknown time zone 'Mars/Base'"),
+        (("--window", "rolling"), "--window 'rolling': use expanding or sliding"),
+        (("--window", "sliding"), "sliding window needs window_days"),
+        (("--engine", "spark"), "--engine 'spark': use local or dask"),
+        (("--scheduler", "tcp://x:1"), "--scheduler needs --engine dask"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
+) -> None:
     write_incidents(tmp_path / "inc.csv")
-    code = cli("backtest", "--incidents", tmp_path / "inc.csv", "--origins", "2", "--out", tmp_path / "bt",
-               "--no-progress", *args)
+    code = cli(
+        "backtest",
+        "--incidents",
+        tmp_path / "inc.csv",
+        "--origins",
+        "2",
+        "--out",
+        tmp_path / "bt",
+        "--no-progress",
+        *args,
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("tryggplan: error: ") and message in err and err.count("\n") == 1

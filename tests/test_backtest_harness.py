@@ -10,18 +10,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.base import Forecaster
-from forecasting.evaluation import LeakageError, backtest, make_origins
-from forecasting.evaluation import metrics as m
 from tryggplan.counts import CountMatrix, hourly_count_matrix
 from tryggplan.domain import InvalidInputError
+from tryggplan.forecasting.base import Forecaster
+from tryggplan.forecasting.evaluation import LeakageError, backtest, make_origins
+from tryggplan.forecasting.evaluation import metrics as m
 from tryggplan.timeutil import local_midnight, local_slots
 
 TZ = "Europe/Stockholm"
 
 
-def synthetic_incidents(start: str = "2025-01-06", days: int = 84, places: int = 3, seed: int = 1,
-                        empty_days: tuple[str, str] | None = None) -> pd.DataFrame:
+def synthetic_incidents(
+    start: str = "2025-01-06", days: int = 84, places: int = 3, seed: int = 1, empty_days: tuple[str, str] | None = None
+) -> pd.DataFrame:
     """Poisson incidents, busier in the evening and at place ``p0``; optionally a quiet stretch."""
     rng = np.random.default_rng(seed)
     slots = local_slots(dt.date.fromisoformat(start), days, TZ)
@@ -58,8 +59,9 @@ class Recorder(Forecaster):
     seen: list[tuple[pd.Timestamp, int, bool, bool]] = []
 
     def _fit(self, counts: CountMatrix) -> None:
-        Recorder.seen.append((counts.slots[-1], len(counts.slots), counts.values.base is None,
-                              counts.values.flags.writeable))
+        Recorder.seen.append(
+            (counts.slots[-1], len(counts.slots), counts.values.base is None, counts.values.flags.writeable)
+        )
         self.rate_ = counts.values.mean(axis=1)
 
     def _predict_matrix(self, slots: pd.DatetimeIndex) -> tuple[np.ndarray, float]:
@@ -100,15 +102,18 @@ def test_make_origins_mondays_with_a_full_horizon() -> None:
         make_origins(local_slots(dt.date(2025, 1, 1), 30, TZ), 1)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"window": "rolling"}, "window must be"),
-    ({"window": "sliding"}, "sliding window needs window_days"),
-    ({"engine": "spark"}, "engine must be"),
-    ({"tz": "Mars/Olympus"}, "unknown time zone"),
-    ({"models": ["nope"]}, "unknown model 'nope'"),
-    ({"models": []}, "no models"),
-    ({"origins": 0}, "at least 1"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"window": "rolling"}, "window must be"),
+        ({"window": "sliding"}, "sliding window needs window_days"),
+        ({"engine": "spark"}, "engine must be"),
+        ({"tz": "Mars/Olympus"}, "unknown time zone"),
+        ({"models": ["nope"]}, "unknown model 'nope'"),
+        ({"models": []}, "no models"),
+        ({"origins": 0}, "at least 1"),
+    ],
+)
 def test_bad_arguments_are_refused(kwargs: dict, message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         backtest(synthetic_incidents(days=42), origins=kwargs.pop("origins", 1), **kwargs)
@@ -150,12 +155,11 @@ def test_all_zero_week_is_left_out_of_hit_rate() -> None:
     result = backtest(incidents, {"place_only": _place_only()}, origins=3, tz=TZ)
     hr = result.origins.set_index("origin")["hit_rate@10"]
     assert math.isnan(hr["2025-03-17"])
-    assert result.summary()["place_only"]["hit_rate@10"] == pytest.approx(
-        (hr["2025-03-10"] + hr["2025-03-24"]) / 2)
+    assert result.summary()["place_only"]["hit_rate@10"] == pytest.approx((hr["2025-03-10"] + hr["2025-03-24"]) / 2)
 
 
 def _place_only():  # noqa: ANN202
-    from forecasting.baselines import PlaceOnly
+    from tryggplan.forecasting.baselines import PlaceOnly
 
     return PlaceOnly
 
@@ -172,8 +176,9 @@ def test_models_get_only_a_copy_of_the_counts_before_the_origin() -> None:
 
 def test_sliding_window_length() -> None:
     Recorder.seen.clear()
-    backtest(synthetic_incidents(), {"recorder": Recorder}, origins=2, window="sliding", window_days=30,
-             tz=TZ, audit=False)
+    backtest(
+        synthetic_incidents(), {"recorder": Recorder}, origins=2, window="sliding", window_days=30, tz=TZ, audit=False
+    )
     assert [n for _, n, _, _ in Recorder.seen] == [30 * 24, 30 * 24]
 
 
@@ -198,8 +203,7 @@ def test_honest_models_pass_the_audit_and_count_input_works() -> None:
 
 
 def test_places_without_incidents_are_scored() -> None:
-    result = backtest(synthetic_incidents(), ["place_only"], origins=1, tz=TZ,
-                      places=["p0", "p1", "p2", "quiet"])
+    result = backtest(synthetic_incidents(), ["place_only"], origins=1, tz=TZ, places=["p0", "p1", "p2", "quiet"])
     quiet = result.metrics[result.metrics["place_id"] == "quiet"].iloc[0]
     assert quiet["observed"] == 0 and quiet["expected"] == 0
 

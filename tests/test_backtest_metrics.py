@@ -8,19 +8,22 @@ import math
 import numpy as np
 import pytest
 
-from forecasting.evaluation import metrics as m
+from tryggplan.forecasting.evaluation import metrics as m
 from tryggplan.timeutil import local_slots
 
 LN2 = math.log(2.0)
 
 
-@pytest.mark.parametrize(("y", "mu", "want"), [
-    ([0, 1], [1.0, 1.0], 1.0),                      # 2*(0 - (0-1)) = 2 and 0
-    ([2], [1.0], 4 * LN2 - 2),                      # 2*(2 ln 2 - 1)
-    ([1], [0.0], 2 * (-math.log(1e-9) - (1 - 1e-9))),  # mu clipped at 1e-9
-    ([0, 0], [0.0, 0.0], 2e-9),                     # clipped mu costs 2*mu per zero cell
-    ([3, 0], [3.0, 0.5], 0.5),                      # perfect cell 0, zero cell 2*0.5 -> mean 0.5
-])
+@pytest.mark.parametrize(
+    ("y", "mu", "want"),
+    [
+        ([0, 1], [1.0, 1.0], 1.0),  # 2*(0 - (0-1)) = 2 and 0
+        ([2], [1.0], 4 * LN2 - 2),  # 2*(2 ln 2 - 1)
+        ([1], [0.0], 2 * (-math.log(1e-9) - (1 - 1e-9))),  # mu clipped at 1e-9
+        ([0, 0], [0.0, 0.0], 2e-9),  # clipped mu costs 2*mu per zero cell
+        ([3, 0], [3.0, 0.5], 0.5),  # perfect cell 0, zero cell 2*0.5 -> mean 0.5
+    ],
+)
 def test_poisson_deviance(y: list[float], mu: list[float], want: float) -> None:
     assert m.poisson_deviance(np.array(y), np.array(mu)) == pytest.approx(want, rel=1e-12)
 
@@ -123,9 +126,9 @@ def test_riskiest_night_hit() -> None:
     y_n = np.array([[0, 2, 1], [0, 0, 0], [1, 1, 0]])
     mu_n = np.array([[0, 0.5, 0.6], [1, 0, 0], [0.2, 0.2, 0.1]])
     got = m.riskiest_night_hit(y_n, mu_n)
-    assert got[0] == 0.0          # predicted night 3 (1 incident), the worst was night 2
-    assert math.isnan(got[1])     # no incident at night: undefined
-    assert got[2] == 1.0          # predicted tie -> first night, which ties for the most
+    assert got[0] == 0.0  # predicted night 3 (1 incident), the worst was night 2
+    assert math.isnan(got[1])  # no incident at night: undefined
+    assert got[2] == 1.0  # predicted tie -> first night, which ties for the most
 
 
 def test_nights_over_a_dst_week() -> None:
@@ -134,6 +137,6 @@ def test_nights_over_a_dst_week() -> None:
     code, nights = m.night_index(slots)
     assert len(slots) == 167
     assert [d.isoformat() for d in nights][0] == "2025-03-24" and len(nights) == 7
-    assert (code[:6] == -1).all()            # Monday 00-06 belongs to the night before the window
+    assert (code[:6] == -1).all()  # Monday 00-06 belongs to the night before the window
     hours = m.night_totals(np.ones(len(slots)), code, len(nights))
     assert hours.tolist() == [12, 12, 12, 12, 12, 11, 6]  # Sat night lost an hour; Sun night cut at 24:00

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.peers import CrostonPeer, DailyPeer, ProphetPeer, daily_totals, hour_of_week_share
-from forecasting.registry import available_models, get_model
 from tryggplan.counts import CountMatrix
 from tryggplan.domain import InvalidInputError
+from tryggplan.forecasting.peers import CrostonPeer, DailyPeer, ProphetPeer, daily_totals, hour_of_week_share
+from tryggplan.forecasting.registry import available_models, get_model
 from tryggplan.timeutil import local_slots
 
 TZ = "Europe/Stockholm"

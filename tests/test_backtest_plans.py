@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocation.spec import Effects
+from tryggplan.allocation.spec import Effects
 
 PLANS_PY = Path(__file__).resolve().parents[1] / "backtests" / "plans.py"
 
@@ -44,29 +44,40 @@ def test_score_week_by_hand() -> None:
 
 def test_summary_pools_the_covered_share_over_weeks() -> None:
     plans = load_plans()
-    frame = pd.DataFrame({
-        "week": ["W1", "W2"] * 3,
-        "plan": ["optimal"] * 2 + ["greedy"] * 2 + ["fixed_fri_sat"] * 2,
-        "actual_covered": [1, 0, 1, 2, 0, 0], "actual_incidents": [1, 9, 1, 9, 1, 9],
-        "actual_prevented": [0.1, 0.0, 0.1, 0.2, 0.0, 0.0], "risk_covered_share": [0.1] * 6,
-        "objective": [0.05] * 6, "cost_sek": [1000] * 6,
-    })
+    frame = pd.DataFrame(
+        {
+            "week": ["W1", "W2"] * 3,
+            "plan": ["optimal"] * 2 + ["greedy"] * 2 + ["fixed_fri_sat"] * 2,
+            "actual_covered": [1, 0, 1, 2, 0, 0],
+            "actual_incidents": [1, 9, 1, 9, 1, 9],
+            "actual_prevented": [0.1, 0.0, 0.1, 0.2, 0.0, 0.0],
+            "risk_covered_share": [0.1] * 6,
+            "objective": [0.05] * 6,
+            "cost_sek": [1000] * 6,
+        }
+    )
     table = plans.summary_table(frame)
-    assert "| optimal | 0.100 | 0.050 |" in table      # 1 of 10 incidents, not the mean of 1.0 and 0.0
+    assert "| optimal | 0.100 | 0.050 |" in table  # 1 of 10 incidents, not the mean of 1.0 and 0.0
     assert "| greedy | 0.300 | 0.150 |" in table
     assert table.splitlines()[2].startswith("| optimal")
 
 
 @pytest.mark.slow
 def test_backtest_plans_on_a_small_demo_town() -> None:
-    from allocation.spec import demo_resources, parse_resources
+    from tryggplan.allocation.spec import demo_resources, parse_resources
     from tryggplan.demo import generate_town
 
     plans = load_plans()
     town = generate_town(seed=3, years=1.0)
     resources = parse_resources(demo_resources(town.places))
-    frame = plans.backtest_plans(town.incidents, resources, weeks=2, walks=2, model="how_mean",
-                                 places=town.places["place_id"].astype(str).tolist())
+    frame = plans.backtest_plans(
+        town.incidents,
+        resources,
+        weeks=2,
+        walks=2,
+        model="how_mean",
+        places=town.places["place_id"].astype(str).tolist(),
+    )
     assert list(frame["plan"]) == ["optimal", "greedy", "fixed_fri_sat"] * 2
     assert frame["week"].nunique() == 2
     opt = frame[frame["plan"] == "optimal"].set_index("week")

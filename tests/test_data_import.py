@@ -87,9 +87,7 @@ def test_bad_file_exits_2_and_stores_nothing(
     data, expected = BAD[name]
     path = work["dir"] / f"{name}.csv"
     path.write_bytes(data)
-    code, out, err = run(
-        capsys, "import", path, "--places", work["places"], "--db", f"sqlite:///{work['db']}"
-    )
+    code, out, err = run(capsys, "import", path, "--places", work["places"], "--db", f"sqlite:///{work['db']}")
     assert code == 2
     assert rows(work["db"]) == 3
     last = err.strip().splitlines()[-1]
@@ -99,9 +97,7 @@ def test_bad_file_exits_2_and_stores_nothing(
         assert expected[0][3][:30] in " ".join(err.split())
 
 
-def test_database_conflict_is_refused_then_skipped(
-    work: dict[str, Path], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_database_conflict_is_refused_then_skipped(work: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     changed = work["dir"] / "changed.csv"
     changed.write_text(
         HEADER + "k1,2025-08-15T21:10:00+02:00,skolan,vandalism,reporter,1\n"
@@ -110,9 +106,7 @@ def test_database_conflict_is_refused_then_skipped(
     db = f"sqlite:///{work['db']}"
     code, _, err = run(capsys, "import", changed, "--places", work["places"], "--db", db)
     assert code == 2 and rows(work["db"]) == 3
-    assert "incident k1 is already stored with different content (place_id parken -> skolan)" in " ".join(
-        err.split()
-    )
+    assert "incident k1 is already stored with different content (place_id parken -> skolan)" in " ".join(err.split())
     code, out, _ = run(capsys, "import", changed, "--places", work["places"], "--db", db, "--skip-invalid")
     assert code == 0 and rows(work["db"]) == 4
     rejected = pd.read_csv(work["dir"] / "changed.rejected.csv", encoding="utf-8-sig")
@@ -124,9 +118,7 @@ def test_database_conflict_is_refused_then_skipped(
     assert out.splitlines()[-1] == "changed.csv: 1 added, 0 already stored, 1 rejected (import 2)"
 
 
-def test_skip_invalid_writes_the_rejected_rows(
-    work: dict[str, Path], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_skip_invalid_writes_the_rejected_rows(work: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     mixed = work["dir"] / "mixed.csv"
     mixed.write_text(
         HEADER + "m1,2025-08-18T21:00:00+02:00,parken,theft,police,1\n"
@@ -184,9 +176,7 @@ def test_places_come_from_the_database_then_from_the_file(
     work: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     more = work["dir"] / "more.csv"
-    more.write_text(
-        HEADER + "n1,2025-08-19T21:00:00+02:00,skolan,,,\n" + "n2,2025-08-19T21:00:00+02:00,ny,,,\n"
-    )
+    more.write_text(HEADER + "n1,2025-08-19T21:00:00+02:00,skolan,,,\n" + "n2,2025-08-19T21:00:00+02:00,ny,,,\n")
     code, _, err = run(capsys, "import", more, "--db", f"sqlite:///{work['db']}")  # places known in the DB
     assert code == 2 and "unknown place 'ny'" in err
     fresh = work["dir"] / "fresh.db"
@@ -247,9 +237,7 @@ def test_validate_reports_and_exits(work: dict[str, Path], capsys: pytest.Captur
         ),
     ],
 )
-def test_bad_options(
-    work: dict[str, Path], capsys: pytest.CaptureFixture[str], args: list[str], message: str
-) -> None:
+def test_bad_options(work: dict[str, Path], capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
     code, _, err = run(capsys, "validate", work["dir"] / "good.csv", *args)
     assert code == 2
     assert err.startswith(message)
@@ -261,9 +249,7 @@ def test_missing_file(work: dict[str, Path], capsys: pytest.CaptureFixture[str])
     assert err.strip().endswith("nope.csv: no such file: check the path")
 
 
-def test_validate_against_the_database_reads_only(
-    work: dict[str, Path], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_validate_against_the_database_reads_only(work: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     changed = work["dir"] / "changed.csv"
     changed.write_text(
         HEADER + "k1,2025-08-15T21:10:00+02:00,skolan,vandalism,reporter,1\n"

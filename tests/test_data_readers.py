@@ -122,9 +122,7 @@ def test_parquet_with_tz_aware_and_naive_times(tmp_path: Path) -> None:
     aware = pd.DataFrame(
         {
             "incident_id": ["p1", "p2"],
-            "occurred_at": pd.to_datetime(
-                ["2025-08-15T21:10:00+02:00", "2025-08-16T01:00:00+02:00"], utc=True
-            ),
+            "occurred_at": pd.to_datetime(["2025-08-15T21:10:00+02:00", "2025-08-16T01:00:00+02:00"], utc=True),
             "place_id": ["parken", "skolan"],
             "category": ["theft", None],
             "source": ["police", "police"],
@@ -211,8 +209,7 @@ def test_mapped_names_a_missing_header(tmp_path: Path) -> None:
         (1, "place_id", "missing_column"),
     ]
     assert (
-        result.problems[0].message == "column 'Neighbourhood' named in --columns is not in the file "
-        "(found: Date, Area)"
+        result.problems[0].message == "column 'Neighbourhood' named in --columns is not in the file (found: Date, Area)"
     )
 
 

@@ -203,9 +203,7 @@ def test_every_bad_input_is_reported_exactly(tmp_path: Path, name: str) -> None:
     if expected[0][0] not in (None, 1):
         assert result.valid["incident_id"].tolist() == ["k1"]
         assert result.rejected["row"].tolist() == [3]
-        assert (
-            result.rejected["reason"].iloc[0].startswith(f"{expected[0][1] or 'row'}: {expected[0][3]}"[:40])
-        )
+        assert result.rejected["reason"].iloc[0].startswith(f"{expected[0][1] or 'row'}: {expected[0][3]}"[:40])
     with pytest.raises(InvalidInputError) as err:
         read_incidents(write(tmp_path, name, data), places=PLACES, now=NOW)
     assert str(err.value).startswith(f"{name}.csv: {len(expected)} problem(s)")
@@ -224,8 +222,7 @@ def test_problem_text_names_file_row_column_and_fix(tmp_path: Path) -> None:
 
 def test_all_problems_of_a_file_are_reported_not_only_the_first(tmp_path: Path) -> None:
     data = (
-        HEADER + FIRST + "k2,2025-02-30 24:61,atlantis,theft,police,-1\n"
-        "k3,2026-03-29 02:15,parken,theft,police,1\n"
+        HEADER + FIRST + "k2,2025-02-30 24:61,atlantis,theft,police,-1\nk3,2026-03-29 02:15,parken,theft,police,1\n"
     ).encode()
     result = load_incidents(write(tmp_path, "many", data), places=PLACES, now=NOW)
     assert [(p.row, p.kind) for p in result.problems] == [
@@ -261,9 +258,7 @@ def test_exact_duplicate_rows_are_dropped_not_refused(tmp_path: Path) -> None:
 
 
 def test_explicit_offset_resolves_ambiguity_and_future_margin(tmp_path: Path) -> None:
-    data = (
-        HEADER + "a,2026-10-25T02:45:00+01:00,parken,,,\n" + "b,2026-11-27T11:00:00Z,parken,,,\n"
-    ).encode()
+    data = (HEADER + "a,2026-10-25T02:45:00+01:00,parken,,,\n" + "b,2026-11-27T11:00:00Z,parken,,,\n").encode()
     result = load_incidents(write(tmp_path, "ok", data), now=NOW)
     assert result.ok  # b is within now + 1 day
 
@@ -297,9 +292,7 @@ def test_decode_text_encodings() -> None:
     assert decode_text("a;ö\n".encode("utf-16"), "f")[:2] == ("a;ö\n", "utf-16")
     text, _, problems = decode_text(b"\xef\xbb\xbfa,b\n\xff", "f")
     assert text is None
-    assert (
-        problems[0].message == "the file starts with a UTF-8 byte-order mark but byte 7 (0xff) is not UTF-8"
-    )
+    assert problems[0].message == "the file starts with a UTF-8 byte-order mark but byte 7 (0xff) is not UTF-8"
 
 
 def test_long_field_limit_is_exclusive(tmp_path: Path) -> None:

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.grid import high_risk_windows, hour_of_week_heatmap, per_night
-from forecasting.parallel import fit_predict_groups
 from tryggplan.counts import CountMatrix
+from tryggplan.forecasting.grid import high_risk_windows, hour_of_week_heatmap, per_night
+from tryggplan.forecasting.parallel import fit_predict_groups
 from tryggplan.timeutil import local_slots
 
 TZ = "Europe/Stockholm"
@@ -30,7 +30,8 @@ def write_incidents(path: Path, n_days: int = 120, seed: int = 3) -> None:
         when = start + pd.Timedelta(days=int(rng.integers(n_days)), hours=int(rng.choice([21, 22, 23, 1])))
         rows.append((f"i{i}", when.isoformat(), place, "vandalism", "police", 1.0))
     pd.DataFrame(rows, columns=["incident_id", "occurred_at", "place_id", "category", "source", "weight"]).to_csv(
-        path, index=False)
+        path, index=False
+    )
 
 
 def run(*args: object) -> subprocess.CompletedProcess[str]:
@@ -41,11 +42,26 @@ def run(*args: object) -> subprocess.CompletedProcess[str]:
 def test_forecast_cli_writes_the_grid_by_suffix(tmp_path: Path, suffix: str) -> None:
     write_incidents(tmp_path / "inc.csv")
     out = tmp_path / f"grid{suffix}"
-    r = run("forecast", "--incidents", tmp_path / "inc.csv", "--start", "2025-10-06", "--days", 2,
-            "--out", out, "--windows", tmp_path / "windows.csv", "--no-progress")
+    r = run(
+        "forecast",
+        "--incidents",
+        tmp_path / "inc.csv",
+        "--start",
+        "2025-10-06",
+        "--days",
+        2,
+        "--out",
+        out,
+        "--windows",
+        tmp_path / "windows.csv",
+        "--no-progress",
+    )
     assert r.returncode == 0, r.stderr
-    grid = {".csv": pd.read_csv, ".parquet": pd.read_parquet,
-            ".json": lambda p: pd.DataFrame(json.loads(Path(p).read_text()))}[suffix](out)
+    grid = {
+        ".csv": pd.read_csv,
+        ".parquet": pd.read_parquet,
+        ".json": lambda p: pd.DataFrame(json.loads(Path(p).read_text())),
+    }[suffix](out)
     assert len(grid) == 3 * 48
     assert set(grid["model"]) == {"pooled_glm"}
     assert pd.to_datetime(grid["slot_start"].astype(str), utc=True).min() == pd.Timestamp("2025-10-05T22:00Z")
@@ -54,12 +70,15 @@ def test_forecast_cli_writes_the_grid_by_suffix(tmp_path: Path, suffix: str) -> 
     assert "High-risk windows 2025-10-06" in r.stdout
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("--start", "2025-13-01"), "--start '2025-13-01' is not a date: write it as YYYY-MM-DD"),
-    (("--start", "2025-10-06", "--model", "magic"), "unknown model 'magic'"),
-    (("--start", "2025-10-06", "--tz", "Mars/Base"), "unknown time zone 'Mars/Base'"),
-    (("--start", "2020-01-01"), "--start 2020-01-01 is before the first incident"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--start", "2025-13-01"), "--start '2025-13-01' is not a date: write it as YYYY-MM-DD"),
+        (("--start", "2025-10-06", "--model", "magic"), "unknown model 'magic'"),
+        (("--start", "2025-10-06", "--tz", "Mars/Base"), "unknown time zone 'Mars/Base'"),
+        (("--start", "2020-01-01"), "--start 2020-01-01 is before the first incident"),
+    ],
+)
 def test_forecast_cli_bad_options_exit_2(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
     write_incidents(tmp_path / "inc.csv", n_days=30)
     r = run("forecast", "--incidents", tmp_path / "inc.csv", "--out", tmp_path / "g.csv", *args)

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.base import nb_cdf, nb_quantile
-from forecasting.registry import BASELINES, available_models, get_model
 from tryggplan.calendar import midsummer_eve
 from tryggplan.counts import CountMatrix
 from tryggplan.domain import RISK_GRID_COLUMNS, InvalidInputError, NotFittedError
+from tryggplan.forecasting.registry import BASELINES, available_models, get_model
+from tryggplan.riskgrid import nb_cdf, nb_quantile
 from tryggplan.timeutil import hour_of_week, local_slots
 
 TZ = "Europe/Stockholm"
@@ -61,8 +61,9 @@ def test_default_recovers_planted_midsummer_spike(fitted) -> None:
     eve = midsummer_eve(2025)  # Friday 20 June 2025
     grid = fitted.predict(eve - dt.timedelta(days=14), 21)
     local = pd.DatetimeIndex(grid["slot_start"])
-    at_22 = grid[(local.hour == 22) & (local.dayofweek == 4)].groupby(local[(local.hour == 22)
-                                                                            & (local.dayofweek == 4)].date)
+    at_22 = grid[(local.hour == 22) & (local.dayofweek == 4)].groupby(
+        local[(local.hour == 22) & (local.dayofweek == 4)].date
+    )
     friday = at_22["expected"].sum()
     ratio = friday[eve] / np.mean([friday[eve - dt.timedelta(days=7)], friday[eve - dt.timedelta(days=14)]])
     assert 2.5 < ratio < 6.0, ratio
@@ -79,7 +80,7 @@ def test_place_levels_follow_planted_rates(fitted, town) -> None:
 @pytest.mark.parametrize("name", ["default", *BASELINES])
 def test_grid_contract(name: str, town) -> None:
     counts, _ = town
-    short = CountMatrix(counts.places, counts.slots[-24 * 120:], counts.values[:, -24 * 120:])
+    short = CountMatrix(counts.places, counts.slots[-24 * 120 :], counts.values[:, -24 * 120 :])
     grid = get_model(name).fit(short).predict(dt.date(2025, 1, 1), 3)
     assert list(grid.columns) == list(RISK_GRID_COLUMNS)
     assert len(grid) == len(counts.places) * 72
@@ -90,8 +91,9 @@ def test_grid_contract(name: str, town) -> None:
     assert str(pd.DatetimeIndex(grid["slot_start"]).tz) == TZ
 
 
-@pytest.mark.parametrize(("day", "slots"), [(dt.date(2026, 3, 29), 23), (dt.date(2026, 10, 25), 25),
-                                             (dt.date(2026, 6, 1), 24)])
+@pytest.mark.parametrize(
+    ("day", "slots"), [(dt.date(2026, 3, 29), 23), (dt.date(2026, 10, 25), 25), (dt.date(2026, 6, 1), 24)]
+)
 def test_forecast_across_dst_has_no_gaps_or_duplicates(fitted, day: dt.date, slots: int) -> None:
     grid = fitted.predict(day - dt.timedelta(days=1), 3)
     one = pd.DatetimeIndex(grid.loc[grid["place_id"] == "p0", "slot_start"])
@@ -132,7 +134,7 @@ def test_fit_refuses_negative_counts(town) -> None:
 
 def test_fit_accepts_the_long_frame(town) -> None:
     counts, _ = town
-    tail = CountMatrix(counts.places, counts.slots[-24 * 60:], counts.values[:, -24 * 60:])
+    tail = CountMatrix(counts.places, counts.slots[-24 * 60 :], counts.values[:, -24 * 60 :])
     from_frame = get_model("default").fit(tail.to_frame()).predict(dt.date(2025, 1, 1), 2)
     from_matrix = get_model("default").fit(tail).predict(dt.date(2025, 1, 1), 2)
     np.testing.assert_allclose(from_frame["expected"], from_matrix["expected"])
@@ -146,8 +148,10 @@ def test_baselines_exact_values() -> None:
     values[0, 168 + 5] = 1.0  # week 2 Monday 05:00
     counts = CountMatrix(np.array(["a"]), slots, values)
     start = dt.date(2025, 1, 20)
+
     def first_day(name: str) -> np.ndarray:
         return get_model(name).fit(counts).predict(start, 1)["expected"].to_numpy()
+
     how = first_day("how_mean")
     assert how[22] == pytest.approx(1.5) and how[5] == pytest.approx(0.5) and how[0] == 0
     naive = first_day("seasonal_naive")

@@ -1,5 +1,5 @@
 # ruff: noqa: F811  (pytest fixtures imported from tests.test_reliability_fixtures)
-"""The dashboard read cache (service.cache): same answers, never past a bad token, fresh after new
+"""The dashboard read cache (tryggplan.service.cache): same answers, never past a bad token, fresh after new
 data (a new forecast run, a changed place)."""
 
 from __future__ import annotations
@@ -47,9 +47,7 @@ def test_cached_answers_equal_fresh_ones_and_still_need_a_valid_token(
         assert demo_client.get(u, headers=reader).status_code == 401
 
 
-def test_latest_follows_a_new_run_and_places_follow_edits(
-    demo_client: TestClient, demo_tokens: dict[str, str]
-) -> None:
+def test_latest_follows_a_new_run_and_places_follow_edits(demo_client: TestClient, demo_tokens: dict[str, str]) -> None:
     h = auth(demo_tokens["admin"])
     before = demo_client.get("/api/v1/forecasts/latest/heatmap", headers=h).json()
     assert before["run_id"] == 1

@@ -21,8 +21,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from service.auth import create_token
-from service.storage import open_database
 from tests.test_reliability_fixtures import (  # noqa: F401
     DEMO_WEEK,
     Server,
@@ -33,6 +31,8 @@ from tests.test_reliability_fixtures import (  # noqa: F401
     demo_tokens,
     table_dump,
 )
+from tryggplan.storage.database import open_database
+from tryggplan.storage.tokens import create_token
 
 
 def _big_file(n: int, seed: int = 1) -> bytes:
@@ -183,9 +183,7 @@ def test_two_coordinators_plan_the_same_week_at_once(server: Server, demo_db: Pa
     before = {p[0] for p in table_dump(demo_db)["plans"]}
 
     def make(i: int) -> httpx.Response:
-        return httpx.post(
-            server.base + "/api/v1/plans", json={"week": DEMO_WEEK}, headers=auth(tokens[i]), timeout=300
-        )
+        return httpx.post(server.base + "/api/v1/plans", json={"week": DEMO_WEEK}, headers=auth(tokens[i]), timeout=300)
 
     answers = _together(2, make)
     assert [r.status_code for r in answers] == [201, 201], [r.text for r in answers]
@@ -195,9 +193,7 @@ def test_two_coordinators_plan_the_same_week_at_once(server: Server, demo_db: Pa
     stored = [httpx.get(f"{server.base}/api/v1/plans/{i}", headers=auth(tokens[0])).json() for i in ids]
     assert [s["plan"]["shifts"] for s in stored] == [answers[0].json()["plan"]["shifts"]] * 2
     assert stored[0]["plan"]["objective"] == pytest.approx(stored[1]["plan"]["objective"])
-    listed = httpx.get(
-        server.base + "/api/v1/plans", params={"week": DEMO_WEEK}, headers=auth(tokens[0])
-    ).json()
+    listed = httpx.get(server.base + "/api/v1/plans", params={"week": DEMO_WEEK}, headers=auth(tokens[0])).json()
     assert set(ids) <= {p["id"] for p in listed}
     current = httpx.get(
         server.base + "/api/v1/plans/current", params={"week": DEMO_WEEK}, headers=auth(tokens[0])
@@ -307,12 +303,14 @@ def test_a_full_disk_gives_a_clear_error_and_no_damage(
 def test_a_solver_time_out_returns_the_best_plan_with_its_gap_flagged(
     demo_client: TestClient, demo_tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import allocation.weekly
+    import tryggplan.allocation.weekly
 
     # a limit HiGHS meets at once, whatever the machine's speed (0.05 s stopped being a time-out
     # once the MIP start got good enough to prove the demo week optimal within it)
     monkeypatch.setattr(
-        allocation.weekly, "plan_week", functools.partial(allocation.weekly.plan_week, time_limit=1e-6)
+        tryggplan.allocation.weekly,
+        "plan_week",
+        functools.partial(tryggplan.allocation.weekly.plan_week, time_limit=1e-6),
     )
     h = auth(demo_tokens["coordinator"])
     r = demo_client.post("/api/v1/plans", json={"week": DEMO_WEEK}, headers=h)
@@ -347,8 +345,13 @@ def test_a_million_row_file(demo_db: Path, tmp_path: Path) -> None:
     path = tmp_path / "million.csv"
     path.write_bytes(_big_file(rows, seed=5))
     t0 = time.perf_counter()
-    r = subprocess.run([TRYGGPLAN, "import", str(path), "--db", f"sqlite:///{demo_db}"],
-                       capture_output=True, text=True, timeout=1200, check=False)
+    r = subprocess.run(
+        [TRYGGPLAN, "import", str(path), "--db", f"sqlite:///{demo_db}"],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
     seconds = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     assert r.returncode == 0, r.stderr[-2000:]
@@ -371,14 +374,16 @@ def test_200_clients_at_once_all_get_answers(server: Server) -> None:
     engine.dispose()
 
     async def crowd() -> list[int]:
-        clients = [httpx.AsyncClient(base_url=server.base, limits=httpx.Limits(max_connections=1),
-                                     timeout=30.0, headers=auth(token)) for _ in range(200)]
+        clients = [
+            httpx.AsyncClient(
+                base_url=server.base, limits=httpx.Limits(max_connections=1), timeout=30.0, headers=auth(token)
+            )
+            for _ in range(200)
+        ]
         codes: list[int] = []
         try:
             for _ in range(3):
-                answers = await asyncio.gather(
-                    *(c.get("/api/v1/places") for c in clients), return_exceptions=True
-                )
+                answers = await asyncio.gather(*(c.get("/api/v1/places") for c in clients), return_exceptions=True)
                 codes += [a.status_code if isinstance(a, httpx.Response) else 0 for a in answers]
                 errors = [repr(a) for a in answers if not isinstance(a, httpx.Response)]
                 assert not errors, errors[:3]

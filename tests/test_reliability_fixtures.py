@@ -26,9 +26,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from service.app import create_app
-from service.auth import ROLES, create_token
-from service.settings import Settings
+from tryggplan.service.app import create_app
+from tryggplan.service.settings import Settings
+from tryggplan.storage.tokens import ROLES, create_token
 
 #: The demo town's "today": its incidents end the day before, the forecast starts on it.
 DEMO_TODAY = dt.date(2025, 12, 3)
@@ -40,7 +40,7 @@ TRYGGPLAN = str(Path(sys.executable).with_name("tryggplan"))
 @functools.cache
 def demo_template() -> Path:
     """A prepared demo-town SQLite database (built once per process, never written to afterwards)."""
-    from service.demo import prepare_demo
+    from tryggplan.service.demo import prepare_demo
 
     directory = Path(tempfile.mkdtemp(prefix="tryggplan-demo-template-"))
     atexit.register(shutil.rmtree, directory, ignore_errors=True)

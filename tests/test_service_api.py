@@ -14,10 +14,6 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from service.app import create_app
-from service.auth import ROLES
-from service.settings import Settings
-from service.storage import count_incidents, import_incidents
 from tests.test_service_fixtures import (  # noqa: F401
     GOOD_CSV,
     HEADER,
@@ -31,6 +27,10 @@ from tests.test_service_fixtures import (  # noqa: F401
     tokens,
     upload,
 )
+from tryggplan.service.app import create_app
+from tryggplan.service.settings import Settings
+from tryggplan.storage.incidents import count_incidents, import_incidents
+from tryggplan.storage.tokens import ROLES
 
 FIRST = "k1,2025-08-15T21:10:00+02:00,parken,vandalism,reporter,1\n"
 
@@ -90,7 +90,7 @@ def _concrete(path: str) -> str:
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, str]]]:
     """One app for the whole route table (creating one per route is slow)."""
-    from service.auth import create_token
+    from tryggplan.storage.tokens import create_token
 
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path_factory.mktemp('roles') / 'r.db'}"))
     with TestClient(app, raise_server_exceptions=False) as c:
@@ -617,7 +617,7 @@ def test_bad_parameters_get_422_with_a_message(
 
 
 def test_resources_read_and_replace(client: TestClient, tokens: dict[str, str]) -> None:
-    from allocation import demo_resources
+    from tryggplan.allocation import demo_resources
 
     c = auth(tokens["coordinator"])
     spec = demo_resources(places_frame())

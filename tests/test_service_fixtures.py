@@ -18,9 +18,9 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from service.app import create_app
-from service.auth import ROLES, create_token
-from service.settings import Settings
+from tryggplan.service.app import create_app
+from tryggplan.service.settings import Settings
+from tryggplan.storage.tokens import ROLES, create_token
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.storage import import_incidents
 from tests.test_service_fixtures import (  # noqa: F401
     auth,
     client,
@@ -18,12 +17,13 @@ from tests.test_service_fixtures import (  # noqa: F401
     synthetic_incidents,
     tokens,
 )
+from tryggplan.storage.incidents import import_incidents
 
 WEEK = "2025-W36"  # Monday 2025-09-01, the first day of the forecast below
 
 
 def demo_spec() -> dict[str, Any]:
-    from allocation import demo_resources
+    from tryggplan.allocation import demo_resources
 
     return demo_resources(places_frame())
 

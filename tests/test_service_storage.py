@@ -13,16 +13,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from service.storage import (
-    count_incidents,
-    import_incidents,
-    normalize_url,
-    open_database,
-    read_incidents,
-    read_places,
-)
 from tests.test_service_fixtures import PG_URL, pg_schema, places_frame  # noqa: F401
 from tryggplan.domain import InvalidInputError
+from tryggplan.storage.database import normalize_url, open_database
+from tryggplan.storage.incidents import count_incidents, import_incidents, read_incidents, read_places
 
 
 def incidents(**changes: object) -> pd.DataFrame:
@@ -73,7 +67,7 @@ def test_sqlite_file_dir_wal_and_foreign_keys(tmp_path: Path) -> None:
         stored = c.execute("select version_num from alembic_version").fetchone()[0]
     from alembic.script import ScriptDirectory
 
-    from service.storage import alembic_config
+    from tryggplan.storage.database import alembic_config
 
     assert stored == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
@@ -222,7 +216,7 @@ def test_migrations_match_the_models(engine: Engine) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from service.models import Base
+    from tryggplan.storage.models import Base
 
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata) == []

@@ -23,13 +23,16 @@ from tryggplan.timeutil import (
 )
 
 
-@pytest.mark.parametrize(("day", "tz", "n_slots"), [
-    (dt.date(2026, 3, 29), "Europe/Stockholm", 23),   # spring forward
-    (dt.date(2026, 10, 25), "Europe/Stockholm", 25),  # fall back
-    (dt.date(2026, 6, 19), "Europe/Stockholm", 24),
-    (dt.date(2018, 11, 4), "America/Vancouver", 25),
-    (dt.date(2018, 3, 11), "America/Vancouver", 23),
-])
+@pytest.mark.parametrize(
+    ("day", "tz", "n_slots"),
+    [
+        (dt.date(2026, 3, 29), "Europe/Stockholm", 23),  # spring forward
+        (dt.date(2026, 10, 25), "Europe/Stockholm", 25),  # fall back
+        (dt.date(2026, 6, 19), "Europe/Stockholm", 24),
+        (dt.date(2018, 11, 4), "America/Vancouver", 25),
+        (dt.date(2018, 3, 11), "America/Vancouver", 23),
+    ],
+)
 def test_local_day_has_23_24_or_25_slots(day: dt.date, tz: str, n_slots: int) -> None:
     slots = local_slots(day, 1, tz)
     assert len(slots) == n_slots
@@ -54,14 +57,17 @@ def test_local_slots_refuses_zero_days() -> None:
         local_slots(dt.date(2026, 1, 1), 0)
 
 
-@pytest.mark.parametrize(("local", "night"), [
-    ("2026-12-04 18:00", dt.date(2026, 12, 4)),   # Friday evening -> night of Friday
-    ("2026-12-05 02:00", dt.date(2026, 12, 4)),   # Saturday 02:00 still the night of Friday
-    ("2026-12-05 05:59", dt.date(2026, 12, 4)),
-    ("2026-12-05 06:00", dt.date(2026, 12, 5)),
-    ("2026-12-05 23:30", dt.date(2026, 12, 5)),
-    ("2027-01-01 01:00", dt.date(2026, 12, 31)),  # New Year's night belongs to New Year's Eve
-])
+@pytest.mark.parametrize(
+    ("local", "night"),
+    [
+        ("2026-12-04 18:00", dt.date(2026, 12, 4)),  # Friday evening -> night of Friday
+        ("2026-12-05 02:00", dt.date(2026, 12, 4)),  # Saturday 02:00 still the night of Friday
+        ("2026-12-05 05:59", dt.date(2026, 12, 4)),
+        ("2026-12-05 06:00", dt.date(2026, 12, 5)),
+        ("2026-12-05 23:30", dt.date(2026, 12, 5)),
+        ("2027-01-01 01:00", dt.date(2026, 12, 31)),  # New Year's night belongs to New Year's Eve
+    ],
+)
 def test_night_belongs_to_the_date_it_starts_on(local: str, night: dt.date) -> None:
     ts = pd.Timestamp(local, tz="Europe/Stockholm")
     assert night_of(ts) == night
@@ -75,32 +81,42 @@ def test_is_night_is_18_to_06_local() -> None:
 
 
 def test_hour_of_week_monday_midnight_is_zero() -> None:
-    idx = pd.DatetimeIndex([pd.Timestamp("2026-12-07 00:00", tz="Europe/Stockholm"),
-                            pd.Timestamp("2026-12-11 22:00", tz="Europe/Stockholm"),
-                            pd.Timestamp("2026-12-13 23:00", tz="Europe/Stockholm")])
+    idx = pd.DatetimeIndex(
+        [
+            pd.Timestamp("2026-12-07 00:00", tz="Europe/Stockholm"),
+            pd.Timestamp("2026-12-11 22:00", tz="Europe/Stockholm"),
+            pd.Timestamp("2026-12-13 23:00", tz="Europe/Stockholm"),
+        ]
+    )
     assert hour_of_week(idx).tolist() == [0, 4 * 24 + 22, 167]
 
 
-@pytest.mark.parametrize(("week", "monday"), [
-    ("2026-W49", dt.date(2026, 11, 30)),
-    ("2026-W01", dt.date(2025, 12, 29)),   # ISO week 1 starts in the previous calendar year
-    ("2026-W53", dt.date(2026, 12, 28)),   # 2026 has 53 ISO weeks
-    ("2020-W53", dt.date(2020, 12, 28)),
-    (" 2025-W10 ", dt.date(2025, 3, 3)),
-])
+@pytest.mark.parametrize(
+    ("week", "monday"),
+    [
+        ("2026-W49", dt.date(2026, 11, 30)),
+        ("2026-W01", dt.date(2025, 12, 29)),  # ISO week 1 starts in the previous calendar year
+        ("2026-W53", dt.date(2026, 12, 28)),  # 2026 has 53 ISO weeks
+        ("2020-W53", dt.date(2020, 12, 28)),
+        (" 2025-W10 ", dt.date(2025, 3, 3)),
+    ],
+)
 def test_parse_iso_week(week: str, monday: dt.date) -> None:
     assert parse_iso_week(week) == monday
     assert iso_week_of(monday) == week.strip()
 
 
-@pytest.mark.parametrize(("week", "message"), [
-    ("2025-W53", "week '2025-W53' does not exist: 2025 has 52 ISO weeks"),
-    ("2026-W00", "week '2026-W00' does not exist: 2026 has 53 ISO weeks"),
-    ("2026-49", "week '2026-49' is not an ISO week: write it as YYYY-Www, e.g. 2026-W49"),
-    ("vecka 49", "week 'vecka 49' is not an ISO week: write it as YYYY-Www, e.g. 2026-W49"),
-    ("2026-W4", "week '2026-W4' is not an ISO week: write it as YYYY-Www, e.g. 2026-W49"),
-    ("", "week '' is not an ISO week: write it as YYYY-Www, e.g. 2026-W49"),
-])
+@pytest.mark.parametrize(
+    ("week", "message"),
+    [
+        ("2025-W53", "week '2025-W53' does not exist: 2025 has 52 ISO weeks"),
+        ("2026-W00", "week '2026-W00' does not exist: 2026 has 53 ISO weeks"),
+        ("2026-49", "week '2026-49' is not an ISO week: write it as YYYY-Www, e.g. 2026-W49"),
+        ("vecka 49", "week 'vecka 49' is not an ISO week: write it as YYYY-Www, e.g. 2026-W49"),
+        ("2026-W4", "week '2026-W4' is not an ISO week: write it as YYYY-Www, e.g. 2026-W49"),
+        ("", "week '' is not an ISO week: write it as YYYY-Www, e.g. 2026-W49"),
+    ],
+)
 def test_invalid_week_strings(week: str, message: str) -> None:
     with pytest.raises(InvalidInputError) as err:
         parse_iso_week(week)
@@ -108,8 +124,8 @@ def test_invalid_week_strings(week: str, message: str) -> None:
 
 
 def test_week_slots_across_dst() -> None:
-    assert len(week_slots("2026-W13")) == 167   # contains 29 March 2026
-    assert len(week_slots("2026-W43")) == 169   # contains 25 October 2026
+    assert len(week_slots("2026-W13")) == 167  # contains 29 March 2026
+    assert len(week_slots("2026-W43")) == 169  # contains 25 October 2026
     assert len(week_slots("2026-W49")) == 168
     assert week_slots("2026-W49")[0] == pd.Timestamp("2026-11-30 00:00", tz="Europe/Stockholm")
 
@@ -120,24 +136,27 @@ def test_check_tz() -> None:
         check_tz("Europe/Arboga")
 
 
-@pytest.mark.parametrize(("text", "utc", "reason"), [
-    ("2025-08-15T21:10:00+02:00", "2025-08-15 19:10", ""),
-    ("2025-08-15T19:10:00Z", "2025-08-15 19:10", ""),
-    ("2025-08-15 21:10", "2025-08-15 19:10", ""),           # naive = Stockholm local time
-    ("2025-08-15T21:10", "2025-08-15 19:10", ""),
-    ("2025-08-15 21.10", "2025-08-15 19:10", ""),           # Swedish clock with a dot
-    ("2025-08-15 9:05", "2025-08-15 07:05", ""),
-    ("2025-01-15 21:10:30", "2025-01-15 20:10:30", ""),
-    ("2026-10-25T02:45:00+01:00", "2026-10-25 01:45", ""),  # ambiguous but with offset: fine
-    ("2026-03-29 02:15", None, "nonexistent local time (clocks spring forward)"),
-    ("2026-10-25 02:45", None, "ambiguous local time (clocks fall back)"),
-    ("2025-02-30 24:61", None, "not a timestamp"),
-    ("2025-08-15", None, "not a timestamp"),                # a date is not an hour
-    ("15/08/2025 21:10", None, "not a timestamp"),          # day/month order differs by country
-    ("now", None, "not a timestamp"),
-    ("today", None, "not a timestamp"),
-    ("", None, "empty timestamp"),
-])
+@pytest.mark.parametrize(
+    ("text", "utc", "reason"),
+    [
+        ("2025-08-15T21:10:00+02:00", "2025-08-15 19:10", ""),
+        ("2025-08-15T19:10:00Z", "2025-08-15 19:10", ""),
+        ("2025-08-15 21:10", "2025-08-15 19:10", ""),  # naive = Stockholm local time
+        ("2025-08-15T21:10", "2025-08-15 19:10", ""),
+        ("2025-08-15 21.10", "2025-08-15 19:10", ""),  # Swedish clock with a dot
+        ("2025-08-15 9:05", "2025-08-15 07:05", ""),
+        ("2025-01-15 21:10:30", "2025-01-15 20:10:30", ""),
+        ("2026-10-25T02:45:00+01:00", "2026-10-25 01:45", ""),  # ambiguous but with offset: fine
+        ("2026-03-29 02:15", None, "nonexistent local time (clocks spring forward)"),
+        ("2026-10-25 02:45", None, "ambiguous local time (clocks fall back)"),
+        ("2025-02-30 24:61", None, "not a timestamp"),
+        ("2025-08-15", None, "not a timestamp"),  # a date is not an hour
+        ("15/08/2025 21:10", None, "not a timestamp"),  # day/month order differs by country
+        ("now", None, "not a timestamp"),
+        ("today", None, "not a timestamp"),
+        ("", None, "empty timestamp"),
+    ],
+)
 def test_to_utc(text: str, utc: str | None, reason: str) -> None:
     parsed, why = to_utc(pd.Series([text]))
     assert why.iloc[0] == reason

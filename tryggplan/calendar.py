@@ -24,8 +24,15 @@ DEFAULT_SCHOOL_HOLIDAY_WEEKS: tuple[int, ...] = (8, 44)
 
 #: Calendar feature names, each a 0/1 column per activity day.
 CALENDAR_FEATURES: tuple[str, ...] = (
-    "walpurgis", "end_of_school", "midsummer_eve", "christmas_eve", "new_years_eve",
-    "public_holiday_eve", "payday_weekend", "school_holiday", "summer_break",
+    "walpurgis",
+    "end_of_school",
+    "midsummer_eve",
+    "christmas_eve",
+    "new_years_eve",
+    "public_holiday_eve",
+    "payday_weekend",
+    "school_holiday",
+    "summer_break",
 )
 
 
@@ -84,23 +91,29 @@ class SwedishCalendar:
         mids = {y: midsummer_eve(y) for y in years}
         paydays = {payday(y, m, self.payday_day) for y in years for m in range(1, 13)}
         # the payday itself and the Friday/Saturday nights of the three days after it
-        payday_nights = {p + dt.timedelta(days=k) for p in paydays for k in range(4)
-                         if k == 0 or (p + dt.timedelta(days=k)).weekday() in (4, 5)}
+        payday_nights = {
+            p + dt.timedelta(days=k)
+            for p in paydays
+            for k in range(4)
+            if k == 0 or (p + dt.timedelta(days=k)).weekday() in (4, 5)
+        }
         explicit = [(a, b) for a, b in self.school_holidays]
         rows = []
         for d in dates:
             week = d.isocalendar()[1]
-            rows.append((
-                d.month == 4 and d.day == 30,
-                d == ends[d.year],
-                d == mids[d.year],
-                d.month == 12 and d.day == 24,
-                d.month == 12 and d.day == 31,
-                d in eve_of_holiday and d.weekday() < 4,
-                d in payday_nights,
-                week in self.school_holiday_weeks or any(a <= d <= b for a, b in explicit),
-                ends[d.year] < d <= dt.date(d.year, 8, 17),
-            ))
+            rows.append(
+                (
+                    d.month == 4 and d.day == 30,
+                    d == ends[d.year],
+                    d == mids[d.year],
+                    d.month == 12 and d.day == 24,
+                    d.month == 12 and d.day == 31,
+                    d in eve_of_holiday and d.weekday() < 4,
+                    d in payday_nights,
+                    week in self.school_holiday_weeks or any(a <= d <= b for a, b in explicit),
+                    ends[d.year] < d <= dt.date(d.year, 8, 17),
+                )
+            )
         arr = np.asarray(rows, dtype=float).reshape(len(dates), len(CALENDAR_FEATURES))
         return pd.DataFrame(arr, index=index, columns=list(CALENDAR_FEATURES))
 
@@ -110,9 +123,13 @@ class SwedishCalendar:
         se = holidays.country_holidays("SE", years=list(years), categories=("public",))
         rows += [(d, str(name)) for d, name in se.items()]
         for y in years:
-            rows += [(dt.date(y, 4, 30), "Valborgsmässoafton"), (midsummer_eve(y), "Midsommarafton"),
-                     (dt.date(y, 12, 24), "Julafton"), (dt.date(y, 12, 31), "Nyårsafton"),
-                     (self.end_of_school(y), "Skolavslutning")]
+            rows += [
+                (dt.date(y, 4, 30), "Valborgsmässoafton"),
+                (midsummer_eve(y), "Midsommarafton"),
+                (dt.date(y, 12, 24), "Julafton"),
+                (dt.date(y, 12, 31), "Nyårsafton"),
+                (self.end_of_school(y), "Skolavslutning"),
+            ]
         frame = pd.DataFrame(rows, columns=["ds", "holiday"]).drop_duplicates()
         frame["ds"] = pd.to_datetime(frame["ds"])
         return frame.sort_values("ds").reset_index(drop=True)

@@ -38,11 +38,13 @@ class CountMatrix:
         # tile the int64 UTC instants, not the tz-aware index (that goes through Timestamp objects)
         utc_ns = np.tile(self.slots.tz_convert("UTC").as_unit("ns").asi8, n_places)
         slot_start = pd.DatetimeIndex(utc_ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(self.slots.tz)
-        return pd.DataFrame({
-            "place_id": np.repeat(np.asarray(self.places, dtype=object), n_slots),
-            "slot_start": slot_start,
-            "count": self.values.reshape(-1),
-        })
+        return pd.DataFrame(
+            {
+                "place_id": np.repeat(np.asarray(self.places, dtype=object), n_slots),
+                "slot_start": slot_start,
+                "count": self.values.reshape(-1),
+            }
+        )
 
     @classmethod
     def from_frame(cls, counts: pd.DataFrame) -> CountMatrix:

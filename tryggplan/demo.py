@@ -58,18 +58,19 @@ TOWN_PLACES: tuple[tuple[str, str, str, str, float, float, float], ...] = (
 
 #: Category mix by place kind (shares), and the default mix.
 CATEGORY_MIX: dict[str, dict[str, float]] = {
-    "default": {"vandalism": 0.35, "disorder": 0.25, "theft": 0.15, "assault": 0.12, "drugs": 0.08,
-                "threat": 0.05},
+    "default": {"vandalism": 0.35, "disorder": 0.25, "theft": 0.15, "assault": 0.12, "drugs": 0.08, "threat": 0.05},
     "shop": {"theft": 0.45, "disorder": 0.2, "vandalism": 0.15, "threat": 0.1, "assault": 0.1},
     "school": {"vandalism": 0.55, "disorder": 0.2, "drugs": 0.1, "theft": 0.1, "assault": 0.05},
-    "square": {"disorder": 0.35, "assault": 0.2, "vandalism": 0.2, "drugs": 0.1, "theft": 0.1,
-               "threat": 0.05},
+    "square": {"disorder": 0.35, "assault": 0.2, "vandalism": 0.2, "drugs": 0.1, "theft": 0.1, "threat": 0.05},
 }
 SOURCE_MIX: dict[str, float] = {"reporter": 0.5, "police": 0.35, "guard": 0.15}
 
 #: Multiplier of the background intensity on each activity day with that calendar feature.
 DEFAULT_CALENDAR_MULTIPLIERS: dict[str, float] = {
-    "walpurgis": 3.0, "end_of_school": 2.5, "midsummer_eve": 2.5, "new_years_eve": 3.5,
+    "walpurgis": 3.0,
+    "end_of_school": 2.5,
+    "midsummer_eve": 2.5,
+    "new_years_eve": 3.5,
     "payday_weekend": 1.35,
 }
 
@@ -81,8 +82,34 @@ def default_how_profile() -> np.ndarray:
     Friday and Saturday (which run into Saturday and Sunday mornings) are about three times a
     weekday night.
     """
-    hour = np.array([0.9, 0.7, 0.5, 0.3, 0.15, 0.1, 0.1, 0.15, 0.25, 0.3, 0.35, 0.4,
-                     0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1.1, 1.4, 1.7, 2.0, 2.1, 1.6])
+    hour = np.array(
+        [
+            0.9,
+            0.7,
+            0.5,
+            0.3,
+            0.15,
+            0.1,
+            0.1,
+            0.15,
+            0.25,
+            0.3,
+            0.35,
+            0.4,
+            0.45,
+            0.5,
+            0.6,
+            0.7,
+            0.8,
+            0.9,
+            1.1,
+            1.4,
+            1.7,
+            2.0,
+            2.1,
+            1.6,
+        ]
+    )
     night_boost = np.array([1.0, 1.0, 1.1, 1.3, 2.6, 3.0, 1.2])  # by activity weekday Mon..Sun
     profile = np.empty(168)
     for how in range(168):
@@ -134,11 +161,15 @@ class Truth:
         """Town-wide background intensity per slot [incidents/h]."""
         local = pd.DatetimeIndex(slots).tz_convert(self.tz)
         hours_per_year = 365.25 * 24
-        years = (local.tz_convert("UTC") - pd.Timestamp(self.start, tz=self.tz).tz_convert("UTC")) \
-            / pd.Timedelta(hours=1) / hours_per_year
+        years = (
+            (local.tz_convert("UTC") - pd.Timestamp(self.start, tz=self.tz).tz_convert("UTC"))
+            / pd.Timedelta(hours=1)
+            / hours_per_year
+        )
         # the background is scaled so that background + triggered = annual_rate_at_start in year 1
-        first_year_mean = (self.yearly_decline / -np.log1p(-self.yearly_decline)
-                           if self.yearly_decline > 0 else 1.0)  # mean of (1-d)^t over t in [0, 1]
+        first_year_mean = (
+            self.yearly_decline / -np.log1p(-self.yearly_decline) if self.yearly_decline > 0 else 1.0
+        )  # mean of (1-d)^t over t in [0, 1]
         level = self.annual_rate_at_start * (1 - self.branching_ratio) / hours_per_year / first_year_mean
         trend = (1 - self.yearly_decline) ** np.asarray(years, dtype=float)
         how = np.asarray(self.how_profile)[hour_of_week(local)]
@@ -159,8 +190,12 @@ class Truth:
         out["end"] = self.end.isoformat()
         out["how_profile"] = [round(v, 6) for v in self.how_profile]
         out["place_share"] = {k: round(v, 6) for k, v in self.place_share.items()}
-        out["units"] = {"annual_rate_at_start": "incidents/yr", "decay_hours": "h",
-                        "how_profile": "relative, mean 1", "place_share": "share of town incidents"}
+        out["units"] = {
+            "annual_rate_at_start": "incidents/yr",
+            "decay_hours": "h",
+            "how_profile": "relative, mean 1",
+            "place_share": "share of town incidents",
+        }
         return out
 
 
@@ -210,17 +245,26 @@ def generate_town(
     start = end - dt.timedelta(days=round(years * 365.25))
     places = pd.DataFrame(
         [(pid, name, "Arboga", lat, lon, kind, area) for pid, name, kind, area, lat, lon, _ in TOWN_PLACES],
-        columns=list(PLACE_COLUMNS))
+        columns=list(PLACE_COLUMNS),
+    )
     rel = np.array([r for *_, r in TOWN_PLACES]) * rng.lognormal(0.0, 0.15, len(TOWN_PLACES))
     share = rel / rel.sum()
     truth = Truth(
-        seed=seed, tz=tz, start=start, end=end, annual_rate_at_start=annual_rate_at_start,
-        yearly_decline=yearly_decline, how_profile=[float(v) for v in default_how_profile()],
+        seed=seed,
+        tz=tz,
+        start=start,
+        end=end,
+        annual_rate_at_start=annual_rate_at_start,
+        yearly_decline=yearly_decline,
+        how_profile=[float(v) for v in default_how_profile()],
         place_share={pid: float(s) for pid, s in zip(places["place_id"], share, strict=True)},
-        season_amplitude=season_amplitude, season_peak_day=196,
+        season_amplitude=season_amplitude,
+        season_peak_day=196,
         calendar_multipliers=dict(calendar_multipliers or DEFAULT_CALENDAR_MULTIPLIERS),
-        branching_ratio=branching_ratio, decay_hours=decay_hours,
-        category_mix=CATEGORY_MIX, source_mix=SOURCE_MIX,
+        branching_ratio=branching_ratio,
+        decay_hours=decay_hours,
+        category_mix=CATEGORY_MIX,
+        source_mix=SOURCE_MIX,
     )
     slots = local_slots(start, (end - start).days + 1, tz)
     mu = truth.background_intensity(slots)  # [place, slot] incidents/h
@@ -258,14 +302,16 @@ def generate_town(
         category[sel] = rng.choice(list(mix), size=int(sel.sum()), p=np.array(list(mix.values())))
     source = rng.choice(list(SOURCE_MIX), size=len(p_idx), p=np.array(list(SOURCE_MIX.values())))
     occurred = pd.to_datetime(t_ns, utc=True)
-    incidents = pd.DataFrame({
-        "incident_id": pd.Series([f"demo-{i:06d}" for i in range(1, len(p_idx) + 1)], dtype="string"),
-        "occurred_at": occurred,
-        "place_id": pd.Series(places["place_id"].to_numpy()[p_idx], dtype="string"),
-        "category": pd.Series(category, dtype="string"),
-        "source": pd.Series(source, dtype="string"),
-        "weight": np.ones(len(p_idx)),
-    }).loc[:, list(INCIDENT_COLUMNS)]
+    incidents = pd.DataFrame(
+        {
+            "incident_id": pd.Series([f"demo-{i:06d}" for i in range(1, len(p_idx) + 1)], dtype="string"),
+            "occurred_at": occurred,
+            "place_id": pd.Series(places["place_id"].to_numpy()[p_idx], dtype="string"),
+            "category": pd.Series(category, dtype="string"),
+            "source": pd.Series(source, dtype="string"),
+            "weight": np.ones(len(p_idx)),
+        }
+    ).loc[:, list(INCIDENT_COLUMNS)]
     truth.n_background = n_background
     truth.n_triggered = n_triggered
     years_local = pd.DatetimeIndex(occurred).tz_convert(tz).year

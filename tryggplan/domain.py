@@ -21,8 +21,18 @@ PLACE_COLUMNS: tuple[str, ...] = ("place_id", "name", "municipality", "lat", "lo
 #: predictive distribution (variance = expected + nb_alpha * expected**2; 0 means Poisson), so
 #: consumers can compute any quantile or the PIT without knowing the model.
 RISK_GRID_COLUMNS: tuple[str, ...] = (
-    "place_id", "slot_start", "expected", "p_any", "lo_80", "hi_80", "nb_alpha",
-    "model", "model_version", "trained_until", "generated_at", "risk_level",
+    "place_id",
+    "slot_start",
+    "expected",
+    "p_any",
+    "lo_80",
+    "hi_80",
+    "nb_alpha",
+    "model",
+    "model_version",
+    "trained_until",
+    "generated_at",
+    "risk_level",
 )
 RISK_LEVELS: tuple[str, ...] = ("high", "elevated", "normal")
 
@@ -77,11 +87,13 @@ class Problem:
 
 def empty_incidents() -> pd.DataFrame:
     """An empty incident frame with the canonical columns and dtypes."""
-    return pd.DataFrame({
-        "incident_id": pd.Series(dtype="string"),
-        "occurred_at": pd.Series(dtype="datetime64[ns, UTC]"),
-        "place_id": pd.Series(dtype="string"),
-        "category": pd.Series(dtype="string"),
-        "source": pd.Series(dtype="string"),
-        "weight": pd.Series(dtype="float64"),
-    })
+    return pd.DataFrame(
+        {
+            "incident_id": pd.Series(dtype="string"),
+            "occurred_at": pd.Series(dtype="datetime64[ns, UTC]"),
+            "place_id": pd.Series(dtype="string"),
+            "category": pd.Series(dtype="string"),
+            "source": pd.Series(dtype="string"),
+            "weight": pd.Series(dtype="float64"),
+        }
+    )

@@ -56,10 +56,28 @@ FORMATS: tuple[str, ...] = ("auto", "canonical", "excel", "police", "mapped")
 #: Accepted header names per canonical column (compared lower-cased, with spaces/dashes as ``_``).
 #: ``date`` and ``time`` are the separate date and clock columns of Excel exports.
 INCIDENT_ALIASES: dict[str, tuple[str, ...]] = {
-    "incident_id": ("incident_id", "id", "händelse_id", "händelseid", "händelsenummer", "händelsenr",
-                    "ärendenummer", "ärende_id", "ärendeid", "diarienummer", "löpnummer"),
-    "occurred_at": ("occurred_at", "tidpunkt", "datum_och_tid", "datum_tid", "händelsetidpunkt",
-                    "inträffade", "inträffad"),
+    "incident_id": (
+        "incident_id",
+        "id",
+        "händelse_id",
+        "händelseid",
+        "händelsenummer",
+        "händelsenr",
+        "ärendenummer",
+        "ärende_id",
+        "ärendeid",
+        "diarienummer",
+        "löpnummer",
+    ),
+    "occurred_at": (
+        "occurred_at",
+        "tidpunkt",
+        "datum_och_tid",
+        "datum_tid",
+        "händelsetidpunkt",
+        "inträffade",
+        "inträffad",
+    ),
     "date": ("datum", "händelsedatum", "date"),
     "time": ("tid", "klockslag", "klocka", "kl", "time"),
     "place_id": ("place_id", "plats", "platsid", "plats_id", "platskod"),
@@ -80,50 +98,122 @@ PLACE_ALIASES: dict[str, tuple[str, ...]] = {
 
 #: Swedish incident labels (lower-cased) -> canonical category. Unknown labels are kept lower-cased.
 SWEDISH_CATEGORIES: dict[str, str] = {
-    "skadegörelse": "vandalism", "klotter": "vandalism", "skadegörelse/klotter": "vandalism",
-    "ordningsstörning": "disorder", "bråk": "disorder", "fylleri": "disorder", "fylleri/lob": "disorder",
-    "ordningslagen": "disorder", "ofredande/förargelse": "disorder", "störning": "disorder",
-    "misshandel": "assault", "misshandel, grov": "assault", "våld": "assault",
-    "stöld": "theft", "stöld, försök": "theft", "snatteri": "theft", "cykelstöld": "theft",
-    "häleri": "theft", "motorfordon, stöld": "vehicle_theft",
-    "inbrott": "burglary", "inbrott, försök": "burglary", "stöld/inbrott": "burglary",
-    "rån": "robbery", "rån, försök": "robbery", "rån väpnat": "robbery", "rån övrigt": "robbery",
-    "narkotikabrott": "drugs", "narkotika": "drugs", "alkohollagen": "drugs",
-    "olaga hot": "threat", "hot": "threat", "våld/hot mot tjänsteman": "threat", "bombhot": "threat",
-    "knivlagen": "weapons", "vapenlagen": "weapons",
-    "skottlossning": "shooting", "skottlossning, misstänkt": "shooting",
-    "explosion": "explosion", "detonation": "explosion", "smällar": "explosion",
-    "brand": "fire", "mordbrand": "fire",
-    "mord/dråp": "homicide", "mord/dråp, försök": "homicide",
-    "våldtäkt": "sexual", "våldtäkt, försök": "sexual", "sexualbrott": "sexual", "sedlighetsbrott": "sexual",
-    "bedrägeri": "fraud", "förfalskningsbrott": "fraud", "missbruk av urkund": "fraud",
+    "skadegörelse": "vandalism",
+    "klotter": "vandalism",
+    "skadegörelse/klotter": "vandalism",
+    "ordningsstörning": "disorder",
+    "bråk": "disorder",
+    "fylleri": "disorder",
+    "fylleri/lob": "disorder",
+    "ordningslagen": "disorder",
+    "ofredande/förargelse": "disorder",
+    "störning": "disorder",
+    "misshandel": "assault",
+    "misshandel, grov": "assault",
+    "våld": "assault",
+    "stöld": "theft",
+    "stöld, försök": "theft",
+    "snatteri": "theft",
+    "cykelstöld": "theft",
+    "häleri": "theft",
+    "motorfordon, stöld": "vehicle_theft",
+    "inbrott": "burglary",
+    "inbrott, försök": "burglary",
+    "stöld/inbrott": "burglary",
+    "rån": "robbery",
+    "rån, försök": "robbery",
+    "rån väpnat": "robbery",
+    "rån övrigt": "robbery",
+    "narkotikabrott": "drugs",
+    "narkotika": "drugs",
+    "alkohollagen": "drugs",
+    "olaga hot": "threat",
+    "hot": "threat",
+    "våld/hot mot tjänsteman": "threat",
+    "bombhot": "threat",
+    "knivlagen": "weapons",
+    "vapenlagen": "weapons",
+    "skottlossning": "shooting",
+    "skottlossning, misstänkt": "shooting",
+    "explosion": "explosion",
+    "detonation": "explosion",
+    "smällar": "explosion",
+    "brand": "fire",
+    "mordbrand": "fire",
+    "mord/dråp": "homicide",
+    "mord/dråp, försök": "homicide",
+    "våldtäkt": "sexual",
+    "våldtäkt, försök": "sexual",
+    "sexualbrott": "sexual",
+    "sedlighetsbrott": "sexual",
+    "bedrägeri": "fraud",
+    "förfalskningsbrott": "fraud",
+    "missbruk av urkund": "fraud",
     "ekobrott": "fraud",
-    "rattfylleri": "traffic_offence", "trafikbrott": "traffic_offence", "olovlig körning": "traffic_offence",
-    "olaga intrång": "trespass", "hemfridsbrott": "trespass", "åldringsbrott": "fraud",
-    "olaga frihetsberövande/människorov": "kidnapping", "hets mot folkgrupp": "hate_crime",
+    "rattfylleri": "traffic_offence",
+    "trafikbrott": "traffic_offence",
+    "olovlig körning": "traffic_offence",
+    "olaga intrång": "trespass",
+    "hemfridsbrott": "trespass",
+    "åldringsbrott": "fraud",
+    "olaga frihetsberövande/människorov": "kidnapping",
+    "hets mot folkgrupp": "hate_crime",
 }
 
 #: Event types of the police feed that are not crimes (accidents, controls, notices). Dropped
 #: by default; kept with their own category when ``include_noncrime`` is set.
 POLICE_NONCRIME: dict[str, str] = {
-    "trafikolycka": "traffic_accident", "trafikolycka, personskada": "traffic_accident",
-    "trafikolycka, vilt": "traffic_accident", "trafikolycka, singel": "traffic_accident",
-    "trafikolycka, smitning från": "traffic_accident", "trafikkontroll": "police_control",
-    "kontroll person/fordon": "police_control", "kontroll": "police_control",
-    "trafikhinder": "traffic_obstruction", "övrigt": "other_notice", "arbetsplatsolycka": "accident",
-    "sjukdom/olycksfall": "accident", "vållande till kroppsskada": "accident",
-    "försvunnen person": "missing_person", "efterlyst person": "missing_person",
-    "fjällräddning": "rescue", "räddningsinsats": "rescue", "djur": "animal",
-    "anträffad död": "found_dead", "anträffat gods": "found_property",
-    "motorfordon, anträffat stulet": "found_property", "polisinsats/kommendering": "police_operation",
-    "uppdatering": "other_notice", "information": "other_notice", "larm inbrott": "alarm",
-    "larm överfall": "alarm", "brand automatlarm": "alarm", "varningslarm/haveri": "alarm",
-    "farligt föremål, misstänkt": "suspicious_object", "spridning smitta/kemikalier": "other_notice",
+    "trafikolycka": "traffic_accident",
+    "trafikolycka, personskada": "traffic_accident",
+    "trafikolycka, vilt": "traffic_accident",
+    "trafikolycka, singel": "traffic_accident",
+    "trafikolycka, smitning från": "traffic_accident",
+    "trafikkontroll": "police_control",
+    "kontroll person/fordon": "police_control",
+    "kontroll": "police_control",
+    "trafikhinder": "traffic_obstruction",
+    "övrigt": "other_notice",
+    "arbetsplatsolycka": "accident",
+    "sjukdom/olycksfall": "accident",
+    "vållande till kroppsskada": "accident",
+    "försvunnen person": "missing_person",
+    "efterlyst person": "missing_person",
+    "fjällräddning": "rescue",
+    "räddningsinsats": "rescue",
+    "djur": "animal",
+    "anträffad död": "found_dead",
+    "anträffat gods": "found_property",
+    "motorfordon, anträffat stulet": "found_property",
+    "polisinsats/kommendering": "police_operation",
+    "uppdatering": "other_notice",
+    "information": "other_notice",
+    "larm inbrott": "alarm",
+    "larm överfall": "alarm",
+    "brand automatlarm": "alarm",
+    "varningslarm/haveri": "alarm",
+    "farligt föremål, misstänkt": "suspicious_object",
+    "spridning smitta/kemikalier": "other_notice",
 }
 
-_SWEDISH_MONTHS = {m: i + 1 for i, m in enumerate(
-    ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
-     "november", "december"])}
+_SWEDISH_MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        [
+            "januari",
+            "februari",
+            "mars",
+            "april",
+            "maj",
+            "juni",
+            "juli",
+            "augusti",
+            "september",
+            "oktober",
+            "november",
+            "december",
+        ]
+    )
+}
 _POLICE_HEADERS = {"occurred_local", "location_name", "type", "title"}
 _SEPARATORS = (",", ";", "\t", "|")
 
@@ -145,8 +235,11 @@ class RawTable:
         width = len(self.header)
         fixed = [(r + [""] * width)[:width] for r in self.records]
         names = [h if h else f"column_{i + 1}" for i, h in enumerate(self.header)]
-        frame = pd.DataFrame(fixed, columns=pd.Index(names), dtype=object) if fixed else \
-            pd.DataFrame({n: pd.Series(dtype=object) for n in dict.fromkeys(names)})
+        frame = (
+            pd.DataFrame(fixed, columns=pd.Index(names), dtype=object)
+            if fixed
+            else pd.DataFrame({n: pd.Series(dtype=object) for n in dict.fromkeys(names)})
+        )
         frame["row"] = np.asarray(self.rows, dtype=int)
         return frame
 
@@ -218,9 +311,22 @@ def read_table(path: str | Path) -> RawTable:
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as exc:
-            return RawTable(file, [], [], [], [Problem(
-                file, None, None, f"the gzip file is damaged ({exc})", "compress the CSV again or give it "
-                "uncompressed", kind="binary_file")])
+            return RawTable(
+                file,
+                [],
+                [],
+                [],
+                [
+                    Problem(
+                        file,
+                        None,
+                        None,
+                        f"the gzip file is damaged ({exc})",
+                        "compress the CSV again or give it uncompressed",
+                        kind="binary_file",
+                    )
+                ],
+            )
     text, encoding, problems = decode_text(data, file)
     if text is None:
         return RawTable(file, [], [], [], problems)
@@ -247,8 +353,16 @@ def parse_csv_text(text: str, file: str, encoding: str = "utf-8") -> RawTable:
             except StopIteration:
                 break
             except csv.Error as exc:
-                problems.append(Problem(file, ordinal + 1, None, f"the CSV cannot be parsed here ({exc})",
-                                        "check the quotes on this row", kind="csv_syntax"))
+                problems.append(
+                    Problem(
+                        file,
+                        ordinal + 1,
+                        None,
+                        f"the CSV cannot be parsed here ({exc})",
+                        "check the quotes on this row",
+                        kind="csv_syntax",
+                    )
+                )
                 break
             ordinal += 1
             if header is None:
@@ -263,16 +377,38 @@ def parse_csv_text(text: str, file: str, encoding: str = "utf-8") -> RawTable:
     finally:
         csv.field_size_limit(old_limit)
     if header is None:
-        return RawTable(file, [], [], [], [Problem(file, None, None, "the file is empty (no header row)",
-                                                   "export the incidents again with a header row",
-                                                   kind="empty_file")], encoding, sep)
+        return RawTable(
+            file,
+            [],
+            [],
+            [],
+            [
+                Problem(
+                    file,
+                    None,
+                    None,
+                    "the file is empty (no header row)",
+                    "export the incidents again with a header row",
+                    kind="empty_file",
+                )
+            ],
+            encoding,
+            sep,
+        )
     for rec, row in zip(records, rows, strict=True):
         problems.extend(row_text_problems(file, row, header, rec))
     long_header = [h for h in header if len(h) > 200 or "\x00" in h]
     if long_header:
-        problems.append(Problem(file, 1, None, "the header row is not a list of column names",
-                                "the first row must name the columns, e.g. incident_id,occurred_at,place_id",
-                                kind="missing_column"))
+        problems.append(
+            Problem(
+                file,
+                1,
+                None,
+                "the header row is not a list of column names",
+                "the first row must name the columns, e.g. incident_id,occurred_at,place_id",
+                kind="missing_column",
+            )
+        )
     return RawTable(file, header, records, rows, problems, encoding, sep)
 
 
@@ -284,15 +420,27 @@ def _parquet_table(p: Path, data: bytes) -> RawTable:
     try:
         table = pq.read_table(io.BytesIO(data))
     except (pa.ArrowException, OSError, ValueError) as exc:
-        return RawTable(file, [], [], [], [Problem(
-            file, None, None, f"the Parquet file cannot be read ({exc})",
-            "write it again with pandas.DataFrame.to_parquet or give a CSV", kind="binary_file")])
+        return RawTable(
+            file,
+            [],
+            [],
+            [],
+            [
+                Problem(
+                    file,
+                    None,
+                    None,
+                    f"the Parquet file cannot be read ({exc})",
+                    "write it again with pandas.DataFrame.to_parquet or give a CSV",
+                    kind="binary_file",
+                )
+            ],
+        )
     header = [str(n) for n in table.column_names]
     columns = [[_cell(v) for v in table.column(i).to_pylist()] for i in range(table.num_columns)]
     records = [list(r) for r in zip(*columns, strict=True)] if columns else []
     rows = list(range(2, len(records) + 2))
-    problems = [q for rec, row in zip(records, rows, strict=True)
-                for q in row_text_problems(file, row, header, rec)]
+    problems = [q for rec, row in zip(records, rows, strict=True) for q in row_text_problems(file, row, header, rec)]
     return RawTable(file, header, records, rows, problems, "parquet", "")
 
 
@@ -326,19 +474,22 @@ def parse_columns(spec: str | Mapping[str, str] | None) -> dict[str, str]:
             if "=" not in part:
                 raise InvalidInputError(
                     f"--columns entry {part.strip()!r} is not CANONICAL=HEADER: write e.g. "
-                    "--columns occurred_at=Date,place_id=Neighbourhood")
+                    "--columns occurred_at=Date,place_id=Neighbourhood"
+                )
             key, value = part.split("=", 1)
             pairs[key.strip()] = value.strip()
     allowed = set(INCIDENT_ALIASES)
     wrong = sorted(set(pairs) - allowed)
     if wrong:
-        raise InvalidInputError(f"--columns names unknown canonical column(s) {wrong}: use "
-                                f"{', '.join(INCIDENT_ALIASES)}")
+        raise InvalidInputError(
+            f"--columns names unknown canonical column(s) {wrong}: use {', '.join(INCIDENT_ALIASES)}"
+        )
     return pairs
 
 
-def _resolve(header: list[str], aliases: Mapping[str, tuple[str, ...]], strict: bool,
-             explicit: Mapping[str, str]) -> tuple[dict[str, int], list[str]]:
+def _resolve(
+    header: list[str], aliases: Mapping[str, tuple[str, ...]], strict: bool, explicit: Mapping[str, str]
+) -> tuple[dict[str, int], list[str]]:
     """Index of the source column of each target; also the --columns names not found."""
     keys = [norm_header(h) for h in header]
     found: dict[str, int] = {}
@@ -404,21 +555,37 @@ def load_incidents(
         raise InvalidInputError(f"unknown format {format!r}: use one of {', '.join(FORMATS)}")
     explicit = parse_columns(columns)
     if format == "mapped" and not explicit:
-        raise InvalidInputError(
-            "--format mapped needs --columns, e.g. --columns occurred_at=Date,place_id=Area")
+        raise InvalidInputError("--format mapped needs --columns, e.g. --columns occurred_at=Date,place_id=Area")
     table = read_table(path)
     file = table.file
     if not table.header:
         return _finish(table, "unknown", None, [], None, {})
-    fmt = format if format != "auto" else ("mapped" if explicit and detect_format(table.header) != "police"
-                                           else detect_format(table.header))
+    fmt = (
+        format
+        if format != "auto"
+        else ("mapped" if explicit and detect_format(table.header) != "police" else detect_format(table.header))
+    )
     keys = [norm_header(h) for h in table.header]
     dups = [h for i, h in enumerate(table.header) if h and keys.index(keys[i]) != i]
     if dups:
-        return _finish(table, fmt, None, [
-            Problem(file, 1, h, f"column {h!r} appears more than once in the header",
-                    "keep one column of that name", kind="duplicate_column") for h in dict.fromkeys(dups)],
-            None, {})
+        return _finish(
+            table,
+            fmt,
+            None,
+            [
+                Problem(
+                    file,
+                    1,
+                    h,
+                    f"column {h!r} appears more than once in the header",
+                    "keep one column of that name",
+                    kind="duplicate_column",
+                )
+                for h in dict.fromkeys(dups)
+            ],
+            None,
+            {},
+        )
     known = _place_ids(places)
     notes: dict[str, int] = {}
     derived: pd.DataFrame | None = None
@@ -438,19 +605,35 @@ def load_incidents(
     return _finish(table, fmt, check, problems + check.problems, derived, notes)
 
 
-def _finish(table: RawTable, fmt: str, check: object, problems: list[Problem],
-            derived: pd.DataFrame | None, notes: dict[str, int]) -> IncidentFile:
+def _finish(
+    table: RawTable,
+    fmt: str,
+    check: object,
+    problems: list[Problem],
+    derived: pd.DataFrame | None,
+    notes: dict[str, int],
+) -> IncidentFile:
     from tryggplan.validation import RowCheck
 
-    all_problems = sorted(table.problems + problems, key=lambda p: (p.row or 0))
+    all_problems = sorted(table.problems + problems, key=lambda p: p.row or 0)
     raw = table.frame()
     if not isinstance(check, RowCheck):
         valid = empty_incidents().assign(row=pd.Series(dtype=int))
         rejected = raw.assign(reason="")
         if table.records and all_problems:
             rejected["reason"] = "; ".join(sorted({p.message for p in all_problems if p.row is None}))
-        return IncidentFile(table.file, fmt, len(table.records), valid, rejected, all_problems, derived,
-                            notes, table.encoding, table.separator)
+        return IncidentFile(
+            table.file,
+            fmt,
+            len(table.records),
+            valid,
+            rejected,
+            all_problems,
+            derived,
+            notes,
+            table.encoding,
+            table.separator,
+        )
     reasons: dict[int, list[str]] = {}
     for p in all_problems:
         if p.row is not None:
@@ -461,8 +644,18 @@ def _finish(table: RawTable, fmt: str, check: object, problems: list[Problem],
     valid = typed[keep].reset_index(drop=True)
     rejected = raw[raw["row"].isin(bad_rows)].copy()
     rejected["reason"] = rejected["row"].map(lambda r: "; ".join(reasons.get(int(r), [])))
-    return IncidentFile(table.file, fmt, len(table.records), valid, rejected.reset_index(drop=True),
-                        all_problems, derived, notes, table.encoding, table.separator)
+    return IncidentFile(
+        table.file,
+        fmt,
+        len(table.records),
+        valid,
+        rejected.reset_index(drop=True),
+        all_problems,
+        derived,
+        notes,
+        table.encoding,
+        table.separator,
+    )
 
 
 def _place_ids(places: Collection[str] | pd.DataFrame | None) -> set[str] | None:
@@ -476,35 +669,56 @@ def _place_ids(places: Collection[str] | pd.DataFrame | None) -> set[str] | None
 def _missing_column(file: str, column: str, header: list[str], fmt: str) -> Problem:
     hint = {
         "occurred_at": "add it (e.g. 2025-08-15T21:10:00+02:00); Swedish exports may name it 'Tidpunkt' "
-                       "or give 'Datum' and 'Tid'",
+        "or give 'Datum' and 'Tid'",
         "incident_id": "add a unique id per row (Swedish: 'Id' or 'Händelse-id'), or use --format mapped "
-                       "to generate ids",
+        "to generate ids",
         "place_id": "add it (Swedish: 'Plats' or 'Platsid')",
     }.get(column, "add it")
     found = ", ".join(h for h in header[:12]) or "no columns"
-    return Problem(file, 1, column, f"required column {column!r} is missing (found: {found})",
-                   f"{hint}; or name the source column with --columns {column}=HEADER", kind="missing_column")
+    return Problem(
+        file,
+        1,
+        column,
+        f"required column {column!r} is missing (found: {found})",
+        f"{hint}; or name the source column with --columns {column}=HEADER",
+        kind="missing_column",
+    )
 
 
-def _canonical_frame(table: RawTable, fmt: str, explicit: Mapping[str, str],
-                     strict: bool) -> tuple[pd.DataFrame | None, list[Problem]]:
+def _canonical_frame(
+    table: RawTable, fmt: str, explicit: Mapping[str, str], strict: bool
+) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Map headers to canonical columns (``strict``: only the canonical names) as strings."""
     file, header = table.file, table.header
     problems: list[Problem] = []
     found, unknown = _resolve(header, INCIDENT_ALIASES, strict=strict, explicit=explicit)
     for name in unknown:
-        problems.append(Problem(file, 1, name, f"column {name!r} named in --columns is not in the file "
-                                f"(found: {', '.join(header[:12])})", "correct the --columns mapping",
-                                kind="missing_column"))
+        problems.append(
+            Problem(
+                file,
+                1,
+                name,
+                f"column {name!r} named in --columns is not in the file (found: {', '.join(header[:12])})",
+                "correct the --columns mapping",
+                kind="missing_column",
+            )
+        )
     has_time = "occurred_at" in found or ("date" in found and "time" in found)
     required = ["place_id"] + ([] if fmt == "mapped" else ["incident_id"])
     for col in ["incident_id", "occurred_at", "place_id"]:
         if col == "occurred_at" and not has_time:
             if "date" in found:
-                problems.append(Problem(file, 1, "time", "the file has a date column but no time column "
-                                        "('Tid')", "add the clock time of each incident (HH:MM) in a 'Tid' "
-                                        "column, or give date and time together in 'Tidpunkt'",
-                                        kind="missing_column"))
+                problems.append(
+                    Problem(
+                        file,
+                        1,
+                        "time",
+                        "the file has a date column but no time column ('Tid')",
+                        "add the clock time of each incident (HH:MM) in a 'Tid' "
+                        "column, or give date and time together in 'Tidpunkt'",
+                        kind="missing_column",
+                    )
+                )
             else:
                 problems.append(_missing_column(file, col, header, fmt))
         elif col in required and col not in found:
@@ -515,8 +729,11 @@ def _canonical_frame(table: RawTable, fmt: str, explicit: Mapping[str, str],
     width = len(header)
 
     def source_col(target: str) -> pd.Series:
-        return raw.iloc[:, found[target]] if target in found and found[target] < width else \
-            pd.Series([""] * len(raw), index=raw.index, dtype=object)
+        return (
+            raw.iloc[:, found[target]]
+            if target in found and found[target] < width
+            else pd.Series([""] * len(raw), index=raw.index, dtype=object)
+        )
 
     out = pd.DataFrame(index=raw.index)
     if "incident_id" in found:
@@ -540,8 +757,7 @@ def _canonical_frame(table: RawTable, fmt: str, explicit: Mapping[str, str],
 
 def _join_date_time(date: pd.Series, time: pd.Series) -> pd.Series:
     """Excel's separate date and clock columns -> ``YYYY-MM-DD HH:MM`` (time ``22.30`` accepted)."""
-    d = date.fillna("").astype(str).str.strip().str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]00:00(:00)?$", r"\1",
-                                                             regex=True)
+    d = date.fillna("").astype(str).str.strip().str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]00:00(:00)?$", r"\1", regex=True)
     t = time.fillna("").astype(str).str.strip().str.replace(r"^(\d{1,2})\.(\d{2})", r"\1:\2", regex=True)
     joined = (d + " " + t).str.strip()
     return joined.where((d != "") & (t != ""), d + t)
@@ -588,8 +804,11 @@ def police_frame(
         return None, None, {}, [_missing_column(file, c, table.header, "police") for c in missing]
 
     def col(name: str) -> pd.Series:
-        return raw[keys[name]].fillna("").astype(str).str.strip() if name in keys else \
-            pd.Series([""] * len(raw), index=raw.index, dtype=object)
+        return (
+            raw[keys[name]].fillna("").astype(str).str.strip()
+            if name in keys
+            else pd.Series([""] * len(raw), index=raw.index, dtype=object)
+        )
 
     notes: dict[str, int] = {"rows_read": len(raw)}
     etype, location, title = col("type"), col("location_name"), col("title")
@@ -621,24 +840,33 @@ def police_frame(
     occurred, resolved = _resolve_ambiguous(occurred, published, tz)
     notes["ambiguous_times_resolved"] = int((keep & resolved).sum())
 
-    out = pd.DataFrame({
-        "incident_id": ("polisen-" + col("id")).where(col("id") != "", ""),
-        "occurred_at": occurred,
-        "place_id": place,
-        "category": category,
-        "source": "",
-        "weight": "",
-        "row": raw["row"],
-    })[keep.to_numpy()]
+    out = pd.DataFrame(
+        {
+            "incident_id": ("polisen-" + col("id")).where(col("id") != "", ""),
+            "occurred_at": occurred,
+            "place_id": place,
+            "category": category,
+            "source": "",
+            "weight": "",
+            "row": raw["row"],
+        }
+    )[keep.to_numpy()]
     notes["incidents"] = len(out)
     lat = pd.to_numeric(col("lat"), errors="coerce")
     lon = pd.to_numeric(col("lon"), errors="coerce")
     cents = pd.DataFrame({"place_id": location, "lat": lat, "lon": lon})[~county & (location != "")]
     cents = cents.groupby("place_id", sort=True).agg(lat=("lat", "first"), lon=("lon", "first")).reset_index()
-    places = pd.DataFrame({
-        "place_id": cents["place_id"], "name": cents["place_id"], "municipality": cents["place_id"],
-        "lat": cents["lat"], "lon": cents["lon"], "kind": "municipality", "area": cents["place_id"],
-    })
+    places = pd.DataFrame(
+        {
+            "place_id": cents["place_id"],
+            "name": cents["place_id"],
+            "municipality": cents["place_id"],
+            "lat": cents["lat"],
+            "lon": cents["lon"],
+            "kind": "municipality",
+            "area": cents["place_id"],
+        }
+    )
     return out.reset_index(drop=True), places, notes, []
 
 
@@ -651,16 +879,25 @@ def _time_from_title(title: pd.Series, published: pd.Series, tz: str) -> pd.Seri
     year = pub_local.dt.year - (month > pub_local.dt.month).astype(int)
     ok = m[0].notna() & month.notna() & year.notna()
     text = pd.Series("", index=title.index, dtype=object)
-    text[ok] = (year[ok].astype(int).astype(str) + "-" + month[ok].astype(int).map("{:02d}".format) + "-"
-                + m[0][ok].astype(int).map("{:02d}".format) + " " + m[2][ok].astype(int).map("{:02d}".format)
-                + ":" + m[3][ok])
+    text[ok] = (
+        year[ok].astype(int).astype(str)
+        + "-"
+        + month[ok].astype(int).map("{:02d}".format)
+        + "-"
+        + m[0][ok].astype(int).map("{:02d}".format)
+        + " "
+        + m[2][ok].astype(int).map("{:02d}".format)
+        + ":"
+        + m[3][ok]
+    )
     return text
 
 
 def _resolve_ambiguous(occurred: pd.Series, published: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
     """Give wall times that happen twice an explicit offset using the publication instant."""
-    naive = pd.to_datetime(occurred.where(~occurred.str.contains(r"[+-]\d{2}:\d{2}$|Z$", regex=True)),
-                           errors="coerce", format="ISO8601")
+    naive = pd.to_datetime(
+        occurred.where(~occurred.str.contains(r"[+-]\d{2}:\d{2}$|Z$", regex=True)), errors="coerce", format="ISO8601"
+    )
     resolved = pd.Series(False, index=occurred.index)
     valid = naive.notna()
     if not valid.any():
@@ -694,8 +931,16 @@ def read_incidents(
 ) -> pd.DataFrame:
     """The canonical incident frame of a file; raises :class:`InvalidInputError` (listing every
     problem) if any row is invalid. Parameters as :func:`load_incidents`."""
-    result = load_incidents(path, format=format, tz=tz, columns=columns, source=source, places=places,
-                            now=now, include_noncrime=include_noncrime)
+    result = load_incidents(
+        path,
+        format=format,
+        tz=tz,
+        columns=columns,
+        source=source,
+        places=places,
+        now=now,
+        include_noncrime=include_noncrime,
+    )
     result.raise_for_problems()
     return result.incidents
 
@@ -714,9 +959,16 @@ def read_places(path: str | Path) -> pd.DataFrame:
     if table.header:
         found, _ = _resolve(table.header, PLACE_ALIASES, strict=False, explicit={})
         if "place_id" not in found:
-            problems.append(Problem(table.file, 1, "place_id", "required column 'place_id' is missing "
-                                    f"(found: {', '.join(table.header[:12])})",
-                                    "add a place_id column (Swedish: 'Platsid')", kind="missing_column"))
+            problems.append(
+                Problem(
+                    table.file,
+                    1,
+                    "place_id",
+                    f"required column 'place_id' is missing (found: {', '.join(table.header[:12])})",
+                    "add a place_id column (Swedish: 'Platsid')",
+                    kind="missing_column",
+                )
+            )
         else:
             raw = table.frame()
             frame = pd.DataFrame({t: raw.iloc[:, i] for t, i in found.items()})
@@ -726,18 +978,23 @@ def read_places(path: str | Path) -> pd.DataFrame:
             if not problems:
                 return places.loc[:, list(PLACE_COLUMNS)]
     if not problems:
-        problems.append(Problem(table.file, None, None, "the places file has no header", "add a header row",
-                                kind="empty_file"))
+        problems.append(
+            Problem(table.file, None, None, "the places file has no header", "add a header row", kind="empty_file")
+        )
     raise InvalidInputError("places " + summarize(problems, table.file), problems)
 
 
 def places_from_incidents(incidents: pd.DataFrame) -> pd.DataFrame:
     """Minimal places for the place ids of an incident frame (no coordinates, no areas)."""
     ids = sorted(set(incidents["place_id"].astype(str)))
-    return pd.DataFrame({
-        "place_id": pd.Series(ids, dtype="string"), "name": pd.Series(ids, dtype="string"),
-        "municipality": pd.Series([""] * len(ids), dtype="string"),
-        "lat": np.full(len(ids), np.nan), "lon": np.full(len(ids), np.nan),
-        "kind": pd.Series([""] * len(ids), dtype="string"),
-        "area": pd.Series([""] * len(ids), dtype="string"),
-    })
+    return pd.DataFrame(
+        {
+            "place_id": pd.Series(ids, dtype="string"),
+            "name": pd.Series(ids, dtype="string"),
+            "municipality": pd.Series([""] * len(ids), dtype="string"),
+            "lat": np.full(len(ids), np.nan),
+            "lon": np.full(len(ids), np.nan),
+            "kind": pd.Series([""] * len(ids), dtype="string"),
+            "area": pd.Series([""] * len(ids), dtype="string"),
+        }
+    )

@@ -144,8 +144,7 @@ def to_utc(values: pd.Series, tz: str = DEFAULT_TZ) -> tuple[pd.Series, pd.Serie
         ok = parsed.dropna()
         if len(ok):
             local = ok.dt.tz_localize(tz, nonexistent="NaT", ambiguous="NaT")
-            nonexistent = local.isna() & ok.dt.tz_localize(tz, nonexistent="shift_forward",
-                                                           ambiguous="NaT").notna()
+            nonexistent = local.isna() & ok.dt.tz_localize(tz, nonexistent="shift_forward", ambiguous="NaT").notna()
             ambiguous = local.isna() & ~nonexistent
             reason[nonexistent[nonexistent].index] = "nonexistent local time (clocks spring forward)"
             reason[ambiguous[ambiguous].index] = "ambiguous local time (clocks fall back)"

@@ -55,8 +55,10 @@ BINARY_CONTROL_SHARE = 0.01
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SAVE_AS_CSV = "save it from Excel as 'CSV UTF-8' or 'CSV (semikolonavgränsad)'"
 
-TIMESTAMP_FIX = ("write local time as YYYY-MM-DD HH:MM (e.g. 2025-08-15 21:10) "
-                 "or ISO 8601 with offset (e.g. 2025-08-15T21:10:00+02:00)")
+TIMESTAMP_FIX = (
+    "write local time as YYYY-MM-DD HH:MM (e.g. 2025-08-15 21:10) "
+    "or ISO 8601 with offset (e.g. 2025-08-15T21:10:00+02:00)"
+)
 
 
 def decode_text(data: bytes, file: str) -> tuple[str | None, str, list[Problem]]:
@@ -68,15 +70,50 @@ def decode_text(data: bytes, file: str) -> tuple[str | None, str, list[Problem]]
     reported per row by the reader (``nul_bytes``), so ``--skip-invalid`` can drop just those rows.
     """
     if not data.strip(b" \t\r\n\xef\xbb\xbf"):
-        return None, "", [Problem(file, None, None, "the file is empty (no header row, no data)",
-                                  "export the incidents again; a valid file has at least the header "
-                                  "incident_id,occurred_at,place_id", kind="empty_file")]
+        return (
+            None,
+            "",
+            [
+                Problem(
+                    file,
+                    None,
+                    None,
+                    "the file is empty (no header row, no data)",
+                    "export the incidents again; a valid file has at least the header incident_id,occurred_at,place_id",
+                    kind="empty_file",
+                )
+            ],
+        )
     if data[:4] == b"PK\x03\x04":
-        return None, "", [Problem(file, None, None, "the file is a zip archive or an Excel workbook (.xlsx), "
-                                  "not CSV text", _SAVE_AS_CSV, kind="workbook")]
+        return (
+            None,
+            "",
+            [
+                Problem(
+                    file,
+                    None,
+                    None,
+                    "the file is a zip archive or an Excel workbook (.xlsx), not CSV text",
+                    _SAVE_AS_CSV,
+                    kind="workbook",
+                )
+            ],
+        )
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        return None, "", [Problem(file, None, None, "the file is an old Excel workbook (.xls), not CSV text",
-                                  _SAVE_AS_CSV, kind="workbook")]
+        return (
+            None,
+            "",
+            [
+                Problem(
+                    file,
+                    None,
+                    None,
+                    "the file is an old Excel workbook (.xls), not CSV text",
+                    _SAVE_AS_CSV,
+                    kind="workbook",
+                )
+            ],
+        )
     text: str | None = None
     encoding = ""
     if data.startswith(b"\xef\xbb\xbf"):
@@ -96,19 +133,55 @@ def decode_text(data: bytes, file: str) -> tuple[str | None, str, list[Problem]]
     controls = len(_CONTROL.findall(text)) if text is not None else 0
     if text is None or controls > max(8, BINARY_CONTROL_SHARE * len(text)):
         if text is None and error is not None and candidates == ["utf-8-sig"]:
-            return None, "", [Problem(
-                file, None, None, f"the file starts with a UTF-8 byte-order mark but byte {error.start + 3} "
-                f"(0x{data[error.start + 3]:02x}) is not UTF-8", f"re-save the file as UTF-8; {_SAVE_AS_CSV}",
-                kind="encoding")]
+            return (
+                None,
+                "",
+                [
+                    Problem(
+                        file,
+                        None,
+                        None,
+                        f"the file starts with a UTF-8 byte-order mark but byte {error.start + 3} "
+                        f"(0x{data[error.start + 3]:02x}) is not UTF-8",
+                        f"re-save the file as UTF-8; {_SAVE_AS_CSV}",
+                        kind="encoding",
+                    )
+                ],
+            )
         if text is None and error is not None and b"\x00" not in data[:4096]:
-            bad_byte = data[error.start:error.start + 1].hex() if candidates[-1] != "cp1252" else next(
-                (f"{b:02x}" for b in data if b in (0x81, 0x8D, 0x8F, 0x90, 0x9D)), "??")
-            return None, "", [Problem(
-                file, None, None, f"the file is neither UTF-8 nor cp1252 text (byte 0x{bad_byte} cannot be "
-                "decoded)", f"re-save the file as UTF-8; {_SAVE_AS_CSV}", kind="encoding")]
-        return None, "", [Problem(file, None, None, "the file is not a text file (binary data)",
-                                  f"give the incident file as CSV or Parquet; {_SAVE_AS_CSV}",
-                                  kind="binary_file")]
+            bad_byte = (
+                data[error.start : error.start + 1].hex()
+                if candidates[-1] != "cp1252"
+                else next((f"{b:02x}" for b in data if b in (0x81, 0x8D, 0x8F, 0x90, 0x9D)), "??")
+            )
+            return (
+                None,
+                "",
+                [
+                    Problem(
+                        file,
+                        None,
+                        None,
+                        f"the file is neither UTF-8 nor cp1252 text (byte 0x{bad_byte} cannot be decoded)",
+                        f"re-save the file as UTF-8; {_SAVE_AS_CSV}",
+                        kind="encoding",
+                    )
+                ],
+            )
+        return (
+            None,
+            "",
+            [
+                Problem(
+                    file,
+                    None,
+                    None,
+                    "the file is not a text file (binary data)",
+                    f"give the incident file as CSV or Parquet; {_SAVE_AS_CSV}",
+                    kind="binary_file",
+                )
+            ],
+        )
     return text, encoding, []
 
 
@@ -116,20 +189,41 @@ def row_text_problems(file: str, row: int, header: list[str], fields: list[str])
     """Problems of one raw CSV record: field count, control characters, absurdly long values."""
     problems: list[Problem] = []
     if len(fields) != len(header):
-        problems.append(Problem(
-            file, row, None, f"the row has {len(fields)} fields but the header has {len(header)}",
-            "quote values that contain the separator, or remove the extra separators", kind="field_count"))
+        problems.append(
+            Problem(
+                file,
+                row,
+                None,
+                f"the row has {len(fields)} fields but the header has {len(header)}",
+                "quote values that contain the separator, or remove the extra separators",
+                kind="field_count",
+            )
+        )
     for name, value in zip(header, fields, strict=False):
         if "\x00" in value or _CONTROL.search(value):
-            problems.append(Problem(
-                file, row, name, "the value contains NUL bytes or other control characters",
-                "remove them (the export may be corrupted); then import again", kind="nul_bytes",
-                value=_clip(value)))
+            problems.append(
+                Problem(
+                    file,
+                    row,
+                    name,
+                    "the value contains NUL bytes or other control characters",
+                    "remove them (the export may be corrupted); then import again",
+                    kind="nul_bytes",
+                    value=_clip(value),
+                )
+            )
         if len(value) > MAX_FIELD_CHARS:
-            problems.append(Problem(
-                file, row, name, f"the value is {len(value)} characters long (limit {MAX_FIELD_CHARS})",
-                "shorten it or check that quotes are balanced (an unclosed quote swallows the rest "
-                "of the file)", kind="long_field", value=_clip(value)))
+            problems.append(
+                Problem(
+                    file,
+                    row,
+                    name,
+                    f"the value is {len(value)} characters long (limit {MAX_FIELD_CHARS})",
+                    "shorten it or check that quotes are balanced (an unclosed quote swallows the rest of the file)",
+                    kind="long_field",
+                    value=_clip(value),
+                )
+            )
     return problems
 
 
@@ -198,8 +292,9 @@ def validate_incidents(
     problems: list[Problem] = []
     bad: set[int] = set()
 
-    def add(mask: pd.Series | np.ndarray, column: str, message: str, fix: str, kind: str,
-            values: pd.Series | None = None) -> None:
+    def add(
+        mask: pd.Series | np.ndarray, column: str, message: str, fix: str, kind: str, values: pd.Series | None = None
+    ) -> None:
         hits = np.flatnonzero(np.asarray(mask, dtype=bool))
         for i in hits:
             value = None if values is None else _clip(values.iloc[i])
@@ -213,8 +308,13 @@ def validate_incidents(
         return frame[col].fillna("").astype(str).str.strip()
 
     ids = text("incident_id")
-    add(ids == "", "incident_id", "incident_id is empty",
-        "give every incident a unique id (or use --format mapped, which generates ids)", "empty_id")
+    add(
+        ids == "",
+        "incident_id",
+        "incident_id is empty",
+        "give every incident a unique id (or use --format mapped, which generates ids)",
+        "empty_id",
+    )
 
     occurred = frame["occurred_at"] if "occurred_at" in frame else pd.Series([""] * n, index=frame.index)
     if isinstance(occurred.dtype, pd.DatetimeTZDtype):
@@ -224,66 +324,108 @@ def validate_incidents(
     else:
         shown = occurred.fillna("").astype(str)
         utc, reason = to_utc(shown, tz)
-    add(reason.isin(["not a timestamp", "empty timestamp"]), "occurred_at",
-        "occurred_at {value!r} is not a timestamp", TIMESTAMP_FIX, "bad_timestamp", shown)
+    add(
+        reason.isin(["not a timestamp", "empty timestamp"]),
+        "occurred_at",
+        "occurred_at {value!r} is not a timestamp",
+        TIMESTAMP_FIX,
+        "bad_timestamp",
+        shown,
+    )
     for i in np.flatnonzero(reason.str.startswith("nonexistent").to_numpy()):
         value = _clip(shown.iloc[i])
         later = _localize(shown.iloc[i], tz, nonexistent=pd.Timedelta(hours=1))
-        problems.append(Problem(
-            file, int(rows[i]), "occurred_at", f"local time {value!r} does not exist in {tz} "
-            "(clocks spring forward that night)",
-            "check the time: that hour is skipped on that day; if the clock really showed it, write the "
-            f"instant with its offset, e.g. {later}", value=value, kind="nonexistent_time"))
+        problems.append(
+            Problem(
+                file,
+                int(rows[i]),
+                "occurred_at",
+                f"local time {value!r} does not exist in {tz} (clocks spring forward that night)",
+                "check the time: that hour is skipped on that day; if the clock really showed it, write the "
+                f"instant with its offset, e.g. {later}",
+                value=value,
+                kind="nonexistent_time",
+            )
+        )
         bad.add(int(rows[i]))
     for i in np.flatnonzero(reason.str.startswith("ambiguous").to_numpy()):
         value = _clip(shown.iloc[i])
         first = _localize(shown.iloc[i], tz, ambiguous=True)
         second = _localize(shown.iloc[i], tz, ambiguous=False)
-        problems.append(Problem(
-            file, int(rows[i]), "occurred_at", f"local time {value!r} happens twice in {tz} "
-            "(clocks fall back that night)",
-            f"add the offset: {first} for the first pass (summer time), {second} for the second",
-            value=value, kind="ambiguous_time"))
+        problems.append(
+            Problem(
+                file,
+                int(rows[i]),
+                "occurred_at",
+                f"local time {value!r} happens twice in {tz} (clocks fall back that night)",
+                f"add the offset: {first} for the first pass (summer time), {second} for the second",
+                value=value,
+                kind="ambiguous_time",
+            )
+        )
         bad.add(int(rows[i]))
     present = pd.Timestamp(now if now is not None else pd.Timestamp.now(tz="UTC"))
     present = present.tz_localize("UTC") if present.tzinfo is None else present.tz_convert("UTC")
     limit = present + FUTURE_TOLERANCE
-    add((utc > limit).fillna(False), "occurred_at",
+    add(
+        (utc > limit).fillna(False),
+        "occurred_at",
         f"occurred_at {{value!r}} is in the future (after {limit:%Y-%m-%d %H:%M} UTC)",
-        "check the year and the clock of the exporting system", "future", shown)
-    add((utc < EARLIEST).fillna(False), "occurred_at",
+        "check the year and the clock of the exporting system",
+        "future",
+        shown,
+    )
+    add(
+        (utc < EARLIEST).fillna(False),
+        "occurred_at",
         f"occurred_at {{value!r}} is before {EARLIEST:%Y-%m-%d}",
         "check the year (a date the exporting system shows for 'no date' is not an incident time)",
-        "too_old", shown)
+        "too_old",
+        shown,
+    )
 
     place = text("place_id")
     add(place == "", "place_id", "place_id is empty", "name the place of every incident", "empty_place")
     if places is not None:
         known = {str(p) for p in places}
         sample = ", ".join(sorted(known)[:8]) + (", ..." if len(known) > 8 else "")
-        add((place != "") & ~place.isin(known), "place_id", "unknown place {value!r}",
+        add(
+            (place != "") & ~place.isin(known),
+            "place_id",
+            "unknown place {value!r}",
             f"add it to the places file (--places) or correct the place_id; known places: {sample or 'none'}",
-            "unknown_place", place)
+            "unknown_place",
+            place,
+        )
 
     weight, wreason = parse_weight(text("weight"))
     for why in ("weight is NaN", "weight is not a number", "weight is infinite", "weight is negative"):
-        add(wreason == why, "weight", why + ": {value!r}",
-            "write a number >= 0 such as 1 or 0,5 (empty means 1.0)", "bad_weight", text("weight"))
+        add(
+            wreason == why,
+            "weight",
+            why + ": {value!r}",
+            "write a number >= 0 such as 1 or 0,5 (empty means 1.0)",
+            "bad_weight",
+            text("weight"),
+        )
 
     category = text("category").str.lower()
     category = category.where(category != "", "unknown")
     source = text("source")
     source = source.where(source != "", default_source)
 
-    typed = pd.DataFrame({
-        "incident_id": ids.astype("string"),
-        "occurred_at": utc.astype("datetime64[ns, UTC]"),
-        "place_id": place.astype("string"),
-        "category": category.astype("string"),
-        "source": source.astype("string"),
-        "weight": weight.astype(float),
-        "row": rows,
-    }, index=frame.index)
+    typed = pd.DataFrame(
+        {
+            "incident_id": ids.astype("string"),
+            "occurred_at": utc.astype("datetime64[ns, UTC]"),
+            "place_id": place.astype("string"),
+            "category": category.astype("string"),
+            "source": source.astype("string"),
+            "weight": weight.astype(float),
+            "row": rows,
+        },
+        index=frame.index,
+    )
 
     duplicate_rows: set[int] = set()
     dup_mask = (ids != "") & ids.duplicated(keep=False)
@@ -297,16 +439,21 @@ def validate_incidents(
             j = first_seen[key]
             differ = [c for c in INCIDENT_COLUMNS[1:] if not _same(typed[c].iloc[k], typed[c].iloc[j])]
             if differ:
-                problems.append(Problem(
-                    file, int(rows[k]), "incident_id",
-                    f"incident_id {key!r} already appears on row {rows[j]} with different "
-                    f"{', '.join(differ)}",
-                    "give each incident its own id, or keep only the correct version", kind="duplicate_id",
-                    value=_clip(key)))
+                problems.append(
+                    Problem(
+                        file,
+                        int(rows[k]),
+                        "incident_id",
+                        f"incident_id {key!r} already appears on row {rows[j]} with different {', '.join(differ)}",
+                        "give each incident its own id, or keep only the correct version",
+                        kind="duplicate_id",
+                        value=_clip(key),
+                    )
+                )
                 bad.add(int(rows[k]))
             else:
                 duplicate_rows.add(int(rows[k]))
-    problems.sort(key=lambda p: (p.row or 0))
+    problems.sort(key=lambda p: p.row or 0)
     return RowCheck(typed, problems, bad, duplicate_rows)
 
 
@@ -330,7 +477,7 @@ def stored_conflicts(valid: pd.DataFrame, stored: pd.DataFrame, file: str) -> li
     """Rows whose ``incident_id`` is already stored with different content.
 
     ``valid`` is a typed canonical frame with ``row``; ``stored`` the canonical frame of the
-    database (e.g. ``service.storage.read_incidents``). Identical content is fine (re-import).
+    database (e.g. ``tryggplan.storage.incidents.read_incidents``). Identical content is fine (re-import).
     """
     if valid.empty or stored.empty:
         return []
@@ -343,17 +490,24 @@ def stored_conflicts(valid: pd.DataFrame, stored: pd.DataFrame, file: str) -> li
         for col in ("occurred_at", "place_id", "category", "source"):
             a, b = rec[col], rec[f"{col}_stored"]
             if not (pd.isna(a) and pd.isna(b)) and str(pd.Timestamp(a) if col == "occurred_at" else a) != str(
-                    pd.Timestamp(b) if col == "occurred_at" else b):
+                pd.Timestamp(b) if col == "occurred_at" else b
+            ):
                 differ.append(f"{col} {b} -> {a}")
         if not math.isclose(float(rec["weight"]), float(rec["weight_stored"]), rel_tol=1e-9, abs_tol=1e-12):
             differ.append(f"weight {rec['weight_stored']} -> {rec['weight']}")
         if differ:
             changes = "; ".join(differ)
-            problems.append(Problem(
-                file, int(rec["row"]), "incident_id",
-                f"incident {rec['incident_id']} is already stored with different content ({changes})",
-                "keep ids stable and content unchanged, or give a corrected incident a new id",
-                kind="duplicate_id", value=_clip(rec["incident_id"])))
+            problems.append(
+                Problem(
+                    file,
+                    int(rec["row"]),
+                    "incident_id",
+                    f"incident {rec['incident_id']} is already stored with different content ({changes})",
+                    "keep ids stable and content unchanged, or give a corrected incident a new id",
+                    kind="duplicate_id",
+                    value=_clip(rec["incident_id"]),
+                )
+            )
     return sorted(problems, key=lambda p: p.row or 0)
 
 
@@ -370,30 +524,48 @@ def validate_places(raw: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Pr
 
     pid = col("place_id")
     for i in np.flatnonzero((pid == "").to_numpy()):
-        problems.append(Problem(file, int(rows[i]), "place_id", "place_id is empty",
-                                "give every place an id", kind="empty_place"))
+        problems.append(
+            Problem(file, int(rows[i]), "place_id", "place_id is empty", "give every place an id", kind="empty_place")
+        )
     for i in np.flatnonzero((pid.duplicated() & (pid != "")).to_numpy()):
-        problems.append(Problem(file, int(rows[i]), "place_id", f"place_id {pid.iloc[i]!r} appears twice",
-                                "keep one row per place", kind="duplicate_id"))
+        problems.append(
+            Problem(
+                file,
+                int(rows[i]),
+                "place_id",
+                f"place_id {pid.iloc[i]!r} appears twice",
+                "keep one row per place",
+                kind="duplicate_id",
+            )
+        )
     coords: dict[str, pd.Series] = {}
     for name, lo, hi in (("lat", -90.0, 90.0), ("lon", -180.0, 180.0)):
         text = col(name).str.replace(r"^([+-]?\d*),(\d+)$", r"\1.\2", regex=True)
         value = pd.to_numeric(text.where(text != ""), errors="coerce")
         wrong = ((text != "") & value.isna()) | (value < lo) | (value > hi)
         for i in np.flatnonzero(wrong.fillna(False).to_numpy()):
-            problems.append(Problem(
-                file, int(rows[i]), name, f"{name} {col(name).iloc[i]!r} is not a number in [{lo:g}, {hi:g}]",
-                "write decimal degrees (WGS84), e.g. 59.3936 (decimal comma accepted)",
-                kind="bad_coordinate"))
+            problems.append(
+                Problem(
+                    file,
+                    int(rows[i]),
+                    name,
+                    f"{name} {col(name).iloc[i]!r} is not a number in [{lo:g}, {hi:g}]",
+                    "write decimal degrees (WGS84), e.g. 59.3936 (decimal comma accepted)",
+                    kind="bad_coordinate",
+                )
+            )
         coords[name] = value.astype(float)
     name = col("name")
-    typed = pd.DataFrame({
-        "place_id": pid.astype("string"),
-        "name": name.where(name != "", pid).astype("string"),
-        "municipality": col("municipality").astype("string"),
-        "lat": coords["lat"],
-        "lon": coords["lon"],
-        "kind": col("kind").astype("string"),
-        "area": col("area").astype("string"),
-    }, index=frame.index)
+    typed = pd.DataFrame(
+        {
+            "place_id": pid.astype("string"),
+            "name": name.where(name != "", pid).astype("string"),
+            "municipality": col("municipality").astype("string"),
+            "lat": coords["lat"],
+            "lon": coords["lon"],
+            "kind": col("kind").astype("string"),
+            "area": col("area").astype("string"),
+        },
+        index=frame.index,
+    )
     return typed.reset_index(drop=True), problems

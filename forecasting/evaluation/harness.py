@@ -7,7 +7,7 @@ so a model cannot reach later counts through the arguments it is given; a leakag
 and refuses a model whose forecast moves (it reached the future some other way).
 
 Per origin and model the forecast's risk grid (``Forecaster.predict``) is scored against the
-counts of the horizon with the metrics of :mod:`forecasting.evaluation.metrics`. Hit rate,
+counts of the horizon with the metrics of :mod:`tryggplan.forecasting.evaluation.metrics`. Hit rate,
 PAI and the riskiest-night view are computed per origin over the horizon's place-hours and
 then averaged over origins (origins without any incident are left out). Deviance, MAE, log
 score and the coverages are means over all held-out place-hours of all origins.
@@ -26,11 +26,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from forecasting.base import Forecaster
-from forecasting.evaluation import metrics as m
 from tryggplan.calendar import SwedishCalendar
 from tryggplan.counts import CountMatrix, hourly_count_matrix
 from tryggplan.domain import DEFAULT_TZ, InvalidInputError, TryggplanError
+from tryggplan.forecasting import registry
+from tryggplan.forecasting.base import Forecaster
+from tryggplan.forecasting.evaluation import metrics as m
 from tryggplan.timeutil import check_tz, hour_of_week, local_midnight
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class LeakageError(TryggplanError):
 
 @dataclass
 class BacktestResult:
-    """Everything a backtest produced; :func:`forecasting.evaluation.report.write_report` writes it.
+    """Everything a backtest produced; :func:`tryggplan.forecasting.evaluation.report.write_report` writes it.
 
     * ``metrics``: one row per origin, model and place (``metrics.csv``)
     * ``origins``: one row per origin and model, the origin-level metrics (``origins.csv``)
@@ -106,8 +107,14 @@ class BacktestResult:
         return c.groupby("decile", as_index=False)[["n", "mean_expected", "mean_observed"]].mean()
 
 
-def make_origins(slots: pd.DatetimeIndex, n: int, horizon_days: int = 7, step_days: int = 7,
-                 weekday: int | None = 0, min_train_days: int = 28) -> list[dt.date]:
+def make_origins(
+    slots: pd.DatetimeIndex,
+    n: int,
+    horizon_days: int = 7,
+    step_days: int = 7,
+    weekday: int | None = 0,
+    min_train_days: int = 28,
+) -> list[dt.date]:
     """``n`` origins (local dates), ``step_days`` apart, the last leaving a full horizon.
 
     The last origin is the latest date on ``weekday`` (0 = Monday; ``None`` = any day) such
@@ -130,7 +137,8 @@ def make_origins(slots: pd.DatetimeIndex, n: int, horizon_days: int = 7, step_da
         if fit == 0:
             raise InvalidInputError(
                 f"the counts run from {start} to {end}: too short for one origin with {min_train_days} days"
-                f" of training and a {horizon_days}-day horizon; give a longer history")
+                f" of training and a {horizon_days}-day horizon; give a longer history"
+            )
         raise InvalidInputError(
             f"{n} origins {step_days} days apart need data from "
             f"{origins[0] - dt.timedelta(days=min_train_days)}"
@@ -140,13 +148,11 @@ def make_origins(slots: pd.DatetimeIndex, n: int, horizon_days: int = 7, step_da
     return origins
 
 
-def _as_matrix(data: pd.DataFrame | CountMatrix, tz: str, places: Sequence[str] | None,
-               weighted: bool) -> CountMatrix:
+def _as_matrix(data: pd.DataFrame | CountMatrix, tz: str, places: Sequence[str] | None, weighted: bool) -> CountMatrix:
     if isinstance(data, CountMatrix):
         return data
     if not isinstance(data, pd.DataFrame):
-        raise InvalidInputError(
-            "give incidents (occurred_at, place_id) or counts (place_id, slot_start, count)")
+        raise InvalidInputError("give incidents (occurred_at, place_id) or counts (place_id, slot_start, count)")
     if "occurred_at" in data.columns:
         return hourly_count_matrix(data, tz=tz, places=places, weighted=weighted)
     if {"slot_start", "count"} <= set(data.columns):
@@ -157,18 +163,19 @@ def _as_matrix(data: pd.DataFrame | CountMatrix, tz: str, places: Sequence[str] 
     )
 
 
-def resolve_models(models: Sequence[str] | Mapping[str, str | ModelFactory]
-                   ) -> tuple[dict[str, ModelFactory], dict[str, str]]:
+def resolve_models(
+    models: Sequence[str] | Mapping[str, str | ModelFactory],
+) -> tuple[dict[str, ModelFactory], dict[str, str]]:
     """Model name as run -> factory, and -> the registered name behind it.
 
     ``models`` lists registered names, or maps the name to run under to a registered name or
     to a factory of unfitted models (its registered name is then the name it runs under).
     """
-    from forecasting import registry
-
     spec: dict[str, str | ModelFactory] = (
-        dict(models) if isinstance(models, Mapping)
-        else {n: n for n in dict.fromkeys(str(x).strip() for x in models if str(x).strip())})
+        dict(models)
+        if isinstance(models, Mapping)
+        else {n: n for n in dict.fromkeys(str(x).strip() for x in models if str(x).strip())}
+    )
     factories: dict[str, ModelFactory] = {}
     resolved: dict[str, str] = {}
     for name, what in spec.items():
@@ -188,13 +195,18 @@ def _slot_index(slots: pd.DatetimeIndex, day: dt.date, tz: str) -> int:
     return int(slots.searchsorted(local_midnight(day, tz)))
 
 
-def _grid_matrices(grid: pd.DataFrame, places: np.ndarray, slots: pd.DatetimeIndex,
-                   model: str) -> tuple[np.ndarray, ...]:
+def _grid_matrices(
+    grid: pd.DataFrame, places: np.ndarray, slots: pd.DatetimeIndex, model: str
+) -> tuple[np.ndarray, ...]:
     """``expected, nb_alpha, lo_80, hi_80`` as ``(n_places, n_slots)`` arrays from a risk grid."""
     n_p, n_s = len(places), len(slots)
     cols = ("expected", "nb_alpha", "lo_80", "hi_80")
-    if len(grid) == n_p * n_s and n_s and (grid["place_id"].to_numpy()[::n_s].astype(str) == places).all() \
-            and pd.DatetimeIndex(grid["slot_start"].iloc[:n_s]).equals(slots):
+    if (
+        len(grid) == n_p * n_s
+        and n_s
+        and (grid["place_id"].to_numpy()[::n_s].astype(str) == places).all()
+        and pd.DatetimeIndex(grid["slot_start"].iloc[:n_s]).equals(slots)
+    ):
         return tuple(grid[c].to_numpy(dtype=float).reshape(n_p, n_s) for c in cols)
     p = pd.Categorical(grid["place_id"].astype(str), categories=places).codes
     s = slots.get_indexer(pd.DatetimeIndex(grid["slot_start"]))
@@ -202,8 +214,7 @@ def _grid_matrices(grid: pd.DataFrame, places: np.ndarray, slots: pd.DatetimeInd
     filled = np.zeros((n_p, n_s), dtype=bool)
     filled[p[ok], s[ok]] = True
     if not filled.all():
-        raise TryggplanError(
-            f"model {model}: its risk grid lacks {int((~filled).sum())} place-hours of the horizon")
+        raise TryggplanError(f"model {model}: its risk grid lacks {int((~filled).sum())} place-hours of the horizon")
     out = []
     for c in cols:
         a = np.zeros((n_p, n_s))
@@ -212,17 +223,25 @@ def _grid_matrices(grid: pd.DataFrame, places: np.ndarray, slots: pd.DatetimeInd
     return tuple(out)
 
 
-def _fit_predict(matrix: CountMatrix, origin: dt.date, horizon_days: int, factory: ModelFactory,
-                 name: str, window: Window, window_days: int | None,
-                 calendar: SwedishCalendar | None) -> tuple[pd.DataFrame, float]:
+def _fit_predict(
+    matrix: CountMatrix,
+    origin: dt.date,
+    horizon_days: int,
+    factory: ModelFactory,
+    name: str,
+    window: Window,
+    window_days: int | None,
+    calendar: SwedishCalendar | None,
+) -> tuple[pd.DataFrame, float]:
     """Fit a fresh model on a copy of the counts strictly before ``origin``; its risk grid."""
     tz = str(matrix.slots.tz)
     stop = _slot_index(matrix.slots, origin, tz)
     begin = 0
     if window == "sliding":
         begin = _slot_index(matrix.slots, origin - dt.timedelta(days=int(window_days or 0)), tz)
-    train = CountMatrix(matrix.places.copy(), matrix.slots[begin:stop].copy(),
-                        np.array(matrix.values[:, begin:stop], copy=True))
+    train = CountMatrix(
+        matrix.places.copy(), matrix.slots[begin:stop].copy(), np.array(matrix.values[:, begin:stop], copy=True)
+    )
     train.values.setflags(write=False)
     t0 = time.perf_counter()
     model = factory()
@@ -231,15 +250,19 @@ def _fit_predict(matrix: CountMatrix, origin: dt.date, horizon_days: int, factor
     seconds = time.perf_counter() - t0
     trained_until = getattr(model, "trained_until_", None)
     if trained_until is not None and trained_until > local_midnight(origin, tz):
-        raise LeakageError(
-            f"model {name} claims training data up to {trained_until}, past the origin {origin}")
+        raise LeakageError(f"model {name} claims training data up to {trained_until}, past the origin {origin}")
     return grid, seconds
 
 
-def evaluate_origin(matrix: CountMatrix, origin: dt.date, horizon_days: int,
-                    factories: Mapping[str, ModelFactory], window: Window = "expanding",
-                    window_days: int | None = None, calendar: SwedishCalendar | None = None
-                    ) -> dict[str, pd.DataFrame]:
+def evaluate_origin(
+    matrix: CountMatrix,
+    origin: dt.date,
+    horizon_days: int,
+    factories: Mapping[str, ModelFactory],
+    window: Window = "expanding",
+    window_days: int | None = None,
+    calendar: SwedishCalendar | None = None,
+) -> dict[str, pd.DataFrame]:
     """Fit every model at one origin and score its forecast; the frames of :class:`BacktestResult`."""
     tz = str(matrix.slots.tz)
     a = _slot_index(matrix.slots, origin, tz)
@@ -253,8 +276,7 @@ def evaluate_origin(matrix: CountMatrix, origin: dt.date, horizon_days: int,
     n_cells = y.size
     metric_rows, origin_rows, cal_rows, how_rows = [], [], [], []
     for name, factory in factories.items():
-        grid, seconds = _fit_predict(matrix, origin, horizon_days, factory, name, window, window_days,
-                                     calendar)
+        grid, seconds = _fit_predict(matrix, origin, horizon_days, factory, name, window, window_days, calendar)
         mu, alpha, lo, hi = _grid_matrices(grid, places, slots, name)
         dev = m.unit_deviance(y, mu)
         logp = m.log_pmf(y, mu, alpha)
@@ -264,19 +286,32 @@ def evaluate_origin(matrix: CountMatrix, origin: dt.date, horizon_days: int,
         place_night = m.riskiest_night_hit(y_n, mu_n)
         town_night = m.riskiest_night_hit(y_n.sum(axis=0), mu_n.sum(axis=0))[0]
         per_place = {
-            "origin": origin.isoformat(), "model": name, "place_id": places,
-            "observed": y.sum(axis=1), "expected": mu.sum(axis=1),
-            "poisson_deviance": dev.mean(axis=1), "mae": np.abs(y - mu).mean(axis=1),
-            "log_score": -logp.mean(axis=1), "coverage_80": inside.mean(axis=1),
-            "pit_coverage_80": pit.mean(axis=1), "night_hit": place_night,
+            "origin": origin.isoformat(),
+            "model": name,
+            "place_id": places,
+            "observed": y.sum(axis=1),
+            "expected": mu.sum(axis=1),
+            "poisson_deviance": dev.mean(axis=1),
+            "mae": np.abs(y - mu).mean(axis=1),
+            "log_score": -logp.mean(axis=1),
+            "coverage_80": inside.mean(axis=1),
+            "pit_coverage_80": pit.mean(axis=1),
+            "night_hit": place_night,
         }
         orow: dict[str, Any] = {
-            "origin": origin.isoformat(), "model": name, "n_cells": n_cells,
-            "observed": float(y.sum()), "expected": float(mu.sum()),
-            "poisson_deviance": float(dev.mean()), "mae": float(np.abs(y - mu).mean()),
-            "log_score": float(-logp.mean()), "coverage_80": float(inside.mean()),
-            "pit_coverage_80": float(pit.mean()), "night_hit": float(town_night),
-            "night_hit_place": m.nanmean_over_origins(place_night), "seconds": seconds,
+            "origin": origin.isoformat(),
+            "model": name,
+            "n_cells": n_cells,
+            "observed": float(y.sum()),
+            "expected": float(mu.sum()),
+            "poisson_deviance": float(dev.mean()),
+            "mae": float(np.abs(y - mu).mean()),
+            "log_score": float(-logp.mean()),
+            "coverage_80": float(inside.mean()),
+            "pit_coverage_80": float(pit.mean()),
+            "night_hit": float(town_night),
+            "night_hit_place": m.nanmean_over_origins(place_night),
+            "seconds": seconds,
         }
         total = y.sum()
         for k in sorted(set(CURVE_KS) | set(KS)):
@@ -293,12 +328,18 @@ def evaluate_origin(matrix: CountMatrix, origin: dt.date, horizon_days: int,
         cal.insert(0, "origin", origin.isoformat())
         cal_rows.append(cal)
         err = mu - y
-        how_rows.append(pd.DataFrame({
-            "origin": origin.isoformat(), "model": name, "hour_of_week": np.arange(168),
-            "n": np.bincount(how, minlength=168) * y.shape[0],
-            "sum_error": np.bincount(how, weights=err.sum(axis=0), minlength=168),
-            "sum_abs_error": np.bincount(how, weights=np.abs(err).sum(axis=0), minlength=168),
-        }))
+        how_rows.append(
+            pd.DataFrame(
+                {
+                    "origin": origin.isoformat(),
+                    "model": name,
+                    "hour_of_week": np.arange(168),
+                    "n": np.bincount(how, minlength=168) * y.shape[0],
+                    "sum_error": np.bincount(how, weights=err.sum(axis=0), minlength=168),
+                    "sum_abs_error": np.bincount(how, weights=np.abs(err).sum(axis=0), minlength=168),
+                }
+            )
+        )
     return {
         "metrics": pd.concat(metric_rows, ignore_index=True),
         "origins": pd.DataFrame(origin_rows),
@@ -307,9 +348,15 @@ def evaluate_origin(matrix: CountMatrix, origin: dt.date, horizon_days: int,
     }
 
 
-def audit_leakage(matrix: CountMatrix, origin: dt.date, horizon_days: int,
-                  factories: Mapping[str, ModelFactory], window: Window = "expanding",
-                  window_days: int | None = None, calendar: SwedishCalendar | None = None) -> None:
+def audit_leakage(
+    matrix: CountMatrix,
+    origin: dt.date,
+    horizon_days: int,
+    factories: Mapping[str, ModelFactory],
+    window: Window = "expanding",
+    window_days: int | None = None,
+    calendar: SwedishCalendar | None = None,
+) -> None:
     """Raise :class:`LeakageError` if a model's forecast at ``origin`` depends on later counts.
 
     Each model is fitted twice through the same code path as the backtest: on the real
@@ -325,8 +372,9 @@ def audit_leakage(matrix: CountMatrix, origin: dt.date, horizon_days: int,
     for name, factory in factories.items():
         real, _ = _fit_predict(matrix, origin, horizon_days, factory, name, window, window_days, calendar)
         other, _ = _fit_predict(altered, origin, horizon_days, factory, name, window, window_days, calendar)
-        if not np.allclose(real["expected"].to_numpy(float), other["expected"].to_numpy(float),
-                           rtol=1e-9, atol=1e-12, equal_nan=True):
+        if not np.allclose(
+            real["expected"].to_numpy(float), other["expected"].to_numpy(float), rtol=1e-9, atol=1e-12, equal_nan=True
+        ):
             raise LeakageError(
                 f"model {name} leaks: its forecast from origin {origin} changes when counts at or after "
                 "the origin change, so it reads data it could not have had; fit it only on the counts "
@@ -338,17 +386,29 @@ def _progress(enabled: bool, total: int) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return Progress(TextColumn("backtest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=Console(stderr=True), disable=not enabled, transient=False)
+    return Progress(
+        TextColumn("backtest"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=not enabled,
+        transient=False,
+    )
 
 
-def _run_dask(matrix: CountMatrix, origins: list[dt.date], kwargs: dict[str, Any], scheduler: str | None,
-              workers: int | None, on_done: Callable[[], None]) -> list[dict[str, pd.DataFrame]]:
+def _run_dask(
+    matrix: CountMatrix,
+    origins: list[dt.date],
+    kwargs: dict[str, Any],
+    scheduler: str | None,
+    workers: int | None,
+    on_done: Callable[[], None],
+) -> list[dict[str, pd.DataFrame]]:
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError as exc:  # pragma: no cover - dask is a declared dependency
-        raise TryggplanError(
-            "engine 'dask' needs dask[distributed]: pip install 'dask[distributed]'") from exc
+        raise TryggplanError("engine 'dask' needs dask[distributed]: pip install 'dask[distributed]'") from exc
     cluster = None
     try:
         if scheduler:
@@ -360,8 +420,7 @@ def _run_dask(matrix: CountMatrix, origins: list[dt.date], kwargs: dict[str, Any
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
             client = Client(cluster)
     except OSError as exc:
-        raise TryggplanError(
-            f"cannot reach the Dask scheduler {scheduler!r}: {exc}; check --scheduler") from exc
+        raise TryggplanError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}; check --scheduler") from exc
     try:
         shared = client.scatter(matrix, broadcast=True)
         futures = [client.submit(evaluate_origin, shared, o, pure=False, **kwargs) for o in origins]
@@ -379,8 +438,13 @@ def _run_dask(matrix: CountMatrix, origins: list[dt.date], kwargs: dict[str, Any
 
 def backtest(
     data: pd.DataFrame | CountMatrix,
-    models: Sequence[str] | Mapping[str, str | ModelFactory] = ("default", "how_mean", "place_only",
-                                                          "last_14_days", "seasonal_naive"),
+    models: Sequence[str] | Mapping[str, str | ModelFactory] = (
+        "default",
+        "how_mean",
+        "place_only",
+        "last_14_days",
+        "seasonal_naive",
+    ),
     origins: int = 26,
     horizon_days: int = 7,
     step_days: int = 7,
@@ -431,8 +495,13 @@ def backtest(
     factories, resolved = resolve_models(models)
     need = max(min_train_days, window_days or 0) if window == "sliding" else min_train_days
     origin_days = make_origins(matrix.slots, origins, horizon_days, step_days, weekday, need)
-    kwargs: dict[str, Any] = {"horizon_days": horizon_days, "factories": factories, "window": window,
-                              "window_days": window_days, "calendar": calendar}
+    kwargs: dict[str, Any] = {
+        "horizon_days": horizon_days,
+        "factories": factories,
+        "window": window,
+        "window_days": window_days,
+        "calendar": calendar,
+    }
     total = len(origin_days) + (1 if audit else 0)
     with _progress(progress, total) as bar:
         task = bar.add_task("backtest", total=total)
@@ -447,22 +516,39 @@ def backtest(
                 parts.append(evaluate_origin(matrix, origin, **kwargs))
                 bar.advance(task)
     frames = {key: pd.concat([p[key] for p in parts], ignore_index=True) for key in parts[0]}
-    h = frames["how_errors"].groupby(["model", "hour_of_week"], as_index=False, sort=False)[
-        ["n", "sum_error", "sum_abs_error"]].sum()
+    h = (
+        frames["how_errors"]
+        .groupby(["model", "hour_of_week"], as_index=False, sort=False)[["n", "sum_error", "sum_abs_error"]]
+        .sum()
+    )
     h["mean_error"] = h["sum_error"] / h["n"].where(h["n"] > 0)
     h["mean_abs_error"] = h["sum_abs_error"] / h["n"].where(h["n"] > 0)
     settings = {
-        "origins": [o.isoformat() for o in origin_days], "horizon_days": horizon_days,
-        "step_days": step_days, "window": window, "window_days": window_days, "tz": str(matrix.slots.tz),
-        "engine": engine, "places": int(len(matrix.places)),
+        "origins": [o.isoformat() for o in origin_days],
+        "horizon_days": horizon_days,
+        "step_days": step_days,
+        "window": window,
+        "window_days": window_days,
+        "tz": str(matrix.slots.tz),
+        "engine": engine,
+        "places": int(len(matrix.places)),
         "data_start": matrix.slots[0].isoformat(),
         "data_end": (matrix.slots[-1] + pd.Timedelta(hours=1)).isoformat(),
-        "incidents": float(matrix.values.sum()), "audited": bool(audit),
+        "incidents": float(matrix.values.sum()),
+        "audited": bool(audit),
     }
     how = h[["model", "hour_of_week", "n", "mean_error", "mean_abs_error"]]
-    return BacktestResult(frames["metrics"], frames["origins"], frames["calibration"], how, resolved,
-                          settings)
+    return BacktestResult(frames["metrics"], frames["origins"], frames["calibration"], how, resolved, settings)
 
 
-__all__ = ["CURVE_KS", "KS", "BacktestResult", "LeakageError", "audit_leakage", "backtest", "evaluate_origin",
-           "make_origins", "resolve_models"]
+__all__ = [
+    "CURVE_KS",
+    "KS",
+    "BacktestResult",
+    "LeakageError",
+    "audit_leakage",
+    "backtest",
+    "evaluate_origin",
+    "make_origins",
+    "resolve_models",
+]

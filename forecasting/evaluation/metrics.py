@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from forecasting.base import nb_cdf
+from tryggplan.riskgrid import nb_cdf
 
 MU_FLOOR = 1e-9
 """Lower clip for the expected count inside logarithms [incidents/h]."""
@@ -112,8 +112,9 @@ def coverage_80(y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
     return float(np.mean((y >= lo) & (y <= hi))) if y.size else float("nan")
 
 
-def pit_share(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray | float,
-              low: float = PIT_LOW, high: float = PIT_HIGH) -> np.ndarray:
+def pit_share(
+    y: np.ndarray, mu: np.ndarray, alpha: np.ndarray | float, low: float = PIT_LOW, high: float = PIT_HIGH
+) -> np.ndarray:
     """Per cell, the share of the nonrandomized PIT interval ``[F(y-1), F(y)]`` inside ``[low, high]``.
 
     This is ``F(high | y) - F(low | y)`` for the conditional PIT distribution of Czado,
@@ -133,7 +134,7 @@ def pit_coverage_80(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray | float = 0
     """Mean share of the nonrandomized PIT in [0.1, 0.9] [0-1; 0.80 when calibrated].
 
     Predictive CDF: negative binomial with mean ``mu`` and dispersion ``alpha`` (0 =
-    Poisson), :func:`forecasting.base.nb_cdf`. Below 0.80 the forecast is overconfident (too
+    Poisson), :func:`tryggplan.forecasting.base.nb_cdf`. Below 0.80 the forecast is overconfident (too
     many counts in its tails), above 0.80 underconfident.
 
     References
@@ -208,11 +209,14 @@ def calibration_deciles(y: np.ndarray, mu: np.ndarray, bins: int = 10) -> pd.Dat
     order = np.argsort(mu, kind="stable")
     rows = []
     for i, idx in enumerate(np.array_split(order, bins), start=1):
-        rows.append({
-            "decile": i, "n": int(idx.size),
-            "mean_expected": float(mu[idx].mean()) if idx.size else float("nan"),
-            "mean_observed": float(y[idx].mean()) if idx.size else float("nan"),
-        })
+        rows.append(
+            {
+                "decile": i,
+                "n": int(idx.size),
+                "mean_expected": float(mu[idx].mean()) if idx.size else float("nan"),
+                "mean_observed": float(y[idx].mean()) if idx.size else float("nan"),
+            }
+        )
     return pd.DataFrame(rows)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecasting.evaluation.harness import CURVE_KS, KS, BacktestResult
+from tryggplan.forecasting.evaluation.harness import CURVE_KS, KS, BacktestResult
 
 SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("poisson_deviance", "deviance", "lower"),
@@ -92,13 +92,15 @@ def summary_document(result: BacktestResult, default: str = "default") -> dict[s
     run, else the first model); ``resolved`` maps each name to the registered model it ran.
     """
     name = default if default in result.resolved else result.models[0]
-    return _clean({
-        "default": name,
-        "default_model": result.resolved[name],
-        "resolved": result.resolved,
-        "models": result.summary(),
-        "settings": result.settings,
-    })
+    return _clean(
+        {
+            "default": name,
+            "default_model": result.resolved[name],
+            "resolved": result.resolved,
+            "models": result.summary(),
+            "settings": result.settings,
+        }
+    )
 
 
 def markdown_table(summary: dict[str, dict[str, float]]) -> str:
@@ -131,8 +133,13 @@ def _plots(result: BacktestResult, out: Path) -> list[str]:
         sub = o[o["model"] == name]
         ax.plot(CURVE_KS, [np.nanmean(sub[f"hit_rate@{k}"]) for k in CURVE_KS], marker="o", ms=3, label=name)
     ax.plot([0, 100], [0, 1], color="grey", ls="--", lw=1, label="chance")
-    ax.set(xlabel="top k% of place-hours flagged", ylabel="share of incidents in flagged hours",
-           title="Hit-rate curve (mean over origins)", xlim=(0, 100), ylim=(0, 1))
+    ax.set(
+        xlabel="top k% of place-hours flagged",
+        ylabel="share of incidents in flagged hours",
+        title="Hit-rate curve (mean over origins)",
+        xlim=(0, 100),
+        ylim=(0, 1),
+    )
     ax.legend(fontsize=8)
     written.append(_save(fig, out / "hit_rate_curve.png"))
 
@@ -149,8 +156,11 @@ def _plots(result: BacktestResult, out: Path) -> list[str]:
         ax.plot([lo, hi], [lo, hi], color="grey", ls="--", lw=1, label="perfect")
         ax.set_xscale("log")
         ax.set_yscale("log")
-    ax.set(xlabel="mean expected [incidents/h]", ylabel="mean observed [incidents/h]",
-           title="Calibration by decile of predicted risk")
+    ax.set(
+        xlabel="mean expected [incidents/h]",
+        ylabel="mean observed [incidents/h]",
+        title="Calibration by decile of predicted risk",
+    )
     ax.legend(fontsize=8)
     written.append(_save(fig, out / "calibration.png"))
 
@@ -193,8 +203,9 @@ def _save(fig: Any, path: Path) -> str:
     return path.name
 
 
-def write_report(result: BacktestResult, out_dir: str | os.PathLike[str], default: str = "default",
-                 plots: bool = True) -> dict[str, Any]:
+def write_report(
+    result: BacktestResult, out_dir: str | os.PathLike[str], default: str = "default", plots: bool = True
+) -> dict[str, Any]:
     """Write all outputs of a backtest into ``out_dir`` (created if needed); returns the summary.
 
     Writes ``summary.json``, ``metrics.csv``, ``origins.csv``, ``calibration.csv``,
@@ -211,7 +222,8 @@ def write_report(result: BacktestResult, out_dir: str | os.PathLike[str], defaul
     images = _plots(result, out) if plots else []
     s = result.settings
     lines = [
-        "# Backtest report", "",
+        "# Backtest report",
+        "",
         f"{len(s.get('origins', []))} origins from {s.get('origins', ['?'])[0]} to "
         f"{s.get('origins', ['?'])[-1]}"
         f" every {s.get('step_days')} days, horizon {s.get('horizon_days')} days, {s.get('window')} window;"
@@ -219,10 +231,13 @@ def write_report(result: BacktestResult, out_dir: str | os.PathLike[str], defaul
         f" {s.get('data_end')} ({s.get('tz')}).",
         "",
         f"`{doc['default']}` ran model `{doc['default_model']}`. Models as run -> registered: "
-        + ", ".join(f"`{k}` -> `{v}`" for k, v in result.resolved.items()) + ".",
+        + ", ".join(f"`{k}` -> `{v}`" for k, v in result.resolved.items())
+        + ".",
         "",
-        markdown_table(doc["models"]), "",
-        "Best per column: " + ", ".join(_best(doc["models"])) + ".", "",
+        markdown_table(doc["models"]),
+        "",
+        "Best per column: " + ", ".join(_best(doc["models"])) + ".",
+        "",
         READING_GUIDE,
     ]
     if images:
@@ -235,8 +250,11 @@ def write_report(result: BacktestResult, out_dir: str | os.PathLike[str], defaul
 def _best(summary: dict[str, dict[str, Any]]) -> list[str]:
     out = []
     for key, label, better in SUMMARY_COLUMNS:
-        vals: dict[str, float] = {m: float(v[key]) for m, v in summary.items()
-                                  if isinstance(v.get(key), int | float) and math.isfinite(v[key])}
+        vals: dict[str, float] = {
+            m: float(v[key])
+            for m, v in summary.items()
+            if isinstance(v.get(key), int | float) and math.isfinite(v[key])
+        }
         if not vals or better not in ("lower", "higher", "0.80"):
             continue
         if better == "lower":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.routes import backtests, dashboard, docs, forecasts, health, incidents, places, plans, tokens
+from tryggplan.service.routes import backtests, dashboard, docs, forecasts, health, incidents, places, plans, tokens
 
 api_router = APIRouter()
 for module in (incidents, places, forecasts, plans, backtests, tokens):

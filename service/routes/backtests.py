@@ -1,5 +1,5 @@
 """Backtests (analyst/admin): start a rolling-origin evaluation of the stored incidents (background
-job, ``forecasting.evaluation``), poll its status, read the summary, metrics CSV and report."""
+job, ``tryggplan.forecasting.evaluation``), poll its status, read the summary, metrics CSV and report."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Response, status
 from sqlalchemy import select
 
-from service import crud, jobs
-from service.auth import DATA, Principal
-from service.deps import EngineDep, SessionDep, SettingsDep, require
-from service.models import BacktestJob, utcnow
-from service.schemas import BacktestOut, BacktestRequest, ErrorOut
+from tryggplan.service import crud, jobs
+from tryggplan.service.deps import EngineDep, SessionDep, SettingsDep, require
+from tryggplan.service.schemas import BacktestOut, BacktestRequest, ErrorOut
+from tryggplan.storage.models import BacktestJob, utcnow
+from tryggplan.storage.tokens import DATA, Principal
 
 router = APIRouter(prefix="/backtests", tags=["backtests"])
 
@@ -40,7 +40,7 @@ def start_backtest(
     background: BackgroundTasks,
 ) -> BacktestOut:
     """Start a backtest; poll ``GET /backtests/{id}`` until ``status`` is ``done`` or ``failed``."""
-    from forecasting.registry import resolve_name
+    from tryggplan.forecasting.registry import resolve_name
 
     for name in body.models:
         resolve_name(name)

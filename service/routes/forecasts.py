@@ -12,11 +12,9 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from service import crud, jobs
-from service.auth import FORECAST, READ, Principal
-from service.deps import EngineDep, SessionDep, SettingsDep, require
-from service.models import ForecastRun, Place
-from service.schemas import (
+from tryggplan.service import crud, jobs
+from tryggplan.service.deps import EngineDep, SessionDep, SettingsDep, require
+from tryggplan.service.schemas import (
     DailyOut,
     ErrorOut,
     ForecastRequest,
@@ -28,6 +26,8 @@ from service.schemas import (
     RiskWindow,
     WindowsOut,
 )
+from tryggplan.storage.models import ForecastRun, Place
+from tryggplan.storage.tokens import FORECAST, READ, Principal
 
 router = APIRouter(tags=["forecasts"])
 
@@ -52,7 +52,7 @@ def _run_out(run: ForecastRun) -> ForecastRunOut:
 @router.get("/models", response_model=ModelsOut, responses=_ERRORS)
 def list_models(principal: Reader) -> ModelsOut:
     """Model names accepted by POST /forecasts (``default`` is the backtested best)."""
-    from forecasting.registry import DEFAULT_MODEL, available_models
+    from tryggplan.forecasting.registry import DEFAULT_MODEL, available_models
 
     return ModelsOut(default=DEFAULT_MODEL, models=available_models())
 
@@ -68,7 +68,7 @@ def start_forecast(
 ) -> ForecastRunOut:
     """Train ``model`` on the stored incidents before ``start`` and forecast ``days`` local days.
     Answers 202 at once; poll ``GET /forecasts/{id}`` until ``status`` is ``done`` or ``failed``."""
-    from forecasting.registry import resolve_name
+    from tryggplan.forecasting.registry import resolve_name
 
     model = body.model or settings.default_model
     resolve_name(model)
@@ -143,7 +143,7 @@ def forecast_csv(
 ) -> Response:
     """The risk grid as CSV (columns of the contract; times ISO 8601 with offset)."""
     record, grid = selected
-    from allocation.export import excel_safe
+    from tryggplan.allocation.export import excel_safe
 
     out = grid.copy()
     # ISO 8601 with offset, vectorised ("2026-12-04 21:00:00+01:00" -> "2026-12-04T21:00:00+01:00")

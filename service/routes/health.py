@@ -7,9 +7,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.deps import EngineDep
-from service.schemas import Health
 from tryggplan import __version__
+from tryggplan.service.deps import EngineDep
+from tryggplan.service.schemas import Health
 
 router = APIRouter(tags=["health"])
 

@@ -3,7 +3,7 @@
 
 Uploads go through the same reader and validation as ``tryggplan import``
 (:func:`tryggplan.readers.load_incidents`) and the same storage call
-(:func:`service.storage.import_incidents`): all or nothing unless ``skip_invalid=true``,
+(:func:`tryggplan.storage.incidents.import_incidents`): all or nothing unless ``skip_invalid=true``,
 idempotent by incident id, 422 with every row-level problem.
 """
 
@@ -20,11 +20,10 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from service import crud
-from service.auth import DATA, READ, Principal
-from service.deps import EngineDep, SessionDep, SettingsDep, require
-from service.models import Incident, Place
-from service.schemas import (
+from tryggplan.domain import InvalidInputError, Problem
+from tryggplan.service import crud
+from tryggplan.service.deps import EngineDep, SessionDep, SettingsDep, require
+from tryggplan.service.schemas import (
     AggregateOut,
     AggregateRow,
     ErrorOut,
@@ -35,8 +34,9 @@ from service.schemas import (
     IncidentPage,
     ProblemOut,
 )
-from service.storage import import_incidents, read_incidents, read_places
-from tryggplan.domain import InvalidInputError, Problem
+from tryggplan.storage.incidents import import_incidents, read_incidents, read_places
+from tryggplan.storage.models import Incident, Place
+from tryggplan.storage.tokens import DATA, READ, Principal
 from tryggplan.timeutil import check_tz
 
 router = APIRouter(tags=["incidents"])

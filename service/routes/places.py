@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response, status
 from sqlalchemy import select
 
-from service import crud
-from service.auth import DATA, READ, Principal
-from service.deps import SessionDep, require
-from service.models import Place, utcnow
-from service.schemas import ErrorOut, PlaceIn, PlaceOut, PlaceUpdate
 from tryggplan.domain import InvalidInputError
+from tryggplan.service import crud
+from tryggplan.service.deps import SessionDep, require
+from tryggplan.service.schemas import ErrorOut, PlaceIn, PlaceOut, PlaceUpdate
+from tryggplan.storage.models import Place, utcnow
+from tryggplan.storage.tokens import DATA, READ, Principal
 
 router = APIRouter(prefix="/places", tags=["places"])
 

@@ -10,11 +10,10 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from service import crud, planning
-from service.auth import PLAN, READ, Principal
-from service.deps import EngineDep, SessionDep, require
-from service.models import PlanRecord, ResourceSpec, WalkRecord, utcnow
-from service.schemas import (
+from tryggplan.domain import InvalidInputError
+from tryggplan.service import crud, planning
+from tryggplan.service.deps import EngineDep, SessionDep, require
+from tryggplan.service.schemas import (
     ErrorOut,
     PlanOut,
     PlanRequest,
@@ -24,8 +23,9 @@ from service.schemas import (
     WalkIn,
     WalkOut,
 )
-from service.storage import read_incidents
-from tryggplan.domain import InvalidInputError
+from tryggplan.storage.incidents import read_incidents
+from tryggplan.storage.models import PlanRecord, ResourceSpec, WalkRecord, utcnow
+from tryggplan.storage.tokens import PLAN, READ, Principal
 
 router = APIRouter(tags=["plans"])
 
@@ -50,7 +50,7 @@ def _plan_out(p: PlanRecord) -> PlanOut:
 
 @router.post("/resources", response_model=ResourceOut, status_code=status.HTTP_201_CREATED, responses=_ERRORS)
 def create_resources(body: ResourceIn, principal: Coordinator, session: SessionDep) -> ResourceOut:
-    """Store a resources spec (validated by ``allocation.parse_resources``; 422 names the bad field)."""
+    """Store a resources spec (validated by ``tryggplan.allocation.parse_resources``; 422 names the bad field)."""
     spec = planning.validate_resources(body.spec, body.name)
     row = ResourceSpec(name=body.name, spec=spec, actor=principal.actor, created_at=utcnow())
     session.add(row)

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, status
 
-from service import auth
-from service.auth import ADMIN, Principal
-from service.deps import EngineDep, require
-from service.schemas import ErrorOut, TokenCreate, TokenCreated, TokenOut
+from tryggplan.service.deps import EngineDep, require
+from tryggplan.service.schemas import ErrorOut, TokenCreate, TokenCreated, TokenOut
+from tryggplan.storage import tokens as auth
+from tryggplan.storage.tokens import ADMIN, Principal
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
 

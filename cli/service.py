@@ -19,8 +19,8 @@ DbOption = Annotated[
 def _settings(db: str | None, **extra: object):  # type: ignore[no-untyped-def]
     from pydantic import ValidationError
 
-    from service.settings import Settings
     from tryggplan.domain import InvalidInputError
+    from tryggplan.service.settings import Settings
 
     values: dict[str, object] = dict(extra)
     if db:
@@ -58,8 +58,8 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
     ) -> None:
         """Create a token; the token is the last word printed (shown only once)."""
-        from service.auth import check_role, create_token
-        from service.storage import open_database
+        from tryggplan.storage.database import open_database
+        from tryggplan.storage.tokens import check_role, create_token
 
         check_role(role)
         engine = open_database(_settings(db).database_url)
@@ -75,8 +75,8 @@ def register(app: typer.Typer) -> None:
         all_: Annotated[bool, typer.Option("--all", help="include revoked tokens")] = False,
     ) -> None:
         """List tokens (id, role, name, first characters; never the secrets)."""
-        from service.auth import list_tokens
-        from service.storage import open_database
+        from tryggplan.storage.database import open_database
+        from tryggplan.storage.tokens import list_tokens
 
         engine = open_database(_settings(db).database_url)
         try:
@@ -94,8 +94,8 @@ def register(app: typer.Typer) -> None:
         token_id: Annotated[int, typer.Argument(help="id from `tryggplan token list`")], db: DbOption = None
     ) -> None:
         """Revoke a token by id (it answers 401 from then on)."""
-        from service.auth import revoke_token
-        from service.storage import open_database
+        from tryggplan.storage.database import open_database
+        from tryggplan.storage.tokens import revoke_token
 
         engine = open_database(_settings(db).database_url)
         try:
@@ -109,7 +109,7 @@ def register(app: typer.Typer) -> None:
     @db_app.command("upgrade")
     def db_upgrade(db: DbOption = None) -> None:
         """Create the database if needed and migrate it to the newest schema."""
-        from service.storage import open_database
+        from tryggplan.storage.database import open_database
 
         engine = open_database(_settings(db).database_url)
         engine.dispose()
@@ -126,7 +126,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Demo town end to end: database, demo data imported, forecast trained, next week planned,
         reader and coordinator tokens printed, then serve. Running it again reuses what exists."""
-        from service.demo import prepare_demo
+        from tryggplan.service.demo import prepare_demo
 
         settings = _settings(f"sqlite:///{(dir / 'tryggplan.db').resolve()}")
         summary = prepare_demo(dir, settings, seed=seed, model=model, today=dt.date.today())
@@ -140,7 +140,7 @@ def register(app: typer.Typer) -> None:
 def _serve(settings, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
     import uvicorn
 
-    from service.app import create_app
+    from tryggplan.service.app import create_app
 
     app = create_app(settings)
     # uvicorn's access log prints query strings, and the dashboard link carries ?token=...: use

@@ -51,22 +51,26 @@ def _history(path: Path | None):  # -> pd.DataFrame | None
 
 
 def _load(forecast: Path, resources: Path):
-    from allocation.grid import read_risk_grid
-    from allocation.spec import load_resources
+    from tryggplan.allocation.grid import read_risk_grid
+    from tryggplan.allocation.spec import load_resources
 
     spec = load_resources(resources)
     grid = read_risk_grid(forecast, spec.tz)
     return grid, spec
 
 
-def _summary(plan) -> str:  # plan: allocation.plan.Plan
+def _summary(plan) -> str:  # plan: tryggplan.allocation.plan.Plan
     base = ", ".join(
         f"x{plan.objective / b.objective:.2f} vs {k}" if b.objective > 0 else f"{k} 0"
-        for k, b in plan.baselines.items())
-    return (f"plan {plan.week}: {plan.status} (gap {plan.solver.gap:.2%}, {plan.solver.seconds:.2f} s), "
-            f"{plan.walks} walks + {plan.guard_hours:.0f} guard hours, {plan.cost_sek:.0f} SEK, prevents "
-            f"{plan.objective:.3f} expected incidents ({plan.risk_covered_share:.0%} of the week's risk covered"
-            + (f"; {base}" if base else "") + ")")
+        for k, b in plan.baselines.items()
+    )
+    return (
+        f"plan {plan.week}: {plan.status} (gap {plan.solver.gap:.2%}, {plan.solver.seconds:.2f} s), "
+        f"{plan.walks} walks + {plan.guard_hours:.0f} guard hours, {plan.cost_sek:.0f} SEK, prevents "
+        f"{plan.objective:.3f} expected incidents ({plan.risk_covered_share:.0%} of the week's risk covered"
+        + (f"; {base}" if base else "")
+        + ")"
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -82,23 +86,32 @@ def register(app: typer.Typer) -> None:
         csv: Annotated[Path | None, typer.Option("--csv", help="also write a CSV for Swedish Excel")] = None,
         solver: Annotated[str, typer.Option("--solver", help="highs (default) or cbc")] = "highs",
         time_limit: Annotated[float, typer.Option("--time-limit", help="solver time limit in seconds")] = 60.0,
-        walks: Annotated[int | None, typer.Option(
-            "--walks", help="walks to place this week (default: the week's share of the season quota)")] = None,
-        pinned: Annotated[Path | None, typer.Option(
-            "--pinned", help="an earlier plan.json whose shifts are kept (re-plan)")] = None,
-        cancel: Annotated[list[str] | None, typer.Option(
-            "--cancel", help="with --pinned: a cancelled walk ASSOCIATION@NIGHT (repeatable)")] = None,
-        keep: Annotated[str, typer.Option(
-            "--keep", help="with --pinned: keep 'all' its shifts (default) or only those marked 'pinned'")] = "all",
-        history: Annotated[Path | None, typer.Option(
-            "--history", help="incidents (canonical CSV) for the season risk profile")] = None,
-        marginal: Annotated[bool, typer.Option(
-            "--marginal/--no-marginal", help="re-solve for the value of one more walk / guard hour")] = True,
+        walks: Annotated[
+            int | None,
+            typer.Option("--walks", help="walks to place this week (default: the week's share of the season quota)"),
+        ] = None,
+        pinned: Annotated[
+            Path | None, typer.Option("--pinned", help="an earlier plan.json whose shifts are kept (re-plan)")
+        ] = None,
+        cancel: Annotated[
+            list[str] | None,
+            typer.Option("--cancel", help="with --pinned: a cancelled walk ASSOCIATION@NIGHT (repeatable)"),
+        ] = None,
+        keep: Annotated[
+            str,
+            typer.Option("--keep", help="with --pinned: keep 'all' its shifts (default) or only those marked 'pinned'"),
+        ] = "all",
+        history: Annotated[
+            Path | None, typer.Option("--history", help="incidents (canonical CSV) for the season risk profile")
+        ] = None,
+        marginal: Annotated[
+            bool, typer.Option("--marginal/--no-marginal", help="re-solve for the value of one more walk / guard hour")
+        ] = True,
     ) -> None:
         """Optimal plan for one week: night walks and guard hours that prevent the most expected incidents."""
-        from allocation.export import atomic_write, plan_csv, plan_ics
-        from allocation.season import replan
-        from allocation.weekly import plan_week
+        from tryggplan.allocation.export import atomic_write, plan_csv, plan_ics
+        from tryggplan.allocation.season import replan
+        from tryggplan.allocation.weekly import plan_week
         from tryggplan.cli.common import stdout
 
         name = _solver(solver)
@@ -119,12 +132,29 @@ def register(app: typer.Typer) -> None:
                 raise InvalidInputError(f"--pinned {pinned.name}: not a plan.json (expected an object)")
             if keep not in ("all", "pinned"):
                 raise InvalidInputError(f"--keep {keep!r}: use 'all' or 'pinned'")
-            result = replan(grid, spec, week, previous, cancel=_cancel(cancel or []), walks=walks,
-                            keep="all" if keep == "all" else "pinned",
-                            solver=name, time_limit=time_limit, with_marginal=marginal)  # type: ignore[arg-type]
+            result = replan(
+                grid,
+                spec,
+                week,
+                previous,
+                cancel=_cancel(cancel or []),
+                walks=walks,
+                keep="all" if keep == "all" else "pinned",
+                solver=name,
+                time_limit=time_limit,
+                with_marginal=marginal,
+            )  # type: ignore[arg-type]
         else:
-            result = plan_week(grid, spec, week, walks=walks, solver=name,  # type: ignore[arg-type]
-                               time_limit=time_limit, with_marginal=marginal, history=hist)
+            result = plan_week(
+                grid,
+                spec,
+                week,
+                walks=walks,
+                solver=name,  # type: ignore[arg-type]
+                time_limit=time_limit,
+                with_marginal=marginal,
+                history=hist,
+            )
         # render every export first, so a failure leaves no file half-written or out of step
         files = [(out, result.to_json().encode("utf-8"))]
         if ics is not None:
@@ -142,18 +172,24 @@ def register(app: typer.Typer) -> None:
         forecast: Annotated[Path, typer.Option("--forecast", help="risk grid (.csv/.parquet/.json)")],
         resources: Annotated[Path, typer.Option("--resources", help="resources spec (.yaml/.json)")],
         out: Annotated[Path, typer.Option("--out", help="season.json to write")],
-        from_week: Annotated[str | None, typer.Option(
-            "--from-week", help="first week to pace (default: the first week the forecast covers)")] = None,
-        history: Annotated[Path | None, typer.Option(
-            "--history", help="incidents (canonical CSV) for the night profile and calendar uplifts")] = None,
+        from_week: Annotated[
+            str | None,
+            typer.Option("--from-week", help="first week to pace (default: the first week the forecast covers)"),
+        ] = None,
+        history: Annotated[
+            Path | None,
+            typer.Option("--history", help="incidents (canonical CSV) for the night profile and calendar uplifts"),
+        ] = None,
         solver: Annotated[str, typer.Option("--solver", help="highs (default) or cbc")] = "highs",
         time_limit: Annotated[float, typer.Option("--time-limit", help="solver time limit per week in seconds")] = 60.0,
-        detail: Annotated[bool, typer.Option(
-            "--detail/--no-detail", help="also solve the weekly plan of every week the forecast covers")] = True,
+        detail: Annotated[
+            bool,
+            typer.Option("--detail/--no-detail", help="also solve the weekly plan of every week the forecast covers"),
+        ] = True,
     ) -> None:
         """Spread the season's remaining walks over its remaining weeks by forecast risk."""
-        from allocation.export import atomic_write
-        from allocation.season import season_plan
+        from tryggplan.allocation.export import atomic_write
+        from tryggplan.allocation.season import season_plan
         from tryggplan.cli.common import stdout
         from tryggplan.timeutil import iso_week_of, parse_iso_week
 
@@ -165,13 +201,22 @@ def register(app: typer.Typer) -> None:
             first = grid["slot_start"].min()
             from_week = iso_week_of(first.date() if first.hour == 0 else first.date() + dt.timedelta(days=1))
         parse_iso_week(from_week)
-        sp = season_plan(grid, spec, from_week, history=_history(history), solver=name,  # type: ignore[arg-type]
-                         time_limit=time_limit, detail=detail)
+        sp = season_plan(
+            grid,
+            spec,
+            from_week,
+            history=_history(history),
+            solver=name,  # type: ignore[arg-type]
+            time_limit=time_limit,
+            detail=detail,
+        )
         atomic_write(out, json.dumps(sp.to_dict(), indent=2, ensure_ascii=False).encode("utf-8"))
         busiest = sorted(sp.weeks, key=lambda w: -w.walks)[:3]
-        stdout.print(f"season {sp.first_week}..{sp.last_week}: {sp.planned_walks} of {sp.remaining_walks} walks "
-                     f"paced over {len(sp.weeks)} weeks; most walks in "
-                     + ", ".join(f"{w.week} ({w.walks})" for w in busiest)
-                     + f"; {len(sp.weekly)} weekly plans solved")
+        stdout.print(
+            f"season {sp.first_week}..{sp.last_week}: {sp.planned_walks} of {sp.remaining_walks} walks "
+            f"paced over {len(sp.weeks)} weeks; most walks in "
+            + ", ".join(f"{w.week} ({w.walks})" for w in busiest)
+            + f"; {len(sp.weekly)} weekly plans solved"
+        )
         for w in sp.warnings:
             stdout.print(f"  note: {w}")

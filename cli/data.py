@@ -23,18 +23,35 @@ from tryggplan.readers import (
 )
 from tryggplan.validation import stored_conflicts
 
-FormatOpt = Annotated[str, typer.Option("--format", help=f"Input format: {', '.join(FORMATS)} (auto detects "
-                                                         "canonical, Swedish Excel and the police feed).")]
-ColumnsOpt = Annotated[str | None, typer.Option(
-    "--columns", help="Source column per canonical column, e.g. occurred_at=Date,place_id=Neighbourhood "
-                      "(implies --format mapped for files in no known layout; ids are generated if absent).")]
+FormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        help=f"Input format: {', '.join(FORMATS)} (auto detects canonical, Swedish Excel and the police feed).",
+    ),
+]
+ColumnsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--columns",
+        help="Source column per canonical column, e.g. occurred_at=Date,place_id=Neighbourhood "
+        "(implies --format mapped for files in no known layout; ids are generated if absent).",
+    ),
+]
 TzOpt = Annotated[str, typer.Option("--tz", help="Time zone of timestamps without an offset (IANA name).")]
-PlacesOpt = Annotated[Path | None, typer.Option("--places", help="Places file (place_id, name, municipality, "
-                                                                 "lat, lon, kind, area).")]
-SourceOpt = Annotated[str | None, typer.Option(
-    "--source", help="Source of rows without one (default reporter; police for the police feed).")]
-NonCrimeOpt = Annotated[bool, typer.Option(
-    "--include-noncrime", help="Police feed: keep accidents, controls and notices instead of dropping them.")]
+PlacesOpt = Annotated[
+    Path | None, typer.Option("--places", help="Places file (place_id, name, municipality, lat, lon, kind, area).")
+]
+SourceOpt = Annotated[
+    str | None,
+    typer.Option("--source", help="Source of rows without one (default reporter; police for the police feed)."),
+]
+NonCrimeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--include-noncrime", help="Police feed: keep accidents, controls and notices instead of dropping them."
+    ),
+]
 MaxOpt = Annotated[int, typer.Option("--max-problems", min=0, help="How many problems to list.")]
 
 
@@ -69,13 +86,14 @@ def kind_table(problems: list[Problem]) -> Table:
 
 def _report(result: IncidentFile, console: Any, limit: int) -> None:
     notes = "".join(f", {k.replace('_', ' ')}: {v}" for k, v in result.notes.items() if v)
-    console.print(f"{result.file}: format {result.format}, {result.rows} row(s), {len(result.valid)} valid, "
-                  f"{len(result.rejected)} invalid{notes}")
+    console.print(
+        f"{result.file}: format {result.format}, {result.rows} row(s), {len(result.valid)} valid, "
+        f"{len(result.rejected)} invalid{notes}"
+    )
     if result.problems:
         console.print(kind_table(result.problems))
         shown = min(limit, len(result.problems))
-        console.print(problem_table(result.problems, limit,
-                                    f"first {shown} of {len(result.problems)} problem(s)"))
+        console.print(problem_table(result.problems, limit, f"first {shown} of {len(result.problems)} problem(s)"))
 
 
 def _known_places(places_file: Path | None, engine: Any = None) -> pd.DataFrame | None:
@@ -83,7 +101,7 @@ def _known_places(places_file: Path | None, engine: Any = None) -> pd.DataFrame 
     if places_file is not None:
         frames.append(read_places(places_file))
     if engine is not None:
-        from service.storage import read_places as stored_places
+        from tryggplan.storage.incidents import read_places as stored_places
 
         stored = stored_places(engine)
         if len(stored):
@@ -106,9 +124,13 @@ def register(app: typer.Typer) -> None:
         source: SourceOpt = None,
         include_noncrime: NonCrimeOpt = False,
         max_problems: MaxOpt = 50,
-        db: Annotated[str | None, typer.Option(
-            "--db", help="Also check against this database (known places, ids stored with other "
-                         "content); it is only read.")] = None,
+        db: Annotated[
+            str | None,
+            typer.Option(
+                "--db",
+                help="Also check against this database (known places, ids stored with other content); it is only read.",
+            ),
+        ] = None,
     ) -> int:
         """Check an incident file and report every problem (row, column, fix); imports nothing.
 
@@ -117,10 +139,17 @@ def register(app: typer.Typer) -> None:
         engine = _existing_database(db) if db else None
         try:
             known = _known_places(places, engine)
-            result = load_incidents(file, format=_check_format(fmt), tz=tz, columns=columns, source=source,
-                                    places=known, include_noncrime=include_noncrime)
+            result = load_incidents(
+                file,
+                format=_check_format(fmt),
+                tz=tz,
+                columns=columns,
+                source=source,
+                places=known,
+                include_noncrime=include_noncrime,
+            )
             if engine is not None and not result.valid.empty:
-                from service.storage import read_incidents as stored_incidents
+                from tryggplan.storage.incidents import read_incidents as stored_incidents
 
                 conflicts = stored_conflicts(result.valid, stored_incidents(engine), result.file)
                 if conflicts:
@@ -128,8 +157,9 @@ def register(app: typer.Typer) -> None:
                     bad = {p.row for p in conflicts}
                     moved = result.valid[result.valid["row"].isin(bad)]
                     result.valid = result.valid[~result.valid["row"].isin(bad)].reset_index(drop=True)
-                    result.rejected = pd.concat([result.rejected, _raw_rows(file, result, set(moved["row"]))],
-                                                ignore_index=True)
+                    result.rejected = pd.concat(
+                        [result.rejected, _raw_rows(file, result, set(moved["row"]))], ignore_index=True
+                    )
         finally:
             if engine is not None:
                 engine.dispose()
@@ -143,14 +173,19 @@ def register(app: typer.Typer) -> None:
     def import_(
         file: Annotated[Path, typer.Argument(help="Incident file (CSV, CSV.gz or Parquet).")],
         places: PlacesOpt = None,
-        db: Annotated[str | None, typer.Option("--db", help="Database URL (default $DATABASE_URL or "
-                                                            "sqlite:///tryggplan.db).")] = None,
+        db: Annotated[
+            str | None, typer.Option("--db", help="Database URL (default $DATABASE_URL or sqlite:///tryggplan.db).")
+        ] = None,
         tz: TzOpt = DEFAULT_TZ,
-        skip_invalid: Annotated[bool, typer.Option(
-            "--skip-invalid", help="Import the valid rows and write the others to --rejected.")] = False,
-        rejected: Annotated[Path | None, typer.Option(
-            "--rejected", help="Where --skip-invalid writes the rejected rows "
-                               "(default <FILE stem>.rejected.csv).")] = None,
+        skip_invalid: Annotated[
+            bool, typer.Option("--skip-invalid", help="Import the valid rows and write the others to --rejected.")
+        ] = False,
+        rejected: Annotated[
+            Path | None,
+            typer.Option(
+                "--rejected", help="Where --skip-invalid writes the rejected rows (default <FILE stem>.rejected.csv)."
+            ),
+        ] = None,
         fmt: FormatOpt = "auto",
         columns: ColumnsOpt = None,
         source: SourceOpt = None,
@@ -162,15 +197,23 @@ def register(app: typer.Typer) -> None:
         Places come from --places, else from the database; when the database has none, from the
         file's place ids. Exit 0 on success, 2 for invalid input (nothing stored).
         """
-        from service.storage import default_url, import_incidents, open_database
+        from tryggplan.storage.database import default_url, open_database
+        from tryggplan.storage.incidents import import_incidents
 
         fmt_checked = _check_format(fmt)
         given_places = read_places(places) if places is not None else None
         engine = open_database(db or os.environ.get("DATABASE_URL") or default_url())
         try:
             known = _known_places(places, engine)
-            result = load_incidents(file, format=fmt_checked, tz=tz, columns=columns, source=source,
-                                    places=known, include_noncrime=include_noncrime)
+            result = load_incidents(
+                file,
+                format=fmt_checked,
+                tz=tz,
+                columns=columns,
+                source=source,
+                places=known,
+                include_noncrime=include_noncrime,
+            )
             _report(result, stderr if result.problems else stdout, max_problems)
             if result.problems and (not skip_invalid or not result.rows or _file_level(result)):
                 fail(f"nothing imported: {summarize(result.problems, result.file)}", EXIT_INVALID)
@@ -186,8 +229,9 @@ def register(app: typer.Typer) -> None:
             rejected_frame = result.rejected
             while True:
                 try:
-                    outcome = import_incidents(engine, valid, upsert, source_file=result.file, actor="cli",
-                                               rejected=len(rejected_frame))
+                    outcome = import_incidents(
+                        engine, valid, upsert, source_file=result.file, actor="cli", rejected=len(rejected_frame)
+                    )
                     break
                 except InvalidInputError as exc:
                     rows = {p.row for p in exc.problems if p.row is not None}
@@ -200,8 +244,11 @@ def register(app: typer.Typer) -> None:
                     for p in exc.problems:
                         if p.row is not None:
                             reasons.setdefault(p.row, []).append(f"{p.column or 'row'}: {p.message}")
-                    stderr.print(problem_table(exc.problems, max_problems,
-                                               f"{len(exc.problems)} row(s) conflict with the database"))
+                    stderr.print(
+                        problem_table(
+                            exc.problems, max_problems, f"{len(exc.problems)} row(s) conflict with the database"
+                        )
+                    )
                     back = _raw_rows(file, result, set(reasons))
                     back["reason"] = ["; ".join(reasons.get(int(r), [])) for r in back["row"]]
                     rejected_frame = pd.concat([rejected_frame, back], ignore_index=True)
@@ -210,16 +257,22 @@ def register(app: typer.Typer) -> None:
                 target = rejected or file.with_name(_stem(file) + ".rejected.csv")
                 _write_rejected(rejected_frame, target, result.separator or ",")
                 stdout.print(f"{len(rejected_frame)} rejected row(s) written to {target}")
-            stdout.print(f"{result.file}: {outcome.added} added, {outcome.unchanged} already stored, "
-                         f"{len(rejected_frame)} rejected (import {outcome.import_id})")
+            stdout.print(
+                f"{result.file}: {outcome.added} added, {outcome.unchanged} already stored, "
+                f"{len(rejected_frame)} rejected (import {outcome.import_id})"
+            )
             return EXIT_OK
         finally:
             engine.dispose()
 
     @app.command("demo-data")
     def demo_data(
-        out: Annotated[Path, typer.Option("--out", help="Directory to write places.csv, incidents.csv, "
-                                                        "resources.yaml and truth.json into.")],
+        out: Annotated[
+            Path,
+            typer.Option(
+                "--out", help="Directory to write places.csv, incidents.csv, resources.yaml and truth.json into."
+            ),
+        ],
         seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same town).")] = 42,
         years: Annotated[float, typer.Option("--years", min=1.0, max=10.0, help="Years of history.")] = 3.25,
     ) -> int:
@@ -235,22 +288,27 @@ def register(app: typer.Typer) -> None:
         local = incidents["occurred_at"].dt.tz_convert(town.truth.tz)
         incidents["occurred_at"] = local.map(lambda t: t.isoformat())
         incidents.to_csv(out / "incidents.csv", index=False)
-        (out / "truth.json").write_text(json.dumps(town.truth.to_dict(), indent=2, ensure_ascii=False) + "\n",
-                                        encoding="utf-8")
+        (out / "truth.json").write_text(
+            json.dumps(town.truth.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         written = ["places.csv", "incidents.csv", "truth.json"]
         try:
-            from allocation.spec import demo_resources
+            from tryggplan.allocation.spec import demo_resources
         except ImportError:
-            stderr.print("warning: allocation.spec.demo_resources is not available: "
-                         "resources.yaml not written")
+            stderr.print(
+                "warning: tryggplan.allocation.spec.demo_resources is not available: resources.yaml not written"
+            )
         else:
             spec = demo_resources(town.places)
             (out / "resources.yaml").write_text(
-                yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
+                yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8"
+            )
             written.append("resources.yaml")
-        stdout.print(f"demo town (seed {seed}): {len(town.places)} places in "
-                     f"{town.places['area'].nunique()} areas, {len(town.incidents)} incidents "
-                     f"{local.min():%Y-%m-%d} .. {local.max():%Y-%m-%d}; wrote {', '.join(written)} to {out}")
+        stdout.print(
+            f"demo town (seed {seed}): {len(town.places)} places in "
+            f"{town.places['area'].nunique()} areas, {len(town.incidents)} incidents "
+            f"{local.min():%Y-%m-%d} .. {local.max():%Y-%m-%d}; wrote {', '.join(written)} to {out}"
+        )
         return EXIT_OK
 
 
@@ -260,7 +318,7 @@ def _existing_database(url: str) -> Any:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    from service.storage import create_db_engine, normalize_url
+    from tryggplan.storage.database import create_db_engine, normalize_url
 
     try:
         parsed = make_url(normalize_url(url))
@@ -281,8 +339,9 @@ def _existing_database(url: str) -> Any:
 
 
 def _file_level(result: IncidentFile) -> bool:
-    return any(p.row is None or (p.row == 1 and p.kind in ("missing_column", "duplicate_column"))
-               for p in result.problems)
+    return any(
+        p.row is None or (p.row == 1 and p.kind in ("missing_column", "duplicate_column")) for p in result.problems
+    )
 
 
 def _stem(path: Path) -> str:
@@ -304,8 +363,7 @@ def _write_rejected(frame: pd.DataFrame, target: Path, sep: str) -> None:
     """Rejected rows with ``row`` and ``reason``, UTF-8 with BOM so Excel opens it."""
     target.parent.mkdir(parents=True, exist_ok=True)
     cols = [c for c in frame.columns if c not in ("row", "reason")] + ["row", "reason"]
-    frame.loc[:, cols].to_csv(target, index=False, sep=sep if sep in (",", ";", "\t") else ",",
-                              encoding="utf-8-sig")
+    frame.loc[:, cols].to_csv(target, index=False, sep=sep if sep in (",", ";", "\t") else ",", encoding="utf-8-sig")
 
 
 __all__ = ["register", "problem_table", "kind_table", "one_line"]

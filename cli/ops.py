@@ -50,8 +50,7 @@ def sqlite_path(url: str) -> Path:
         )
     if parsed.database in (None, "", ":memory:"):
         raise InvalidInputError(
-            "an in-memory SQLite database cannot be backed up or restored: give a file, "
-            "e.g. sqlite:///var/tryggplan.db"
+            "an in-memory SQLite database cannot be backed up or restored: give a file, e.g. sqlite:///var/tryggplan.db"
         )
     return Path(parsed.database).expanduser()
 
@@ -79,13 +78,10 @@ def check_backup_file(path: Path) -> int:
             problems = [row[0] for row in conn.execute("PRAGMA integrity_check")]
             tables = {row[0] for row in conn.execute("select name from sqlite_master where type='table'")}
         except sqlite3.DatabaseError as exc:
-            raise InvalidInputError(
-                f"backup {str(path)!r} is damaged ({exc}): use an older backup"
-            ) from exc
+            raise InvalidInputError(f"backup {str(path)!r} is damaged ({exc}): use an older backup") from exc
         if problems != ["ok"]:
             raise InvalidInputError(
-                f"backup {str(path)!r} is damaged (integrity check: {'; '.join(problems[:3])}): "
-                "use an older backup"
+                f"backup {str(path)!r} is damaged (integrity check: {'; '.join(problems[:3])}): use an older backup"
             )
         missing = [t for t in _REQUIRED_TABLES if t not in tables]
         if missing:
@@ -142,9 +138,7 @@ def backup_sqlite(db: Path, out: Path) -> int:
                 try:
                     src.backup(dst)
                 except sqlite3.DatabaseError as exc:
-                    raise InvalidInputError(
-                        f"cannot back up {str(db)!r}: {exc} (is it a SQLite database?)"
-                    ) from exc
+                    raise InvalidInputError(f"cannot back up {str(db)!r}: {exc} (is it a SQLite database?)") from exc
                 # a single file: no -wal / -shm companions needed to read the copy
                 dst.execute("PRAGMA journal_mode=DELETE")
                 pages = int(dst.execute("PRAGMA page_count").fetchone()[0])
@@ -216,12 +210,10 @@ def register(app: typer.Typer) -> None:
     def restore(
         file: Annotated[Path, typer.Argument(help="a file written by `tryggplan backup`")],
         db: Annotated[str, typer.Option("--db", help="database URL to restore into: sqlite:///path.db")],
-        force: Annotated[
-            bool, typer.Option("--force", help="replace a database that holds data")
-        ] = False,
+        force: Annotated[bool, typer.Option("--force", help="replace a database that holds data")] = False,
     ) -> None:
         """Restore a backup into a SQLite database (checked first; migrated to the newest schema)."""
-        from service.storage import open_database
+        from tryggplan.storage.database import open_database
 
         path = sqlite_path(db)
         incidents = restore_sqlite(file, path, force=force)

@@ -1,4 +1,4 @@
-"""Alembic environment. Run through :func:`service.storage.upgrade_database`, which hands over an
+"""Alembic environment. Run through :func:`tryggplan.storage.database.upgrade_database`, which hands over an
 open connection in ``config.attributes["connection"]``; the ``sqlalchemy.url`` option is the fallback
 for the ``alembic`` command line."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from service.models import Base
+from tryggplan.storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -66,18 +66,19 @@ def register(app: typer.Typer) -> None:
         model: Annotated[str, typer.Option("--model", help="model name; see `tryggplan models`")] = "default",
         places: Annotated[Path | None, typer.Option("--places", help="places file (else from place_id)")] = None,
         windows: Annotated[Path | None, typer.Option("--windows", help="write high-risk windows here")] = None,
-        group_by: Annotated[str | None, typer.Option("--group-by", help="fit each group of places "
-                                                     "separately, e.g. municipality")] = None,
+        group_by: Annotated[
+            str | None, typer.Option("--group-by", help="fit each group of places separately, e.g. municipality")
+        ] = None,
         engine: Annotated[str, typer.Option("--engine", help="local or dask")] = "local",
         scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address")] = None,
         progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
     ) -> None:
         """Forecast expected incidents per place and local hour (the risk grid)."""
-        from forecasting.grid import high_risk_windows
-        from forecasting.parallel import fit_predict_groups
-        from forecasting.registry import resolve_name
         from tryggplan.calendar import SwedishCalendar
         from tryggplan.counts import hourly_count_matrix
+        from tryggplan.forecasting.grid import high_risk_windows
+        from tryggplan.forecasting.parallel import fit_predict_groups
+        from tryggplan.forecasting.registry import resolve_name
         from tryggplan.readers import read_incidents, read_places
         from tryggplan.timeutil import check_tz
 
@@ -97,41 +98,67 @@ def register(app: typer.Typer) -> None:
         history_end = min(local.max().date() + dt.timedelta(days=1), first_day)
         frame = frame[local.dt.date < history_end]
         if frame.empty or history_end <= history_start:
-            raise InvalidInputError(f"--start {first_day} is before the first incident ({history_start}): "
-                                    "forecast a later period")
-        all_places = sorted(set(frame["place_id"]) | (set(place_frame["place_id"]) if place_frame is not None
-                                                      else set()))
+            raise InvalidInputError(
+                f"--start {first_day} is before the first incident ({history_start}): forecast a later period"
+            )
+        all_places = sorted(
+            set(frame["place_id"]) | (set(place_frame["place_id"]) if place_frame is not None else set())
+        )
         groups = _groups(all_places, place_frame, group_by)
-        matrices = {g: hourly_count_matrix(frame, tz, history_start, history_end, places=ids)
-                    for g, ids in groups.items()}
+        matrices = {
+            g: hourly_count_matrix(frame, tz, history_start, history_end, places=ids) for g, ids in groups.items()
+        }
         calendar = SwedishCalendar(tz=tz)
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                      TimeElapsedColumn(), console=stderr, disable=not progress, transient=True) as bar:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=stderr,
+            disable=not progress,
+            transient=True,
+        ) as bar:
             task = bar.add_task(f"fitting {resolve_name(model)}", total=len(matrices))
-            grid = fit_predict_groups(matrices, model, first_day, days, calendar, engine=engine,  # type: ignore[arg-type]
-                                      scheduler=scheduler,
-                                      progress=lambda done, total: bar.update(task, completed=done))
+            grid = fit_predict_groups(
+                matrices,
+                model,
+                first_day,
+                days,
+                calendar,
+                engine=engine,  # type: ignore[arg-type]
+                scheduler=scheduler,
+                progress=lambda done, total: bar.update(task, completed=done),
+            )
         write_frame(grid, out)
-        names = (dict(zip(place_frame["place_id"].astype(str), place_frame["name"].astype(str), strict=True))
-                 if place_frame is not None else None)
+        names = (
+            dict(zip(place_frame["place_id"].astype(str), place_frame["name"].astype(str), strict=True))
+            if place_frame is not None
+            else None
+        )
         hot = high_risk_windows(grid, tz=tz, place_names=names)
         if windows:
-            write_frame(hot.assign(start=hot["start"].map(lambda t: t.isoformat()),
-                                   end=hot["end"].map(lambda t: t.isoformat()),
-                                   night=hot["night"].astype(str)), windows)
+            write_frame(
+                hot.assign(
+                    start=hot["start"].map(lambda t: t.isoformat()),
+                    end=hot["end"].map(lambda t: t.isoformat()),
+                    night=hot["night"].astype(str),
+                ),
+                windows,
+            )
         table = Table(title=f"High-risk windows {first_day} + {days} days ({grid['model'].iloc[0]})")
         for col in ("place", "when", "hours", "expected"):
             table.add_column(col)
         for row in hot.head(15).itertuples():
-            table.add_row(str(row.name), f"{row.start:%a %d %b %H:%M}–{row.end:%H:%M}", str(row.hours),
-                          f"{row.expected:.2f}")
+            table.add_row(
+                str(row.name), f"{row.start:%a %d %b %H:%M}–{row.end:%H:%M}", str(row.hours), f"{row.expected:.2f}"
+            )
         stdout.print(table)
         stdout.print(f"wrote {len(grid)} rows for {grid['place_id'].nunique()} places to {out}")
 
     @app.command("models")
     def models() -> None:
         """List the forecasting models (``default`` names the best one)."""
-        from forecasting.registry import DEFAULT_MODEL, available_models
+        from tryggplan.forecasting.registry import DEFAULT_MODEL, available_models
 
         for name in available_models():
             stdout.print(f"{name}" + (f" -> {DEFAULT_MODEL}" if name == "default" else ""))

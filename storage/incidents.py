@@ -1,42 +1,28 @@
-"""Persistence: open (and migrate) the database, import and read incidents and places.
+"""Incidents and places in the database: import (all or nothing, idempotent by id) and read.
 
 ```python
-from service.storage import open_database, import_incidents
-engine = open_database("sqlite:///var/tryggplan.db")     # or a postgresql URL; migrates to head
+from tryggplan.storage.database import open_database
+from tryggplan.storage.incidents import import_incidents
+engine = open_database("sqlite:///var/tryggplan.db")
 result = import_incidents(engine, incidents, places, source_file="x.csv", actor="cli")
 ```
-
-SQLite is the zero-set-up default (file and parent directory created, WAL journal, foreign keys
-on); PostgreSQL is used by giving its URL (``postgresql://`` is read as ``postgresql+psycopg://``).
-The schema comes from the Alembic migrations in ``service/migrations`` (shipped in the wheel),
-run programmatically with a :class:`alembic.config.Config` built here, so the current directory
-does not matter.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, insert, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import StaticPool
 
-from service.models import ImportRecord, Incident, Place, utcnow
-from service.settings import DEFAULT_DATABASE_URL
 from tryggplan.domain import PLACE_COLUMNS, REQUIRED_INCIDENT_COLUMNS, InvalidInputError, Problem
+from tryggplan.storage.models import ImportRecord, Incident, Place, utcnow
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: Longest text stored in an id, place id, category or source column [characters].
 MAX_TEXT = 1000
 _CHUNK = 500
@@ -52,101 +38,6 @@ class ImportResult:
     unchanged: int
     rejected: int
     places_upserted: int
-
-
-def normalize_url(url: str) -> str:
-    """``postgres://`` and ``postgresql://`` -> ``postgresql+psycopg://`` (the installed driver)."""
-    url = url.strip()
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
-
-
-def default_url() -> str:
-    """``$DATABASE_URL`` or ``sqlite:///tryggplan.db``."""
-    return os.environ.get("DATABASE_URL") or os.environ.get("TRYGGPLAN_DATABASE_URL") or DEFAULT_DATABASE_URL
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-    finally:
-        cursor.close()
-
-
-#: Connections kept / allowed on top. At least the server's worker threads (40: anyio's default for
-#: sync routes and dependencies), or threads wait for a connection while the sessions holding one wait
-#: for a thread to close them: 200 concurrent requests took seconds with SQLAlchemy's 5 + 10.
-_POOL: dict[str, Any] = {"pool_size": 20, "max_overflow": 30}
-
-
-def create_db_engine(url: str | None = None, **engine_kwargs: Any) -> Engine:
-    """An engine for ``url`` without touching the schema (see :func:`open_database`)."""
-    url = normalize_url(url or default_url())
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise InvalidInputError(
-            f"cannot read database URL {url!r}: use sqlite:///path/to/file.db or "
-            "postgresql+psycopg://user@host:5432/dbname"
-        ) from exc
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        database = parsed.database or ""
-        kwargs: dict[str, Any] = {"connect_args": {"timeout": 30, "check_same_thread": False}}
-        if database in ("", ":memory:"):
-            kwargs["poolclass"] = StaticPool
-        else:
-            Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-            kwargs.update(_POOL)
-        kwargs.update(engine_kwargs)
-        engine = create_engine(parsed, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    if backend == "postgresql":
-        return create_engine(parsed, **{"pool_pre_ping": True, **_POOL, **engine_kwargs})
-    raise InvalidInputError(f"unsupported database {backend!r} in {url!r}: use sqlite:/// or postgresql://")
-
-
-def alembic_config(engine: Engine | None = None) -> Config:
-    """The Alembic configuration, built in code (no alembic.ini, independent of the CWD)."""
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    if engine is not None:
-        cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
-    return cfg
-
-
-def upgrade_database(engine: Engine, revision: str = "head") -> None:
-    """Apply the migrations up to ``revision`` (idempotent)."""
-    cfg = alembic_config(engine)
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, revision)
-
-
-def open_database(url: str | None = None, migrate: bool = True, **engine_kwargs: Any) -> Engine:
-    """Open the database at ``url`` (default ``$DATABASE_URL`` or ``sqlite:///tryggplan.db``).
-
-    Creates a SQLite file and its parent directory when missing, and migrates the schema to the
-    newest revision. Raises :class:`InvalidInputError` for a URL that cannot be used.
-    """
-    engine = create_db_engine(url, **engine_kwargs)
-    if migrate:
-        try:
-            upgrade_database(engine)
-        except SQLAlchemyError as exc:
-            engine.dispose()
-            raise InvalidInputError(
-                f"cannot open database {engine.url.render_as_string(hide_password=True)}: "
-                f"{str(getattr(exc, 'orig', None) or exc).splitlines()[0]} "
-                "-> check the URL, that the server runs and the user may create tables"
-            ) from exc
-    return engine
 
 
 # --------------------------------------------------------------------------- helpers
@@ -643,15 +534,9 @@ def count_incidents(engine: Engine) -> int:
 __all__ = [
     "ImportResult",
     "MAX_TEXT",
-    "alembic_config",
     "count_incidents",
-    "create_db_engine",
-    "default_url",
     "import_incidents",
-    "normalize_url",
-    "open_database",
     "read_incidents",
     "read_places",
-    "upgrade_database",
     "upsert_places",
 ]

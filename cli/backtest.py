@@ -18,36 +18,50 @@ def register(app: typer.Typer) -> None:
 
     @app.command("backtest")
     def backtest(
-        incidents: Annotated[Path, typer.Option("--incidents", help="incident file (canonical columns; "
-                                                "Excel and police-feed files are read too)")],
+        incidents: Annotated[
+            Path,
+            typer.Option(
+                "--incidents", help="incident file (canonical columns; Excel and police-feed files are read too)"
+            ),
+        ],
         out: Annotated[Path, typer.Option("--out", help="output directory (created if needed)")],
         tz: Annotated[str, typer.Option("--tz", help="local time zone of the hourly slots")] = DEFAULT_TZ,
-        models: Annotated[str, typer.Option("--models", help="comma-separated model names; `default` runs "
-                                            "the default model under that name")] = DEFAULT_MODELS,
+        models: Annotated[
+            str,
+            typer.Option(
+                "--models", help="comma-separated model names; `default` runs the default model under that name"
+            ),
+        ] = DEFAULT_MODELS,
         origins: Annotated[int, typer.Option("--origins", min=1, help="number of rolling origins")] = 26,
-        horizon_days: Annotated[int, typer.Option("--horizon-days", min=1, max=92,
-                                                  help="days scored after each origin")] = 7,
+        horizon_days: Annotated[
+            int, typer.Option("--horizon-days", min=1, max=92, help="days scored after each origin")
+        ] = 7,
         step_days: Annotated[int, typer.Option("--step-days", min=1, help="days between origins")] = 7,
         window: Annotated[str, typer.Option("--window", help="expanding or sliding")] = "expanding",
-        window_days: Annotated[int | None, typer.Option("--window-days", min=1,
-                                                        help="length of a sliding window [days]")] = None,
-        places: Annotated[Path | None, typer.Option("--places", help="places file: also score places "
-                                                    "without incidents")] = None,
-        engine: Annotated[str, typer.Option("--engine", help="local, or dask to run origins in parallel")]
-        = "local",
-        scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address "
-                                                      "(default: a local cluster)")] = None,
+        window_days: Annotated[
+            int | None, typer.Option("--window-days", min=1, help="length of a sliding window [days]")
+        ] = None,
+        places: Annotated[
+            Path | None, typer.Option("--places", help="places file: also score places without incidents")
+        ] = None,
+        engine: Annotated[str, typer.Option("--engine", help="local, or dask to run origins in parallel")] = "local",
+        scheduler: Annotated[
+            str | None, typer.Option("--scheduler", help="Dask scheduler address (default: a local cluster)")
+        ] = None,
         workers: Annotated[int | None, typer.Option("--workers", min=1, help="local Dask workers")] = None,
-        audit: Annotated[bool, typer.Option("--audit/--no-audit", help="check on the first origin that "
-                                            "no model reads counts past the origin")] = True,
+        audit: Annotated[
+            bool,
+            typer.Option(
+                "--audit/--no-audit", help="check on the first origin that no model reads counts past the origin"
+            ),
+        ] = True,
         plots: Annotated[bool, typer.Option("--plots/--no-plots", help="write the PNG plots")] = True,
-        progress: Annotated[bool, typer.Option("--progress/--no-progress",
-                                               help="show a progress bar")] = True,
+        progress: Annotated[bool, typer.Option("--progress/--no-progress", help="show a progress bar")] = True,
     ) -> None:
         """Rolling-origin backtest: summary.json, metrics.csv, report.md and plots in --out."""
-        from forecasting.evaluation import backtest as run_backtest
-        from forecasting.evaluation import write_report
-        from forecasting.evaluation.report import markdown_table
+        from tryggplan.forecasting.evaluation import backtest as run_backtest
+        from tryggplan.forecasting.evaluation import write_report
+        from tryggplan.forecasting.evaluation.report import markdown_table
         from tryggplan.readers import read_incidents, read_places
         from tryggplan.timeutil import check_tz
 
@@ -72,10 +86,19 @@ def register(app: typer.Typer) -> None:
         if frame.empty:
             raise InvalidInputError(f"--incidents {incidents}: no incidents to backtest on")
         result = run_backtest(
-            frame, models=names, origins=origins, horizon_days=horizon_days, step_days=step_days,
+            frame,
+            models=names,
+            origins=origins,
+            horizon_days=horizon_days,
+            step_days=step_days,
             window=window,  # type: ignore[arg-type]
-            window_days=window_days, tz=tz, engine=engine,  # type: ignore[arg-type]
-            scheduler=scheduler, progress=progress and stderr.is_terminal, places=place_ids, audit=audit,
+            window_days=window_days,
+            tz=tz,
+            engine=engine,  # type: ignore[arg-type]
+            scheduler=scheduler,
+            progress=progress and stderr.is_terminal,
+            places=place_ids,
+            audit=audit,
             workers=workers,
         )
         doc = write_report(result, out, default="default", plots=plots)

@@ -24,8 +24,8 @@ from typing import Literal, get_args
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from service.models import ApiToken, utcnow
 from tryggplan.domain import InvalidInputError
+from tryggplan.storage.models import ApiToken, utcnow
 
 Role = Literal["reader", "coordinator", "analyst", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)
