@@ -8,9 +8,12 @@ from typing import Annotated
 import typer
 
 from tryggplan.cli.common import stderr, stdout
+from tryggplan.cli.sources import ColumnsOpt, DbOpt, FormatOpt, SourceOpt, incidents_and_places
 from tryggplan.domain import DEFAULT_TZ, InvalidInputError
+from tryggplan.forecasting.evaluation.report import markdown_table
+from tryggplan.usecases import evaluation
 
-DEFAULT_MODELS = "default,how_mean,place_only,last_14_days,seasonal_naive"
+DEFAULT_MODELS = ",".join(evaluation.DEFAULT_MODELS)
 
 
 def register(app: typer.Typer) -> None:
@@ -18,13 +21,14 @@ def register(app: typer.Typer) -> None:
 
     @app.command("backtest")
     def backtest(
-        incidents: Annotated[
-            Path,
-            typer.Option(
-                "--incidents", help="incident file (canonical columns; Excel and police-feed files are read too)"
-            ),
-        ],
         out: Annotated[Path, typer.Option("--out", help="output directory (created if needed)")],
+        incidents: Annotated[
+            Path | None, typer.Option("--incidents", help="incident file (any file `import` reads)")
+        ] = None,
+        db: DbOpt = None,
+        fmt: FormatOpt = "auto",
+        columns: ColumnsOpt = None,
+        source: SourceOpt = None,
         tz: Annotated[str, typer.Option("--tz", help="local time zone of the hourly slots")] = DEFAULT_TZ,
         models: Annotated[
             str,
@@ -59,33 +63,23 @@ def register(app: typer.Typer) -> None:
         progress: Annotated[bool, typer.Option("--progress/--no-progress", help="show a progress bar")] = True,
     ) -> None:
         """Rolling-origin backtest: summary.json, metrics.csv, report.md and plots in --out."""
-        from tryggplan.forecasting.evaluation import backtest as run_backtest
-        from tryggplan.forecasting.evaluation import write_report
-        from tryggplan.forecasting.evaluation.report import markdown_table
-        from tryggplan.readers import read_incidents, read_places
-        from tryggplan.timeutil import check_tz
-
-        check_tz(tz)
         if window not in ("expanding", "sliding"):
             raise InvalidInputError(f"--window {window!r}: use expanding or sliding")
         if engine not in ("local", "dask"):
             raise InvalidInputError(f"--engine {engine!r}: use local or dask")
         if scheduler and engine != "dask":
             raise InvalidInputError("--scheduler needs --engine dask")
-        if not incidents.is_file():
-            raise InvalidInputError(f"--incidents {incidents}: no such file")
         if out.exists() and not out.is_dir():
             raise InvalidInputError(f"--out {out} is a file: give a directory")
         names = [n.strip() for n in models.split(",") if n.strip()]
         if not names:
             raise InvalidInputError("--models is empty: name at least one model, e.g. default,how_mean")
-        place_ids = None
-        if places is not None:
-            place_ids = read_places(places)["place_id"].astype(str).tolist()
-        frame = read_incidents(incidents, tz=tz, places=place_ids)
+        frame, place_frame = incidents_and_places(
+            incidents, db, places=places, fmt=fmt, tz=tz, columns=columns, source=source
+        )
         if frame.empty:
-            raise InvalidInputError(f"--incidents {incidents}: no incidents to backtest on")
-        result = run_backtest(
+            raise InvalidInputError(f"{incidents or db}: no incidents to backtest on")
+        result = evaluation.backtest(
             frame,
             models=names,
             origins=origins,
@@ -97,10 +91,10 @@ def register(app: typer.Typer) -> None:
             engine=engine,  # type: ignore[arg-type]
             scheduler=scheduler,
             progress=progress and stderr.is_terminal,
-            places=place_ids,
+            places=place_frame["place_id"].astype(str).tolist() if place_frame is not None else None,
             audit=audit,
             workers=workers,
         )
-        doc = write_report(result, out, default="default", plots=plots)
+        doc = evaluation.write_backtest(result, out, plots=plots)
         stdout.print(markdown_table(doc["models"]))
         stdout.print(f"default = {doc['default_model']}; wrote summary.json, metrics.csv, report.md to {out}")

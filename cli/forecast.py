@@ -12,7 +12,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tryggplan.cli.common import stderr, stdout
+from tryggplan.cli.sources import ColumnsOpt, DbOpt, FormatOpt, SourceOpt, incidents_and_places
 from tryggplan.domain import DEFAULT_TZ, InvalidInputError
+from tryggplan.forecasting.registry import DEFAULT_MODEL, available_models, resolve_name
+from tryggplan.usecases import forecasts
 
 GRID_SUFFIXES = (".csv", ".parquet", ".json")
 
@@ -44,27 +47,24 @@ def parse_date(value: str, option: str) -> dt.date:
         raise InvalidInputError(f"{option} {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-12-07") from exc
 
 
-def _groups(counts_places: list[str], places: pd.DataFrame | None, group_by: str | None) -> dict[str, list[str]]:
-    if not group_by:
-        return {"all": counts_places}
-    if places is None or group_by not in places.columns:
-        raise InvalidInputError(f"--group-by {group_by} needs --places with a {group_by!r} column")
-    key = places.set_index("place_id")[group_by].astype(str).reindex(counts_places).fillna("")
-    return {g: list(ids.index) for g, ids in key.groupby(key, sort=True)}
-
-
 def register(app: typer.Typer) -> None:
-    """Add ``forecast`` to ``app``."""
+    """Add ``forecast`` and ``models`` to ``app``."""
 
     @app.command("forecast")
     def forecast(
-        incidents: Annotated[Path, typer.Option("--incidents", help="incident file (canonical, Excel, police feed)")],
         start: Annotated[str, typer.Option("--start", help="first local day of the forecast, YYYY-MM-DD")],
         out: Annotated[Path, typer.Option("--out", help="risk grid: .csv, .parquet or .json")],
+        incidents: Annotated[
+            Path | None, typer.Option("--incidents", help="incident file (any file `import` reads)")
+        ] = None,
+        db: DbOpt = None,
         days: Annotated[int, typer.Option("--days", min=1, max=92, help="number of local days")] = 14,
         tz: Annotated[str, typer.Option("--tz", help="local time zone")] = DEFAULT_TZ,
         model: Annotated[str, typer.Option("--model", help="model name; see `tryggplan models`")] = "default",
         places: Annotated[Path | None, typer.Option("--places", help="places file (else from place_id)")] = None,
+        fmt: FormatOpt = "auto",
+        columns: ColumnsOpt = None,
+        source: SourceOpt = None,
         windows: Annotated[Path | None, typer.Option("--windows", help="write high-risk windows here")] = None,
         group_by: Annotated[
             str | None, typer.Option("--group-by", help="fit each group of places separately, e.g. municipality")
@@ -73,42 +73,19 @@ def register(app: typer.Typer) -> None:
         scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address")] = None,
         progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
     ) -> None:
-        """Forecast expected incidents per place and local hour (the risk grid)."""
-        from tryggplan.calendar import SwedishCalendar
-        from tryggplan.counts import hourly_count_matrix
-        from tryggplan.forecasting.grid import high_risk_windows
-        from tryggplan.forecasting.parallel import fit_predict_groups
-        from tryggplan.forecasting.registry import resolve_name
-        from tryggplan.readers import read_incidents, read_places
-        from tryggplan.timeutil import check_tz
-
-        check_tz(tz)
+        """Forecast expected incidents per place and local hour (the risk grid), from an incident file
+        (--incidents) or the database (--db)."""
+        first_day = parse_date(start, "--start")
         if engine not in ("local", "dask"):
             raise InvalidInputError(f"--engine {engine!r}: use local or dask")
-        first_day = parse_date(start, "--start")
         if out.suffix.lower() not in GRID_SUFFIXES:
             raise InvalidInputError(f"--out {out}: use a .csv, .parquet or .json file name")
         resolve_name(model)
-        place_frame = read_places(places) if places else None
-        frame = read_incidents(incidents, tz=tz, places=place_frame)
-        if frame.empty:
-            raise InvalidInputError(f"{incidents}: no incidents to learn from")
-        local = frame["occurred_at"].dt.tz_convert(tz)
-        history_start = local.min().date()
-        history_end = min(local.max().date() + dt.timedelta(days=1), first_day)
-        frame = frame[local.dt.date < history_end]
-        if frame.empty or history_end <= history_start:
-            raise InvalidInputError(
-                f"--start {first_day} is before the first incident ({history_start}): forecast a later period"
-            )
-        all_places = sorted(
-            set(frame["place_id"]) | (set(place_frame["place_id"]) if place_frame is not None else set())
+        frame, place_frame = incidents_and_places(
+            incidents, db, places=places, fmt=fmt, tz=tz, columns=columns, source=source
         )
-        groups = _groups(all_places, place_frame, group_by)
-        matrices = {
-            g: hourly_count_matrix(frame, tz, history_start, history_end, places=ids) for g, ids in groups.items()
-        }
-        calendar = SwedishCalendar(tz=tz)
+        if frame.empty:
+            raise InvalidInputError(f"{incidents or db}: no incidents to learn from")
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -118,16 +95,18 @@ def register(app: typer.Typer) -> None:
             disable=not progress,
             transient=True,
         ) as bar:
-            task = bar.add_task(f"fitting {resolve_name(model)}", total=len(matrices))
-            grid = fit_predict_groups(
-                matrices,
-                model,
+            task = bar.add_task(f"fitting {resolve_name(model)}", total=None)
+            grid = forecasts.forecast_grid(
+                frame,
                 first_day,
                 days,
-                calendar,
+                tz=tz,
+                model=model,
+                places=place_frame,
+                group_by=group_by,
                 engine=engine,  # type: ignore[arg-type]
                 scheduler=scheduler,
-                progress=lambda done, total: bar.update(task, completed=done),
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
         write_frame(grid, out)
         names = (
@@ -135,7 +114,7 @@ def register(app: typer.Typer) -> None:
             if place_frame is not None
             else None
         )
-        hot = high_risk_windows(grid, tz=tz, place_names=names)
+        hot = forecasts.grid_windows(grid, tz=tz, place_names=names)
         if windows:
             write_frame(
                 hot.assign(
@@ -158,7 +137,5 @@ def register(app: typer.Typer) -> None:
     @app.command("models")
     def models() -> None:
         """List the forecasting models (``default`` names the best one)."""
-        from tryggplan.forecasting.registry import DEFAULT_MODEL, available_models
-
         for name in available_models():
             stdout.print(f"{name}" + (f" -> {DEFAULT_MODEL}" if name == "default" else ""))

@@ -7,18 +7,23 @@ import json
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 
+from tryggplan.allocation.export import atomic_write, plan_csv, plan_ics
+from tryggplan.allocation.grid import read_risk_grid
+from tryggplan.allocation.plan import Plan
+from tryggplan.allocation.spec import Resources, load_resources
+from tryggplan.cli.common import stdout
 from tryggplan.domain import InvalidInputError
-
-_SOLVERS = ("highs", "cbc")
+from tryggplan.usecases import ingest, plans
 
 
 def _solver(name: str) -> str:
-    low = name.strip().lower()
-    if low not in _SOLVERS:
-        raise InvalidInputError(f"--solver {name!r} is not known: use 'highs' (default) or 'cbc'")
-    return low
+    try:
+        return plans.check_solver(name)
+    except InvalidInputError:
+        raise InvalidInputError(f"--solver {name!r} is not known: use 'highs' (default) or 'cbc'") from None
 
 
 def _cancel(values: list[str]) -> list[tuple[str, dt.date]]:
@@ -34,32 +39,32 @@ def _cancel(values: list[str]) -> list[tuple[str, dt.date]]:
     return out
 
 
-def _history(path: Path | None):  # -> pd.DataFrame | None
+def _history(path: Path | None, tz: str) -> pd.DataFrame | None:
     if path is None:
         return None
-    import pandas as pd
-
-    if not path.exists():
+    if not path.is_file():
         raise InvalidInputError(f"history file {str(path)!r} not found: check the path")
-    try:
-        frame = pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"{path.name}: cannot read it as CSV ({exc})") from exc
-    if "occurred_at" not in frame.columns:
-        raise InvalidInputError(f"{path.name}: lacks the column 'occurred_at': give canonical incidents")
-    return frame
+    return ingest.read_file(path, tz=tz)[0]
 
 
-def _load(forecast: Path, resources: Path):
-    from tryggplan.allocation.grid import read_risk_grid
-    from tryggplan.allocation.spec import load_resources
-
+def _load(forecast: Path, resources: Path) -> tuple[pd.DataFrame, Resources]:
     spec = load_resources(resources)
-    grid = read_risk_grid(forecast, spec.tz)
-    return grid, spec
+    return read_risk_grid(forecast, spec.tz), spec
 
 
-def _summary(plan) -> str:  # plan: tryggplan.allocation.plan.Plan
+def _earlier_plan(path: Path) -> dict[str, object]:
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InvalidInputError(f"--pinned file {str(path)!r} not found") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"--pinned {path.name}: not a plan.json ({exc})") from exc
+    if not isinstance(previous, dict):
+        raise InvalidInputError(f"--pinned {path.name}: not a plan.json (expected an object)")
+    return previous
+
+
+def _summary(plan: Plan) -> str:
     base = ", ".join(
         f"x{plan.objective / b.objective:.2f} vs {k}" if b.objective > 0 else f"{k} 0"
         for k, b in plan.baselines.items()
@@ -74,7 +79,7 @@ def _summary(plan) -> str:  # plan: tryggplan.allocation.plan.Plan
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    """Add ``plan`` and ``season-plan`` to ``app``."""
 
     @app.command("plan")
     def plan(
@@ -102,59 +107,47 @@ def register(app: typer.Typer) -> None:
             typer.Option("--keep", help="with --pinned: keep 'all' its shifts (default) or only those marked 'pinned'"),
         ] = "all",
         history: Annotated[
-            Path | None, typer.Option("--history", help="incidents (canonical CSV) for the season risk profile")
+            Path | None, typer.Option("--history", help="incidents (any file `import` reads) for the season profile")
         ] = None,
         marginal: Annotated[
             bool, typer.Option("--marginal/--no-marginal", help="re-solve for the value of one more walk / guard hour")
         ] = True,
     ) -> None:
         """Optimal plan for one week: night walks and guard hours that prevent the most expected incidents."""
-        from tryggplan.allocation.export import atomic_write, plan_csv, plan_ics
-        from tryggplan.allocation.season import replan
-        from tryggplan.allocation.weekly import plan_week
-        from tryggplan.cli.common import stdout
-
         name = _solver(solver)
         if time_limit <= 0:
             raise InvalidInputError(f"--time-limit must be > 0 seconds, got {time_limit}")
         if cancel and pinned is None:
             raise InvalidInputError("--cancel needs --pinned EARLIER_PLAN.json (the plan the walk is cancelled from)")
+        if keep not in ("all", "pinned"):
+            raise InvalidInputError(f"--keep {keep!r}: use 'all' or 'pinned'")
         grid, spec = _load(forecast, resources)
-        hist = _history(history)
         if pinned is not None:
-            try:
-                previous = json.loads(pinned.read_text(encoding="utf-8"))
-            except FileNotFoundError as exc:
-                raise InvalidInputError(f"--pinned file {str(pinned)!r} not found") from exc
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise InvalidInputError(f"--pinned {pinned.name}: not a plan.json ({exc})") from exc
-            if not isinstance(previous, dict):
-                raise InvalidInputError(f"--pinned {pinned.name}: not a plan.json (expected an object)")
-            if keep not in ("all", "pinned"):
-                raise InvalidInputError(f"--keep {keep!r}: use 'all' or 'pinned'")
-            result = replan(
+            result = plans.replan_after(
                 grid,
                 spec,
-                week,
-                previous,
+                _earlier_plan(pinned),
+                week=week,
                 cancel=_cancel(cancel or []),
-                walks=walks,
                 keep="all" if keep == "all" else "pinned",
-                solver=name,
-                time_limit=time_limit,
-                with_marginal=marginal,
-            )  # type: ignore[arg-type]
-        else:
-            result = plan_week(
-                grid,
-                spec,
-                week,
                 walks=walks,
                 solver=name,  # type: ignore[arg-type]
                 time_limit=time_limit,
-                with_marginal=marginal,
-                history=hist,
+                marginal=marginal,
             )
+        else:
+            made = plans.make_plan(
+                grid,
+                spec,
+                week,
+                walks=walks,
+                history=_history(history, spec.tz),
+                solver=name,  # type: ignore[arg-type]
+                time_limit=time_limit,
+                marginal=marginal,
+            )
+            assert isinstance(made, Plan)
+            result = made
         # render every export first, so a failure leaves no file half-written or out of step
         files = [(out, result.to_json().encode("utf-8"))]
         if ics is not None:
@@ -178,7 +171,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         history: Annotated[
             Path | None,
-            typer.Option("--history", help="incidents (canonical CSV) for the night profile and calendar uplifts"),
+            typer.Option("--history", help="incidents (any file `import` reads) for the night profile and uplifts"),
         ] = None,
         solver: Annotated[str, typer.Option("--solver", help="highs (default) or cbc")] = "highs",
         time_limit: Annotated[float, typer.Option("--time-limit", help="solver time limit per week in seconds")] = 60.0,
@@ -188,24 +181,16 @@ def register(app: typer.Typer) -> None:
         ] = True,
     ) -> None:
         """Spread the season's remaining walks over its remaining weeks by forecast risk."""
-        from tryggplan.allocation.export import atomic_write
-        from tryggplan.allocation.season import season_plan
-        from tryggplan.cli.common import stdout
-        from tryggplan.timeutil import iso_week_of, parse_iso_week
-
         name = _solver(solver)
         grid, spec = _load(forecast, resources)
-        if from_week is None:
-            if grid.empty:
-                raise InvalidInputError(f"{forecast.name}: the forecast has no rows: give --from-week")
-            first = grid["slot_start"].min()
-            from_week = iso_week_of(first.date() if first.hour == 0 else first.date() + dt.timedelta(days=1))
-        parse_iso_week(from_week)
-        sp = season_plan(
+        if from_week is None and grid.empty:
+            raise InvalidInputError(f"{forecast.name}: the forecast has no rows: give --from-week")
+        first_week = from_week or plans.first_week_of(grid)
+        sp = plans.pace_season(
             grid,
             spec,
-            from_week,
-            history=_history(history),
+            first_week,
+            history=_history(history, spec.tz),
             solver=name,  # type: ignore[arg-type]
             time_limit=time_limit,
             detail=detail,

@@ -8,20 +8,23 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvicorn
+from pydantic import ValidationError
 
 from tryggplan.cli.common import fail, stderr, stdout
+from tryggplan.domain import InvalidInputError
+from tryggplan.service.app import create_app
+from tryggplan.service.settings import Settings
+from tryggplan.usecases import access
+from tryggplan.usecases.demo import prepare_demo
+from tryggplan.usecases.maintenance import database
 
 DbOption = Annotated[
     str | None, typer.Option("--db", help="database URL (default $DATABASE_URL or sqlite:///tryggplan.db)")
 ]
 
 
-def _settings(db: str | None, **extra: object):  # type: ignore[no-untyped-def]
-    from pydantic import ValidationError
-
-    from tryggplan.domain import InvalidInputError
-    from tryggplan.service.settings import Settings
-
+def _settings(db: str | None, **extra: object) -> Settings:
     values: dict[str, object] = dict(extra)
     if db:
         values["database_url"] = db
@@ -58,13 +61,10 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
     ) -> None:
         """Create a token; the token is the last word printed (shown only once)."""
-        from tryggplan.storage.database import open_database
-        from tryggplan.storage.tokens import check_role, create_token
-
-        check_role(role)
-        engine = open_database(_settings(db).database_url)
+        access.check_role(role)
+        engine = database(_settings(db).database_url)
         try:
-            secret, info = create_token(engine, role, name)
+            secret, info = access.create_token(engine, role, name)
         finally:
             engine.dispose()
         stdout.print(f"token {info.id} ({info.role}{', ' + info.name if info.name else ''}): {secret}")
@@ -75,12 +75,9 @@ def register(app: typer.Typer) -> None:
         all_: Annotated[bool, typer.Option("--all", help="include revoked tokens")] = False,
     ) -> None:
         """List tokens (id, role, name, first characters; never the secrets)."""
-        from tryggplan.storage.database import open_database
-        from tryggplan.storage.tokens import list_tokens
-
-        engine = open_database(_settings(db).database_url)
+        engine = database(_settings(db).database_url)
         try:
-            tokens = list_tokens(engine, include_revoked=all_)
+            tokens = access.list_tokens(engine, include_revoked=all_)
         finally:
             engine.dispose()
         for t in tokens:
@@ -94,12 +91,9 @@ def register(app: typer.Typer) -> None:
         token_id: Annotated[int, typer.Argument(help="id from `tryggplan token list`")], db: DbOption = None
     ) -> None:
         """Revoke a token by id (it answers 401 from then on)."""
-        from tryggplan.storage.database import open_database
-        from tryggplan.storage.tokens import revoke_token
-
-        engine = open_database(_settings(db).database_url)
+        engine = database(_settings(db).database_url)
         try:
-            info = revoke_token(engine, token_id)
+            info = access.revoke_token(engine, token_id)
         except LookupError as exc:
             fail(str(exc))
         finally:
@@ -109,9 +103,7 @@ def register(app: typer.Typer) -> None:
     @db_app.command("upgrade")
     def db_upgrade(db: DbOption = None) -> None:
         """Create the database if needed and migrate it to the newest schema."""
-        from tryggplan.storage.database import open_database
-
-        engine = open_database(_settings(db).database_url)
+        engine = database(_settings(db).database_url)
         engine.dispose()
         stdout.print(f"database {engine.url.render_as_string(hide_password=True)} is at the newest schema")
 
@@ -126,10 +118,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Demo town end to end: database, demo data imported, forecast trained, next week planned,
         reader and coordinator tokens printed, then serve. Running it again reuses what exists."""
-        from tryggplan.service.demo import prepare_demo
-
         settings = _settings(f"sqlite:///{(dir / 'tryggplan.db').resolve()}")
-        summary = prepare_demo(dir, settings, seed=seed, model=model, today=dt.date.today())
+        summary = prepare_demo(
+            dir, settings.database_url, tz=settings.tz, seed=seed, model=model, today=dt.date.today()
+        )
         for line in summary.lines():
             stdout.print(line)
         if not no_serve:
@@ -137,11 +129,7 @@ def register(app: typer.Typer) -> None:
             _serve(settings, host, port)
 
 
-def _serve(settings, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
-    import uvicorn
-
-    from tryggplan.service.app import create_app
-
+def _serve(settings: Settings, host: str, port: int) -> None:
     app = create_app(settings)
     # uvicorn's access log prints query strings, and the dashboard link carries ?token=...: use
     # the service's own access log (method, path, status, duration) instead

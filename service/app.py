@@ -33,12 +33,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tryggplan import __version__
-from tryggplan.domain import InvalidInputError, TryggplanError
-from tryggplan.service import jobs
+from tryggplan.domain import InvalidInputError, NotFoundError, PermissionDeniedError, TryggplanError
 from tryggplan.service.cache import ReadCacheMiddleware
 from tryggplan.service.limits import InFlightLimitMiddleware
+from tryggplan.service.routes import api_router, dashboard_router, docs_router, health_router
 from tryggplan.service.settings import Settings
-from tryggplan.storage.database import open_database
+from tryggplan.usecases.maintenance import database, recover_interrupted_jobs
 
 log = logging.getLogger("tryggplan.service")
 access_log = logging.getLogger("tryggplan.service.access")
@@ -274,9 +274,14 @@ def _install_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(LookupError)
+    @app.exception_handler(NotFoundError)
     async def not_found(_request: Request, exc: LookupError) -> JSONResponse:
         text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else "not found"
         return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": text, "problems": []})
+
+    @app.exception_handler(PermissionDeniedError)
+    async def forbidden(_request: Request, exc: PermissionDeniedError) -> JSONResponse:
+        return JSONResponse(status_code=status.HTTP_403_FORBIDDEN, content={"detail": str(exc), "problems": []})
 
     @app.exception_handler(TryggplanError)
     async def tryggplan_error(_request: Request, exc: TryggplanError) -> JSONResponse:
@@ -385,14 +390,12 @@ def _install_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application: settings, database (migrated to head), routes, handlers, middleware."""
-    from tryggplan.service.routes import api_router, dashboard_router, docs_router, health_router
-
     settings = settings or Settings()
-    engine = open_database(settings.database_url)
+    engine = database(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        jobs.fail_interrupted(engine)
+        recover_interrupted_jobs(engine)
         yield
         engine.dispose()
 

@@ -29,13 +29,12 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tryggplan.storage.models import ForecastRun, Place, PlanRecord
-from tryggplan.storage.tokens import authenticate
+from tryggplan.usecases.access import authenticate
+from tryggplan.usecases.maintenance import data_generation
 
 CACHED_PATHS = re.compile(
     r"^/api/v1/(forecasts/[^/]+/(grid|grid\.csv|heatmap|daily|windows|places\.geojson)"
@@ -82,23 +81,13 @@ class ReadCacheMiddleware:
         return valid, generation
 
     def _lookup(self, token: str | None) -> tuple[bool, tuple[Any, ...]]:
-        """(token valid, data generation) in one short session."""
-        with Session(self.engine) as session:
-            principal = authenticate(session, token) if token is not None else None
-            if principal is None:
-                return False, ()
-            generation = session.execute(
-                select(
-                    select(func.max(ForecastRun.id)).where(ForecastRun.status == "done").scalar_subquery(),
-                    select(func.count(ForecastRun.id)).scalar_subquery(),
-                    select(func.max(PlanRecord.id)).scalar_subquery(),
-                    select(func.max(Place.updated_at)).scalar_subquery(),
-                    select(func.count(Place.place_id)).scalar_subquery(),
-                )
-            ).one()
+        """(token valid, data generation)."""
+        principal = authenticate(self.engine, token) if token is not None else None
+        if principal is None:
+            return False, ()
         week = dt.date.today().isocalendar()[:2]
         # the role is part of the key: an answer is only ever replayed to the role it was made for
-        return True, (principal.role, *tuple(generation), week)
+        return True, (principal.role, *data_generation(self.engine), week)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") != "GET" or not CACHED_PATHS.match(scope.get("path", "")):

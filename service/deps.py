@@ -1,17 +1,17 @@
-"""FastAPI dependencies: settings, database session, the caller and its role."""
+"""FastAPI dependencies: settings, the database engine, the caller and its role."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
+from tryggplan.domain import Role
 from tryggplan.service.settings import Settings
-from tryggplan.storage.tokens import Principal, Role, authenticate
+from tryggplan.usecases.access import Principal, authenticate
 
 _bearer = HTTPBearer(auto_error=False, description="a token from `tryggplan token create --role ROLE`")
 
@@ -24,18 +24,12 @@ def get_engine(request: Request) -> Engine:
     return request.app.state.engine  # type: ignore[no-any-return]
 
 
-def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
-    with Session(engine) as session:
-        yield session
-
-
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
-SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def get_principal(
-    session: SessionDep,
+    engine: EngineDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The caller, or 401 when the token is missing, unknown or revoked."""
@@ -46,7 +40,7 @@ def get_principal(
             "(create one with `tryggplan token create --role reader`)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    principal = authenticate(session, credentials.credentials)
+    principal = authenticate(engine, credentials.credentials)
     if principal is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tryggplan.storage.tokens import Role
+from tryggplan.domain import Role
 
 JobStatus = Literal["queued", "running", "done", "failed"]
 
@@ -166,7 +166,7 @@ class ImportOut(BaseModel):
         }
     )
 
-    import_id: int
+    import_id: int | None = Field(description="the import's id in GET /imports; null when the file held no rows")
     source_file: str | None
     added: int
     unchanged: int

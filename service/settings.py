@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=20_000_000, gt=0, description="largest accepted request body [bytes]")
     cors_origins: list[str] = Field(default_factory=list, description="allowed CORS origins (none by default)")
     default_model: str = Field(default="default", description="forecast model used when a request names none")
+    solver_time_limit: float = Field(
+        default=60.0, gt=0, description="time limit of one plan's solve [s]; the best plan found by then is returned"
+    )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
 
     @field_validator("tz")

@@ -20,7 +20,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
@@ -126,6 +126,27 @@ def open_database(url: str | None = None, migrate: bool = True, **engine_kwargs:
     return engine
 
 
+def open_existing_database(url: str) -> Engine:
+    """An engine on an existing tryggplan database, without creating or migrating anything (for
+    commands that only read, e.g. ``tryggplan validate --db``)."""
+    try:
+        parsed = make_url(normalize_url(url))
+    except ArgumentError as exc:
+        raise InvalidInputError(f"cannot read database URL {url!r}: use sqlite:///path/to/file.db") from exc
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        raise InvalidInputError(f"no database at {url}: import something first, or leave out --db")
+    engine = create_db_engine(url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise InvalidInputError(f"cannot open database {url}: {str(exc).splitlines()[0]}") from exc
+    if "incidents" not in tables:
+        engine.dispose()
+        raise InvalidInputError(f"{url} is not a tryggplan database (no incidents table)")
+    return engine
+
+
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "MIGRATIONS_DIR",
@@ -134,5 +155,6 @@ __all__ = [
     "default_url",
     "normalize_url",
     "open_database",
+    "open_existing_database",
     "upgrade_database",
 ]

@@ -480,6 +480,24 @@ def read_places(engine: Engine, municipality: str | None = None) -> pd.DataFrame
     return frame
 
 
+def _filtered(
+    stmt: Any,
+    start: dt.datetime | pd.Timestamp | None,
+    end: dt.datetime | pd.Timestamp | None,
+    place_ids: Iterable[str] | None,
+    municipality: str | None,
+) -> Any:
+    if start is not None:
+        stmt = stmt.where(Incident.occurred_at >= _utc_datetime(start))
+    if end is not None:
+        stmt = stmt.where(Incident.occurred_at < _utc_datetime(end))
+    if place_ids is not None:
+        stmt = stmt.where(Incident.place_id.in_(list(place_ids)))
+    if municipality is not None:
+        stmt = stmt.where(Incident.place_id.in_(select(Place.place_id).where(Place.municipality == municipality)))
+    return stmt
+
+
 def read_incidents(
     engine: Engine,
     start: dt.datetime | pd.Timestamp | None = None,
@@ -501,14 +519,7 @@ def read_incidents(
         Incident.source,
         Incident.weight,
     )
-    if start is not None:
-        stmt = stmt.where(Incident.occurred_at >= _utc_datetime(start))
-    if end is not None:
-        stmt = stmt.where(Incident.occurred_at < _utc_datetime(end))
-    if place_ids is not None:
-        stmt = stmt.where(Incident.place_id.in_(list(place_ids)))
-    if municipality is not None:
-        stmt = stmt.join(Place, Place.place_id == Incident.place_id).where(Place.municipality == municipality)
+    stmt = _filtered(stmt, start, end, place_ids, municipality)
     stmt = stmt.order_by(Incident.occurred_at, Incident.incident_id).offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
@@ -525,10 +536,17 @@ def read_incidents(
     return frame
 
 
-def count_incidents(engine: Engine) -> int:
-    """How many incidents are stored."""
+def count_incidents(
+    engine: Engine,
+    start: dt.datetime | pd.Timestamp | None = None,
+    end: dt.datetime | pd.Timestamp | None = None,
+    place_ids: Iterable[str] | None = None,
+    municipality: str | None = None,
+) -> int:
+    """How many incidents are stored (matching the filters of :func:`read_incidents`)."""
+    stmt = _filtered(select(func.count()).select_from(Incident), start, end, place_ids, municipality)
     with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(Incident)).scalar_one())
+        return int(conn.execute(stmt).scalar_one())
 
 
 __all__ = [

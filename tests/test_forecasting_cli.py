@@ -76,7 +76,7 @@ def test_forecast_cli_writes_the_grid_by_suffix(tmp_path: Path, suffix: str) -> 
         (("--start", "2025-13-01"), "--start '2025-13-01' is not a date: write it as YYYY-MM-DD"),
         (("--start", "2025-10-06", "--model", "magic"), "unknown model 'magic'"),
         (("--start", "2025-10-06", "--tz", "Mars/Base"), "unknown time zone 'Mars/Base'"),
-        (("--start", "2020-01-01"), "--start 2020-01-01 is before the first incident"),
+        (("--start", "2020-01-01"), "no incidents before 2020-01-01 to learn from (the first is on 2025-06-01)"),
     ],
 )
 def test_forecast_cli_bad_options_exit_2(tmp_path: Path, args: tuple[str, ...], message: str) -> None:

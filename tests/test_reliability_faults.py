@@ -6,7 +6,6 @@ The kill and concurrency tests run a real ``tryggplan serve`` subprocess on loop
 
 from __future__ import annotations
 
-import functools
 import sqlite3
 import threading
 import time
@@ -303,15 +302,9 @@ def test_a_full_disk_gives_a_clear_error_and_no_damage(
 def test_a_solver_time_out_returns_the_best_plan_with_its_gap_flagged(
     demo_client: TestClient, demo_tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tryggplan.allocation.weekly
-
     # a limit HiGHS meets at once, whatever the machine's speed (0.05 s stopped being a time-out
     # once the MIP start got good enough to prove the demo week optimal within it)
-    monkeypatch.setattr(
-        tryggplan.allocation.weekly,
-        "plan_week",
-        functools.partial(tryggplan.allocation.weekly.plan_week, time_limit=1e-6),
-    )
+    monkeypatch.setattr(demo_client.app.state.settings, "solver_time_limit", 1e-6)
     h = auth(demo_tokens["coordinator"])
     r = demo_client.post("/api/v1/plans", json={"week": DEMO_WEEK}, headers=h)
     assert r.status_code == 201, r.text

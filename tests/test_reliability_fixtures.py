@@ -28,7 +28,9 @@ from fastapi.testclient import TestClient
 
 from tryggplan.service.app import create_app
 from tryggplan.service.settings import Settings
+from tryggplan.storage.backup import backup_sqlite
 from tryggplan.storage.tokens import ROLES, create_token
+from tryggplan.usecases.demo import prepare_demo
 
 #: The demo town's "today": its incidents end the day before, the forecast starts on it.
 DEMO_TODAY = dt.date(2025, 12, 3)
@@ -40,12 +42,10 @@ TRYGGPLAN = str(Path(sys.executable).with_name("tryggplan"))
 @functools.cache
 def demo_template() -> Path:
     """A prepared demo-town SQLite database (built once per process, never written to afterwards)."""
-    from tryggplan.service.demo import prepare_demo
-
     directory = Path(tempfile.mkdtemp(prefix="tryggplan-demo-template-"))
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
     db = directory / "tryggplan.db"
-    prepare_demo(directory, Settings(database_url=f"sqlite:///{db}"), seed=7, today=DEMO_TODAY)
+    prepare_demo(directory, f"sqlite:///{db}", seed=7, today=DEMO_TODAY)
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
@@ -54,8 +54,6 @@ def demo_template() -> Path:
 
 def copy_demo(target: Path) -> Path:
     """A private copy of the demo database at ``target`` (online backup API)."""
-    from tryggplan.cli.ops import backup_sqlite
-
     target.parent.mkdir(parents=True, exist_ok=True)
     backup_sqlite(demo_template(), target)
     return target

@@ -7,9 +7,9 @@ schema (status code, content type, body).
 The non-slow run is bounded to a few examples per operation; ``-m slow`` runs many more.
 
 Forecast and backtest jobs that POST requests queue are not trained here (a generated request may
-ask for a Prophet backtest over 104 origins): ``tryggplan.service.jobs.run_forecast`` / ``run_backtest`` are
-replaced by recorders. The job runners are tested in ``tests/test_service_api.py``; what is fuzzed
-here is the HTTP layer, validation and storage.
+ask for a Prophet backtest over 104 origins): ``tryggplan.usecases.forecasts.run_forecast`` and
+``evaluation.run_backtest`` are replaced by recorders. The job runners are tested in
+``tests/test_service_api.py``; what is fuzzed here is the HTTP layer, validation and storage.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from tests.test_reliability_fixtures import auth, copy_demo
-from tryggplan.service import jobs
 from tryggplan.service.app import create_app
 from tryggplan.service.settings import Settings
 from tryggplan.storage.models import ApiToken
 from tryggplan.storage.tokens import create_token
+from tryggplan.usecases import evaluation, forecasts
 
 QUEUED: list[tuple[str, Any]] = []
 
@@ -44,8 +44,8 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     app.state.fuzz_token = secret
     app.state.fuzz_token_id = info.id
     mp = pytest.MonkeyPatch()
-    mp.setattr(jobs, "run_forecast", lambda engine, run_id: QUEUED.append(("forecast", run_id)))
-    mp.setattr(jobs, "run_backtest", lambda engine, job_id, tz: QUEUED.append(("backtest", job_id)))
+    mp.setattr(forecasts, "run_forecast", lambda engine, run_id: QUEUED.append(("forecast", run_id)))
+    mp.setattr(evaluation, "run_backtest", lambda engine, job_id, tz: QUEUED.append(("backtest", job_id)))
     yield app
     mp.undo()
     app.state.engine.dispose()

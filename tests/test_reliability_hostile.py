@@ -80,7 +80,7 @@ def test_bad_upload_gets_422_and_leaves_the_database_unchanged(
     assert problems, r.text
     if kinds is not None:
         assert sorted({p["kind"] for p in problems}) == sorted(kinds)
-    assert r.json()["detail"].startswith("incidents.csv: ")
+    assert r.json()["detail"].startswith("nothing imported: incidents.csv: ")
     assert table_dump(demo_db) == before
 
 

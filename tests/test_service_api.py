@@ -520,7 +520,9 @@ def test_forecast_without_incidents_fails_with_a_reason(client: TestClient, toke
     )
     run = client.get(f"/api/v1/forecasts/{r.json()['id']}", headers=auth(tokens["reader"])).json()
     assert run["status"] == "failed"
-    assert run["error"] == "no incidents stored before 2025-09-01: import incidents first"
+    assert run["error"] == (
+        "no incidents before 2025-09-01 to learn from: forecast a later period or import earlier incidents"
+    )
     grid = client.get(f"/api/v1/forecasts/{run['id']}/grid", headers=auth(tokens["reader"]))
     assert grid.status_code == 422 and "is failed" in grid.json()["detail"]
 

@@ -10,6 +10,7 @@ The canonical data (see DESIGN.md):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import pandas as pd
 
@@ -36,6 +37,11 @@ RISK_GRID_COLUMNS: tuple[str, ...] = (
 )
 RISK_LEVELS: tuple[str, ...] = ("high", "elevated", "normal")
 
+#: Roles of API tokens (docs/architecture.md, "Access"): ``reader`` (dashboards), ``coordinator``
+#: (resources, plans, the season), ``analyst`` (incidents, imports, backtests), ``admin`` (all).
+Role = Literal["reader", "coordinator", "analyst", "admin"]
+ROLES: tuple[Role, ...] = get_args(Role)
+
 DEFAULT_TZ = "Europe/Stockholm"
 DEFAULT_WEIGHT = 1.0
 
@@ -54,6 +60,15 @@ class InvalidInputError(TryggplanError, ValueError):
 
 class NotFittedError(TryggplanError, RuntimeError):
     """A model was asked to predict before ``fit`` was called."""
+
+
+class NotFoundError(TryggplanError, LookupError):
+    """A stored thing (plan, forecast run, place, token, ...) that does not exist; the message says
+    where to look (the API answers 404)."""
+
+
+class PermissionDeniedError(TryggplanError, PermissionError):
+    """The caller's role (or municipality) may not do this; the message says what it needs (403)."""
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,17 @@
 """Backtests (analyst/admin): start a rolling-origin evaluation of the stored incidents (background
-job, ``tryggplan.forecasting.evaluation``), poll its status, read the summary, metrics CSV and report."""
+job, :mod:`tryggplan.usecases.evaluation`), poll its status, read the summary, metrics CSV and report."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Response, status
-from sqlalchemy import select
 
-from tryggplan.service import crud, jobs
-from tryggplan.service.deps import EngineDep, SessionDep, SettingsDep, require
+from tryggplan.service.deps import EngineDep, SettingsDep, require
 from tryggplan.service.schemas import BacktestOut, BacktestRequest, ErrorOut
-from tryggplan.storage.models import BacktestJob, utcnow
-from tryggplan.storage.tokens import DATA, Principal
+from tryggplan.storage.records import BacktestRecord
+from tryggplan.usecases import evaluation
+from tryggplan.usecases.access import DATA, Principal
 
 router = APIRouter(prefix="/backtests", tags=["backtests"])
 
@@ -26,7 +25,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _out(job: BacktestJob) -> BacktestOut:
+def _out(job: BacktestRecord) -> BacktestOut:
     return BacktestOut.model_validate(job, from_attributes=True)
 
 
@@ -34,45 +33,27 @@ def _out(job: BacktestJob) -> BacktestOut:
 def start_backtest(
     body: BacktestRequest,
     principal: Analyst,
-    session: SessionDep,
     engine: EngineDep,
     settings: SettingsDep,
     background: BackgroundTasks,
 ) -> BacktestOut:
     """Start a backtest; poll ``GET /backtests/{id}`` until ``status`` is ``done`` or ``failed``."""
-    from tryggplan.forecasting.registry import resolve_name
-
-    for name in body.models:
-        resolve_name(name)
-    job = BacktestJob(status="queued", params=body.model_dump(), actor=principal.actor, created_at=utcnow())
-    session.add(job)
-    session.commit()
-    background.add_task(jobs.run_backtest, engine, job.id, settings.tz)
+    job = evaluation.start_backtest(engine, body.model_dump(), principal.actor)
+    background.add_task(evaluation.run_backtest, engine, job.id, settings.tz)
     return _out(job)
 
 
 @router.get("", response_model=list[BacktestOut], responses=_ERRORS)
 def list_backtests(
-    principal: Analyst, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+    principal: Analyst, engine: EngineDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50
 ) -> list[BacktestOut]:
-    return [_out(j) for j in session.scalars(select(BacktestJob).order_by(BacktestJob.id.desc()).limit(limit))]
+    return [_out(j) for j in evaluation.list_backtests(engine, limit)]
 
 
 @router.get("/{job_id}", response_model=BacktestOut, responses=_ERRORS)
-def get_backtest(job_id: JobId, principal: Analyst, session: SessionDep) -> BacktestOut:
+def get_backtest(job_id: JobId, principal: Analyst, engine: EngineDep) -> BacktestOut:
     """Status, parameters and (when done) the summary ``{"default": ..., "models": {...}}``."""
-    return _out(crud.get_backtest(session, job_id))
-
-
-def _done(session: SessionDep, job_id: int) -> BacktestJob:
-    job = crud.get_backtest(session, job_id)
-    if job.status != "done":
-        from tryggplan.domain import InvalidInputError
-
-        raise InvalidInputError(
-            f"backtest {job_id} is {job.status}" + (f" ({job.error})" if job.error else "") + ": wait until it is done"
-        )
-    return job
+    return _out(evaluation.get_backtest(engine, job_id))
 
 
 @router.get(
@@ -80,9 +61,9 @@ def _done(session: SessionDep, job_id: int) -> BacktestJob:
     response_class=Response,
     responses={**_ERRORS, 200: {"content": {"text/csv": {}}}},
 )
-def backtest_metrics(job_id: JobId, principal: Analyst, session: SessionDep) -> Response:
+def backtest_metrics(job_id: JobId, principal: Analyst, engine: EngineDep) -> Response:
     """Per origin, model and place metrics as CSV."""
-    job = _done(session, job_id)
+    job = evaluation.get_backtest(engine, job_id, done=True)
     return Response(job.metrics_csv or "", media_type="text/csv; charset=utf-8")
 
 
@@ -91,7 +72,7 @@ def backtest_metrics(job_id: JobId, principal: Analyst, session: SessionDep) -> 
     response_class=Response,
     responses={**_ERRORS, 200: {"content": {"text/markdown": {}}}},
 )
-def backtest_report(job_id: JobId, principal: Analyst, session: SessionDep) -> Response:
+def backtest_report(job_id: JobId, principal: Analyst, engine: EngineDep) -> Response:
     """The backtest report (Markdown)."""
-    job = _done(session, job_id)
+    job = evaluation.get_backtest(engine, job_id, done=True)
     return Response(job.report_md or "", media_type="text/markdown; charset=utf-8")

@@ -10,10 +10,10 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response, status
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
-from tryggplan.service import crud, jobs
-from tryggplan.service.deps import EngineDep, SessionDep, SettingsDep, require
+from tryggplan.allocation.export import excel_safe
+from tryggplan.forecasting.registry import DEFAULT_MODEL, available_models
+from tryggplan.service.deps import EngineDep, SettingsDep, require
 from tryggplan.service.schemas import (
     DailyOut,
     ErrorOut,
@@ -26,8 +26,10 @@ from tryggplan.service.schemas import (
     RiskWindow,
     WindowsOut,
 )
-from tryggplan.storage.models import ForecastRun, Place
-from tryggplan.storage.tokens import FORECAST, READ, Principal
+from tryggplan.storage.records import ForecastRunRecord
+from tryggplan.usecases import forecasts
+from tryggplan.usecases.access import FORECAST, READ, Principal
+from tryggplan.usecases.forecasts import GridSelection
 
 router = APIRouter(tags=["forecasts"])
 
@@ -45,15 +47,13 @@ MunicipalityFilter = Annotated[str | None, Query(max_length=400)]
 TimeFilter = Annotated[str | None, Query(max_length=40, description="YYYY-MM-DD (local) or ISO time")]
 
 
-def _run_out(run: ForecastRun) -> ForecastRunOut:
+def _run_out(run: ForecastRunRecord) -> ForecastRunOut:
     return ForecastRunOut.model_validate(run, from_attributes=True)
 
 
 @router.get("/models", response_model=ModelsOut, responses=_ERRORS)
 def list_models(principal: Reader) -> ModelsOut:
     """Model names accepted by POST /forecasts (``default`` is the backtested best)."""
-    from tryggplan.forecasting.registry import DEFAULT_MODEL, available_models
-
     return ModelsOut(default=DEFAULT_MODEL, models=available_models())
 
 
@@ -61,63 +61,53 @@ def list_models(principal: Reader) -> ModelsOut:
 def start_forecast(
     body: ForecastRequest,
     principal: Runner,
-    session: SessionDep,
     engine: EngineDep,
     settings: SettingsDep,
     background: BackgroundTasks,
 ) -> ForecastRunOut:
     """Train ``model`` on the stored incidents before ``start`` and forecast ``days`` local days.
     Answers 202 at once; poll ``GET /forecasts/{id}`` until ``status`` is ``done`` or ``failed``."""
-    from tryggplan.forecasting.registry import resolve_name
-
-    model = body.model or settings.default_model
-    resolve_name(model)
-    start = body.start or pd.Timestamp.now(tz=settings.tz).date()
-    if (
-        body.municipality is not None
-        and session.scalars(select(Place.place_id).where(Place.municipality == body.municipality).limit(1)).first()
-        is None
-    ):
-        raise LookupError(f"no places in municipality {body.municipality[:80]!r}: see GET /api/v1/places")
-    run = crud.new_forecast_run(session, model, start, body.days, settings.tz, body.municipality, principal.actor)
-    session.commit()
-    background.add_task(jobs.run_forecast, engine, run.id)
+    run = forecasts.start_run(
+        engine,
+        model=body.model or settings.default_model,
+        start=body.start or pd.Timestamp.now(tz=settings.tz).date(),
+        days=body.days,
+        tz=settings.tz,
+        municipality=body.municipality,
+        actor=principal.actor,
+    )
+    background.add_task(forecasts.run_forecast, engine, run.id)
     return _run_out(run)
 
 
 @router.get("/forecasts", response_model=list[ForecastRunOut], responses=_ERRORS)
 def list_forecasts(
-    principal: Reader, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+    principal: Reader, engine: EngineDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50
 ) -> list[ForecastRunOut]:
     """Forecast runs, newest first."""
-    runs = session.scalars(select(ForecastRun).order_by(ForecastRun.id.desc()).limit(limit))
-    return [_run_out(r) for r in runs]
+    return [_run_out(r) for r in forecasts.list_runs(engine, limit)]
 
 
 @router.get("/forecasts/{run}", response_model=ForecastRunOut, responses=_ERRORS)
-def get_forecast(run: str, principal: Reader, session: SessionDep) -> ForecastRunOut:
+def get_forecast(run: str, principal: Reader, engine: EngineDep) -> ForecastRunOut:
     """One run's state and provenance (``latest`` = the newest finished run)."""
-    return _run_out(crud.get_run(session, run, done=False))
+    return _run_out(forecasts.get_run(engine, run, done=False))
 
 
 def selected_grid(
     run: str,
-    session: SessionDep,
-    settings: SettingsDep,
+    engine: EngineDep,
     place_id: PlaceFilter = None,
     municipality: MunicipalityFilter = None,
     start: TimeFilter = None,
     end: TimeFilter = None,
-) -> tuple[ForecastRun, pd.DataFrame]:
+) -> GridSelection:
     """The finished run and its risk grid, filtered by place, municipality and local time range."""
-    record = crud.get_run(session, run)
-    t0 = crud.parse_time(start, record.tz or settings.tz, "start")
-    t1 = crud.parse_time(end, record.tz or settings.tz, "end")
-    return record, crud.grid_frame(session, record, place_id, municipality, t0, t1)
+    return forecasts.select_grid(engine, run, place_ids=place_id, municipality=municipality, start=start, end=end)
 
 
 # declared after the caller's role in every route, so a missing token is a 401 before any lookup
-SelectedGrid = Annotated[tuple[ForecastRun, pd.DataFrame], Depends(selected_grid)]
+SelectedGrid = Annotated[GridSelection, Depends(selected_grid)]
 
 
 @router.get("/forecasts/{run}/grid", response_model=RiskGridOut, responses=_ERRORS)
@@ -126,10 +116,9 @@ def forecast_grid(
     selected: SelectedGrid,
 ) -> RiskGridOut:
     """The risk grid as JSON: one row per place and local hour."""
-    record, grid = selected
     cols = ["place_id", "slot_start", "expected", "p_any", "lo_80", "hi_80", "nb_alpha", "risk_level"]
-    rows = [dict(zip(cols, values, strict=True)) for values in grid[cols].itertuples(index=False)]
-    return RiskGridOut(**crud.run_meta(record), rows=rows)  # type: ignore[arg-type]
+    rows = [dict(zip(cols, values, strict=True)) for values in selected.grid[cols].itertuples(index=False)]
+    return RiskGridOut(**selected.meta, rows=rows)  # type: ignore[arg-type]
 
 
 @router.get(
@@ -142,10 +131,7 @@ def forecast_csv(
     selected: SelectedGrid,
 ) -> Response:
     """The risk grid as CSV (columns of the contract; times ISO 8601 with offset)."""
-    record, grid = selected
-    from tryggplan.allocation.export import excel_safe
-
-    out = grid.copy()
+    record, out = selected.run, selected.grid.copy()
     # ISO 8601 with offset, vectorised ("2026-12-04 21:00:00+01:00" -> "2026-12-04T21:00:00+01:00")
     out["slot_start"] = out["slot_start"].astype(str).str.replace(" ", "T", n=1, regex=False)
     for col in ("trained_until", "generated_at"):
@@ -173,18 +159,12 @@ def forecast_csv(
 def forecast_geojson(
     principal: Reader,
     selected: SelectedGrid,
-    session: SessionDep,
+    engine: EngineDep,
 ) -> JSONResponse:
     """Places as GeoJSON points (lon, lat) with the risk over the selected time range as properties:
     ``expected_total`` [incidents], ``expected_max`` [incidents/h], ``peak_slot``, ``high_hours``,
     ``risk_level`` (the highest level reached)."""
-    record, grid = selected
-    ids = sorted(set(grid["place_id"].astype(str)))
-    places = list(session.scalars(select(Place).where(Place.place_id.in_(ids)).order_by(Place.place_id))) if ids else []
-    known = {p.place_id for p in places}
-    places += [Place(place_id=i) for i in ids if i not in known]
-    doc = crud.geojson(grid, places, crud.run_meta(record))
-    return JSONResponse(doc, media_type="application/geo+json")
+    return JSONResponse(forecasts.geojson(engine, selected), media_type="application/geo+json")
 
 
 @router.get("/forecasts/{run}/heatmap", response_model=HeatmapOut, responses=_ERRORS)
@@ -194,9 +174,9 @@ def forecast_heatmap(
 ) -> HeatmapOut:
     """Hour-of-week heatmap: per local weekday (0 = Monday) and hour, the expected count summed over
     the selected places, averaged over the dates of the range [incidents/h]."""
-    record, grid = selected
-    cells = [HeatCell(**c) for c in crud.heatmap(grid, record.tz)]
-    return HeatmapOut(**crud.run_meta(record), places=sorted(set(grid["place_id"].astype(str))), cells=cells)
+    cells = [HeatCell(**c) for c in forecasts.heatmap(selected)]
+    places = sorted(set(selected.grid["place_id"].astype(str)))
+    return HeatmapOut(**selected.meta, places=places, cells=cells)
 
 
 @router.get("/forecasts/{run}/daily", response_model=DailyOut, responses=_ERRORS)
@@ -205,22 +185,18 @@ def forecast_daily(
     selected: SelectedGrid,
 ) -> DailyOut:
     """Per place and local date: expected incidents [incidents/day] and high-risk hours."""
-    record, grid = selected
-    return DailyOut(**crud.run_meta(record), rows=crud.daily(grid))  # type: ignore[arg-type]
+    return DailyOut(**selected.meta, rows=forecasts.daily(selected))  # type: ignore[arg-type]
 
 
 @router.get("/forecasts/{run}/windows", response_model=WindowsOut, responses=_ERRORS)
 def forecast_windows(
     principal: Reader,
     selected: SelectedGrid,
-    session: SessionDep,
+    engine: EngineDep,
     level: Annotated[list[Literal["high", "elevated"]] | None, Query(description="levels that count")] = None,
     max_gap_hours: Annotated[int, Query(ge=0, le=6)] = 0,
 ) -> WindowsOut:
     """High-risk windows for the situation-picture meeting: neighbouring high-risk hours of a place
     merged, e.g. ``"Stortorget, Fri 21:00–02:00, 0.9 expected"``, largest first."""
-    record, grid = selected
-    ids = sorted(set(grid["place_id"].astype(str)))
-    names = {p.place_id: p.name or p.place_id for p in session.scalars(select(Place).where(Place.place_id.in_(ids)))}
-    found = crud.windows(grid, record.tz, names, list(level or ["high"]), max_gap_hours)
-    return WindowsOut(**crud.run_meta(record), windows=[RiskWindow(**w) for w in found])
+    found = forecasts.windows(engine, selected, list(level or ["high"]), max_gap_hours)
+    return WindowsOut(**selected.meta, windows=[RiskWindow(**w) for w in found])

@@ -1,28 +1,27 @@
 """Incidents (analyst/admin): list, JSON batch import, file upload; import history; aggregates
 (any role: counts per place and period, never raw rows).
 
-Uploads go through the same reader and validation as ``tryggplan import``
-(:func:`tryggplan.readers.load_incidents`) and the same storage call
-(:func:`tryggplan.storage.incidents.import_incidents`): all or nothing unless ``skip_invalid=true``,
-idempotent by incident id, 422 with every row-level problem.
+Uploads are imported by the same use case as ``tryggplan import``
+(:func:`tryggplan.usecases.ingest.import_file`): all or nothing unless ``skip_invalid=true``,
+idempotent by incident id, places from the places file or the file itself, 422 with every
+row-level problem.
 """
 
 from __future__ import annotations
 
 import re
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Depends, File, Query, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from tryggplan.domain import InvalidInputError, Problem
-from tryggplan.service import crud
-from tryggplan.service.deps import EngineDep, SessionDep, SettingsDep, require
+from tryggplan.domain import Problem
+from tryggplan.service.deps import EngineDep, SettingsDep, require
 from tryggplan.service.schemas import (
     AggregateOut,
     AggregateRow,
@@ -34,10 +33,9 @@ from tryggplan.service.schemas import (
     IncidentPage,
     ProblemOut,
 )
-from tryggplan.storage.incidents import import_incidents, read_incidents, read_places
-from tryggplan.storage.models import Incident, Place
-from tryggplan.storage.tokens import DATA, READ, Principal
 from tryggplan.timeutil import check_tz
+from tryggplan.usecases import incidents, ingest
+from tryggplan.usecases.access import DATA, READ, Principal
 
 router = APIRouter(tags=["incidents"])
 
@@ -51,8 +49,18 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _problem_out(p: Problem) -> ProblemOut:
-    return ProblemOut(
-        file=p.file, row=p.row, column=p.column, message=p.message, fix=p.fix, kind=getattr(p, "kind", None)
+    return ProblemOut(file=p.file, row=p.row, column=p.column, message=p.message, fix=p.fix, kind=p.kind or None)
+
+
+def _import_out(outcome: ingest.ImportOutcome) -> ImportOut:
+    return ImportOut(
+        import_id=outcome.import_id,
+        source_file=outcome.source_file,
+        added=outcome.added,
+        unchanged=outcome.unchanged,
+        rejected=len(outcome.rejected),
+        places_upserted=outcome.places_upserted,
+        problems=[_problem_out(p) for p in outcome.problems[:1000]],
     )
 
 
@@ -75,22 +83,16 @@ def list_incidents(
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> IncidentPage:
     """Raw incident rows, oldest first (analyst/admin only: readers get 403)."""
-    t0 = crud.parse_time(start, settings.tz, "start")
-    t1 = crud.parse_time(end, settings.tz, "end")
-    frame = read_incidents(
-        engine, start=t0, end=t1, place_ids=place_id, municipality=municipality, limit=limit, offset=offset
+    page = incidents.list_incidents(
+        engine,
+        tz=settings.tz,
+        place_ids=place_id,
+        municipality=municipality,
+        start=start,
+        end=end,
+        limit=limit,
+        offset=offset,
     )
-    stmt = select(func.count()).select_from(Incident)
-    if place_id:
-        stmt = stmt.where(Incident.place_id.in_(place_id))
-    if municipality is not None:
-        stmt = stmt.where(Incident.place_id.in_(select(Place.place_id).where(Place.municipality == municipality)))
-    if t0 is not None:
-        stmt = stmt.where(Incident.occurred_at >= t0.tz_convert("UTC").to_pydatetime())
-    if t1 is not None:
-        stmt = stmt.where(Incident.occurred_at < t1.tz_convert("UTC").to_pydatetime())
-    with engine.connect() as conn:
-        total = int(conn.execute(stmt).scalar_one())
     rows = [
         IncidentOut(
             incident_id=str(r.incident_id),
@@ -100,86 +102,24 @@ def list_incidents(
             source=None if pd.isna(r.source) else str(r.source),
             weight=float(r.weight),
         )
-        for r in frame.itertuples(index=False)
+        for r in page.incidents.itertuples(index=False)
     ]
-    return IncidentPage(total=total, limit=limit, offset=offset, incidents=rows)
-
-
-def _import_checked(
-    engine: Engine,
-    valid: pd.DataFrame,
-    problems: list[Problem],
-    places: pd.DataFrame | None,
-    file: str,
-    actor: str,
-    skip_invalid: bool,
-    summary: str,
-) -> ImportOut:
-    if problems and (
-        not skip_invalid
-        or (
-            valid.empty
-            and any(
-                p.row is None
-                or p.kind in ("missing_column", "duplicate_column", "empty_file", "binary_file", "workbook", "encoding")
-                for p in problems
-            )
-        )
-    ):
-        raise InvalidInputError(summary, problems)
-    bad_rows = {p.row for p in problems if p.row is not None}
-    result = import_incidents(engine, valid, places, source_file=file, actor=actor, rejected=len(bad_rows))
-    return ImportOut(
-        import_id=result.import_id,
-        source_file=result.source_file,
-        added=result.added,
-        unchanged=result.unchanged,
-        rejected=result.rejected,
-        places_upserted=result.places_upserted,
-        problems=[_problem_out(p) for p in problems[:1000]],
-    )
+    return IncidentPage(total=page.total, limit=limit, offset=offset, incidents=rows)
 
 
 @router.post("/incidents", response_model=ImportOut, status_code=status.HTTP_201_CREATED, responses=_ERRORS)
 def post_incidents(batch: IncidentBatch, principal: Analyst, engine: EngineDep, settings: SettingsDep) -> ImportOut:
     """Import a JSON batch. ``row`` in problems is the 1-based position in ``incidents``
     (``places``). Idempotent by ``incident_id``; all or nothing unless ``skip_invalid``."""
-    from tryggplan.readers import summarize
-    from tryggplan.validation import row_text_problems, validate_incidents, validate_places
-
-    tz = _tz(settings.tz, batch.tz)
-    problems: list[Problem] = []
-    places: pd.DataFrame | None = None
-    known = set(read_places(engine)["place_id"])
-    if batch.places:
-        raw_places = pd.DataFrame([p.model_dump() for p in batch.places]).astype(object)
-        raw_places = raw_places.where(raw_places.notna(), "").astype(str)
-        raw_places["row"] = range(1, len(raw_places) + 1)
-        places, place_problems = validate_places(raw_places, "request.places")
-        problems += place_problems
-        known |= set(places["place_id"].astype(str))
-    raw = pd.DataFrame(
+    outcome = ingest.import_records(
+        engine,
         [i.model_dump() for i in batch.incidents],
-        columns=["incident_id", "occurred_at", "place_id", "category", "source", "weight"],
+        [p.model_dump() for p in batch.places] if batch.places else None,
+        tz=_tz(settings.tz, batch.tz),
+        skip_invalid=batch.skip_invalid,
+        actor=principal.actor,
     )
-    raw = raw.astype(object).where(raw.notna(), "").astype(str)
-    raw["row"] = range(1, len(raw) + 1)
-    # NUL and control characters, as the file readers refuse them (PostgreSQL cannot store NUL)
-    header = list(raw.columns[:-1])
-    text_problems = [
-        p
-        for i, fields in enumerate(raw[header].itertuples(index=False, name=None), start=1)
-        for p in row_text_problems("request.incidents", i, header, list(fields))
-    ]
-    check = validate_incidents(raw, "request.incidents", tz=tz, places=known)
-    problems += text_problems + check.problems
-    bad = {p.row for p in text_problems + check.problems if p.row is not None}
-    frame = check.frame
-    valid = frame[~frame["row"].isin(bad) & ~frame["row"].isin(check.duplicate_rows)].reset_index(drop=True)
-    if place_problems_only := [p for p in problems if p.file == "request.places"]:
-        raise InvalidInputError(summarize(place_problems_only, "request.places"), place_problems_only)
-    summary = summarize(problems, "request.incidents") if problems else ""
-    return _import_checked(engine, valid, problems, places, "request", principal.actor, batch.skip_invalid, summary)
+    return _import_out(outcome)
 
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -208,17 +148,34 @@ async def upload_incidents(
     places: Annotated[UploadFile | None, File(description="optional places CSV")] = None,
     skip_invalid: Annotated[bool, Query(description="import the valid rows and report the others")] = False,
     tz: Annotated[str | None, Query(max_length=64, description="zone of times without offset")] = None,
-    format: Annotated[Literal["auto", "canonical", "excel", "police"], Query()] = "auto",
+    format: Annotated[Literal["auto", "canonical", "excel", "police", "mapped"], Query()] = "auto",
+    columns: Annotated[
+        str | None,
+        Query(max_length=2000, description="source column per canonical column, e.g. occurred_at=Tid,place_id=Plats"),
+    ] = None,
+    source: Annotated[str | None, Query(max_length=200, description="source of rows that have none")] = None,
 ) -> ImportOut:
-    """Upload an incident file, read and checked exactly like ``tryggplan import``."""
+    """Upload an incident file, read, checked and stored exactly like ``tryggplan import``."""
     zone = _tz(settings.tz, tz)
     data = await file.read()
     places_data = await places.read() if places is not None else None
     name = _safe_name(file.filename, "upload.csv")
     places_name = _safe_name(places.filename if places is not None else None, "places.csv")
-    return await run_in_threadpool(
-        _upload, engine, data, name, places_data, places_name, zone, format, skip_invalid, principal.actor
+    outcome = await run_in_threadpool(
+        _upload,
+        engine,
+        data,
+        name,
+        places_data,
+        places_name,
+        zone,
+        format,
+        columns,
+        source,
+        skip_invalid,
+        principal.actor,
     )
+    return _import_out(outcome)
 
 
 def _upload(
@@ -228,48 +185,41 @@ def _upload(
     places_data: bytes | None,
     places_name: str,
     tz: str,
-    fmt: Literal["auto", "canonical", "excel", "police"],
+    fmt: str,
+    columns: str | None,
+    source: str | None,
     skip_invalid: bool,
     actor: str,
-) -> ImportOut:
-    from tryggplan.readers import load_incidents, summarize
-    from tryggplan.readers import read_places as read_places_file
-
+) -> ingest.ImportOutcome:
     with tempfile.TemporaryDirectory(prefix="tryggplan-upload-") as tmp:
-        places_frame: pd.DataFrame | None = None
+        places_path = None
         if places_data is not None:
             places_path = Path(tmp) / ("places-" + places_name)
             places_path.write_bytes(places_data)
-            places_frame = read_places_file(places_path)
-        known = set(read_places(engine)["place_id"])
-        if places_frame is not None:
-            known |= set(places_frame["place_id"].astype(str))
         path = Path(tmp) / name
         path.write_bytes(data)
-        result = load_incidents(path, format=fmt, tz=tz, places=known if known or fmt != "police" else None)
-    if result.places is not None:
-        derived = result.places
-        places_frame = (
-            derived
-            if places_frame is None
-            else pd.concat(
-                [places_frame, derived[~derived["place_id"].isin(places_frame["place_id"])]],
-                ignore_index=True,
-            )
+        return ingest.import_file(
+            engine,
+            path,
+            places_path=places_path,
+            fmt=fmt,
+            tz=tz,
+            columns=columns,
+            source=source,
+            skip_invalid=skip_invalid,
+            actor=actor,
         )
-    summary = summarize(result.problems, name) if result.problems else ""
-    return _import_checked(engine, result.valid, result.problems, places_frame, name, actor, skip_invalid, summary)
 
 
 @router.get("/imports", response_model=list[ImportRecordOut], tags=["incidents"], responses=_ERRORS)
 def list_imports(
     principal: Analyst,
-    session: SessionDep,
+    engine: EngineDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> list[ImportRecordOut]:
     """Import history, newest first: who, when, which file, rows added / unchanged / rejected."""
-    return [ImportRecordOut.model_validate(r, from_attributes=True) for r in crud.list_imports(session, limit, offset)]
+    return [ImportRecordOut(**asdict(r)) for r in incidents.list_imports(engine, limit, offset)]
 
 
 @router.get("/aggregates/incidents", response_model=AggregateOut, tags=["incidents"], responses=_ERRORS)
@@ -283,29 +233,9 @@ def aggregate_incidents(
     end: Annotated[str | None, Query(max_length=40)] = None,
 ) -> AggregateOut:
     """Incident counts per place and local day / ISO week / month (any role; no raw rows)."""
-    t0 = crud.parse_time(start, settings.tz, "start")
-    t1 = crud.parse_time(end, settings.tz, "end")
-    frame = read_incidents(engine, start=t0, end=t1, municipality=municipality)
-    rows: list[AggregateRow] = []
-    if not frame.empty:
-        local = pd.DatetimeIndex(frame["occurred_at"]).tz_convert(settings.tz)
-        if by == "day":
-            period = pd.Series(local.strftime("%Y-%m-%d"))
-        elif by == "month":
-            period = pd.Series(local.strftime("%Y-%m"))
-        else:
-            iso = local.isocalendar()
-            period = pd.Series([f"{y}-W{w:02d}" for y, w in zip(iso["year"], iso["week"], strict=True)])
-        grouped = pd.DataFrame(
-            {
-                "place_id": frame["place_id"].astype(str).to_numpy(),
-                "period": period.to_numpy(),
-                "weight": frame["weight"].to_numpy(),
-            }
-        ).groupby(["place_id", "period"])
-        out = grouped["weight"].agg(["size", "sum"]).reset_index()
-        rows = [
-            AggregateRow(place_id=p, period=str(per), count=int(n), weighted=float(w))
-            for p, per, n, w in out.itertuples(index=False)
-        ]
+    frame = incidents.aggregate(engine, tz=settings.tz, by=by, municipality=municipality, start=start, end=end)
+    rows = [
+        AggregateRow(place_id=str(p), period=str(per), count=int(n), weighted=float(w))
+        for p, per, n, w in frame[["place_id", "period", "count", "weighted"]].itertuples(index=False)
+    ]
     return AggregateOut(by=by, tz=settings.tz, rows=rows)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, status
 
 from tryggplan.service.deps import EngineDep, require
 from tryggplan.service.schemas import ErrorOut, TokenCreate, TokenCreated, TokenOut
-from tryggplan.storage import tokens as auth
-from tryggplan.storage.tokens import ADMIN, Principal
+from tryggplan.usecases import access
+from tryggplan.usecases.access import ADMIN, Principal
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
 
@@ -25,17 +26,17 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 @router.get("", response_model=list[TokenOut], responses=_ERRORS)
 def list_tokens(principal: Admin, engine: EngineDep, include_revoked: bool = False) -> list[TokenOut]:
     """Tokens (never their secrets): id, role, name, first characters, created, revoked."""
-    return [TokenOut(**vars(t)) for t in auth.list_tokens(engine, include_revoked)]
+    return [TokenOut(**asdict(t)) for t in access.list_tokens(engine, include_revoked)]
 
 
 @router.post("", response_model=TokenCreated, status_code=status.HTTP_201_CREATED, responses=_ERRORS)
 def create_token(body: TokenCreate, principal: Admin, engine: EngineDep) -> TokenCreated:
     """A new token; ``token`` is shown only in this answer (only its hash is stored)."""
-    secret, info = auth.create_token(engine, body.role, body.name)
-    return TokenCreated(**vars(info), token=secret)
+    secret, info = access.create_token(engine, body.role, body.name)
+    return TokenCreated(**asdict(info), token=secret)
 
 
 @router.delete("/{token_id}", response_model=TokenOut, responses=_ERRORS)
 def revoke_token(token_id: Annotated[int, Path(ge=1, le=2**62)], principal: Admin, engine: EngineDep) -> TokenOut:
     """Revoke a token: it answers 401 from now on."""
-    return TokenOut(**vars(auth.revoke_token(engine, token_id)))
+    return TokenOut(**asdict(access.revoke_token(engine, token_id)))

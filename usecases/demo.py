@@ -14,20 +14,59 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
-from tryggplan.domain import TryggplanError
-from tryggplan.service import crud, jobs, planning
-from tryggplan.service.settings import Settings
+from tryggplan.allocation import demo_resources
+from tryggplan.demo import generate_town
+from tryggplan.domain import DEFAULT_TZ, NotFoundError, TryggplanError
+from tryggplan.storage import forecasts as runs
+from tryggplan.storage import plans as stored_plans
 from tryggplan.storage.database import open_database
 from tryggplan.storage.incidents import count_incidents, import_incidents, read_places
-from tryggplan.storage.models import ForecastRun, PlanRecord, ResourceSpec, utcnow
-from tryggplan.storage.tokens import create_token
+from tryggplan.usecases import access, forecasts, plans
+from tryggplan.usecases.plans import PlanKind
+
+
+@dataclass(frozen=True)
+class DemoFiles:
+    """What ``tryggplan demo-data`` wrote."""
+
+    places: int
+    areas: int
+    incidents: int
+    first: dt.date
+    last: dt.date
+    files: tuple[str, ...]
+
+
+def write_demo_files(out: Path, *, seed: int = 42, years: float = 3.25) -> DemoFiles:
+    """The synthetic demo town as files: ``places.csv``, ``incidents.csv`` (canonical, explicit offsets),
+    ``truth.json`` (the planted parameters) and ``resources.yaml``."""
+    town = generate_town(seed=seed, years=years)
+    out.mkdir(parents=True, exist_ok=True)
+    town.places.to_csv(out / "places.csv", index=False)
+    incidents = town.incidents.copy()
+    local = incidents["occurred_at"].dt.tz_convert(town.truth.tz)
+    incidents["occurred_at"] = local.map(lambda t: t.isoformat())
+    incidents.to_csv(out / "incidents.csv", index=False)
+    (out / "truth.json").write_text(
+        json.dumps(town.truth.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    spec = demo_resources(town.places)
+    (out / "resources.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return DemoFiles(
+        places=len(town.places),
+        areas=int(town.places["area"].nunique()),
+        incidents=len(town.incidents),
+        first=local.min().date(),
+        last=local.max().date(),
+        files=("places.csv", "incidents.csv", "truth.json", "resources.yaml"),
+    )
 
 
 @dataclass(frozen=True)
@@ -68,30 +107,33 @@ def _next_week(today: dt.date) -> tuple[str, dt.date]:
 
 
 def prepare_demo(
-    directory: Path, settings: Settings, seed: int = 7, model: str = "default", today: dt.date | None = None
+    directory: Path,
+    database_url: str,
+    *,
+    tz: str = DEFAULT_TZ,
+    seed: int = 7,
+    model: str = "default",
+    today: dt.date | None = None,
 ) -> DemoSummary:
     """Everything ``run-demo`` does before serving; returns what was made."""
-    from tryggplan.allocation import demo_resources
-    from tryggplan.demo import generate_town
-
     today = today or dt.date.today()
     directory.mkdir(parents=True, exist_ok=True)
-    engine = open_database(settings.database_url)
+    engine = open_database(database_url)
     try:
         added = 0
         if count_incidents(engine) == 0:
-            town = generate_town(seed=seed, end=today - dt.timedelta(days=1), tz=settings.tz)
+            town = generate_town(seed=seed, end=today - dt.timedelta(days=1), tz=tz)
             town.places.to_csv(directory / "places.csv", index=False)
             incidents = town.incidents.copy()
-            incidents["occurred_at"] = incidents["occurred_at"].dt.tz_convert(settings.tz).map(lambda t: t.isoformat())
+            incidents["occurred_at"] = incidents["occurred_at"].dt.tz_convert(tz).map(lambda t: t.isoformat())
             incidents.to_csv(directory / "incidents.csv", index=False)
             added = import_incidents(
                 engine, town.incidents, town.places, source_file="demo town", actor="run-demo"
             ).added
-        resource_id = _ensure_resources(engine, directory, demo_resources)
+        resource_id = _ensure_resources(engine, directory)
         week, monday = _next_week(today)
         days = max(14, (monday - today).days + 7)
-        run_id = _ensure_forecast(engine, today, days, settings.tz, model)
+        run_id = _ensure_forecast(engine, today, days, tz, model)
         plan_id, cost, share = _ensure_plan(engine, week, resource_id, run_id)
         this_year, this_week, _ = today.isocalendar()
         current_week = f"{this_year}-W{this_week:02d}"
@@ -99,8 +141,8 @@ def prepare_demo(
             current_id: int | None = _ensure_plan(engine, current_week, resource_id, run_id)[0]
         except TryggplanError:
             current_id = None
-        reader, _ = create_token(engine, "reader", "demo dashboard")
-        coordinator, _ = create_token(engine, "coordinator", "demo coordinator")
+        reader, _ = access.create_token(engine, "reader", "demo dashboard")
+        coordinator, _ = access.create_token(engine, "coordinator", "demo coordinator")
         return DemoSummary(
             database=engine.url.render_as_string(hide_password=True),
             incidents_added=added,
@@ -119,80 +161,35 @@ def prepare_demo(
         engine.dispose()
 
 
-def _ensure_resources(engine: Engine, directory: Path, demo_resources) -> int:  # type: ignore[no-untyped-def]
-    with Session(engine) as session, session.begin():
-        existing = session.scalars(select(ResourceSpec).order_by(ResourceSpec.id.desc()).limit(1)).first()
-        if existing is not None:
-            return existing.id
+def _ensure_resources(engine: Engine, directory: Path) -> int:
+    try:
+        return stored_plans.get_resources(engine).id
+    except NotFoundError:
+        pass
     spec = demo_resources(read_places(engine))
     (directory / "resources.yaml").write_text(
         yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8"
     )
-    normalised = planning.validate_resources(spec, "demo resources")
-    with Session(engine) as session, session.begin():
-        row = ResourceSpec(name="demo town", spec=normalised, actor="run-demo", created_at=utcnow())
-        session.add(row)
-        session.flush()
-        return row.id
+    return plans.store_resources(engine, "demo town", spec, "run-demo").id
 
 
 def _ensure_forecast(engine: Engine, start: dt.date, days: int, tz: str, model: str) -> int:
-    with Session(engine) as session:
-        run = session.scalars(
-            select(ForecastRun)
-            .where(
-                ForecastRun.status == "done",
-                ForecastRun.start_date == start,
-                ForecastRun.days == days,
-                ForecastRun.tz == tz,
-            )
-            .order_by(ForecastRun.id.desc())
-            .limit(1)
-        ).first()
-        if run is not None:
-            return run.id
-    with Session(engine) as session, session.begin():
-        run_id = crud.new_forecast_run(session, model, start, days, tz, None, "run-demo").id
-    jobs.run_forecast(engine, run_id)
-    with Session(engine) as session:
-        run = session.get(ForecastRun, run_id)
-        assert run is not None
-        if run.status != "done":
-            raise TryggplanError(f"demo forecast failed: {run.error}")
-    return run_id
+    existing = runs.find_finished_run(engine, start, days, tz)
+    if existing is not None:
+        return existing.id
+    run = forecasts.start_run(engine, model=model, start=start, days=days, tz=tz, municipality=None, actor="run-demo")
+    forecasts.run_forecast(engine, run.id)
+    finished = runs.get_run(engine, run.id, done=False)
+    if finished.status != "done":
+        raise TryggplanError(f"demo forecast failed: {finished.error}")
+    return run.id
 
 
 def _ensure_plan(engine: Engine, week: str, resource_id: int, run_id: int) -> tuple[int, float | None, float | None]:
-    with Session(engine) as session:
-        plan = session.scalars(
-            select(PlanRecord)
-            .where(
-                PlanRecord.week == week,
-                PlanRecord.forecast_run_id == run_id,
-                PlanRecord.resource_id == resource_id,
-            )
-            .order_by(PlanRecord.id.desc())
-            .limit(1)
-        ).first()
-        if plan is not None:
-            return plan.id, plan.plan.get("cost_sek"), plan.plan.get("risk_covered_share")
-        run = session.get(ForecastRun, run_id)
-        resources = session.get(ResourceSpec, resource_id)
-        assert run is not None and resources is not None
-        grid = crud.grid_frame(session, run)
-        spec, tz = resources.spec, run.tz
-    doc = planning.make_plan(grid, spec, week, tz)
-    with Session(engine) as session, session.begin():
-        row = PlanRecord(
-            kind="week",
-            week=week,
-            status=str(doc.get("status", "")),
-            resource_id=resource_id,
-            forecast_run_id=run_id,
-            plan=doc,
-            actor="run-demo",
-            created_at=utcnow(),
+    found = stored_plans.find_plan(engine, week, resource_id, run_id)
+    if found is None:
+        kind: PlanKind = "week"
+        found = plans.plan_from_store(
+            engine, week, kind=kind, resource_id=resource_id, forecast_run_id=run_id, actor="run-demo"
         )
-        session.add(row)
-        session.flush()
-        return row.id, doc.get("cost_sek"), doc.get("risk_covered_share")
+    return found.id, found.plan.get("cost_sek"), found.plan.get("risk_covered_share")

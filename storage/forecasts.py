@@ -1,0 +1,246 @@
+"""Forecast runs and their risk grids in the database.
+
+A run row moves ``queued -> running -> done | failed``; a finished run's grid is stored cell by cell
+(``risk_cells``, one row per place and hourly slot, UTC) and read back in the contract's columns
+with ``slot_start`` in the run's zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from tryggplan.domain import RISK_GRID_COLUMNS, InvalidInputError, NotFoundError
+from tryggplan.storage.models import ForecastRun, Place, RiskCell, utcnow
+from tryggplan.storage.records import ForecastRunRecord
+
+_INSERT_CHUNK = 5000
+
+
+def _record(run: ForecastRun) -> ForecastRunRecord:
+    return ForecastRunRecord(
+        id=run.id,
+        status=run.status,
+        model=run.model,
+        model_version=run.model_version,
+        start_date=run.start_date,
+        days=run.days,
+        tz=run.tz,
+        municipality=run.municipality,
+        trained_until=run.trained_until,
+        generated_at=run.generated_at,
+        created_at=run.created_at,
+        finished_at=run.finished_at,
+        actor=run.actor,
+        error=run.error,
+    )
+
+
+def new_run(
+    engine: Engine, model: str, start: dt.date, days: int, tz: str, municipality: str | None, actor: str
+) -> ForecastRunRecord:
+    """A queued run (the job that trains it is started by the caller)."""
+    with Session(engine) as session, session.begin():
+        run = ForecastRun(
+            status="queued",
+            model=model,
+            start_date=start,
+            days=days,
+            tz=tz,
+            municipality=municipality,
+            actor=actor,
+            created_at=utcnow(),
+        )
+        session.add(run)
+        session.flush()
+        return _record(run)
+
+
+def get_run(engine: Engine, ref: str | int, done: bool = True) -> ForecastRunRecord:
+    """A run by id, or ``latest`` (the newest finished run). With ``done``, a run that has not
+    finished is refused (:class:`InvalidInputError`) saying its state."""
+    with Session(engine) as session:
+        if ref == "latest":
+            run = session.scalars(
+                select(ForecastRun).where(ForecastRun.status == "done").order_by(ForecastRun.id.desc()).limit(1)
+            ).first()
+            if run is None:
+                raise NotFoundError("no finished forecast yet: start one with POST /api/v1/forecasts")
+            return _record(run)
+        try:
+            run_id = int(ref)
+        except ValueError as exc:
+            raise InvalidInputError(f"forecast id {str(ref)[:40]!r} is not a number or 'latest'") from exc
+        found = session.get(ForecastRun, run_id) if -(2**63) < run_id < 2**63 else None
+        if found is None:
+            raise NotFoundError(f"no forecast {run_id}: see GET /api/v1/forecasts")
+        if done and found.status != "done":
+            raise InvalidInputError(
+                f"forecast {run_id} is {found.status}"
+                + (f" ({found.error})" if found.error else "")
+                + ": wait until it is done"
+            )
+        return _record(found)
+
+
+def list_runs(engine: Engine, limit: int = 50) -> list[ForecastRunRecord]:
+    """Runs, newest first."""
+    with Session(engine) as session:
+        return [_record(r) for r in session.scalars(select(ForecastRun).order_by(ForecastRun.id.desc()).limit(limit))]
+
+
+def find_finished_run(engine: Engine, start: dt.date, days: int, tz: str) -> ForecastRunRecord | None:
+    """The newest finished run of exactly this range, if any."""
+    with Session(engine) as session:
+        run = session.scalars(
+            select(ForecastRun)
+            .where(
+                ForecastRun.status == "done",
+                ForecastRun.start_date == start,
+                ForecastRun.days == days,
+                ForecastRun.tz == tz,
+            )
+            .order_by(ForecastRun.id.desc())
+            .limit(1)
+        ).first()
+        return _record(run) if run is not None else None
+
+
+def mark_running(engine: Engine, run_id: int) -> ForecastRunRecord | None:
+    """Move a run to ``running``; ``None`` when it no longer exists."""
+    with Session(engine) as session, session.begin():
+        run = session.get(ForecastRun, run_id)
+        if run is None:
+            return None
+        run.status = "running"
+        session.flush()
+        return _record(run)
+
+
+def store_grid(engine: Engine, run_id: int, grid: pd.DataFrame) -> None:
+    """Store a finished run's risk grid and provenance in one transaction; the run becomes ``done``."""
+    rows = _cells(run_id, grid)
+    with Session(engine) as session, session.begin():
+        for i in range(0, len(rows), _INSERT_CHUNK):
+            session.execute(insert(RiskCell), rows[i : i + _INSERT_CHUNK])
+        run = session.get(ForecastRun, run_id)
+        if run is None:
+            raise NotFoundError(f"forecast run {run_id} was deleted while it ran")
+        first = grid.iloc[0] if len(grid) else None
+        if first is not None:
+            run.model = str(first["model"])
+            run.model_version = str(first["model_version"])
+            run.trained_until = pd.Timestamp(first["trained_until"]).to_pydatetime()
+            run.generated_at = pd.Timestamp(first["generated_at"]).to_pydatetime()
+        else:
+            run.generated_at = utcnow()
+        run.status = "done"
+        run.finished_at = utcnow()
+
+
+def mark_failed(engine: Engine, run_id: int, reason: str) -> None:
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(ForecastRun)
+            .where(ForecastRun.id == run_id)
+            .values(status="failed", error=reason[:1000], finished_at=utcnow())
+        )
+
+
+def fail_unfinished(engine: Engine, reason: str) -> int:
+    """Mark runs left queued or running (by a server that stopped) as failed; returns how many."""
+    with Session(engine) as session, session.begin():
+        result = session.execute(
+            update(ForecastRun)
+            .where(ForecastRun.status.in_(["queued", "running"]))
+            .values(status="failed", error=reason, finished_at=utcnow())
+        )
+        return int(result.rowcount or 0)
+
+
+def delete_run(engine: Engine, run_id: int) -> None:
+    with Session(engine) as session, session.begin():
+        session.execute(delete(RiskCell).where(RiskCell.run_id == run_id))
+        run = session.get(ForecastRun, run_id)
+        if run is not None:
+            session.delete(run)
+
+
+def read_grid(
+    engine: Engine,
+    run: ForecastRunRecord,
+    place_ids: list[str] | None = None,
+    municipality: str | None = None,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """The stored risk grid of ``run`` in the contract's columns (``slot_start`` in the run's zone),
+    filtered by places, municipality and ``[start, end)``."""
+    stmt = select(
+        RiskCell.place_id,
+        RiskCell.slot_start,
+        RiskCell.expected,
+        RiskCell.p_any,
+        RiskCell.lo_80,
+        RiskCell.hi_80,
+        RiskCell.nb_alpha,
+        RiskCell.risk_level,
+    ).where(RiskCell.run_id == run.id)
+    if place_ids:
+        stmt = stmt.where(RiskCell.place_id.in_(place_ids))
+    if municipality is not None:
+        stmt = stmt.where(RiskCell.place_id.in_(select(Place.place_id).where(Place.municipality == municipality)))
+    if start is not None:
+        stmt = stmt.where(RiskCell.slot_start >= start.tz_convert("UTC").to_pydatetime())
+    if end is not None:
+        stmt = stmt.where(RiskCell.slot_start < end.tz_convert("UTC").to_pydatetime())
+    stmt = stmt.order_by(RiskCell.place_id, RiskCell.slot_start)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    frame = pd.DataFrame(
+        [tuple(r) for r in rows],
+        columns=["place_id", "slot_start", "expected", "p_any", "lo_80", "hi_80", "nb_alpha", "risk_level"],
+    )
+    frame["slot_start"] = pd.to_datetime(frame["slot_start"], utc=True).dt.tz_convert(run.tz)
+    for col in ("expected", "p_any", "nb_alpha"):
+        frame[col] = frame[col].astype(float)
+    for col in ("lo_80", "hi_80"):
+        frame[col] = frame[col].astype(int)
+    frame["model"] = run.model
+    frame["model_version"] = run.model_version
+    frame["trained_until"] = pd.Timestamp(run.trained_until).tz_convert(run.tz) if run.trained_until else pd.NaT
+    frame["generated_at"] = pd.Timestamp(run.generated_at) if run.generated_at else pd.NaT
+    return frame[list(RISK_GRID_COLUMNS)]
+
+
+def _cells(run_id: int, grid: pd.DataFrame) -> list[dict[str, Any]]:
+    slots = pd.DatetimeIndex(grid["slot_start"]).tz_convert("UTC")
+    return [
+        {
+            "run_id": run_id,
+            "place_id": str(place),
+            "slot_start": slot.to_pydatetime(),
+            "expected": float(expected),
+            "p_any": float(p_any),
+            "lo_80": int(lo),
+            "hi_80": int(hi),
+            "nb_alpha": float(alpha),
+            "risk_level": str(level),
+        }
+        for place, slot, expected, p_any, lo, hi, alpha, level in zip(
+            grid["place_id"],
+            slots,
+            grid["expected"].to_numpy(dtype=float),
+            grid["p_any"].to_numpy(dtype=float),
+            grid["lo_80"].to_numpy(),
+            grid["hi_80"].to_numpy(),
+            np.asarray(grid["nb_alpha"], dtype=float),
+            grid["risk_level"],
+            strict=True,
+        )
+    ]

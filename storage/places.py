@@ -1,0 +1,117 @@
+"""Places one at a time (the API's place routes) and the import history.
+
+Bulk reads and upserts of places go with the incidents (:mod:`tryggplan.storage.incidents`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from tryggplan.domain import InvalidInputError, NotFoundError
+from tryggplan.storage.models import ImportRecord, Incident, Place, utcnow
+from tryggplan.storage.records import ImportRecordInfo, PlaceRecord
+
+PLACE_FIELDS: tuple[str, ...] = ("name", "municipality", "lat", "lon", "kind", "area")
+
+
+def _record(p: Place) -> PlaceRecord:
+    return PlaceRecord(
+        place_id=p.place_id,
+        name=p.name,
+        municipality=p.municipality,
+        lat=p.lat,
+        lon=p.lon,
+        kind=p.kind,
+        area=p.area,
+    )
+
+
+def list_places(
+    engine: Engine, municipality: str | None = None, place_ids: list[str] | None = None
+) -> list[PlaceRecord]:
+    """Places sorted by id, optionally of one municipality or these ids."""
+    stmt = select(Place).order_by(Place.place_id)
+    if municipality is not None:
+        stmt = stmt.where(Place.municipality == municipality)
+    if place_ids is not None:
+        stmt = stmt.where(Place.place_id.in_(place_ids))
+    with Session(engine) as session:
+        return [_record(p) for p in session.scalars(stmt)]
+
+
+def get_place(engine: Engine, place_id: str) -> PlaceRecord:
+    with Session(engine) as session:
+        return _record(_get(session, place_id))
+
+
+def _get(session: Session, place_id: str) -> Place:
+    place = session.get(Place, place_id)
+    if place is None:
+        raise NotFoundError(f"no place {place_id[:80]!r}: see GET /api/v1/places")
+    return place
+
+
+def has_municipality(engine: Engine, municipality: str) -> bool:
+    with Session(engine) as session:
+        found = session.scalars(select(Place.place_id).where(Place.municipality == municipality).limit(1)).first()
+        return found is not None
+
+
+def create_place(engine: Engine, place_id: str, fields: dict[str, Any]) -> PlaceRecord:
+    """Create a place; :class:`InvalidInputError` when the id exists (it is changed with an update)."""
+    with Session(engine) as session, session.begin():
+        if session.get(Place, place_id) is not None:
+            raise InvalidInputError(
+                f"place {place_id[:80]!r} exists already: change it with PUT /api/v1/places/{place_id[:80]}"
+            )
+        place = Place(place_id=place_id, **{k: fields.get(k) for k in PLACE_FIELDS}, updated_at=utcnow())
+        session.add(place)
+        session.flush()
+        return _record(place)
+
+
+def update_place(engine: Engine, place_id: str, changes: dict[str, Any]) -> PlaceRecord:
+    """Change the given fields (the id stays)."""
+    with Session(engine) as session, session.begin():
+        place = _get(session, place_id)
+        for key, value in changes.items():
+            if key not in PLACE_FIELDS:
+                raise InvalidInputError(f"unknown place field {key!r}: use one of {', '.join(PLACE_FIELDS)}")
+            setattr(place, key, value)
+        place.updated_at = utcnow()
+        session.flush()
+        return _record(place)
+
+
+def delete_place(engine: Engine, place_id: str) -> None:
+    """Delete a place no incident refers to."""
+    with Session(engine) as session, session.begin():
+        place = _get(session, place_id)
+        used = session.scalar(select(func.count()).select_from(Incident).where(Incident.place_id == place_id))
+        if used:
+            raise InvalidInputError(
+                f"place {place_id[:80]!r} has {used} incident(s): it cannot be deleted while incidents refer to it"
+            )
+        session.delete(place)
+
+
+def list_imports(engine: Engine, limit: int = 100, offset: int = 0) -> list[ImportRecordInfo]:
+    """Import history, newest first."""
+    with Session(engine) as session:
+        rows = session.scalars(select(ImportRecord).order_by(ImportRecord.id.desc()).limit(limit).offset(offset))
+        return [
+            ImportRecordInfo(
+                id=r.id,
+                actor=r.actor,
+                created_at=r.created_at,
+                source_file=r.source_file,
+                rows_added=r.rows_added,
+                rows_unchanged=r.rows_unchanged,
+                rows_rejected=r.rows_rejected,
+                places_upserted=r.places_upserted,
+            )
+            for r in rows
+        ]

@@ -1,0 +1,366 @@
+"""Forecasts: train a model on the incidents before a start day and predict the risk grid; store
+runs; read a run's grid and the views dashboards ask for (heatmap, windows, daily totals, GeoJSON).
+
+The history window is defined once (:func:`history_window`): the local days from the first incident
+up to the start day (or the day after the last incident, when that is earlier). The CLI forecasts
+from a file, the API from the stored incidents; both call :func:`forecast_grid`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pytz
+from sqlalchemy import Engine
+
+from tryggplan.calendar import SwedishCalendar
+from tryggplan.counts import hourly_count_matrix
+from tryggplan.domain import DEFAULT_TZ, InvalidInputError, NotFoundError, TryggplanError
+from tryggplan.forecasting.grid import high_risk_windows, hour_of_week_heatmap
+from tryggplan.forecasting.parallel import fit_predict_groups
+from tryggplan.forecasting.registry import resolve_name
+from tryggplan.storage import forecasts as runs
+from tryggplan.storage import incidents as stored
+from tryggplan.storage import places as stored_places
+from tryggplan.storage.records import ForecastRunRecord, PlaceRecord
+from tryggplan.timeutil import check_tz, local_midnight
+
+log = logging.getLogger("tryggplan.usecases.forecasts")
+
+ParallelEngine = Literal["local", "dask"]
+MAX_DAYS = 92
+
+
+# --------------------------------------------------------------------------- training and prediction
+
+
+def history_window(incidents: pd.DataFrame, start: dt.date, tz: str) -> tuple[dt.date, dt.date]:
+    """Local days ``[first, end)`` a forecast starting ``start`` learns from: from the first incident
+    to ``start``, or to the day after the last incident when that comes first."""
+    local = incidents["occurred_at"].dt.tz_convert(tz)
+    first = local.min().date()
+    end = min(local.max().date() + dt.timedelta(days=1), start)
+    return first, end
+
+
+def forecast_grid(
+    incidents: pd.DataFrame,
+    start: dt.date,
+    days: int = 14,
+    *,
+    tz: str = DEFAULT_TZ,
+    model: str = "default",
+    places: pd.DataFrame | None = None,
+    group_by: str | None = None,
+    engine: ParallelEngine = "local",
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
+    """The risk grid for local days ``[start, start + days)`` from the incidents before ``start``.
+
+    Parameters
+    ----------
+    incidents : canonical incidents (``occurred_at`` tz-aware)
+    places : canonical places; places without incidents are forecast too (``None``: the incidents' places)
+    group_by : a places column (e.g. ``municipality``): fit each group of places separately
+    engine, scheduler : fit the groups serially or on Dask (a local cluster, or the scheduler's)
+    """
+    check_tz(tz)
+    resolve_name(model)
+    if not 1 <= days <= MAX_DAYS:
+        raise InvalidInputError(f"days must be 1..{MAX_DAYS}, got {days}")
+    if engine not in ("local", "dask"):
+        raise InvalidInputError(f"engine {engine!r}: use local or dask")
+    before = incidents[incidents["occurred_at"] < local_midnight(start, tz)] if len(incidents) else incidents
+    if before.empty:
+        first = f" (the first is on {incidents['occurred_at'].min().tz_convert(tz).date()})" if len(incidents) else ""
+        raise InvalidInputError(
+            f"no incidents before {start} to learn from{first}: forecast a later period or import earlier incidents"
+        )
+    history_start, history_end = history_window(before, start, tz)
+    known = set(places["place_id"].astype(str)) if places is not None else set()
+    all_places = sorted(set(before["place_id"].astype(str)) | known)
+    groups = _groups(all_places, places, group_by)
+    matrices = {g: hourly_count_matrix(before, tz, history_start, history_end, places=ids) for g, ids in groups.items()}
+    return fit_predict_groups(
+        matrices,
+        model,
+        start,
+        days,
+        SwedishCalendar(tz=tz),
+        engine=engine,
+        scheduler=scheduler,
+        progress=progress,
+    )
+
+
+def _groups(place_ids: list[str], places: pd.DataFrame | None, group_by: str | None) -> dict[str, list[str]]:
+    if not group_by:
+        return {"all": place_ids}
+    if places is None or group_by not in places.columns:
+        raise InvalidInputError(f"--group-by {group_by} needs places with a {group_by!r} column (--places FILE)")
+    key = places.set_index("place_id")[group_by].astype(str).reindex(place_ids).fillna("")
+    return {g: list(ids.index) for g, ids in key.groupby(key, sort=True)}
+
+
+# --------------------------------------------------------------------------- stored runs
+
+
+def start_run(
+    engine: Engine,
+    *,
+    model: str,
+    start: dt.date,
+    days: int,
+    tz: str,
+    municipality: str | None,
+    actor: str,
+) -> ForecastRunRecord:
+    """A queued run; :func:`run_forecast` (a background job) trains it."""
+    check_tz(tz)
+    resolve_name(model)
+    if municipality is not None and not stored_places.has_municipality(engine, municipality):
+        raise NotFoundError(f"no places in municipality {municipality[:80]!r}: see GET /api/v1/places")
+    return runs.new_run(engine, model, start, days, tz, municipality, actor)
+
+
+def run_forecast(engine: Engine, run_id: int) -> None:
+    """Train the run's model on the stored incidents and store its risk grid. Never raises: a failure
+    ends the run as ``failed`` with a one-line reason (the traceback goes to the log, without data)."""
+    run = runs.mark_running(engine, run_id)
+    if run is None:
+        return
+    try:
+        incidents = stored.read_incidents(
+            engine, end=local_midnight(run.start_date, run.tz), municipality=run.municipality
+        )
+        places = stored.read_places(engine, municipality=run.municipality)
+        grid = forecast_grid(
+            incidents,
+            run.start_date,
+            run.days,
+            tz=run.tz,
+            model=run.model,
+            places=places if len(places) else None,
+        )
+        runs.store_grid(engine, run_id, grid)
+    except Exception as exc:  # noqa: BLE001 - a job must always end in a state the client can read
+        runs.mark_failed(engine, run_id, job_failure(exc, f"forecast run {run_id}"))
+
+
+def job_failure(exc: BaseException, what: str) -> str:
+    """The one-line reason a background job stores; unexpected errors are logged with their traceback."""
+    if isinstance(exc, TryggplanError | ValueError):
+        return " ".join(str(exc).split())[:1000]
+    log.error("%s failed: %s\n%s", what, type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
+    return f"internal error ({type(exc).__name__}): see the server log"
+
+
+def list_runs(engine: Engine, limit: int = 50) -> list[ForecastRunRecord]:
+    return runs.list_runs(engine, limit)
+
+
+def get_run(engine: Engine, ref: str, done: bool = True) -> ForecastRunRecord:
+    return runs.get_run(engine, ref, done=done)
+
+
+# --------------------------------------------------------------------------- reading a run
+
+
+# pandas raises pytz's NonExistentTimeError / AmbiguousTimeError, which are not ValueErrors
+_LOCALIZE_ERRORS = (ValueError, TypeError, OverflowError, pytz.NonExistentTimeError, pytz.AmbiguousTimeError)
+
+
+def parse_time(value: str | None, tz: str, name: str) -> pd.Timestamp | None:
+    """A query time: ``YYYY-MM-DD`` (local midnight) or ISO 8601 (local time if no offset)."""
+    if value is None or value == "":
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            return local_midnight(dt.date.fromisoformat(text), tz)
+        ts = pd.Timestamp(text)
+    except (ValueError, TypeError, OverflowError) as exc:  # OutOfBoundsDatetime is a ValueError
+        raise InvalidInputError(
+            f"{name} {value[:40]!r} is not a date or time: write e.g. 2026-12-07 or 2026-12-07T18:00:00+01:00"
+        ) from exc
+    if ts is pd.NaT:
+        raise InvalidInputError(f"{name} is empty: write e.g. 2026-12-07")
+    if ts.tzinfo is None:
+        try:
+            ts = ts.tz_localize(tz, nonexistent="raise", ambiguous="raise")
+        except _LOCALIZE_ERRORS as exc:
+            raise InvalidInputError(
+                f"{name} {value[:40]!r} does not exist or is ambiguous in {tz}: add the offset, e.g. +02:00"
+            ) from exc
+    return ts
+
+
+@dataclass(frozen=True)
+class GridSelection:
+    """A finished run and (part of) its risk grid."""
+
+    run: ForecastRunRecord
+    grid: pd.DataFrame
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """Provenance every forecast payload carries."""
+        return {
+            "run_id": self.run.id,
+            "model": self.run.model,
+            "model_version": self.run.model_version,
+            "trained_until": self.run.trained_until,
+            "generated_at": self.run.generated_at,
+            "tz": self.run.tz,
+        }
+
+
+def select_grid(
+    engine: Engine,
+    run_ref: str,
+    *,
+    place_ids: list[str] | None = None,
+    municipality: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+) -> GridSelection:
+    """The finished run ``run_ref`` (an id or ``latest``) and its grid filtered by places, municipality
+    and the local time range ``[start, end)`` (dates or ISO times in the run's zone)."""
+    run = runs.get_run(engine, run_ref)
+    t0 = parse_time(start, run.tz, "start")
+    t1 = parse_time(end, run.tz, "end")
+    return GridSelection(run, runs.read_grid(engine, run, place_ids, municipality, t0, t1))
+
+
+def heatmap(selection: GridSelection) -> list[dict[str, Any]]:
+    """Hour-of-week profile: per local weekday (0 = Monday) and hour, the expected count summed over the
+    places, averaged over the dates [incidents/h]."""
+    if selection.grid.empty:
+        return []
+    table = hour_of_week_heatmap(selection.grid, selection.run.tz)
+    return [
+        {"weekday": day, "hour": int(hour), "expected": float(table.iat[day, hour])}
+        for day in range(7)
+        for hour in range(24)
+        if not np.isnan(table.iat[day, hour])
+    ]
+
+
+def grid_windows(
+    grid: pd.DataFrame,
+    *,
+    tz: str,
+    place_names: dict[str, str] | None = None,
+    levels: list[str] | None = None,
+    max_gap_hours: int = 0,
+) -> pd.DataFrame:
+    """Neighbouring high-risk hours of a place merged into windows ("Torget, Fri 21:00–02:00, 0.9
+    expected"), largest expected count first (:func:`tryggplan.forecasting.grid.high_risk_windows`)."""
+    return high_risk_windows(
+        grid, levels=levels or ["high"], tz=tz, place_names=place_names, max_gap_hours=max_gap_hours
+    )
+
+
+def windows(
+    engine: Engine, selection: GridSelection, levels: list[str] | None = None, max_gap_hours: int = 0
+) -> list[dict[str, Any]]:
+    """The high-risk windows of a selection (:func:`grid_windows`), named by the places' names."""
+    grid = selection.grid
+    if grid.empty:
+        return []
+    ids = sorted(set(grid["place_id"].astype(str)))
+    names = {p.place_id: p.name or p.place_id for p in stored_places.list_places(engine, place_ids=ids)}
+    frame = grid_windows(grid, tz=selection.run.tz, place_names=names, levels=levels, max_gap_hours=max_gap_hours)
+    return [
+        {
+            "place_id": str(r.place_id),
+            "name": str(r.name),
+            "start": pd.Timestamp(r.start).to_pydatetime(),
+            "end": pd.Timestamp(r.end).to_pydatetime(),
+            "hours": int(r.hours),
+            "expected": float(r.expected),
+            "peak": float(r.peak),
+            "night": r.night,
+            "label": str(r.label),
+        }
+        for r in frame.itertuples(index=False)
+    ]
+
+
+def daily(selection: GridSelection) -> list[dict[str, Any]]:
+    """Per place and local date: the expected count [incidents/day] and the number of high-risk hours."""
+    grid = selection.grid
+    if grid.empty:
+        return []
+    local = pd.DatetimeIndex(grid["slot_start"])
+    frame = pd.DataFrame(
+        {
+            "place_id": grid["place_id"].to_numpy(),
+            "date": local.date,
+            "expected": grid["expected"].to_numpy(),
+            "high": (grid["risk_level"] == "high").to_numpy(),
+        }
+    )
+    out = frame.groupby(["place_id", "date"], as_index=False).agg(
+        expected=("expected", "sum"), high_hours=("high", "sum")
+    )
+    return [
+        {"place_id": str(p), "date": d, "expected": float(e), "high_hours": int(h)}
+        for p, d, e, h in out.itertuples(index=False)
+    ]
+
+
+def geojson(engine: Engine, selection: GridSelection) -> dict[str, Any]:
+    """Places as GeoJSON points with the risk over the selected range as properties: ``expected_total``
+    [incidents], ``expected_max`` [incidents/h], ``peak_slot``, ``high_hours``, ``risk_level`` (the
+    highest level reached)."""
+    grid = selection.grid
+    meta = selection.meta
+    ids = sorted(set(grid["place_id"].astype(str)))
+    found = {p.place_id: p for p in stored_places.list_places(engine, place_ids=ids)} if ids else {}
+    order = {"high": 2, "elevated": 1, "normal": 0}
+    by_place = dict(iter(grid.groupby("place_id"))) if not grid.empty else {}
+    features = []
+    for place_id in ids:
+        place = found.get(place_id) or PlaceRecord(place_id, None, None, None, None, None, None)
+        g = by_place[place_id]
+        peak = g.loc[g["expected"].idxmax()]
+        props = {
+            "place_id": place.place_id,
+            "name": place.name,
+            "municipality": place.municipality,
+            "kind": place.kind,
+            "area": place.area,
+            "expected_total": float(g["expected"].sum()),
+            "expected_max": float(g["expected"].max()),
+            "peak_slot": pd.Timestamp(peak["slot_start"]).isoformat(),
+            "p_any_max": float(g["p_any"].max()),
+            "high_hours": int((g["risk_level"] == "high").sum()),
+            "risk_level": max(g["risk_level"], key=lambda x: order.get(x, 0)),
+            "model": meta["model"],
+            "model_version": meta["model_version"],
+        }
+        located = place.lat is not None and place.lon is not None and np.isfinite([place.lat, place.lon]).all()
+        geometry = {"type": "Point", "coordinates": [place.lon, place.lat]} if located else None
+        features.append({"type": "Feature", "id": place.place_id, "geometry": geometry, "properties": props})
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "model": meta["model"],
+        "model_version": meta["model_version"],
+        "trained_until": _iso(meta["trained_until"]),
+        "generated_at": _iso(meta["generated_at"]),
+        "run_id": meta["run_id"],
+    }
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -1,0 +1,309 @@
+"""Ingest: check an incident file, import a file or a JSON batch (all or nothing, idempotent).
+
+One rule set for ``tryggplan validate|import`` and ``POST /api/v1/incidents[/upload]``:
+
+* places come from the places file given (upserted), else those stored; when none are stored, from
+  the file itself (the police feed brings its municipalities, other files their place ids);
+* all or nothing: any problem refuses the file with :class:`ImportRefusedError` (a 422, exit 2)
+  listing every problem, and nothing is stored; with ``skip_invalid`` the valid rows are stored
+  and the others returned as ``rejected`` (their raw fields plus ``row`` and ``reason``), except
+  for file-level problems (:func:`is_file_level`), which always refuse the file;
+* idempotent: ids stored with the same content count as ``unchanged``; an id stored with other
+  content is a problem of its row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from tryggplan.domain import DEFAULT_TZ, INCIDENT_COLUMNS, InvalidInputError, Problem
+from tryggplan.readers import (
+    FORMATS,
+    Format,
+    IncidentFile,
+    load_incidents,
+    places_from_incidents,
+    read_places,
+    read_table,
+    summarize,
+)
+from tryggplan.storage import incidents as stored
+from tryggplan.validation import row_text_problems, stored_conflicts, validate_incidents, validate_places
+
+#: Problems that concern the whole file, not a row: they refuse it even with ``skip_invalid``.
+FILE_LEVEL_KINDS: frozenset[str] = frozenset(
+    {"empty_file", "binary_file", "workbook", "encoding", "missing_column", "duplicate_column"}
+)
+
+
+def is_file_level(problem: Problem) -> bool:
+    """Whether ``problem`` is about the file as a whole (no row of it can be trusted)."""
+    return problem.row is None or problem.kind in FILE_LEVEL_KINDS
+
+
+class ImportRefusedError(InvalidInputError):
+    """Nothing was imported. ``file`` is what was read (for the report), ``problems`` every problem."""
+
+    def __init__(self, message: str, problems: list[Problem], file: IncidentFile | None = None) -> None:
+        super().__init__(message, problems)
+        self.file = file
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What an import did. ``added + unchanged`` rows are now stored."""
+
+    source_file: str
+    import_id: int | None
+    added: int
+    unchanged: int
+    places_upserted: int
+    #: rows not imported (``skip_invalid``): raw fields as in the input plus ``row`` and ``reason``
+    rejected: pd.DataFrame
+    #: every problem found (reading and against the database)
+    problems: list[Problem]
+    #: the file as read (``None`` for a JSON batch)
+    file: IncidentFile | None = field(default=None, compare=False)
+
+
+def check_format(fmt: str) -> Format:
+    if fmt not in FORMATS:
+        raise InvalidInputError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    return fmt  # type: ignore[return-value]
+
+
+def known_places(engine: Engine | None, places_file: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The places a file is checked against: the places file's and the stored ones (``None``: none known)."""
+    frames = [f for f in (places_file, stored.read_places(engine) if engine is not None else None) if f is not None]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return None
+    return pd.concat(frames, ignore_index=True).drop_duplicates("place_id")
+
+
+def check_file(
+    path: Path,
+    *,
+    engine: Engine | None = None,
+    places_path: Path | None = None,
+    fmt: str = "auto",
+    tz: str = DEFAULT_TZ,
+    columns: str | None = None,
+    source: str | None = None,
+    include_noncrime: bool = False,
+) -> IncidentFile:
+    """Read and check an incident file without storing anything.
+
+    With ``engine``, also against the database (its places, and ids stored with other content);
+    the database is only read.
+    """
+    places_file = read_places(places_path) if places_path is not None else None
+    result = load_incidents(
+        path,
+        format=check_format(fmt),
+        tz=tz,
+        columns=columns,
+        source=source,
+        places=known_places(engine, places_file),
+        include_noncrime=include_noncrime,
+    )
+    if engine is not None and not result.valid.empty:
+        conflicts = stored_conflicts(result.valid, stored.read_incidents(engine), result.file)
+        if conflicts:
+            bad = {p.row for p in conflicts}
+            moved = set(result.valid.loc[result.valid["row"].isin(bad), "row"])
+            result.problems = sorted(result.problems + conflicts, key=lambda p: p.row or 0)
+            result.valid = result.valid[~result.valid["row"].isin(bad)].reset_index(drop=True)
+            result.rejected = pd.concat([result.rejected, raw_rows(path, moved)], ignore_index=True)
+    return result
+
+
+def read_file(
+    path: Path,
+    *,
+    places_path: Path | None = None,
+    fmt: str = "auto",
+    tz: str = DEFAULT_TZ,
+    columns: str | None = None,
+    source: str | None = None,
+    include_noncrime: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The incidents of a file ``import`` would accept and the places of the places file (``None``
+    without one), for commands that work on a file without a database; any problem refuses it."""
+    places_file = read_places(places_path) if places_path is not None else None
+    result = load_incidents(
+        path,
+        format=check_format(fmt),
+        tz=tz,
+        columns=columns,
+        source=source,
+        places=places_file,
+        include_noncrime=include_noncrime,
+    )
+    result.raise_for_problems()
+    return result.incidents, places_file
+
+
+def import_file(
+    engine: Engine,
+    path: Path,
+    *,
+    places_path: Path | None = None,
+    fmt: str = "auto",
+    tz: str = DEFAULT_TZ,
+    columns: str | None = None,
+    source: str | None = None,
+    include_noncrime: bool = False,
+    skip_invalid: bool = False,
+    actor: str = "cli",
+) -> ImportOutcome:
+    """Read, check and store an incident file (see the module docstring for the rules)."""
+    places_file = read_places(places_path) if places_path is not None else None
+    known = known_places(engine, places_file)
+    result = load_incidents(
+        path,
+        format=check_format(fmt),
+        tz=tz,
+        columns=columns,
+        source=source,
+        places=known,
+        include_noncrime=include_noncrime,
+    )
+    if result.problems and (not skip_invalid or not result.rows or any(map(is_file_level, result.problems))):
+        raise ImportRefusedError(
+            f"nothing imported: {summarize(result.problems, result.file)}", result.problems, result
+        )
+    if result.rows == 0:
+        return ImportOutcome(result.file, None, 0, 0, 0, result.rejected, [], result)
+    upsert = places_file if places_file is not None else result.places
+    if upsert is None and known is None:
+        upsert = places_from_incidents(result.valid)
+    return _store(
+        engine,
+        result.valid,
+        upsert,
+        result.file,
+        actor,
+        skip_invalid,
+        result.problems,
+        result.rejected,
+        lambda rows: raw_rows(path, rows),
+        result,
+    )
+
+
+def import_records(
+    engine: Engine,
+    incidents: list[dict[str, Any]],
+    places: list[dict[str, Any]] | None = None,
+    *,
+    tz: str = DEFAULT_TZ,
+    skip_invalid: bool = False,
+    actor: str = "api",
+) -> ImportOutcome:
+    """Check and store incidents given as records (a JSON batch); ``row`` in problems is the 1-based
+    position in ``incidents`` (``places``). Same rules as :func:`import_file`."""
+    name = "request.incidents"
+    places_frame: pd.DataFrame | None = None
+    if places:
+        raw_places = _strings(pd.DataFrame(places))
+        places_frame, place_problems = validate_places(raw_places, "request.places")
+        if place_problems:
+            raise ImportRefusedError(summarize(place_problems, "request.places"), place_problems)
+    known = known_places(engine, places_frame)
+    raw = _strings(pd.DataFrame(incidents, columns=list(INCIDENT_COLUMNS)))
+    header = list(INCIDENT_COLUMNS)
+    # NUL and control characters are refused as the file readers refuse them (PostgreSQL cannot store NUL)
+    text_problems = [
+        p
+        for i, fields in enumerate(raw[header].itertuples(index=False, name=None), start=1)
+        for p in row_text_problems(name, i, header, list(fields))
+    ]
+    check = validate_incidents(raw, name, tz=tz, places=None if known is None else set(known["place_id"]))
+    problems = sorted(text_problems + check.problems, key=lambda p: p.row or 0)
+    bad = {p.row for p in problems if p.row is not None}
+    valid = check.frame[~check.frame["row"].isin(bad) & ~check.frame["row"].isin(check.duplicate_rows)]
+    valid = valid.reset_index(drop=True)
+    if problems and not skip_invalid:
+        raise ImportRefusedError(f"nothing imported: {summarize(problems, name)}", problems)
+    upsert = places_frame if places_frame is not None else (places_from_incidents(valid) if known is None else None)
+    rejected = _with_reasons(raw[raw["row"].isin(bad)], problems)
+    return _store(
+        engine,
+        valid,
+        upsert,
+        "request",
+        actor,
+        skip_invalid,
+        problems,
+        rejected,
+        lambda rows: raw[raw["row"].isin(rows)],
+    )
+
+
+def _store(
+    engine: Engine,
+    valid: pd.DataFrame,
+    places: pd.DataFrame | None,
+    name: str,
+    actor: str,
+    skip_invalid: bool,
+    problems: list[Problem],
+    rejected: pd.DataFrame,
+    raw_of: Any,
+    file: IncidentFile | None = None,
+) -> ImportOutcome:
+    """Store ``valid``; with ``skip_invalid``, rows that conflict with the database move to ``rejected``
+    and the rest is stored (all in one transaction per attempt)."""
+    problems = list(problems)
+    while True:
+        try:
+            result = stored.import_incidents(
+                engine, valid, places, source_file=name, actor=actor, rejected=len(rejected)
+            )
+            break
+        except InvalidInputError as exc:
+            rows = {p.row for p in exc.problems if p.row is not None}
+            if not skip_invalid or not rows or not valid["row"].isin(rows).any():
+                raise ImportRefusedError(f"nothing imported: {exc}", list(exc.problems), file) from exc
+            problems += exc.problems
+            rejected = pd.concat([rejected, _with_reasons(raw_of(rows), exc.problems)], ignore_index=True)
+            valid = valid[~valid["row"].isin(rows)].reset_index(drop=True)
+    return ImportOutcome(
+        source_file=name,
+        import_id=result.import_id,
+        added=result.added,
+        unchanged=result.unchanged,
+        places_upserted=result.places_upserted,
+        rejected=rejected,
+        problems=problems,
+        file=file,
+    )
+
+
+def _with_reasons(raw: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
+    reasons: dict[int, list[str]] = {}
+    for p in problems:
+        if p.row is not None:
+            reasons.setdefault(p.row, []).append(f"{p.column or 'row'}: {p.message}")
+    out = raw.copy()
+    out["reason"] = ["; ".join(reasons.get(int(r), [])) for r in out["row"]]
+    return out
+
+
+def _strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every value as text ('' for missing), plus the 1-based ``row``, as the readers hand rows over."""
+    out = frame.astype(object).where(frame.notna(), "").astype(str)
+    out["row"] = range(1, len(out) + 1)
+    return out
+
+
+def raw_rows(path: Path, rows: set[int]) -> pd.DataFrame:
+    """The rows of ``path`` with these spreadsheet row numbers, as they are in the file."""
+    raw = read_table(path).frame()
+    return raw[raw["row"].isin(rows)].copy()
