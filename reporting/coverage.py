@@ -29,6 +29,8 @@ def parse_shift(shift: Mapping[str, Any], where: str) -> tuple[str, list[str], p
     places = shift.get("place_ids")
     if isinstance(places, str) or not isinstance(places, Sequence) or not places:
         raise InvalidInputError(f"{where}: needs place_ids, a non-empty list of place ids")
+    if shift.get("end") is None and shift.get("hours") is None:
+        raise InvalidInputError(f"{where}: needs an end or hours (the shift's length [h])")
     try:
         start = pd.Timestamp(shift["start"])
         end = pd.Timestamp(shift["end"]) if shift.get("end") is not None else start + pd.Timedelta(hours=shift["hours"])
