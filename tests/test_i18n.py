@@ -12,6 +12,7 @@ from tryggplan.i18n import (
     check_lang,
     expected_in_words,
     format_date,
+    format_date_range,
     format_datetime,
     format_number,
     format_p_value,
@@ -82,6 +83,15 @@ def test_dates_and_times() -> None:
         format_time_range("2026-12-04T20:00+01:00", "2026-12-05T14:00+01:00", "en")
         == "Fri 4 Dec 20:00 \u2013 Sat 5 Dec 14:00"
     )
+
+
+def test_date_ranges() -> None:
+    assert format_date_range(dt.date(2026, 11, 16), dt.date(2026, 11, 29)) == "16\u201329 november 2026"
+    assert format_date_range(dt.date(2026, 10, 27), dt.date(2026, 11, 9)) == "27 oktober\u20139 november 2026"
+    assert format_date_range(dt.date(2025, 12, 20), dt.date(2026, 1, 2), "en") == "20 December 2025\u20132 January 2026"
+    assert format_date_range(dt.date(2026, 2, 28), dt.date(2026, 2, 28)) == "28 februari 2026"
+    with pytest.raises(InvalidInputError, match="ends before it starts"):
+        format_date_range(dt.date(2026, 2, 28), dt.date(2026, 2, 1))
 
 
 def test_naive_times_are_refused() -> None:

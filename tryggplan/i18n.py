@@ -272,6 +272,21 @@ def format_date(day: dt.date, lang: Lang = "sv", style: DateStyle = "long") -> s
     raise InvalidInputError(f"date style {style!r} is not one of long, short, weekday, full")
 
 
+def format_date_range(first: dt.date, last: dt.date, lang: Lang = "sv") -> str:
+    """An inclusive range of dates, sharing what the two dates share: ``16–29 november 2026``,
+    ``27 oktober–9 november 2026``, ``20 december 2025–2 januari 2026`` (en: ``16–29 November 2026``)."""
+    lang = check_lang(lang)
+    if last < first:
+        raise InvalidInputError(f"date range {first.isoformat()}..{last.isoformat()} ends before it starts")
+    if first == last:
+        return format_date(first, lang)
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}{EN_DASH}{format_date(last, lang)}"
+    if first.year == last.year:
+        return f"{first.day} {month_name(first.month, lang)}{EN_DASH}{format_date(last, lang)}"
+    return f"{format_date(first, lang)}{EN_DASH}{format_date(last, lang)}"
+
+
 def _local(ts: dt.datetime | pd.Timestamp | str, tz: str | None) -> pd.Timestamp:
     stamp = pd.Timestamp(ts)
     if stamp.tzinfo is None:
