@@ -44,14 +44,16 @@ from tryggplan.i18n import (
 from tryggplan.reporting.situation import row_text
 
 #: at most this many rows per table on paper (flagged places always shown)
-MAX_PLACES = 12
-MAX_CATEGORIES = 8
-MAX_WINDOWS = 10
-MAX_ASSOCIATIONS = 8
-MAX_NOTES = 6
-MAX_NOTE_CHARS = 240
+MAX_PLACES = 10
+MAX_CATEGORIES = 5
+MAX_WINDOWS = 6
+MAX_ASSOCIATIONS = 6
+MAX_NOTES = 3
+MAX_NOTE_PLACES = 2
+MAX_NOTE_CHARS = 140
+MAX_LABEL_CHARS = 26
 #: places in the period-vs-previous chart
-MAX_CHART_PLACES = 10
+MAX_CHART_PLACES = 8
 
 register_messages(
     {
@@ -91,6 +93,16 @@ register_messages(
             "sv": "Ytterligare {n} platser, alla inom normal variation, finns i CSV-filen.",
             "en": "{n} more places, all within normal variation, are in the CSV file.",
         },
+        "report.more_places_flagged": {
+            "sv": "Ytterligare {n} platser, varav {k} markerade, finns i CSV-filen.",
+            "en": "{n} more places, {k} of them marked, are in the CSV file.",
+        },
+        "report.col.p": {"sv": "p", "en": "p"},
+        "report.more_notes": {
+            "sv": "Ytterligare {n} anteckningar finns i JSON-utdraget.",
+            "en": "{n} more notes are in the JSON.",
+        },
+        "report.more_associations": {"sv": "övriga ({n})", "en": "others ({n})"},
         "report.more_categories": {
             "sv": "Ytterligare {n} händelsetyper finns i CSV-filen.",
             "en": "{n} more categories are in the CSV file.",
@@ -162,13 +174,13 @@ register_messages(
 )
 
 _CSS = """
-@page { size: A4; margin: 13mm 14mm 14mm 14mm; }
+@page { size: A4; margin: 12mm 13mm 12mm 13mm; }
 * { box-sizing: border-box; }
-html { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; font-size: 9pt; color: #111; }
+html { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; font-size: 8.5pt; color: #111; }
 body { margin: 0; }
 .municipality + .municipality { break-before: page; }
 h1 { font-size: 15pt; margin: 0 0 1mm 0; }
-h2 { font-size: 11.5pt; margin: 4mm 0 1.5mm 0; border-bottom: 0.4pt solid #888; break-after: avoid; }
+h2 { font-size: 11pt; margin: 3mm 0 1mm 0; border-bottom: 0.4pt solid #888; break-after: avoid; }
 h3 { font-size: 9.5pt; margin: 2mm 0 1mm 0; break-after: avoid; }
 p { margin: 0.8mm 0; }
 .lead { color: #333; }
@@ -188,8 +200,6 @@ figcaption { font-size: 8pt; color: #333; }
 ul { margin: 0.5mm 0; padding-left: 5mm; }
 li { margin: 0.5mm 0; }
 .blank { border-bottom: 0.4pt solid #999; height: 6mm; }
-.columns { display: flex; gap: 5mm; }
-.columns > div { flex: 1 1 0; }
 """
 
 
@@ -203,8 +213,17 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _pct(value: float | None, lang: Lang) -> str:
-    return message("report.no_change", lang) if value is None else format_percent(value, lang)
+def _pct(value: float | None, lang: Lang, none: str | None = None) -> str:
+    if value is None:
+        return message("report.no_change", lang) if none is None else none
+    return format_percent(value, lang)
+
+
+def _p(p: float | None, lang: Lang) -> str:
+    """A p-value for a table cell: ``0,002``, ``< 0,001``, ``–`` when there was nothing to test."""
+    if p is None:
+        return EN_DASH
+    return format_p_value(p, lang).removeprefix("p = ").removeprefix("p ")
 
 
 def _range(first: str, last: str, lang: Lang) -> str:
@@ -244,12 +263,12 @@ def _number_axis(ax: Any, axis: str, lang: Lang) -> None:
 def chart_places(places: Sequence[Mapping[str, Any]], lang: Lang) -> str:
     """Horizontal bars: the period against the period before, by place (the busiest places)."""
     rows = sorted(places, key=lambda r: (-r["count"], -r["previous"], r["name"]))[:MAX_CHART_PLACES][::-1]
-    fig = _figure(8.6, 1.6 + 0.48 * max(len(rows), 1))
+    fig = _figure(8.6, 1.4 + 0.4 * max(len(rows), 1))
     ax = fig.add_subplot()
     y = list(range(len(rows)))
     ax.barh([v + 0.2 for v in y], [r["count"] for r in rows], height=0.4, color="#c0392b", label=_period(lang))
     ax.barh([v - 0.2 for v in y], [r["previous"] for r in rows], height=0.4, color="#95a5a6", label=_before(lang))
-    ax.set_yticks(y, [str(r["name"]) for r in rows], fontsize=7)
+    ax.set_yticks(y, [_short(str(r["name"])) for r in rows], fontsize=7)
     ax.tick_params(axis="x", labelsize=7)
     _number_axis(ax, "x", lang)
     ax.spines[["top", "right"]].set_visible(False)
@@ -259,7 +278,7 @@ def chart_places(places: Sequence[Mapping[str, Any]], lang: Lang) -> str:
 
 def chart_months(months: Sequence[Mapping[str, Any]], year: int, lang: Lang) -> str:
     """Bars per month this year, a line for last year (the last month cut at ``to`` in both)."""
-    fig = _figure(8.6, 5.4)
+    fig = _figure(8.6, 4.6)
     ax = fig.add_subplot()
     x = [m["month"] for m in months]
     ax.bar(x, [m["count"] for m in months], color="#2c7fb8", label=f"{year}")
@@ -270,6 +289,10 @@ def chart_months(months: Sequence[Mapping[str, Any]], year: int, lang: Lang) -> 
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=7, frameon=False, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=2)
     return _svg_img(fig, message("report.chart.months", lang))
+
+
+def _short(label: str) -> str:
+    return label if len(label) <= MAX_LABEL_CHARS else label[: MAX_LABEL_CHARS - 1].rstrip() + "…"
 
 
 def _period(lang: Lang) -> str:
@@ -340,7 +363,13 @@ def _count_table(rows: Sequence[Mapping[str, Any]], label_key: str, header: str,
         f"<tr><th>{_e(header)}</th>"
         + "".join(
             f'<th class="n">{_e(message(k, lang))}</th>'
-            for k in ("report.col.count", "report.col.previous", "report.col.change", "report.col.last_year")
+            for k in (
+                "report.col.count",
+                "report.col.previous",
+                "report.col.change",
+                "report.col.last_year",
+                "report.col.p",
+            )
         )
         + f"<th>{_e(message('report.col.assessment', lang))}</th></tr>"
     )
@@ -351,9 +380,10 @@ def _count_table(rows: Sequence[Mapping[str, Any]], label_key: str, header: str,
             f"<tr{cls}><td>{_e(r[label_key])}</td>"
             f'<td class="n">{format_number(r["count"], 0, lang)}</td>'
             f'<td class="n">{format_number(r["previous"], 0, lang)}</td>'
-            f'<td class="n">{_e(_pct(r.get("change_vs_previous_pct"), lang))}</td>'
+            f'<td class="n">{_e(_pct(r.get("change_vs_previous_pct"), lang, EN_DASH))}</td>'
             f'<td class="n">{format_number(r["last_year"], 0, lang)}</td>'
-            f"<td>{_e(_verdict(r, lang))}</td></tr>"
+            f'<td class="n">{_e(_p(r.get("p_value"), lang))}</td>'
+            f"<td>{_e(row_text(r.get('flag'), lang))}</td></tr>"
         )
     return f"<table>\n{head}\n" + "\n".join(body) + "\n</table>"
 
@@ -381,12 +411,18 @@ def _look_back(rep: Mapping[str, Any], lang: Lang) -> list[str]:
         + "</p>"
     )
     places = list(rep["places"])
-    shown = [r for r in places if r.get("flag")]
+    # flagged places first (strongest evidence first), then the busiest; never more rows than fit
+    flagged = sorted((r for r in places if r.get("flag")), key=lambda r: (r["p_value"], -r["count"], r["name"]))
+    shown = flagged[:MAX_PLACES]
     shown += [r for r in places if not r.get("flag")][: max(0, MAX_PLACES - len(shown))]
     shown.sort(key=lambda r: (-r["count"], -r["previous"], r["name"]))
     out.append(_count_table(shown, "name", message("report.col.place", lang), lang))
-    if len(places) > len(shown):
-        out.append(f'<p class="note">{_e(message("report.more_places", lang, n=len(places) - len(shown)))}</p>')
+    hidden = len(places) - len(shown)
+    hidden_flagged = len(flagged) - sum(1 for r in shown if r.get("flag"))
+    if hidden_flagged:
+        out.append(f'<p class="note">{_e(message("report.more_places_flagged", lang, n=hidden, k=hidden_flagged))}</p>')
+    elif hidden:
+        out.append(f'<p class="note">{_e(message("report.more_places", lang, n=hidden))}</p>')
     cats = list(rep["categories"])
     out.append(_count_table(cats[:MAX_CATEGORIES], "category", message("report.col.category", lang), lang))
     if len(cats) > MAX_CATEGORIES:
@@ -447,7 +483,14 @@ def _done(rep: Mapping[str, Any], lang: Lang) -> list[str]:
         )
         + "</p>"
     )
-    assocs = list(d.get("associations") or [])[:MAX_ASSOCIATIONS]
+    assocs = list(d.get("associations") or [])
+    if len(assocs) > MAX_ASSOCIATIONS:
+        rest = assocs[MAX_ASSOCIATIONS - 1 :]
+        others = {
+            "association": message("report.more_associations", lang, n=len(rest)),
+            **{k: sum(a[k] for a in rest) for k in ("completed", "no_show", "cancelled")},
+        }
+        assocs = assocs[: MAX_ASSOCIATIONS - 1] + [others]
     if assocs:
         head = f"<tr><th>{_e(message('report.col.association', lang))}</th>" + "".join(
             f'<th class="n">{_e(message(k, lang))}</th>'
@@ -541,9 +584,10 @@ def _note_text(text: str, lang: Lang) -> str:
 
 def _decisions(rep: Mapping[str, Any], lang: Lang) -> list[str]:
     tz = rep.get("tz")
-    out = [f"<h2>{_e(message('report.decisions', lang))}</h2>", '<div class="columns"><div>']
+    out = [f"<h2>{_e(message('report.decisions', lang))}</h2>"]
     out.append(f"<h3>{_e(message('report.previous_meeting', lang))}</h3>")
-    previous = list(rep.get("previous_decisions") or [])[:MAX_NOTES]
+    all_previous = list(rep.get("previous_decisions") or [])
+    previous = all_previous[:MAX_NOTES]
     if previous:
         items = []
         for d in previous:
@@ -561,7 +605,7 @@ def _decisions(rep: Mapping[str, Any], lang: Lang) -> list[str]:
                     )
                 )
                 + "</li>"
-                for f in d.get("places", [])
+                for f in d.get("places", [])[:MAX_NOTE_PLACES]
             )
             items.append(
                 f"<li>{_e(format_datetime(d['at'], lang, tz))}: {_note_text(d['text'], lang)}"
@@ -569,10 +613,15 @@ def _decisions(rep: Mapping[str, Any], lang: Lang) -> list[str]:
                 + "</li>"
             )
         out.append("<ul>" + "".join(items) + "</ul>")
+        if len(all_previous) > MAX_NOTES:
+            out.append(f'<p class="note">{_e(message("report.more_notes", lang, n=len(all_previous) - MAX_NOTES))}</p>')
     else:
         out.append(f"<p>{_e(message('report.no_decisions', lang))}</p>")
-    out.append(f"</div><div><h3>{_e(message('report.this_meeting', lang))}</h3>")
-    current = list(rep.get("decisions") or [])[:MAX_NOTES]
+    out.append(f"<h3>{_e(message('report.this_meeting', lang))}</h3>")
+    all_current = list(rep.get("decisions") or [])
+    current = all_current[:MAX_NOTES]
+    if len(all_current) > MAX_NOTES:
+        out.append(f'<p class="note">{_e(message("report.more_notes", lang, n=len(all_current) - MAX_NOTES))}</p>')
     if current:
         out.append(
             "<ul>"
@@ -582,8 +631,7 @@ def _decisions(rep: Mapping[str, Any], lang: Lang) -> list[str]:
             + "</ul>"
         )
     else:
-        out.append("".join('<div class="blank"></div>' for _ in range(4)))  # room to write by hand
-    out.append("</div></div>")
+        out.append("".join('<div class="blank"></div>' for _ in range(3)))  # room to write by hand
     return out
 
 
