@@ -120,10 +120,10 @@ def test_long_lists_are_cut_for_paper_flagged_places_stay() -> None:
     assert "<td>Zeta</td>" in html  # flagged, so shown although it has the fewest incidents
     # Stortorget and Zeta (flagged), then the others in the report's order (busiest first)
     assert html.count("<td>Plats ") == MAX_PLACES - 4 and "<td>Plats 05</td>" in html and "Plats 06" not in html
-    assert "Ytterligare 23 platser, alla inom normal variation, finns i CSV-filen." in html
+    assert "Ytterligare 24 platser, alla inom normal variation, finns i CSV-filen." in html
     many_flags = [{**r, "flag": "up", "p_value": 0.01} for r in filler]
     html = situation_html({**rep, "places": rep["places"][:3] + many_flags})
-    assert "Ytterligare 23 platser, varav 22 markerade, finns i CSV-filen." in html
+    assert "Ytterligare 23 platser, varav 21 markerade, finns i CSV-filen." in html
 
 
 def test_one_section_per_municipality() -> None:
