@@ -301,7 +301,9 @@ def evaluate_coverage(
         if o_c > 0:
             did_effect = 1 - (o_t / e_t) / (o_c / e_c)
             prevented = e_t * o_c / e_c - o_t
-    n_shifts = int(own["shift"].nunique())
+    # shifts with at least one evaluated place-hour (a walk after `until` or outside the grids has none)
+    kept = pd.MultiIndex.from_frame(own[["place_id", "hour"]]).isin(treated)
+    n_shifts = int(own.loc[kept, "shift"].nunique())
     if did_lo is not None and did_lo > 0 and f_lo > 0:
         verdict: Verdict = "fewer"
     elif did_hi is not None and did_hi < 0 and f_hi < 0:
