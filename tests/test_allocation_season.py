@@ -159,30 +159,3 @@ def test_keep_only_the_agreed_shifts_after_a_new_forecast() -> None:
     pins, _ = pins_from_plan(plan, keep="pinned")
     assert pins == [PinnedWalk(association="A", area="Centrum", night=dt.date(2026, 3, 27), template="t20")]
     assert len(pins_from_plan(plan)[0]) == 3
-
-
-def test_walk_effect_update_follows_the_data_and_shrinks_to_the_prior() -> None:
-    from tryggplan.allocation.effects import estimate_walk_effect
-
-    grid = synthetic_grid(4, "2026-W13", weeks=1, seed=0)
-    grid["expected"] = 0.5  # every place-hour expects 0.5 incidents
-    walks = [
-        {
-            "kind": "night_walk",
-            "place_ids": ["P00", "P01"],
-            "start": "2026-03-27T20:00:00+01:00",
-            "end": "2026-03-28T00:00:00+01:00",
-        }
-    ]  # 8 place-hours: E = 4
-    hours = pd.date_range("2026-03-27T19:00Z", periods=4, freq="h")
-    incidents = pd.DataFrame(
-        {"occurred_at": [h + pd.Timedelta(minutes=5) for h in hours[:2]], "place_id": ["P00", "P01"]}
-    )  # O = 2
-    est = estimate_walk_effect(walks, incidents, grid, prior=0.10, strength=20.0)
-    assert (est.expected, est.observed, est.place_hours) == (4.0, 2.0, 8)
-    assert est.effect == pytest.approx(1 - 22 / (20 / 0.9 + 4))  # posterior mean of theta = 0.838...
-    assert est.lo < est.effect < est.hi
-    weak = estimate_walk_effect(walks, incidents, grid, prior=0.10, strength=0.5)
-    assert weak.effect == pytest.approx(1 - 2.5 / (0.5 / 0.9 + 4)) and weak.effect > est.effect
-    with pytest.raises(InvalidInputError, match="no walks given"):
-        estimate_walk_effect([], incidents, grid)

@@ -8,12 +8,18 @@ conjugacy; Gelman et al., *Bayesian Data Analysis*, 3rd ed., section 2.6). The e
 ``1 - posterior mean``; with few walks it stays near the prior, with many it follows the data.
 
 The forecast is the no-walk counterfactual only approximately (it was trained on a history
-that already had walks), so treat the estimate as an update of the assumption, not a trial.
+that already had walks), so treat the estimate as an update of the assumption, not a trial;
+:mod:`tryggplan.reporting.evaluation` adds the comparison with uncovered place-hours.
 Put it in the resources spec as ``effects.walk``.
+
+References
+----------
+Gelman, Carlin, Stern, Dunson, Vehtari, Rubin (2013). *Bayesian Data Analysis*, 3rd ed., 2.6.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from tryggplan.allocation.grid import normalise_grid
 from tryggplan.domain import InvalidInputError
+from tryggplan.reporting.coverage import grid_expected, incident_times, shift_cells
 
 
 @dataclass(frozen=True)
@@ -40,56 +46,56 @@ class WalkEffectEstimate:
     strength: float
 
 
+def gamma_poisson_effect(
+    expected: float, observed: float, prior: float = 0.10, strength: float = 20.0, level: float = 0.80
+) -> tuple[float, float, float]:
+    """``(effect, lo, hi)``: posterior mean of ``1 - theta`` and its central ``level`` credible
+    interval, unclipped (an effect below 0 means more incidents than the forecast expected).
+
+    ``expected`` [incidents] the forecast's sum over the covered place-hours, ``observed``
+    [incidents] what happened there, ``prior`` the assumed effect, ``strength`` its weight in
+    pseudo-incidents.
+    """
+    if not 0 <= prior < 1 or strength <= 0:
+        raise InvalidInputError("prior must lie in [0, 1) and strength be > 0 (pseudo-incidents)")
+    if not 0 < level < 1:
+        raise InvalidInputError(f"level must lie in (0, 1), e.g. 0.8, got {level}")
+    shape, rate = strength + observed, strength / (1.0 - prior) + expected
+    tail = (1 - level) / 2
+    lo_t, hi_t = stats.gamma.ppf([tail, 1 - tail], shape, scale=1.0 / rate)
+    return 1 - shape / rate, float(1 - hi_t), float(1 - lo_t)
+
+
 def estimate_walk_effect(
-    walks: list[dict[str, Any]],
+    walks: Sequence[Mapping[str, Any]],
     incidents: pd.DataFrame,
     grid: pd.DataFrame,
     *,
-    tz: str = "Europe/Stockholm",
     prior: float = 0.10,
     strength: float = 20.0,
 ) -> WalkEffectEstimate:
     """Posterior walk effect from walks done (plan.json shifts of kind ``night_walk`` with
     ``place_ids``, ``start``, ``end``), the incidents (``occurred_at``, ``place_id``, optional
-    ``weight``) and the risk grid that was used to plan them."""
+    ``weight``) and the risk grid that was used to plan them. The effect and its interval are
+    clipped to [0, 0.9], the range the resources spec accepts for ``effects.walk``."""
     if not 0 <= prior < 1 or strength <= 0:
         raise InvalidInputError("prior must lie in [0, 1) and strength be > 0 (pseudo-incidents)")
-    g = normalise_grid(grid, tz)
-    utc = g["slot_start"].dt.tz_convert("UTC")
-    expected = pd.Series(g["expected"].to_numpy(), index=pd.MultiIndex.from_arrays([g["place_id"], utc]))
-    cells: set[tuple[str, pd.Timestamp]] = set()
-    for k, s in enumerate(walks):
-        if s.get("kind", "night_walk") != "night_walk":
-            continue
-        try:
-            a = pd.Timestamp(s["start"]).tz_convert("UTC")
-            b = pd.Timestamp(s["end"]).tz_convert("UTC")
-            places = list(s["place_ids"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidInputError(f"walks[{k}]: needs place_ids, start and end with offsets ({exc})") from exc
-        for h in pd.date_range(a, b, freq="h", inclusive="left"):
-            cells.update((p, h) for p in places)
-    if not cells:
+    cells = shift_cells([s for s in walks if s.get("kind", "night_walk") == "night_walk"], "walks")
+    if cells.empty:
         raise InvalidInputError("no walks given: pass the night_walk shifts that were done")
-    idx = pd.MultiIndex.from_tuples(sorted(cells))
-    exp = expected.reindex(idx)
+    idx = pd.MultiIndex.from_frame(cells[["place_id", "hour"]]).unique().sort_values()
+    exp = grid_expected(grid, "risk grid").reindex(idx)
     if exp.isna().any():
         missing = exp[exp.isna()].index[0]
         raise InvalidInputError(
             f"the risk grid has no row for {missing[0]} at {missing[1]}: give the forecast "
             "that covered the walked weeks"
         )
-    if "occurred_at" not in incidents.columns or "place_id" not in incidents.columns:
-        raise InvalidInputError("incidents need the columns occurred_at and place_id")
-    occ = pd.to_datetime(incidents["occurred_at"], utc=True, errors="coerce", format="ISO8601").dt.floor("h")
+    occ = incident_times(incidents).dt.floor("h")
     weight = incidents["weight"].astype(float) if "weight" in incidents.columns else pd.Series(1.0, index=occ.index)
     hits = pd.Series(weight.to_numpy(), index=pd.MultiIndex.from_arrays([incidents["place_id"].astype(str), occ]))
     hits = hits[hits.index.isin(idx)]
     e_sum, o_sum = float(exp.sum()), float(hits.sum())
-    shape, rate = strength + o_sum, strength / (1.0 - prior) + e_sum
-    theta = shape / rate
-    lo_t, hi_t = stats.gamma.ppf([0.1, 0.9], shape, scale=1.0 / rate)
+    effect, lo, hi = gamma_poisson_effect(e_sum, o_sum, prior, strength)
     clip = lambda x: float(np.clip(x, 0.0, 0.9))  # noqa: E731
-    return WalkEffectEstimate(
-        clip(1 - theta), clip(1 - hi_t), clip(1 - lo_t), e_sum, o_sum, len(cells), prior, strength
-    )
+    return WalkEffectEstimate(clip(effect), clip(lo), clip(hi), e_sum, o_sum, len(idx), prior, strength)
