@@ -32,7 +32,7 @@ def _dst_plan(week: str, night: str) -> Plan:
         guard={"hourly_rate_sek": 450, "min_block_hours": 3, "max_hours_per_week": 4, "concurrent_guards": 1},
     )
     risk = week_risk(normalise_grid(synthetic_grid(6, week, seed=4), TZ), week, TZ)
-    return plan_from_risk(risk, parse_resources(spec), 1, with_baselines=False, with_marginal=False)
+    return plan_from_risk(risk, parse_resources(spec), 1, now=risk.slots[0], with_baselines=False, with_marginal=False)
 
 
 @pytest.mark.parametrize(

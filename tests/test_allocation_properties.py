@@ -25,6 +25,7 @@ from tryggplan.allocation.weekly import plan_from_risk
 
 WEEK = "2026-W13"  # contains the spring-forward night of 28-29 March 2026
 GAP = 1e-7
+MONDAY = pd.Timestamp("2026-03-23 00:00", tz="Europe/Stockholm")  # the plan is made as the week begins
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -113,6 +114,7 @@ def _solve(spec: dict[str, Any], n_places: int, walks: int, solver: str = "highs
         _risk(n_places),
         res,
         walks,
+        now=MONDAY,
         solver=solver,
         gap=GAP,  # type: ignore[arg-type]
         with_baselines=baselines,

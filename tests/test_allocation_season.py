@@ -17,6 +17,8 @@ from tryggplan.allocation.spec import PinnedGuard, PinnedWalk, parse_resources
 from tryggplan.allocation.synthetic import synthetic_grid, synthetic_resources
 from tryggplan.domain import InvalidInputError
 
+MONDAY = pd.Timestamp("2026-03-23 00:00", tz="Europe/Stockholm")  # 2026-W13 begins
+
 
 def _res(**season: Any) -> Any:
     return parse_resources(synthetic_resources(8, 2, season={"walks": 40, **season}))
@@ -24,7 +26,7 @@ def _res(**season: Any) -> Any:
 
 def test_pacing_spends_on_walpurgis_midsummer_and_new_years_eve() -> None:
     res = _res(until="2026-12-31", min_walks_per_week=0)
-    sp = pace(res, "2026-W14")  # no grid: the default night profile and calendar uplifts
+    sp = pace(res, "2026-W14", walks_left=40)  # no grid: the default night profile and calendar uplifts
     by_week = {w.week: w for w in sp.weeks}
     assert sp.planned_walks == 40 and sum(w.walks for w in sp.weeks) == 40
     assert len(sp.weeks) == 40 and sum(w.walks == 0 for w in sp.weeks) >= 20  # quiet weeks get none
@@ -39,7 +41,7 @@ def test_pacing_spends_on_walpurgis_midsummer_and_new_years_eve() -> None:
 
 
 def test_every_week_gets_its_minimum() -> None:
-    sp = pace(_res(until="2026-12-31", min_walks_per_week=1), "2026-W14")
+    sp = pace(_res(until="2026-12-31", min_walks_per_week=1), "2026-W14", walks_left=40)
     assert all(w.walks >= 1 for w in sp.weeks) and sp.planned_walks == 40
 
 
@@ -48,7 +50,7 @@ def test_pacing_uses_the_grid_where_it_covers_the_season() -> None:
     grid = synthetic_grid(8, "2026-W13", weeks=2, seed=1)
     ids = grid["slot_start"].dt.strftime("%G-W%V") == "2026-W14"
     grid.loc[ids, "expected"] *= 10  # week 14 is far riskier
-    sp = pace(res, "2026-W13", grid.assign(slot_start=grid["slot_start"]))
+    sp = pace(res, "2026-W13", grid.assign(slot_start=grid["slot_start"]), walks_left=4)
     shares = {w.week: w.walks for w in sp.weeks}
     assert shares["2026-W14"] > shares["2026-W13"] and sum(shares.values()) == 4
     assert sp.weeks[0].source.startswith("forecast")
@@ -56,7 +58,7 @@ def test_pacing_uses_the_grid_where_it_covers_the_season() -> None:
 
 def test_week_share_is_zero_after_the_season() -> None:
     res = _res(until="2026-06-30")
-    n, why = week_share(None, res, "2026-W40")
+    n, why = week_share(None, res, "2026-W40", walks_left=40)
     assert n == 0 and why == "2026-W40 is outside the season: 0 walks"
 
 
@@ -67,7 +69,7 @@ def test_capacity_limits_the_pacing_and_says_so() -> None:
         season={"walks": 40, "horizon_weeks": 2},
         associations=[{"name": "Only", "nights": ["fri"], "max_walks_per_week": 1}],
     )
-    sp = pace(parse_resources(spec), "2026-W13")
+    sp = pace(parse_resources(spec), "2026-W13", walks_left=40)
     assert [w.walks for w in sp.weeks] == [1, 1]
     assert sp.warnings == [
         "the associations can walk only 2 of the 40 remaining walks in the season: "
@@ -129,12 +131,12 @@ def test_replan_with_a_new_forecast_keeps_pinned_and_moves_the_rest() -> None:
 
     res = parse_resources(synthetic_resources(8, 2))
     grid = synthetic_grid(8, "2026-W13", seed=1)
-    first = plan_week(grid, res, "2026-W13", walks=2, with_marginal=False, with_baselines=False)
+    first = plan_week(grid, res, "2026-W13", now=MONDAY, walks=2, with_marginal=False, with_baselines=False)
     keep = [s for s in first.to_dict()["shifts"] if s["kind"] == "night_walk"][:1]
     new_grid = grid.copy()
     rng = np.random.default_rng(9)
     new_grid["expected"] = new_grid["expected"] * rng.gamma(2, 0.5, len(new_grid))
-    second = replan(new_grid, res, "2026-W13", {"shifts": keep, "walks_share": 2}, with_marginal=False)
+    second = replan(new_grid, res, "2026-W13", {"shifts": keep, "walks_share": 2}, now=MONDAY, with_marginal=False)
     walks = [s for s in second.shifts if s.kind == "night_walk"]
     assert len(walks) == 2
     kept = [s for s in walks if s.pinned]
