@@ -89,6 +89,12 @@ def _name(value: Any, what: str) -> str:
     return value
 
 
+def _require(data: Mapping[str, Any], keys: tuple[str, ...], what: str) -> None:
+    missing = [k for k in keys if k not in data]
+    if missing:
+        raise InvalidInputError(f"{what} lacks {missing}: add {'it' if len(missing) == 1 else 'them'}")
+
+
 def _local(ts: dt.datetime, tz: str) -> str:
     """``2026-03-28 02:00`` in ``tz`` (what a coordinator reads)."""
     return pd.Timestamp(ts).tz_convert(tz).strftime("%Y-%m-%d %H:%M")
@@ -153,6 +159,7 @@ class WalkRecord:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WalkRecord:
         """A record from :meth:`to_dict`'s shape (ISO strings or date/datetime objects)."""
+        _require(data, ("association", "night", "status", "recorded_at", "actor"), "walk record")
         try:
             night = data["night"]
             at = data["recorded_at"]
@@ -169,8 +176,6 @@ class WalkRecord:
                 note=data.get("note"),
                 id=data.get("id"),
             )
-        except KeyError as exc:
-            raise InvalidInputError(f"walk record lacks {exc.args[0]!r}: add it") from None
         except ValueError as exc:
             raise InvalidInputError(f"walk record: {exc}: write dates as YYYY-MM-DD and times as ISO 8601") from None
 
@@ -217,6 +222,7 @@ class PayoutRecord:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PayoutRecord:
+        _require(data, ("association", "nights", "amount_sek", "at", "actor"), "payout record")
         try:
             at = data["at"]
             return cls(
@@ -227,8 +233,6 @@ class PayoutRecord:
                 actor=data["actor"],
                 id=data.get("id"),
             )
-        except KeyError as exc:
-            raise InvalidInputError(f"payout record lacks {exc.args[0]!r}: add it") from None
         except (TypeError, ValueError) as exc:
             raise InvalidInputError(f"payout record: {exc}: write nights as YYYY-MM-DD and times as ISO 8601") from None
 

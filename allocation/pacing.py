@@ -157,6 +157,33 @@ def _season_weeks(resources: Resources, first_week: str) -> list[str]:
     return weeks
 
 
+def season_nights(resources: Resources, week: str) -> np.ndarray:
+    """Per night of ``week`` (Mon..Sun): does it lie inside the season's ``start``..``until``?"""
+    q = resources.season
+    monday = parse_iso_week(week)
+    days = [monday + dt.timedelta(days=k) for k in range(7)]
+    if q is None:
+        return np.ones(7, dtype=bool)
+    return np.array([(q.start is None or d >= q.start) and (q.until is None or d <= q.until) for d in days])
+
+
+def within_season(resources: Resources, week: str) -> tuple[Resources, list[str]]:
+    """``resources`` with the nights of ``week`` outside the season made unavailable to every
+    association (a walk there could not be recorded in this season's ledger), and a note."""
+    mask = season_nights(resources, week)
+    if mask.all():
+        return resources, []
+    monday = parse_iso_week(week)
+    out = [monday + dt.timedelta(days=k) for k in range(7) if not mask[k]]
+    assocs = [a.model_copy(update={"unavailable_dates": [*a.unavailable_dates, *out]}) for a in resources.associations]
+    q = resources.season
+    assert q is not None  # a mask with gaps needs a season
+    return resources.model_copy(update={"associations": assocs}), [
+        f"the nights {', '.join(d.isoformat() for d in out)} are outside the season "
+        f"({q.start or '...'} to {q.until or '...'}): no walks there"
+    ]
+
+
 def estimate_uplifts(
     history: pd.DataFrame | None, tz: str, calendar: SwedishCalendar | None = None
 ) -> dict[str, float]:
@@ -289,23 +316,24 @@ def open_fraction(week: str, tz: str, now: dt.datetime | None) -> np.ndarray:
 
 
 def _week_capacity(resources: Resources, week: str, now: dt.datetime | None = None) -> int:
-    """Walks the associations can do in ``week``: free nights (weekday, not unavailable, a
-    template still ahead of ``now``) up to each one's weekly maximum, and at most the teams
-    the areas take."""
+    """Walks the associations can do in ``week``: free nights (weekday, not unavailable, inside
+    the season, a template still ahead of ``now``) up to each one's weekly maximum, and at most
+    the teams the areas take."""
     monday = parse_iso_week(week)
     t = pd.Timestamp(now) if now is not None else None
+    mask = season_nights(resources, week)
     total = 0
     open_nights = 0
     for k in range(7):
         d = monday + dt.timedelta(days=k)
-        if t is None or any(tp.window(d, resources.tz)[0] >= t for tp in resources.templates):
+        if mask[k] and (t is None or any(tp.window(d, resources.tz)[0] >= t for tp in resources.templates)):
             open_nights += 1
     for a in resources.associations:
         allowed = [tp for tp in resources.templates if a.templates is None or tp.name in a.templates]
         free = 0
         for k in range(7):
             d = monday + dt.timedelta(days=k)
-            if WEEKDAYS[d.weekday()] not in a.nights or d in a.unavailable_dates:
+            if WEEKDAYS[d.weekday()] not in a.nights or d in a.unavailable_dates or not mask[k]:
                 continue
             if t is not None and not any(tp.window(d, resources.tz)[0] >= t for tp in allowed):
                 continue
@@ -333,6 +361,10 @@ def _greedy(
         alloc[best] += 1
         left -= 1
     return alloc, left
+
+
+def _n_walks(n: int) -> str:
+    return f"{n} walk" if n == 1 else f"{n} walks"
 
 
 def _fmt_weeks(weeks: list[str], limit: int = 6) -> str:
@@ -488,6 +520,8 @@ def pace(
     else:
         remaining_cap = remaining
     values, source, notable, uplifts = night_values(grid, resources, weeks, history)
+    for w in (weeks[0], weeks[-1]):
+        values[w] = values[w] * season_nights(resources, w)  # nights outside the season get nothing
     if now is not None:
         frac = open_fraction(weeks[0], tz, now)
         if frac.min() < 1.0:
@@ -516,7 +550,8 @@ def pace(
             (
                 low_cap,
                 f"{_fmt_weeks(low_cap)}: the associations can walk fewer walks than the weekly minimum of {m} "
-                "(their nights, unavailable dates and weekly maxima): those weeks get what they can take",
+                "(their nights, unavailable dates and weekly maxima, the season's start and end, the nights already "
+                "over): those weeks get what they can take",
             )
         )
     lo = {w: max(pins[w], min(m, caps[w])) for w in weeks}
@@ -551,15 +586,15 @@ def pace(
             )
         )
     # what the risk alone would give (no capacity, no accepted walks): name every week moved
-    free = {w: len(marg[w]) for w in weeks}
-    ref_lo = {w: m if m * len(weeks) <= remaining_cap else 0 for w in weeks}
+    free = {w: int((marg[w] > 0).sum()) for w in weeks}
+    ref_lo = {w: min(m, free[w]) if m * len(weeks) <= remaining_cap else 0 for w in weeks}
     ref, _ = _greedy(weeks, marg, ref_lo, free, min(remaining_cap, sum(free.values())))
     for w in weeks:
         if short == 0 and alloc[w] < ref[w] and alloc[w] >= caps[w]:
             scoped.append(
                 (
                     [w],
-                    f"{w} is full at {caps[w]} walks (the associations' nights and weekly maxima): its risk would "
+                    f"{w} is full at {_n_walks(caps[w])} (the associations' nights and weekly maxima): its risk would "
                     f"draw {ref[w]}, so {ref[w] - alloc[w]} go to other weeks",
                 )
             )

@@ -44,7 +44,9 @@ from tryggplan.allocation.pacing import (
     done_counts,
     night_values,
     pace,
+    season_nights,
     with_done,
+    within_season,
 )
 from tryggplan.allocation.plan import Plan
 from tryggplan.allocation.spec import WEEKDAYS, PinnedGuard, PinnedWalk, Resources, local_time
@@ -180,7 +182,7 @@ def _forecast_week(
         return None  # the forecast does not reach this week
     if not risk.covered[: risk.n_week].all():
         return None
-    spec = with_done(resources, running)
+    spec, _ = within_season(with_done(resources, running), w.week)
     if pins:
         spec = spec.model_copy(update={"pinned": [*spec.pinned, *pins]})
     try:
@@ -277,10 +279,13 @@ def _place_by_profile(
     for p in pins:
         add(p.association, p.area, p.night, p.template, base_value(p.night.weekday(), p.area, p.template), True)
     order = sorted(resources.associations, key=lambda a: a.name)
+    inside = season_nights(resources, w.week)
     while len(out) < w.walks:
         best: tuple[float, int, str, str, str] | None = None
         for k in range(7):
             night = monday + dt.timedelta(days=k)
+            if not inside[k]:
+                continue
             for area in area_w:
                 n_teams = teams.get((area, night), 0)
                 if n_teams >= max_teams or n_teams >= len(stack):
@@ -395,6 +400,7 @@ def replan(
     cancel: list[tuple[str, dt.date]] | None = None,
     keep: Literal["all", "pinned"] = "all",
     walks: int | None = None,
+    alone: bool | None = None,
     done: Mapping[str, int] | None = None,
     spent_sek: float = 0.0,
     solver: SolverName = "highs",
@@ -409,7 +415,12 @@ def replan(
     are pinned, except the cancelled walks; a cancelling (declining) association is marked
     unavailable that night, and the week keeps its number of walks (the earlier plan's
     ``walks_share`` unless ``walks`` is given), so each cancelled walk moves to another
-    association, area or night.
+    association, area or night. When nobody can take it, the week gets fewer walks and the
+    warnings say so (unless ``walks`` is given: then the plan is refused).
+
+    ``alone`` (default: when walks are cancelled with ``keep="all"``): re-plan only the
+    cancelled walks; no guard hours are added beyond the kept ones, so the new plan differs
+    from the earlier one in the cancelled walks alone.
 
     With ``now`` (tz-aware): the earlier plan's shifts that started before it (not cancelled)
     are history, not re-placed: they leave the pins, their cost is added to ``spent_sek`` and
@@ -449,23 +460,52 @@ def replan(
         for a in resources.associations
     ]
     spec = resources.model_copy(update={"associations": assocs, "pinned": [*resources.pinned, *pins]})
-    plan = plan_week_at(
-        grid,
-        spec,
-        week,
-        now=now,
-        walks=n,
-        done=done,
-        spent_sek=spent_sek,
-        solver=solver,
-        time_limit=time_limit,
-        gap=gap,
-        with_baselines=with_baselines,
-        with_marginal=with_marginal,
-    )
+    if (alone if alone is not None else bool(cancelled) and keep == "all") and spec.guard is not None:
+        kept_hours = sum(p.hours for p in spec.pinned if isinstance(p, PinnedGuard))
+        spec = spec.model_copy(update={"guard": spec.guard.model_copy(update={"max_hours_per_week": kept_hours})})
+
+    def solve(k: int) -> Plan:
+        return plan_week_at(
+            grid,
+            spec,
+            week,
+            now=now,
+            walks=k,
+            done=done,
+            spent_sek=spent_sek,
+            solver=solver,
+            time_limit=time_limit,
+            gap=gap,
+            with_baselines=with_baselines,
+            with_marginal=with_marginal,
+        )
+
+    try:
+        plan = solve(n)
+    except InfeasiblePlanError as exc:
+        # nobody can take a cancelled walk: keep every agreed shift and give the week fewer walks
+        pinned_walks = sum(1 for p in pins if isinstance(p, PinnedWalk))
+        if not cancelled or walks is not None or n <= pinned_walks:
+            raise
+        for k in range(n - 1, pinned_walks - 1, -1):
+            try:
+                plan = solve(k)
+            except InfeasiblePlanError:
+                continue
+            notes.append(
+                f"no association can take {_walk_list(cancelled)} ({'; '.join(exc.conflicts)}): "
+                f"the week has {k} walks instead of {n}"
+            )
+            break
+        else:
+            raise
     if notes:
         plan = dataclasses.replace(plan, warnings=[*notes, *plan.warnings])
     return plan
+
+
+def _walk_list(walks: list[tuple[str, dt.date]]) -> str:
+    return ", ".join(f"the walk of '{a}' on the night of {d}" for a, d in walks)
 
 
 def _pin_start(pin: PinnedWalk | PinnedGuard, resources: Resources) -> pd.Timestamp:

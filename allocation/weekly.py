@@ -24,6 +24,7 @@ from tryggplan.allocation.pacing import (
     share_of,
     week_notes,
     with_done,
+    within_season,
 )
 from tryggplan.allocation.plan import Plan, Shift, SolverInfo, Status, attribute, coverage_reduction, now_iso, score
 from tryggplan.allocation.spec import PinnedWalk, Resources, check_against_places, local_time
@@ -479,13 +480,14 @@ def plan_week_at(
     g = normalise_grid(grid, resources.tz)
     risk = week_risk(g, week, resources.tz)
     done_map, notes = done_counts(resources, done)
-    spec = with_done(resources, done_map)
+    spec, season_notes = within_season(with_done(resources, done_map), week)
     if accepted:
         spec = spec.model_copy(update={"pinned": [*spec.pinned, *accepted]})
     if walks is None:
         sp = pace(resources, week, g, history, walks_left=walks_left, done=done_map, accepted=accepted, now=now)
         walks, why = share_of(sp, week)
         notes = [why, *week_notes(sp, week)]
+    notes += season_notes
     return plan_from_risk(
         risk,
         spec,
