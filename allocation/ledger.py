@@ -46,6 +46,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -500,21 +501,25 @@ def season_status(
         (p.association for p in waiting),
     )
     active = len(done) + len(waiting)
-    assocs = []
-    for n in names:
-        mine_done = sum(1 for k in done if k[0] == n)
-        mine_planned = sum(1 for p in waiting if p.association == n)
-        assocs.append(
-            AssociationStatus(
-                name=n,
-                walks_done=mine_done,
-                walks_no_show=sum(1 for k in no_show if k[0] == n),
-                walks_planned=mine_planned,
-                owed_sek=_sek(cost * sum(1 for k in done if k[0] == n and k not in paid)),
-                paid_sek=_sek(sum(p.amount_sek for p in payouts if p.association == n)),
-                share=round((mine_done + mine_planned) / active, 4) if active else None,
-            )
+    n_done = Counter(a for a, _ in done)
+    n_unpaid = Counter(a for a, n in done if (a, n) not in paid)
+    n_no_show = Counter(a for a, _ in no_show)
+    n_planned = Counter(p.association for p in waiting)
+    paid_sum: dict[str, float] = {}
+    for p in payouts:
+        paid_sum[p.association] = paid_sum.get(p.association, 0.0) + p.amount_sek
+    assocs = [
+        AssociationStatus(
+            name=n,
+            walks_done=n_done[n],
+            walks_no_show=n_no_show[n],
+            walks_planned=n_planned[n],
+            owed_sek=_sek(cost * n_unpaid[n]),
+            paid_sek=_sek(paid_sum.get(n, 0.0)),
+            share=round((n_done[n] + n_planned[n]) / active, 4) if active else None,
         )
+        for n in names
+    ]
     owed = _sek(sum(a.owed_sek for a in assocs))
     paid_total = _sek(sum(a.paid_sek for a in assocs))
     warnings: list[str] = []
