@@ -25,9 +25,14 @@ def _utc_hours(start: str, end: str) -> list[pd.Timestamp]:
 
 def violations(plan: Plan, resources: Resources, walks: int | None = None) -> list[str]:
     """Every hard constraint the plan breaks (quota, budget, availability, templates, guard
-    rules, pinned shifts, must-cover windows), as sentences."""
+    rules, pinned shifts, must-cover windows, nothing before the plan's ``planned_from``), as
+    sentences. The budget is the weekly budget less the plan's ``spent_sek``."""
     r = resources
     out: list[str] = []
+    cutoff = pd.Timestamp(plan.planned_from).tz_convert("UTC") if plan.planned_from else None
+    for s in plan.shifts:
+        if cutoff is not None and pd.Timestamp(s.start) < cutoff:
+            out.append(f"past: {s.kind} {s.association or s.place_ids} starts {s.start}, before {plan.planned_from}")
     monday = parse_iso_week(plan.week)
     week_nights = {monday + dt.timedelta(days=k) for k in range(7)}
     walk_shifts = [s for s in plan.shifts if s.kind == "night_walk"]
@@ -38,8 +43,8 @@ def violations(plan: Plan, resources: Resources, walks: int | None = None) -> li
     cost = sum(s.cost_sek for s in plan.shifts)
     if abs(cost - plan.cost_sek) > 1e-6:
         out.append(f"cost: shifts add up to {cost}, plan says {plan.cost_sek}")
-    if r.weekly_budget_sek is not None and cost > r.weekly_budget_sek + 1e-6:
-        out.append(f"budget: {cost:.0f} SEK > {r.weekly_budget_sek:.0f} SEK")
+    if r.weekly_budget_sek is not None and cost > max(0.0, r.weekly_budget_sek - plan.spent_sek) + 1e-6:
+        out.append(f"budget: {cost:.0f} SEK > {r.weekly_budget_sek:.0f} SEK - {plan.spent_sek:.0f} SEK spent")
     per_assoc: Counter[str] = Counter()
     per_night: Counter[tuple[str, str]] = Counter()
     teams: Counter[tuple[str, str]] = Counter()
@@ -94,6 +99,8 @@ def violations(plan: Plan, resources: Resources, walks: int | None = None) -> li
         if isinstance(p, PinnedGuard):
             st = pd.Timestamp(p.start)
             st = st.tz_convert(r.tz) if st.tzinfo else local_time(st.date(), st.hour, r.tz)
+            if cutoff is not None and st < cutoff:
+                continue  # started before the plan was made: left out
             for k in range(p.hours):
                 pinned_guard_hours.add((p.place_id, st.tz_convert("UTC") + pd.Timedelta(hours=k)))
     for s in guard_shifts:
@@ -143,6 +150,9 @@ def violations(plan: Plan, resources: Resources, walks: int | None = None) -> li
     # pinned
     for i, p in enumerate(r.pinned):
         if isinstance(p, PinnedWalk):
+            start = r.template(p.template).window(p.night, r.tz)[0]
+            if cutoff is not None and start < cutoff:
+                continue  # started before the plan was made: left out
             if p.night in week_nights and not any(
                 s.association == p.association
                 and s.night == p.night.isoformat()
@@ -171,6 +181,8 @@ def violations(plan: Plan, resources: Resources, walks: int | None = None) -> li
             a = local_time(d0, sh, r.tz)
             b = local_time(d0 + dt.timedelta(days=1 if eh <= sh else 0), eh, r.tz)
             for h in _utc_hours(a.isoformat(), b.isoformat()):
+                if cutoff is not None and h < cutoff:
+                    continue
                 ok = (m.by in ("any", "night_walk") and walk_cover.get((m.place_id, h), 0) > 0) or (
                     m.by in ("any", "guard") and m.place_id in on_duty.get(h, set())
                 )

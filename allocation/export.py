@@ -14,7 +14,9 @@ import csv
 import datetime as dt
 import hashlib
 import io
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -153,6 +155,40 @@ def plan_ics(plan: Plan) -> bytes:
     cal.add_missing_timezones()
     if not any(c.name == "VTIMEZONE" for c in cal.walk()):
         cal.add_component(icalendar.Timezone.from_tzid(plan.tz))
+    return cal.to_ical()
+
+
+def walks_ics(walks: Iterable[Mapping[str, Any]], tz: str, name: str, *, stamp: dt.datetime) -> bytes:
+    """Night walks as an iCalendar feed (e.g. one association's accepted walks, months ahead).
+
+    ``walks``: plan-document walk dicts (a weekly plan's night-walk ``shifts`` or a season
+    plan's ``placed``) with ``association``, ``area``, ``night``, ``start``, ``end``; ``name``:
+    the calendar's name; ``stamp``: DTSTAMP (tz-aware; the caller's clock, e.g. when the feed's
+    data last changed). The UID is the walk (association and night), so a subscribed calendar
+    updates a walk in place when its area or times change.
+    """
+    zone = ZoneInfo(tz)
+    cal = icalendar.Calendar()
+    cal.add("prodid", "-//tryggplan//allocation//SV")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", name)
+    cal.add("x-wr-timezone", tz)
+    for w in walks:
+        key = f"walk|{w['association']}|{w['night']}"
+        ev = icalendar.Event()
+        ev.add("uid", hashlib.sha1(key.encode("utf-8")).hexdigest()[:20] + "@tryggplan")
+        ev.add("dtstamp", stamp.astimezone(dt.UTC))
+        ev.add("dtstart", _ics_time(w["start"], zone))
+        ev.add("dtend", _ics_time(w["end"], zone))
+        ev.add("summary", f"Nattvandring: {w['association']} – {w.get('area') or ''}".rstrip(" –"))
+        if w.get("area"):
+            ev.add("location", str(w["area"]))
+        ev.add("categories", [_KIND_SV["night_walk"]])
+        cal.add_component(ev)
+    cal.add_missing_timezones()
+    if not any(c.name == "VTIMEZONE" for c in cal.walk()):
+        cal.add_component(icalendar.Timezone.from_tzid(tz))
     return cal.to_ical()
 
 

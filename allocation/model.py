@@ -44,21 +44,10 @@ import pulp
 from tryggplan.allocation.errors import InfeasiblePlanError, SolverError
 from tryggplan.allocation.grid import WeekRisk
 from tryggplan.allocation.plan import SolverInfo
-from tryggplan.allocation.spec import WEEKDAYS, PinnedGuard, PinnedWalk, Resources
+from tryggplan.allocation.spec import WEEKDAYS, PinnedGuard, PinnedWalk, Resources, local_time
 
 SolverName = Literal["highs", "cbc"]
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
-def local_time(day: dt.date, hour: int, tz: str) -> pd.Timestamp:
-    """Local wall time ``day hour:00`` in ``tz``.
-
-    A time that does not exist (spring forward) moves forward to the first valid instant;
-    an ambiguous one (fall back) is the first occurrence (summer time).
-    """
-    return pd.Timestamp(dt.datetime.combine(day, dt.time(hour))).tz_localize(
-        tz, nonexistent="shift_forward", ambiguous=True
-    )
 
 
 @dataclass(frozen=True)
@@ -103,6 +92,9 @@ class WeekSetup:
     pinned_walks: list[tuple[int, PinnedWalk, int | None]] = field(default_factory=list)  # (spec idx, pin, option)
     pinned_guards: list[tuple[int, PinnedGuard, list[int]]] = field(default_factory=list)
     must_cover: list[tuple[int, str, dt.date, list[int], bool, bool]] = field(default_factory=list)
+    now: pd.Timestamp | None = None  # nothing is placed that starts before this instant
+    spent_sek: float = 0.0  # [SEK] of the week's budget spent before ``now``
+    past_pins: list[str] = field(default_factory=list)  # pinned shifts left out: they started before ``now``
 
     @property
     def place_index(self) -> dict[str, int]:
@@ -110,10 +102,25 @@ class WeekSetup:
 
 
 def make_setup(
-    risk: WeekRisk, resources: Resources, share: int, *, extra_budget: float = 0.0, extra_guard_hours: int = 0
+    risk: WeekRisk,
+    resources: Resources,
+    share: int,
+    *,
+    extra_budget: float = 0.0,
+    extra_guard_hours: int = 0,
+    now: dt.datetime | pd.Timestamp | None = None,
+    spent_sek: float = 0.0,
 ) -> WeekSetup:
-    """Expand the spec over the week: walk options, eligibility, guard cells, pins, windows."""
+    """Expand the spec over the week: walk options, eligibility, guard cells, pins, windows.
+
+    ``now`` (tz-aware; ``None`` = before the week starts): walk options and guard hours that
+    start before it are not allowed, pinned shifts that started before it are left out
+    (``past_pins``), must-cover hours before it are dropped. ``spent_sek`` [SEK] comes off the
+    weekly budget (what the week's shifts that started before ``now`` cost).
+    """
     tz = resources.tz
+    t_now = pd.Timestamp(now).tz_convert(tz) if now is not None else None
+    past = np.asarray(risk.slots < t_now) if t_now is not None else np.zeros(len(risk.slots), dtype=bool)
     pidx = {p: i for i, p in enumerate(risk.places)}
     n_slots = len(risk.slots)
     options: list[WalkOption] = []
@@ -135,7 +142,11 @@ def make_setup(
         ok: list[int] = []
         for o in options:
             wd = WEEKDAYS[o.night.weekday()]
-            if wd not in a.nights:
+            if t_now is not None and o.start < t_now:
+                why_not[(a.name, o.idx)] = (
+                    f"past: the shift starts {o.start:%a %Y-%m-%d %H:%M}, before the plan is made ({t_now:%a %H:%M})"
+                )
+            elif wd not in a.nights:
                 why_not[(a.name, o.idx)] = f"availability: '{a.name}' does not walk on {wd} nights (nights {a.nights})"
             elif o.night in a.unavailable_dates:
                 why_not[(a.name, o.idx)] = f"availability: '{a.name}' is unavailable on {o.night}"
@@ -158,9 +169,14 @@ def make_setup(
         hours = np.asarray(risk.slots.hour)
         hour_ok = np.isin(hours, g.hours)
         hour_ok[risk.n_week :] = False  # guard blocks stay inside the ISO week
+        hour_ok[past] = False
         rows = [pidx[p] for p in (g.places if g.places is not None else risk.places) if p in pidx]
         guard_ok[rows, :] = hour_ok
-    budget = None if resources.weekly_budget_sek is None else resources.weekly_budget_sek + extra_budget
+    budget = (
+        None
+        if resources.weekly_budget_sek is None
+        else max(0.0, resources.weekly_budget_sek - spent_sek) + extra_budget
+    )
     setup = WeekSetup(
         risk,
         resources,
@@ -172,15 +188,27 @@ def make_setup(
         cap,
         budget,
         (g.max_hours_per_week if g else 0) + extra_guard_hours,
+        now=t_now,
+        spent_sek=float(spent_sek),
     )
     by_key = {(o.area, o.night, o.template): o.idx for o in options}
     for i, pin in enumerate(resources.pinned):
         if isinstance(pin, PinnedWalk):
             if risk.monday <= pin.night < risk.monday + dt.timedelta(days=7):
-                setup.pinned_walks.append((i, pin, by_key.get((pin.area, pin.night, pin.template))))
+                oi = by_key.get((pin.area, pin.night, pin.template))
+                if t_now is not None and oi is not None and options[oi].start < t_now:
+                    setup.past_pins.append(
+                        f"'{pin.association}' in {pin.area} {options[oi].start:%a %H:%M}-{options[oi].end:%H:%M}"
+                    )
+                    continue
+                setup.pinned_walks.append((i, pin, oi))
         else:
             start = pd.Timestamp(pin.start)
             start = start.tz_convert(tz) if start.tzinfo else local_time(start.date(), start.hour, tz)
+            if t_now is not None and start < t_now:
+                if risk.monday <= start.date() < risk.monday + dt.timedelta(days=7):
+                    setup.past_pins.append(f"guard at {pin.place_id} {start:%a %H:%M} ({pin.hours} h)")
+                continue
             j0 = risk.slot_index(start)
             cells = [j for j in range(j0, j0 + pin.hours)]
             inside = [j for j in cells if 0 <= j < risk.n_week]
@@ -198,7 +226,9 @@ def make_setup(
             day0 = night + dt.timedelta(days=1 if sh < 12 else 0)
             start = local_time(day0, sh, tz)
             end = local_time(day0 + dt.timedelta(days=1 if eh <= sh else 0), eh, tz)
-            cells = [j for j in range(risk.slot_index(start), risk.slot_index(end)) if 0 <= j < n_slots]
+            cells = [j for j in range(risk.slot_index(start), risk.slot_index(end)) if 0 <= j < n_slots and not past[j]]
+            if not cells:
+                continue
             setup.must_cover.append(
                 (i, m.place_id, night, cells, m.by in ("any", "night_walk"), m.by in ("any", "guard"))
             )
@@ -465,7 +495,9 @@ class WeekModel:
                 "<=",
                 s.budget,
                 key="budget",
-                label=f"weekly budget {s.budget:.0f} SEK (a walk costs {r.cost_per_walk_sek:.0f} SEK"
+                label=f"weekly budget {s.budget:.0f} SEK"
+                + (f" left after {s.spent_sek:.0f} SEK spent before the plan was made" if s.spent_sek else "")
+                + f" (a walk costs {r.cost_per_walk_sek:.0f} SEK"
                 + (f", a guard hour {g.hourly_rate_sek:.0f} SEK, min block {g.min_block_hours} h" if g else "")
                 + ")",
                 scale=max(1.0, r.cost_per_walk_sek),

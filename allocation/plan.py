@@ -87,7 +87,10 @@ class Baseline:
 @dataclass(frozen=True)
 class Plan:
     """A weekly plan. ``objective`` [incidents] expected incidents prevented;
-    ``risk_covered_share`` share of the week's expected incidents in covered place-hours."""
+    ``risk_covered_share`` share of the week's expected incidents in covered place-hours.
+    ``generated_at``: when the plan was made (the ``now`` it was made at, UTC);
+    ``planned_from``: the local instant before which nothing is placed (``None``: the whole
+    week); ``spent_sek`` [SEK]: the week's budget spent before then (off ``weekly_budget_sek``)."""
 
     week: str
     tz: str
@@ -105,6 +108,8 @@ class Plan:
     marginal_value: dict[str, float | None] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     generated_at: str = ""
+    spent_sek: float = 0.0
+    planned_from: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -124,6 +129,8 @@ class Plan:
             "solver": {**asdict(self.solver), "gap": self.solver.gap if math.isfinite(self.solver.gap) else None},
             "warnings": list(self.warnings),
             "generated_at": self.generated_at,
+            "spent_sek": self.spent_sek,
+            "planned_from": self.planned_from,
         }
 
     def to_json(self, indent: int | None = 2) -> str:

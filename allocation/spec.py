@@ -61,6 +61,17 @@ WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ALL_NIGHTS: list[Weekday] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
+def local_time(day: dt.date, hour: int, tz: str) -> pd.Timestamp:
+    """Local wall time ``day hour:00`` in ``tz``.
+
+    A time that does not exist (spring forward) moves forward to the first valid instant;
+    an ambiguous one (fall back) is the first occurrence (summer time).
+    """
+    return pd.Timestamp(dt.datetime.combine(day, dt.time(hour))).tz_localize(
+        tz, nonexistent="shift_forward", ambiguous=True
+    )
+
+
 def _hour(value: str, field: str) -> int:
     """``"21:00"`` -> 21; refuses minutes other than 00 (the risk grid is hourly)."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 60:
@@ -110,6 +121,12 @@ class ShiftTemplate(_Model):
         """0 when the shift starts on the night's date (18:00-23:00), 1 when after midnight."""
         return 1 if self.start_hour < 12 else 0
 
+    def window(self, night: dt.date, tz: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """Local start and end of this shift on the night of ``night`` (tz-aware)."""
+        day0 = night + dt.timedelta(days=self.night_offset_days)
+        end_day = day0 + dt.timedelta(days=1 if self.end_hour <= self.start_hour else 0)
+        return local_time(day0, self.start_hour, tz), local_time(end_day, self.end_hour, tz)
+
 
 class Area(_Model):
     """A walking route: the places one team covers in one shift."""
@@ -123,8 +140,10 @@ class Association(_Model):
 
     ``nights``: the nights of the week it can walk (the night of Friday runs Fri 18:00 to
     Sat 06:00). ``templates`` / ``areas``: which shift templates and areas it accepts
-    (``None`` = all). ``walks_done``: walks already done this season (for fairness and the
-    season maximum).
+    (``None`` = all). ``walks_done`` is **deprecated**: the walks done this season (for
+    fairness and the season maximum) come from the season ledger (the ``done`` argument of
+    the planning functions); ``walks_done`` is read only when no ``done`` is given, and the
+    plan then says so in its warnings.
     """
 
     name: str = Field(min_length=1)
@@ -151,12 +170,17 @@ class Association(_Model):
 class SeasonQuota(_Model):
     """The pot of night walks for a season, e.g. 40 walks until 31 December.
 
-    ``until`` ``None`` means a rolling season of ``horizon_weeks`` weeks from the week being
-    planned. ``used``: walks already done or cancelled-and-paid this season.
-    ``min_walks_per_week``: keep every association active with at least this many walks a week.
+    ``walks`` (required, no default): the season's quota. ``until`` ``None`` means a rolling
+    season of ``horizon_weeks`` weeks from the week being planned. ``min_walks_per_week``: the
+    pacing gives every week at least this many walks (while the quota and the associations'
+    capacity allow; every week that gets fewer is named in the warnings).
+
+    ``used`` is **deprecated**: the season ledger (:mod:`tryggplan.allocation.ledger`) derives
+    the walks done from the walk records and every plan takes its ``walks_left``. ``used`` is
+    read only when no ``walks_left`` is given, and the plan then says so in its warnings.
     """
 
-    walks: int = Field(default=40, ge=0)
+    walks: int = Field(ge=0)
     start: dt.date | None = None
     until: dt.date | None = None
     horizon_weeks: int = Field(default=26, ge=1, le=106)
@@ -308,12 +332,16 @@ class Effects(_Model):
 
 
 class Resources(_Model):
-    """Everything the coordinator can allocate. Money in [SEK], durations in [h]."""
+    """Everything the coordinator can allocate. Money in [SEK], durations in [h].
+
+    ``season`` is optional and has no hidden default: without it a weekly plan needs its
+    number of walks given explicitly, and season pacing and season plans are refused.
+    """
 
     tz: str = DEFAULT_TZ
     cost_per_walk_sek: float = Field(default=1000.0, ge=0)
     weekly_budget_sek: float | None = Field(default=None, ge=0)
-    season: SeasonQuota = Field(default_factory=SeasonQuota)
+    season: SeasonQuota | None = None
     templates: list[ShiftTemplate] = Field(min_length=1)
     areas: list[Area] = Field(min_length=1)
     associations: list[Association] = Field(default_factory=list)
@@ -537,7 +565,6 @@ def demo_resources(places: pd.DataFrame, season_until: dt.date | None = None) ->
         "weekly_budget_sek": 12000,
         "season": {
             "walks": 40,
-            "used": 0,
             "horizon_weeks": 26,
             "min_walks_per_week": 1,
             **({"until": season_until.isoformat()} if season_until else {}),

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,10 +16,20 @@ from tryggplan.allocation.baselines import greedy
 from tryggplan.allocation.errors import SolverError
 from tryggplan.allocation.grid import WeekRisk, normalise_grid, week_risk
 from tryggplan.allocation.model import SolverName, WeekModel, WeekSetup, make_setup, raise_infeasible, solve
-from tryggplan.allocation.pacing import week_share
+from tryggplan.allocation.pacing import (
+    NO_SEASON,
+    check_now,
+    done_counts,
+    pace,
+    share_of,
+    week_notes,
+    with_done,
+    within_season,
+)
 from tryggplan.allocation.plan import Plan, Shift, SolverInfo, Status, attribute, coverage_reduction, now_iso, score
-from tryggplan.allocation.spec import Resources, check_against_places
+from tryggplan.allocation.spec import PinnedWalk, Resources, check_against_places, local_time
 from tryggplan.domain import InvalidInputError
+from tryggplan.timeutil import iso_week_of, parse_iso_week
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -197,6 +211,8 @@ def plan_from_risk(
     resources: Resources,
     walks: int,
     *,
+    now: dt.datetime | None,
+    spent_sek: float = 0.0,
     solver: SolverName = "highs",
     time_limit: float | None = 60.0,
     gap: float = 1e-4,
@@ -204,9 +220,17 @@ def plan_from_risk(
     with_marginal: bool = True,
     warnings: list[str] | None = None,
 ) -> Plan:
-    """Solve one week given its risk matrix and the number of walks to place (the week's share)."""
+    """Solve one week given its risk matrix and the number of walks to place (the week's share).
+
+    ``now`` (tz-aware, required; ``None`` only for a plan made before the week starts, e.g. a
+    backtest): nothing that starts before it is placed. ``spent_sek`` [SEK]: what the week's
+    shifts that started before ``now`` cost; it comes off the weekly budget.
+    """
     check_against_places(resources, list(risk.places))
-    setup = make_setup(risk, resources, walks)
+    check_now(now)
+    if spent_sek < 0:
+        raise InvalidInputError(f"spent_sek must be >= 0 SEK, got {spent_sek}")
+    setup = make_setup(risk, resources, walks, now=now, spent_sek=spent_sek)
     greedy_plan = greedy(setup)
     starts = [c for c in (greedy_plan, greedy(setup, extend=True)) if c[1]]
     best = max(starts, key=lambda c: score(risk, c[0].walks, c[0].guard, resources.effects), default=None)
@@ -229,8 +253,8 @@ def plan_from_risk(
     base = compute_baselines(setup, greedy_plan) if with_baselines else {}
     marginal: dict[str, float | None] = {}
     if with_marginal:
-        marginal = marginal_values(risk, resources, walks, objective, solver, time_limit, gap)
-    notes = list(warnings or [])
+        marginal = marginal_values(risk, resources, walks, objective, solver, time_limit, gap, now, spent_sek)
+    notes = list(warnings or []) + _cutoff_notes(setup)
     if not risk.covered[: risk.n_week].all():
         notes.append(
             f"the forecast covers {int(risk.covered[: risk.n_week].sum())} of the week's "
@@ -255,8 +279,35 @@ def plan_from_risk(
         baselines=base,
         marginal_value=marginal,
         warnings=notes,
-        generated_at=now_iso(),
+        generated_at=now_iso() if now is None else pd.Timestamp(now).tz_convert("UTC").isoformat(),
+        spent_sek=float(spent_sek),
+        planned_from=None if setup.now is None else setup.now.isoformat(),
     )
+
+
+def _cutoff_notes(setup: WeekSetup) -> list[str]:
+    """What a plan made after its week began leaves out, and the budget it has left."""
+    r, risk, t = setup.resources, setup.risk, setup.now
+    notes: list[str] = []
+    if t is not None and t > risk.slots[0]:
+        notes.append(
+            f"planned at {t:%a %Y-%m-%d %H:%M}: nothing that starts before then is placed "
+            f"({sum(1 for o in setup.options if o.start < t)} of the week's {len(setup.options)} walk options are past)"
+        )
+    if setup.past_pins:
+        notes.append(
+            f"{len(setup.past_pins)} pinned shift(s) started before {t:%a %H:%M} and are left out of this plan "
+            f"(count their cost in spent_sek): {'; '.join(setup.past_pins)}"
+        )
+    if setup.spent_sek and r.weekly_budget_sek is not None:
+        left = max(0.0, r.weekly_budget_sek - setup.spent_sek)
+        notes.append(
+            f"budget: {r.weekly_budget_sek:.0f} SEK for the week - {setup.spent_sek:.0f} SEK already spent "
+            f"on shifts that started before the plan = {left:.0f} SEK left"
+        )
+    elif setup.spent_sek:
+        notes.append(f"{setup.spent_sek:.0f} SEK already spent this week (no weekly budget set)")
+    return notes
 
 
 def marginal_values(
@@ -267,6 +318,8 @@ def marginal_values(
     solver: SolverName,
     time_limit: float | None,
     gap: float,
+    now: dt.datetime | None = None,
+    spent_sek: float = 0.0,
 ) -> dict[str, float | None]:
     """Expected incidents prevented by one more walk (and its 1000 SEK) and one more guard hour
     (and its pay), found by solving again [incidents]. 0 when it cannot be used."""
@@ -274,12 +327,22 @@ def marginal_values(
     g = resources.guard
     for key in ("walk", "guard_hour"):
         if key == "walk":
-            setup = make_setup(risk, resources, walks + 1, extra_budget=resources.cost_per_walk_sek)
+            setup = make_setup(
+                risk, resources, walks + 1, extra_budget=resources.cost_per_walk_sek, now=now, spent_sek=spent_sek
+            )
         elif g is None:
             out[key] = 0.0
             continue
         else:
-            setup = make_setup(risk, resources, walks, extra_budget=g.hourly_rate_sek, extra_guard_hours=1)
+            setup = make_setup(
+                risk,
+                resources,
+                walks,
+                extra_budget=g.hourly_rate_sek,
+                extra_guard_hours=1,
+                now=now,
+                spent_sek=spent_sek,
+            )
         model = WeekModel(setup)
         try:
             info = solve(model.prob, solver, time_limit, gap)
@@ -293,12 +356,53 @@ def marginal_values(
     return out
 
 
+def require_now(now: dt.datetime | None, function: str) -> None:
+    """Warn (DeprecationWarning) when a planning function is called without ``now``.
+
+    Without it the plan is made as if the week had not begun (the behaviour before ``now``
+    existed); the library never reads the clock itself. ``now`` becomes required once the
+    CLI and the API pass it.
+    """
+    if now is None:
+        warnings.warn(
+            f"{function}() without now= plans as if the week had not begun: pass the moment the plan is "
+            "made (a tz-aware datetime); now= will be required",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    check_now(now)
+
+
+def week_bounds(week: str, tz: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Local Monday 00:00 of ``week`` and of the week after."""
+    monday = parse_iso_week(week)
+    return local_time(monday, 0, tz), local_time(monday + dt.timedelta(days=7), 0, tz)
+
+
+def check_week_open(week: str, tz: str, now: dt.datetime | None) -> None:
+    """Refuse to plan a week that is over at ``now`` (nothing could be placed)."""
+    if now is None:
+        return
+    _, end = week_bounds(week, tz)
+    if pd.Timestamp(now) >= end:
+        nxt = iso_week_of(pd.Timestamp(now).tz_convert(tz).date())
+        raise InvalidInputError(
+            f"week {week} ended at {end:%Y-%m-%d %H:%M} ({tz}), before the plan is made "
+            f"({pd.Timestamp(now).tz_convert(tz):%Y-%m-%d %H:%M}): nothing is left to plan; plan {nxt} or later"
+        )
+
+
 def plan_week(
     grid: pd.DataFrame,
     resources: Resources,
     week: str,
     *,
+    now: dt.datetime | None = None,
     walks: int | None = None,
+    walks_left: int | None = None,
+    done: Mapping[str, int] | None = None,
+    accepted: Sequence[PinnedWalk] = (),
+    spent_sek: float = 0.0,
     solver: SolverName = "highs",
     time_limit: float | None = 60.0,
     gap: float = 1e-4,
@@ -306,28 +410,90 @@ def plan_week(
     with_marginal: bool = True,
     history: pd.DataFrame | None = None,
 ) -> Plan:
-    """The optimal plan for ISO week ``week`` (``YYYY-Www``).
+    """The optimal plan for ISO week ``week`` (``YYYY-Www``), made at ``now``.
 
     Parameters
     ----------
     grid : the risk grid (forecast contract); ``slot_start`` tz-aware, ``expected`` [incidents/h]
     resources : the validated resources spec
-    walks : walks to place this week; ``None`` takes the week's share of the season quota
-        from :func:`tryggplan.allocation.pacing.week_share`
+    now : the moment the plan is made (tz-aware). Nothing that starts before it is placed
+        (walk options, guard hours, pinned shifts, must-cover hours); a week that is over is
+        refused. Omitting it is deprecated (a DeprecationWarning; the whole week is planned).
+    walks : walks to place this week (from ``now`` on); ``None`` takes the week's share of the
+        season pacing (:func:`tryggplan.allocation.pacing.pace`), which needs a ``season``
+        block; without one the plan is refused with both fixes named
+    walks_left : the season ledger's walks left for the pacing (see ``pace``); ``None`` falls
+        back to the deprecated ``season.walks - season.used`` with a warning
+    done : completed walks per association this season (the ledger's), for fairness and the
+        season maxima; ``None`` falls back to the deprecated ``walks_done`` of the resources
+    accepted : walks their associations accepted: pinned, and counted in the pacing
+    spent_sek : [SEK] of this week's budget already spent: the cost of the week's shifts that
+        started before ``now`` (:func:`spent_before` of the current plan); it comes off
+        ``weekly_budget_sek`` and the plan's warnings say so
     history : optional incidents (canonical columns) for the season risk profile
     """
+    require_now(now, "plan_week")
+    return plan_week_at(
+        grid,
+        resources,
+        week,
+        now=now,
+        walks=walks,
+        walks_left=walks_left,
+        done=done,
+        accepted=accepted,
+        spent_sek=spent_sek,
+        solver=solver,
+        time_limit=time_limit,
+        gap=gap,
+        with_baselines=with_baselines,
+        with_marginal=with_marginal,
+        history=history,
+    )
+
+
+def plan_week_at(
+    grid: pd.DataFrame,
+    resources: Resources,
+    week: str,
+    *,
+    now: dt.datetime | None,
+    walks: int | None = None,
+    walks_left: int | None = None,
+    done: Mapping[str, int] | None = None,
+    accepted: Sequence[PinnedWalk] = (),
+    spent_sek: float = 0.0,
+    solver: SolverName = "highs",
+    time_limit: float | None = 60.0,
+    gap: float = 1e-4,
+    with_baselines: bool = True,
+    with_marginal: bool = True,
+    history: pd.DataFrame | None = None,
+) -> Plan:
+    """:func:`plan_week` with ``now`` required (``None`` explicitly: as if the week had not begun)."""
+    check_now(now)
+    if walks is None and resources.season is None:
+        raise InvalidInputError(NO_SEASON)
+    if walks is not None and walks < 0:
+        raise InvalidInputError(f"walks must be >= 0, got {walks}")
+    check_week_open(week, resources.tz, now)
     g = normalise_grid(grid, resources.tz)
     risk = week_risk(g, week, resources.tz)
-    notes: list[str] = []
+    done_map, notes = done_counts(resources, done)
+    spec, season_notes = within_season(with_done(resources, done_map), week)
+    if accepted:
+        spec = spec.model_copy(update={"pinned": [*spec.pinned, *accepted]})
     if walks is None:
-        walks, why = week_share(g, resources, week, history=history)
-        notes.append(why)
-    elif walks < 0:
-        raise InvalidInputError(f"walks must be >= 0, got {walks}")
+        sp = pace(resources, week, g, history, walks_left=walks_left, done=done_map, accepted=accepted, now=now)
+        walks, why = share_of(sp, week)
+        notes = [why, *week_notes(sp, week)]
+    notes += season_notes
     return plan_from_risk(
         risk,
-        resources,
+        spec,
         walks,
+        now=now,
+        spent_sek=spent_sek,
         solver=solver,
         time_limit=time_limit,
         gap=gap,
@@ -335,3 +501,11 @@ def plan_week(
         with_marginal=with_marginal,
         warnings=notes,
     )
+
+
+def spent_before(shifts: Iterable[Mapping[str, Any]], now: dt.datetime) -> float:
+    """What the shifts (plan-document dicts with ``start`` and ``cost_sek``) that started
+    before ``now`` cost [SEK]: the ``spent_sek`` of a plan made at ``now``."""
+    check_now(now)
+    t = pd.Timestamp(now)
+    return float(sum(float(s.get("cost_sek") or 0.0) for s in shifts if pd.Timestamp(s["start"]) < t))

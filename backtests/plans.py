@@ -104,8 +104,9 @@ def backtest_plans(
         cols = matrix.slots.get_indexer(risk.slots)
         rows_idx = pd.Index(matrix.places.astype(str)).get_indexer(list(risk.places))
         actual = matrix.values[np.ix_(rows_idx, cols)]
-        plan = plan_from_risk(risk, resources, walks, with_baselines=False, with_marginal=False)
-        setup = make_setup(risk, resources, walks)
+        made = local_midnight(origin, tz)  # each plan is made as its week begins, with the forecast of then
+        plan = plan_from_risk(risk, resources, walks, now=made, with_baselines=False, with_marginal=False)
+        setup = make_setup(risk, resources, walks, now=made)
         gcov, _ = greedy(setup)
         fcov = fixed_fri_sat(setup)
         n_walks = sum(1 for sh in plan.shifts if sh.kind == "night_walk")

@@ -1,9 +1,13 @@
-"""Allocation benchmark: weekly MILP solve time vs places, and a season of weekly plans.
+"""Allocation benchmark: weekly MILP solve time vs places, a season of weekly plans, the whole
+season placed beyond the forecast, and the season ledger's arithmetic.
 
 Targets (issue 5): a week with 50 places, 7 nights, 4 templates, 8 associations and 168
 guard hours solves to a proven optimum (gap <= 0.1%) in under 2 s; a 30-week season in
-under 30 s. Prints a markdown table (wall and CPU seconds; the machine's load average is
-printed too, since wall time on a shared machine includes waiting for a core).
+under 30 s. Issue 12: a 40-week season with a 2-week forecast placed walk by walk (2 MILP
+weeks + 38 profile weeks) in a few seconds; the ledger's status and payout list over a
+season's records in milliseconds. Prints markdown tables (wall and CPU seconds; the
+machine's load average is printed too, since wall time on a shared machine includes waiting
+for a core).
 
 Usage::
 
@@ -14,13 +18,18 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import statistics
 import time
 from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
 
 from tryggplan.allocation.baselines import greedy
 from tryggplan.allocation.grid import normalise_grid, week_risk
+from tryggplan.allocation.ledger import PayoutRecord, WalkRecord, payouts_csv, payouts_due, season_status
 from tryggplan.allocation.model import WeekModel, make_setup, solve
 from tryggplan.allocation.season import season_plan
 from tryggplan.allocation.spec import parse_resources
@@ -28,6 +37,7 @@ from tryggplan.allocation.synthetic import synthetic_grid, synthetic_resources
 
 TZ = "Europe/Stockholm"
 WEEK = "2026-W13"
+MONDAY = pd.Timestamp("2026-03-23 00:00", tz=TZ)  # the season is planned as its first week begins
 
 
 def week_case(n_places: int, guard_hours: list[int], max_guard: int, repeats: int, gap: float) -> dict[str, Any]:
@@ -82,7 +92,7 @@ def season_case(n_places: int, weeks: int) -> dict[str, Any]:
     )
     res = parse_resources(spec)
     t0, c0 = time.perf_counter(), time.process_time()
-    sp = season_plan(grid, res, WEEK, with_baselines=False)
+    sp = season_plan(grid, res, WEEK, now=MONDAY, walks_left=40, with_baselines=False)
     t1, c1 = time.perf_counter(), time.process_time()
     worst_gap = max((p.solver.gap for p in sp.weekly.values()), default=0.0)
     return {
@@ -93,6 +103,72 @@ def season_case(n_places: int, weeks: int) -> dict[str, Any]:
         "total s": t1 - t0,
         "cpu s": c1 - c0,
         "worst gap": worst_gap,
+    }
+
+
+def placement_case(n_places: int, weeks: int, forecast_weeks: int) -> dict[str, Any]:
+    """Place every walk of a ``weeks``-week season whose forecast covers ``forecast_weeks`` weeks."""
+    grid = synthetic_grid(n_places, WEEK, weeks=forecast_weeks, seed=3)
+    spec = synthetic_resources(
+        n_places,
+        4,
+        n_assocs=5,
+        n_templates=3,
+        budget=12000,
+        max_guard_hours=24,
+        guard_hours=[18, 19, 20, 21, 22, 23, 0, 1, 2, 3],
+        season={"walks": 60, "horizon_weeks": weeks, "min_walks_per_week": 1},
+    )
+    res = parse_resources(spec)
+    t0, c0 = time.perf_counter(), time.process_time()
+    sp = season_plan(grid, res, WEEK, now=MONDAY, walks_left=60, with_baselines=False)
+    t1, c1 = time.perf_counter(), time.process_time()
+    profile = [p for p in sp.placed if p.source == "profile"]
+    return {
+        "places": n_places,
+        "weeks": weeks,
+        "MILP weeks": len(sp.weekly),
+        "walks placed": len(sp.placed),
+        "by profile": len(profile),
+        "total s": t1 - t0,
+        "cpu s": c1 - c0,
+    }
+
+
+def ledger_case(n_records: int) -> dict[str, Any]:
+    """Season status and payout list over ``n_records`` walk records (a tenth of them corrections)
+    and a payout per association every 50 records but the last 100."""
+    res = parse_resources(synthetic_resources(12, 4, n_assocs=8, season={"walks": n_records}))
+    names = [a.name for a in res.associations]
+    tz = ZoneInfo(res.tz)
+    records: list[WalkRecord] = []
+    payouts: list[PayoutRecord] = []
+    at = dt.datetime(2026, 12, 31, 12, tzinfo=tz)
+    for k in range(n_records):
+        night = dt.date(2026, 1, 1) + dt.timedelta(days=k // len(names))
+        name = names[k % len(names)]
+        if k % 10 == 9:  # a correction of the previous record of this association
+            prev = records[-len(names)]
+            records.append(WalkRecord(prev.association, prev.night, "no_show", at, "bench", corrects=prev.id, id=k))
+        else:
+            records.append(WalkRecord(name, night, "completed", at, "bench", id=k))
+        if k % 50 == 49 and k < n_records - 100:  # the last 100 records stay unpaid
+            for due in payouts_due(res, records, payouts):
+                payouts.append(PayoutRecord(due.association, due.nights, due.amount_sek, at, "bench", id=len(payouts)))
+    t0 = time.perf_counter()
+    status = season_status(res, records, payouts)
+    t1 = time.perf_counter()
+    due = payouts_due(res, records, payouts)
+    data = payouts_csv(due)
+    t2 = time.perf_counter()
+    assert abs(status.owed_sek + status.paid_sek - status.walks_done * res.cost_per_walk_sek) < 0.005
+    return {
+        "records": n_records,
+        "payouts": len(payouts),
+        "walks done": status.walks_done,
+        "status ms": 1000 * (t1 - t0),
+        "payouts + csv ms": 1000 * (t2 - t1),
+        "csv bytes": len(data),
     }
 
 
@@ -131,6 +207,10 @@ def main() -> None:
     print("\nSeason: pacing + one weekly MILP per week (demo-town-like resources, 40 walks).\n")
     weeks = [5] if args.quick else [5, 10, 30]
     print(table([season_case(16, w) for w in weeks]))
+    print("\nThe whole season placed: 60 walks; MILP weeks inside the forecast, the night profile beyond.\n")
+    print(table([placement_case(16, w, 2) for w in ([10] if args.quick else [10, 40])]))
+    print("\nSeason ledger: status and payout list (pure arithmetic, no database).\n")
+    print(table([ledger_case(n) for n in ([1000] if args.quick else [1000, 10000])]))
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ def _dst_plan(week: str, night: str) -> Plan:
         guard={"hourly_rate_sek": 450, "min_block_hours": 3, "max_hours_per_week": 4, "concurrent_guards": 1},
     )
     risk = week_risk(normalise_grid(synthetic_grid(6, week, seed=4), TZ), week, TZ)
-    return plan_from_risk(risk, parse_resources(spec), 1, with_baselines=False, with_marginal=False)
+    return plan_from_risk(risk, parse_resources(spec), 1, now=risk.slots[0], with_baselines=False, with_marginal=False)
 
 
 @pytest.mark.parametrize(
@@ -136,3 +136,35 @@ def test_ics_times_are_local_wall_times() -> None:
     plan = _plan_with("x")
     ev = next(iter(icalendar.Calendar.from_ical(plan_ics(plan)).walk("VEVENT")))
     assert ev["DTSTART"].dt == dt.datetime(2026, 3, 27, 20, 0, tzinfo=ZoneInfo(TZ))
+
+
+def test_walks_ics_feed_of_placed_walks() -> None:
+    from tryggplan.allocation.export import walks_ics
+
+    walks = [
+        {
+            "association": "Lions",
+            "area": "Centrum",
+            "night": "2026-05-01",
+            "start": "2026-05-01T20:00:00+02:00",
+            "end": "2026-05-02T00:00:00+02:00",
+        },
+        {
+            "association": "Lions",
+            "area": "Norr",
+            "night": "2026-10-24",
+            "start": "2026-10-24T22:00:00+02:00",
+            "end": "2026-10-25T02:00:00+02:00",
+        },
+    ]
+    stamp = dt.datetime(2026, 4, 1, 12, tzinfo=dt.UTC)
+    cal = icalendar.Calendar.from_ical(walks_ics(walks, TZ, "Lions nattvandringar", stamp=stamp))
+    assert str(cal["X-WR-CALNAME"]) == "Lions nattvandringar"
+    events = list(cal.walk("VEVENT"))
+    assert [str(e["SUMMARY"]) for e in events] == ["Nattvandring: Lions – Centrum", "Nattvandring: Lions – Norr"]
+    assert [e["DTSTART"].dt.isoformat() for e in events] == ["2026-05-01T20:00:00+02:00", "2026-10-24T22:00:00+02:00"]
+    assert events[1]["DTEND"].dt.astimezone(dt.UTC) == dt.datetime(2026, 10, 25, 0, tzinfo=dt.UTC)
+    assert all(e["DTSTAMP"].dt == stamp for e in events)
+    moved = walks_ics([dict(walks[0], area="Söder")], TZ, "x", stamp=stamp)
+    again = icalendar.Calendar.from_ical(moved).walk("VEVENT")[0]
+    assert str(again["UID"]) == str(events[0]["UID"])  # the same walk keeps its UID when its area changes

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from tryggplan.allocation.audit import violations
@@ -16,6 +17,7 @@ from tryggplan.allocation.synthetic import synthetic_grid, synthetic_resources
 from tryggplan.allocation.weekly import plan_from_risk, plan_week
 
 TZ = "Europe/Stockholm"
+MONDAY = pd.Timestamp("2026-03-23 00:00", tz=TZ)  # the plan is made as 2026-W13 begins
 
 
 def _risk(week: str = "2026-W13", n: int = 8):
@@ -93,7 +95,7 @@ def test_infeasible_requests_name_the_conflicting_constraints(
 ) -> None:
     res = parse_resources(_spec(**extra))
     with pytest.raises(InfeasiblePlanError) as info:
-        plan_from_risk(_risk(), res, walks, with_baselines=False, with_marginal=False)
+        plan_from_risk(_risk(), res, walks, now=MONDAY, with_baselines=False, with_marginal=False)
     conflicts = info.value.conflicts
     for want in expected:
         assert any(c.startswith(want) for c in conflicts), (want, conflicts)
@@ -141,7 +143,7 @@ def test_walk_and_guard_lengths_and_costs_follow_utc_across_dst(week: str, night
         weekly_budget_sek=None,
     )
     res = parse_resources(spec)
-    plan = plan_from_risk(_risk(week), res, 1, with_baselines=False, with_marginal=False)
+    plan = plan_from_risk(_risk(week), res, 1, now=_risk(week).slots[0], with_baselines=False, with_marginal=False)
     walk = next(s for s in plan.shifts if s.kind == "night_walk")
     assert walk.start.endswith("T00:00:00+01:00" if week != "2026-W43" else "T00:00:00+02:00")
     assert walk.start[:10] != night and walk.night == night and walk.hours == utc_hours and walk.pinned
@@ -175,7 +177,7 @@ def test_must_cover_and_pinned_are_kept_and_explained() -> None:
             ],
         )
     )
-    plan = plan_from_risk(_risk(), res, 2, with_baselines=True, with_marginal=False)
+    plan = plan_from_risk(_risk(), res, 2, now=MONDAY, with_baselines=True, with_marginal=False)
     assert violations(plan, res, 2) == []
     pinned = [s for s in plan.shifts if s.pinned]
     assert len(pinned) == 1 and pinned[0].why.startswith("pinned (already agreed); covers Norr")
@@ -186,7 +188,7 @@ def test_must_cover_and_pinned_are_kept_and_explained() -> None:
 def test_plan_reports_figures_baselines_and_marginal_values() -> None:
     grid = synthetic_grid(8, "2026-W13", seed=1)
     res = parse_resources(_spec())
-    plan = plan_week(grid, res, "2026-W13", walks=2)
+    plan = plan_week(grid, res, "2026-W13", now=MONDAY, walks=2)
     d = plan.to_dict()
     for key in (
         "week",
@@ -216,7 +218,9 @@ def test_time_limit_returns_the_best_plan_flagged() -> None:
     spec = synthetic_resources(30, 6, n_assocs=8, n_templates=4, budget=40000, max_guard_hours=60)
     spec["guard"]["concurrent_guards"] = 3
     res = parse_resources(spec)
-    plan = plan_week(grid, res, "2026-W13", walks=6, time_limit=1.0, with_marginal=False, with_baselines=False)
+    plan = plan_week(
+        grid, res, "2026-W13", now=MONDAY, walks=6, time_limit=1.0, with_marginal=False, with_baselines=False
+    )
     assert plan.status in ("time_limit", "optimal")
     if plan.status == "time_limit":
         assert plan.solver.gap > 0 and any("time limit" in w for w in plan.warnings)
@@ -228,21 +232,21 @@ def test_unknown_places_in_the_spec_are_refused() -> None:
     from tryggplan.domain import InvalidInputError
 
     with pytest.raises(InvalidInputError, match=r"must_cover\[0\]\.place_id: unknown place 'Nowhere'"):
-        plan_from_risk(_risk(), res, 1)
+        plan_from_risk(_risk(), res, 1, now=MONDAY)
 
 
 def test_week_outside_the_forecast_is_refused_with_the_fix() -> None:
     from tryggplan.domain import InvalidInputError
 
     with pytest.raises(InvalidInputError, match=r"does not cover week 2026-W20 .* --start 2026-05-11 --days 7"):
-        plan_week(synthetic_grid(8, "2026-W13"), parse_resources(_spec()), "2026-W20", walks=1)
+        plan_week(synthetic_grid(8, "2026-W13"), parse_resources(_spec()), "2026-W20", now=MONDAY, walks=1)
 
 
 def test_a_time_out_before_any_solution_returns_the_greedy_start() -> None:
     grid = synthetic_grid(30, "2026-W13", seed=2)
     spec = synthetic_resources(30, 6, n_assocs=8, n_templates=4, budget=40000, max_guard_hours=60)
     res = parse_resources(spec)
-    plan = plan_week(grid, res, "2026-W13", walks=6, time_limit=1e-4, with_marginal=False)
+    plan = plan_week(grid, res, "2026-W13", now=MONDAY, walks=6, time_limit=1e-4, with_marginal=False)
     assert plan.status == "time_limit" and plan.shifts
     assert plan.objective >= plan.baselines["greedy"].objective - 1e-9
     assert plan.to_dict()["solver"]["gap"] is None or plan.solver.gap > 0
@@ -261,7 +265,7 @@ def test_guards_are_numbered_without_overlaps() -> None:
         },
     )
     res = parse_resources(spec)
-    plan = plan_from_risk(_risk(), res, 1, with_baselines=False, with_marginal=False)
+    plan = plan_from_risk(_risk(), res, 1, now=MONDAY, with_baselines=False, with_marginal=False)
     names = {s.guard for s in plan.shifts if s.kind == "guard"}
     assert names == {"guard 1", "guard 2"} and plan.guard_hours == 30
     assert violations(plan, res, 1) == []

@@ -25,6 +25,7 @@ from tryggplan.allocation.weekly import plan_from_risk
 
 WEEK = "2026-W13"  # contains the spring-forward night of 28-29 March 2026
 GAP = 1e-7
+MONDAY = pd.Timestamp("2026-03-23 00:00", tz="Europe/Stockholm")  # the plan is made as the week begins
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -107,12 +108,22 @@ def specs(draw: Any) -> tuple[dict[str, Any], int, int]:
     return spec, n_places, walks
 
 
-def _solve(spec: dict[str, Any], n_places: int, walks: int, solver: str = "highs", baselines: bool = True):
+def _solve(
+    spec: dict[str, Any],
+    n_places: int,
+    walks: int,
+    solver: str = "highs",
+    baselines: bool = True,
+    now: pd.Timestamp = MONDAY,
+    spent_sek: float = 0.0,
+):
     res = parse_resources(spec)
     return res, plan_from_risk(
         _risk(n_places),
         res,
         walks,
+        now=now,
+        spent_sek=spent_sek,
         solver=solver,
         gap=GAP,  # type: ignore[arg-type]
         with_baselines=baselines,
@@ -144,6 +155,26 @@ def test_every_plan_meets_every_hard_constraint_and_beats_greedy(case: tuple[dic
         or spec.get("must_cover")
         or spec.get("pinned")
     )
+
+
+@FAST
+@given(specs(), st.integers(0, 7 * 24 - 1), st.sampled_from([0.0, 450.0, 2000.0]))
+def test_a_plan_made_mid_week_never_looks_backwards(
+    case: tuple[dict[str, Any], int, int], hours: int, spent: float
+) -> None:
+    """Made at any hour of the week (across the spring-forward night), with some budget spent:
+    nothing starts before the moment, the budget left holds, every other rule holds too."""
+    spec, n_places, walks = case
+    now = (MONDAY.tz_convert("UTC") + pd.Timedelta(hours=hours)).tz_convert("Europe/Stockholm")
+    try:
+        res, plan = _solve(spec, n_places, walks, baselines=False, now=now, spent_sek=spent)
+    except InfeasiblePlanError as exc:
+        assert exc.conflicts
+        return
+    assert all(pd.Timestamp(sh.start) >= now for sh in plan.shifts)
+    assert violations(plan, res, walks) == []
+    if res.weekly_budget_sek is not None:
+        assert plan.cost_sek <= max(0.0, res.weekly_budget_sek - spent) + 1e-6
 
 
 def _more(spec: dict[str, Any], what: str) -> dict[str, Any]:
