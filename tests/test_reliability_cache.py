@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_reliability_fixtures)
 """The dashboard read cache (tryggplan.service.cache): same answers, never past a bad token, fresh after new
 data (a new forecast run, a changed place)."""
 
@@ -8,14 +7,7 @@ import time
 
 from fastapi.testclient import TestClient
 
-from tests.test_reliability_fixtures import (  # noqa: F401
-    DEMO_TODAY,
-    auth,
-    demo_client,
-    demo_db,
-    demo_settings,
-    demo_tokens,
-)
+from tests.support import DEMO_TODAY, auth
 
 
 def test_cached_answers_equal_fresh_ones_and_still_need_a_valid_token(

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_reliability_fixtures)
 """Faults: the server killed (SIGKILL) in the middle of a large import, two coordinators writing at
 once, a locked database, a full disk, a solver that runs out of time.
 
@@ -20,16 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from tests.test_reliability_fixtures import (  # noqa: F401
-    DEMO_WEEK,
-    Server,
-    auth,
-    demo_client,
-    demo_db,
-    demo_settings,
-    demo_tokens,
-    table_dump,
-)
+from tests.support import DEMO_WEEK, Server, auth, table_dump
 from tryggplan.storage.database import open_database
 from tryggplan.storage.tokens import create_token
 
@@ -332,7 +322,7 @@ def test_a_million_row_file(demo_db: Path, tmp_path: Path) -> None:
     import resource
     import subprocess
 
-    from tests.test_reliability_fixtures import TRYGGPLAN
+    from tests.support import TRYGGPLAN
 
     rows = 1_000_000
     path = tmp_path / "million.csv"

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_reliability_fixtures)
 """Schema-driven fuzzing: schemathesis generates requests from the app's own OpenAPI document and
 sends them in-process (ASGI) to an app on a copy of the demo town, with an admin token so every
 route is exercised beyond 401. Every response must be below 500 and conform to its documented
@@ -26,7 +25,7 @@ from schemathesis.specs.openapi import checks as openapi_checks
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from tests.test_reliability_fixtures import auth, copy_demo
+from tests.support import auth, copy_demo
 from tryggplan.service.app import create_app
 from tryggplan.service.settings import Settings
 from tryggplan.storage.models import ApiToken

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_reliability_fixtures)
 """Hostile and broken input against the HTTP API on a copy of the demo town: each request gets its
 exact 4xx and leaves every table of the database exactly as it was (compared row by row)."""
 
@@ -19,16 +18,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from tests.test_reliability_fixtures import (  # noqa: F401
-    DEMO_TODAY,
-    DEMO_WEEK,
-    auth,
-    demo_client,
-    demo_db,
-    demo_settings,
-    demo_tokens,
-    table_dump,
-)
+from tests.support import DEMO_TODAY, DEMO_WEEK, auth, table_dump
 from tryggplan.service.app import create_app
 from tryggplan.service.settings import Settings
 from tryggplan.storage.tokens import create_token

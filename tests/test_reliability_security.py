@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_reliability_fixtures)
 """Security basics: tokens hashed at rest and compared in constant time, no token / incident text /
 personal data in the logs, CORS closed by default and configurable, security headers on the
 dashboard page, backups that restore row by row, and pip-audit on the installed dependencies."""
@@ -18,16 +17,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.test_reliability_fixtures import (  # noqa: F401
-    TRYGGPLAN,
-    auth,
-    copy_demo,
-    demo_client,
-    demo_db,
-    demo_settings,
-    demo_tokens,
-    table_dump,
-)
+from tests.support import TRYGGPLAN, auth, table_dump
 from tryggplan.service.app import create_app
 from tryggplan.service.settings import Settings
 from tryggplan.storage import tokens as auth_module

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_service_fixtures)
 """HTTP API: roles on every route, incidents (upload, batch, listing), places, forecasts, backtests,
 tokens, error mapping (422 with problems, 413, never 500)."""
 
@@ -14,23 +13,11 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from tests.test_service_fixtures import (  # noqa: F401
-    GOOD_CSV,
-    HEADER,
-    PLACES_CSV,
-    auth,
-    client,
-    pg_schema,
-    places_frame,
-    settings,
-    synthetic_incidents,
-    tokens,
-    upload,
-)
+from tests.support import GOOD_CSV, HEADER, PLACES_CSV, auth, places_frame, synthetic_incidents, upload
+from tryggplan.domain import ROLES
 from tryggplan.service.app import create_app
 from tryggplan.service.settings import Settings
 from tryggplan.storage.incidents import count_incidents, import_incidents
-from tryggplan.storage.tokens import ROLES
 
 FIRST = "k1,2025-08-15T21:10:00+02:00,parken,vandalism,reporter,1\n"
 

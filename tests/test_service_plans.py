@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_service_fixtures)
 """Resources and plans over HTTP: validated specs, weekly and season plans from a stored forecast,
 ICS/CSV downloads, recording walks and re-planning after a cancellation."""
 
@@ -9,14 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.test_service_fixtures import (  # noqa: F401
-    auth,
-    client,
-    places_frame,
-    settings,
-    synthetic_incidents,
-    tokens,
-)
+from tests.support import auth, places_frame, synthetic_incidents
 from tryggplan.storage.incidents import import_incidents
 
 WEEK = "2025-W36"  # Monday 2025-09-01, the first day of the forecast below

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_service_fixtures)
 """Storage: open_database + migrations, import_incidents (all or nothing, idempotent), reads — on
 SQLite and on the PostgreSQL server at 127.0.0.1:5432 (skipped with a reason when it is absent)."""
 
@@ -13,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from tests.test_service_fixtures import PG_URL, pg_schema, places_frame  # noqa: F401
+from tests.support import PG_URL, places_frame
 from tryggplan.domain import InvalidInputError
 from tryggplan.storage.database import normalize_url, open_database
 from tryggplan.storage.incidents import count_incidents, import_incidents, read_incidents, read_places

@@ -138,9 +138,7 @@ def run_forecast(engine: Engine, run_id: int) -> None:
     if run is None:
         return
     try:
-        incidents = stored.read_incidents(
-            engine, end=local_midnight(run.start_date, run.tz), municipality=run.municipality
-        )
+        incidents = stored.read_incidents(engine, municipality=run.municipality)
         places = stored.read_places(engine, municipality=run.municipality)
         grid = forecast_grid(
             incidents,
