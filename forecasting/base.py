@@ -129,7 +129,7 @@ def place_groups(places: pd.DataFrame, place_ids: np.ndarray) -> pd.DataFrame:
         )
     out = frame.loc[ids].reset_index()
     # a place whose row leaves the area empty takes its municipality's area, if another row names it
-    named = out[out["police_area"] != ""].drop_duplicates("municipality").set_index("municipality")["police_area"]
+    named = frame[frame["police_area"] != ""].drop_duplicates("municipality").set_index("municipality")["police_area"]
     empty = out["police_area"] == ""
     out.loc[empty, "police_area"] = out.loc[empty, "municipality"].map(named).fillna("")
     # a municipality without a police area forms an area of its own; the prefix keeps it apart
