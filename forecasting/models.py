@@ -1,22 +1,39 @@
 """The pooled count model: place level x pooled hour-of-week profile x calendar x near-repeat.
 
-    mu[p, t] = level[p] * profile[p, how(t)] * day_effect[activity_day(t)] * near_repeat[p, t]
+    mu[p, t] = level[p] * profile[p, how(t)] * day_effect[town(p), activity_day(t)] * near_repeat[p, t]
 
 * ``profile`` is the place's hour-of-week share, shrunk towards the place's hour-of-day
-  profile, which is itself shrunk towards the pooled profile of all places. The shrinkage
-  strengths are empirical-Bayes estimates (Dirichlet-multinomial marginal likelihood), so a
-  place with little history borrows the town's profile and a busy place keeps its own.
+  profile, which is itself shrunk towards its parent's: the municipality's, shrunk towards
+  the police area's, shrunk towards the pooled profile of all places (levels that group the
+  places no differently from the level next to them are skipped; without a places frame the
+  parent is the pooled profile). The shrinkage strengths are empirical-Bayes estimates
+  (Dirichlet-multinomial marginal likelihood) per level, so a place or town with little
+  history borrows its neighbours' profile and a busy one keeps its own.
 * ``day_effect`` is a Poisson GLM (statsmodels) on daily totals across places with a trend,
   yearly Fourier terms (when two years of history exist) and the Swedish calendar
   (:class:`tryggplan.calendar.SwedishCalendar`), lightly ridge-penalised so that rare days
-  (Walpurgis, Midsummer Eve, New Year's Eve) are estimated but not over-fitted.
-* ``level`` is the place's recency-weighted rate given the other factors, shrunk towards the
-  town's mean by a gamma-Poisson empirical-Bayes prior.
+  (Walpurgis, Midsummer Eve, New Year's Eve) are estimated but not over-fitted. Each police
+  area and municipality then gets its own deviation of the season and calendar terms, shrunk
+  by empirical Bayes (normal prior per coefficient, DerSimonian-Laird variance): a quiet town
+  keeps the area's calendar, a busy one with its own keeps most of it.
+* ``level`` is the place's recency-weighted rate given the other factors, shrunk towards its
+  municipality's rate (shrunk towards the police area's, then the whole area's) by
+  gamma-Poisson empirical-Bayes priors, so a small town stays at its own level while it
+  borrows its neighbours' shape.
 * ``near_repeat`` raises (or lowers) the forecast for a place whose recent counts ran above
   (or below) the model, decaying with lead time: the short-lived rise after incidents at a
   place (Johnson & Bowers 2004; Mohler et al. 2011).
 * The predictive distribution is negative binomial with a dispersion estimated by maximum
   likelihood on the last weeks of training data.
+
+Weighted counts (``hourly_count_matrix(..., weighted=True)``) are non-integer; the model fits
+them unchanged. The Poisson and negative-binomial likelihoods are then quasi-likelihoods: the
+estimating equations of the mean only need ``E[y] = mu``, so ``expected`` is the expected
+*weighted* count [weighted incidents/h]; ``nb_alpha`` is fitted to the weighted counts' spread
+as if one unit of weight were one incident, and ``p_any``/``lo_80``/``hi_80`` read in those units
+(with all weights ``w`` the variance is ``w`` times the one assumed, so for ``w > 1`` the
+dispersion absorbs part of it and for ``w < 1`` the intervals are too wide). The backtest metrics
+that need integer counts (``log_score``, the PIT) are only meaningful on unweighted counts.
 
 References
 ----------
@@ -24,6 +41,8 @@ Johnson, S. D. & Bowers, K. J. (2004). The burglary as clue to the future. Europ
 Criminology 1(2).
 Mohler, G. O. et al. (2011). Self-exciting point process modeling of crime. JASA 106(493).
 Minka, T. (2000). Estimating a Dirichlet distribution (for the Dirichlet-multinomial evidence).
+Gelman, A. & Hill, J. (2007). Data Analysis Using Regression and Multilevel/Hierarchical Models,
+ch. 12-13 (partial pooling across nested groups).
 """
 
 from __future__ import annotations

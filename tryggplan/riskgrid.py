@@ -4,7 +4,9 @@ predictive distribution every row carries and the risk levels.
 Every model returns per place and local hour the expected count [incidents/h] and the
 negative-binomial dispersion ``nb_alpha`` of its predictive distribution; :func:`finish_grid`
 derives ``p_any``, the 80% count interval and ``risk_level`` from those, so that every producer
-of a grid (models, synthetic grids for tests) reports them the same way. Consumers (allocation,
+of a grid (models, synthetic grids for tests) reports them the same way. ``risk_level`` is set
+within each municipality (``groups``) when the producer knows them (:class:`RiskLevels`);
+:func:`relabel` sets it again on any grid. Consumers (allocation,
 dashboards, backtests) read this contract and nothing else.
 """
 
