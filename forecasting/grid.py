@@ -119,6 +119,7 @@ def high_risk_windows(
     groups: Mapping[str, str] | None = None,
     floor: WindowFloor | None = WindowFloor(),
     lang: Lang = "en",
+    base_rates: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Merge neighbouring high-risk hours per place into windows, keep the meaningful ones.
 
@@ -144,9 +145,12 @@ def high_risk_windows(
     max_gap_hours : join windows separated by at most this many normal hours
     groups : ``place_id`` -> municipality; the base rate of the relative floor is the
         municipality's (places missing from it form one group ``""``). ``None``: the whole grid
-        is one town. Give the whole forecast horizon: the base rate is taken over the grid given.
+        is one town.
     floor : the floor a window must pass (:class:`WindowFloor`); ``None`` keeps every window
     lang : ``en`` or ``sv`` (Swedish day names, decimal commas) for ``label``
+    base_rates : municipality (``""`` without groups) -> base rate [incidents/h]; default taken
+        from the grid given. When the grid given is a cut of a forecast (one place, one night),
+        pass :func:`base_rates` of the whole forecast so the floor means the same.
     """
     if lang not in _TEXTS:
         raise InvalidInputError(f"lang {lang!r}: use 'sv' or 'en'")
@@ -158,7 +162,15 @@ def high_risk_windows(
         raise InvalidInputError("risk grid: nb_alpha must be a number >= 0 in every row (0 = Poisson)")
     town = g["place_id"].map(lambda p: groups.get(p, "")) if groups is not None else pd.Series("", g.index)
     g = g.assign(nb_alpha=alpha.astype(float), municipality=town.astype(str))
-    base_rate = g.groupby("municipality")["expected"].mean()
+    if base_rates is not None:
+        base_rate = pd.Series(base_rates, dtype=float)
+        lacking = sorted(set(g["municipality"]) - set(base_rate.index))
+        if lacking:
+            raise InvalidInputError(
+                f"base_rates lacks municipality {lacking[0]!r}: give base_rates(whole_grid, groups) of the forecast"
+            )
+    else:
+        base_rate = g.groupby("municipality")["expected"].mean()
     hot = g[g["risk_level"].isin(list(levels))].sort_values(["place_id", "slot_start"])
     if hot.empty:
         return pd.DataFrame(columns=list(WINDOW_COLUMNS))
@@ -220,6 +232,17 @@ def high_risk_windows(
     ]
     out = agg[list(WINDOW_COLUMNS)].sort_values("expected", ascending=False, kind="stable").reset_index(drop=True)
     return out
+
+
+def base_rates(grid: pd.DataFrame, groups: Mapping[str, str] | None = None) -> dict[str, float]:
+    """Each municipality's base rate: mean expected count per place-hour of its places [incidents/h].
+
+    Keys as :func:`high_risk_windows` uses them: the municipality from ``groups`` (``""`` for
+    places missing from it, and for everything without ``groups``).
+    """
+    g = check_grid(grid)
+    town = g["place_id"].map(lambda p: groups.get(p, "")) if groups is not None else pd.Series("", g.index)
+    return {str(k): float(v) for k, v in g.groupby(town.astype(str))["expected"].mean().items()}
 
 
 def _number(x: float, lang: Lang) -> str:

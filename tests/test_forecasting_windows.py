@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from tryggplan.domain import InvalidInputError
-from tryggplan.forecasting.grid import WINDOW_COLUMNS, WindowFloor, high_risk_windows
+from tryggplan.forecasting.grid import WINDOW_COLUMNS, WindowFloor, base_rates, high_risk_windows
 
 START = pd.Timestamp("2025-12-05T12:00:00+01:00")  # a Friday
 
@@ -64,6 +64,23 @@ def test_the_base_rate_is_the_towns_own(grouped: bool, kept: list[str]) -> None:
         assert windows.set_index("place_id")["municipality"].to_dict() == {"k1": "Kungsör", "p1": "Köping"}
         # base rate (20 x 0.01 + 4 x 0.1) / 24 = 0.025, so the evening is 4x it
         assert windows.set_index("place_id").loc["k1", "rate_ratio"] == pytest.approx(4.0)
+
+
+def test_a_cut_of_the_grid_keeps_the_towns_base_rate() -> None:
+    """The service cuts a forecast (one place, one evening) before asking for its windows."""
+    small = [0.01] * 20 + [0.1] * 4
+    quiet = [0.01] * 24
+    g = grid({"k1": small, "k2": quiet}, {"k1": [20, 21, 22, 23]})
+    towns = {"k1": "Kungsör", "k2": "Kungsör"}
+    whole = high_risk_windows(g, groups=towns)
+    assert base_rates(g, towns) == pytest.approx({"Kungsör": (0.01 * 44 + 0.1 * 4) / 48})
+    cut = g[(g["place_id"] == "k1") & (g["slot_start"] >= START + pd.Timedelta(hours=18))]
+    # alone, the cut's own mean (0.07) would make the evening a mere 1.4x: no window
+    assert high_risk_windows(cut, groups=towns).empty
+    kept = high_risk_windows(cut, groups=towns, base_rates=base_rates(g, towns))
+    pd.testing.assert_frame_equal(kept, whole)
+    with pytest.raises(InvalidInputError, match="base_rates lacks municipality 'Kungsör'"):
+        high_risk_windows(cut, groups=towns, base_rates={"Köping": 1.0})
 
 
 def test_negative_binomial_uncertainty_of_a_window() -> None:
