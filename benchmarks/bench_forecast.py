@@ -2,11 +2,13 @@
 
 Usage: .venv/bin/python benchmarks/bench_forecast.py [--se ../shared/data/se_police_events_2022_2025.csv.gz]
 
-Two cases, each in a fresh process so peak memory (max RSS) is its own:
+Three cases, each in a fresh process so peak memory (max RSS) is its own:
 * the demo town (``tryggplan demo-data`` defaults): target under 5 s;
 * every Swedish municipality x hour (the police events feed, crime types, 2023-04 on; or a
   synthetic stand-in of 290 places x 3 years when the file is absent): target under 60 s on
-  2 cores and peak memory under 2 GB.
+  2 cores and peak memory under 2 GB;
+* the same with the places frame (``fit(counts, places=...)``): risk levels within each
+  municipality and each municipality's own season and calendar effects, shrunk (290 small GLMs).
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def demo_case() -> dict[str, float | int | str]:
     }
 
 
-def se_case(path: str) -> dict[str, float | int | str]:
+def se_case(path: str, with_places: bool = False) -> dict[str, float | int | str]:
     warm_imports()
     from tryggplan.counts import hourly_count_matrix
     from tryggplan.forecasting.registry import get_model
@@ -70,19 +72,23 @@ def se_case(path: str) -> dict[str, float | int | str]:
         incidents = read_incidents(path, tz="Europe/Stockholm")
         incidents = incidents[incidents["occurred_at"] >= pd.Timestamp("2023-04-01", tz="Europe/Stockholm")]
         source = "police events feed"
+        ids = sorted(set(incidents["place_id"]))
     else:
         rng = np.random.default_rng(0)
         n = 25_000
         when = pd.Timestamp("2023-01-01", tz="UTC") + pd.to_timedelta(rng.uniform(0, 3 * 365 * 24, n), unit="h")
         incidents = pd.DataFrame({"occurred_at": when, "place_id": rng.integers(0, 290, n).astype(str)})
         source = "synthetic stand-in (file absent)"
+        ids = sorted(set(incidents["place_id"]))
+    # municipality-level places: each place is its own municipality
+    places = pd.DataFrame({"place_id": ids, "municipality": ids}) if with_places else None
     t0 = time.perf_counter()
     counts = hourly_count_matrix(incidents, "Europe/Stockholm")
     start = counts.slots[-1].date() + dt.timedelta(days=1)
-    grid = get_model("default").fit(counts).predict(start, 14)
+    grid = get_model("default").fit(counts, places=places).predict(start, 14)
     seconds = time.perf_counter() - t0
     return {
-        "case": f"all municipalities ({source})",
+        "case": f"all municipalities ({source}){', with places' if with_places else ''}",
         "places": counts.values.shape[0],
         "incidents": len(incidents),
         "hours": counts.values.shape[1],
@@ -94,16 +100,16 @@ def se_case(path: str) -> dict[str, float | int | str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--se", default=str(SE_DEFAULT))
-    parser.add_argument("--case", choices=["demo", "se"], help=argparse.SUPPRESS)
+    parser.add_argument("--case", choices=["demo", "se", "se_places"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
-        result = demo_case() if args.case == "demo" else se_case(args.se)
+        result = demo_case() if args.case == "demo" else se_case(args.se, with_places=args.case == "se_places")
         result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)
         print(json.dumps(result))
         return
     print("| case | places | incidents | hours | seconds | peak RSS [MB] |")
     print("|---|---:|---:|---:|---:|---:|")
-    for case in ("demo", "se"):
+    for case in ("demo", "se", "se_places"):
         out = subprocess.run(
             [sys.executable, __file__, "--case", case, "--se", args.se], capture_output=True, text=True, check=True
         )

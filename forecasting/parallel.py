@@ -23,9 +23,21 @@ Engine = Literal["local", "dask"]
 
 
 def _fit_predict(
-    name: str, counts: CountMatrix, start: dt.date, days: int, calendar: SwedishCalendar | None
+    name: str,
+    counts: CountMatrix,
+    start: dt.date,
+    days: int,
+    calendar: SwedishCalendar | None,
+    places: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    return get_model(name).fit(counts, calendar).predict(start, days)
+    return get_model(name).fit(counts, calendar, places).predict(start, days)
+
+
+def _places_of(places: pd.DataFrame | None, counts: CountMatrix) -> pd.DataFrame | None:
+    """The rows of ``places`` for the places of ``counts`` (a group's share of the places frame)."""
+    if places is None:
+        return None
+    return places[places["place_id"].astype(str).isin(set(map(str, counts.places)))]
 
 
 def import_dask_client() -> type:
@@ -47,12 +59,16 @@ def fit_predict_groups(
     scheduler: str | None = None,
     n_workers: int = 2,
     progress: Callable[[int, int], None] | None = None,
+    places: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Risk grid of every group, concatenated in group order.
 
     Parameters
     ----------
     groups : group name -> counts of that group's places
+    places : the places frame (``place_id, municipality[, police_area]``); each group's model
+        is fitted with its rows (risk levels within each municipality of the group, and area
+        pooling when a group holds several municipalities)
     engine : ``local`` (serial, in-process) or ``dask``
     scheduler : address of a running Dask scheduler; default a new LocalCluster of ``n_workers``
     progress : called as ``progress(done, total)`` after each group
@@ -62,7 +78,7 @@ def fit_predict_groups(
     if engine == "local":
         out = []
         for i, name in enumerate(names):
-            out.append(_fit_predict(model, groups[name], start, days, calendar))
+            out.append(_fit_predict(model, groups[name], start, days, calendar, _places_of(places, groups[name])))
             if progress:
                 progress(i + 1, total)
         return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
@@ -78,7 +94,12 @@ def fit_predict_groups(
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = client_cls(cluster)
     try:
-        futures = [client.submit(_fit_predict, model, groups[n], start, days, calendar, pure=False) for n in names]
+        futures = [
+            client.submit(
+                _fit_predict, model, groups[n], start, days, calendar, _places_of(places, groups[n]), pure=False
+            )
+            for n in names
+        ]
         results: dict[int, pd.DataFrame] = {}
         from distributed import as_completed
 

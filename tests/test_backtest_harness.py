@@ -215,3 +215,60 @@ def test_dask_engine_matches_local() -> None:
     dask = backtest(incidents, ["how_mean", "place_only"], origins=3, tz=TZ, engine="dask", workers=2)
     cols = ["origin", "model", "poisson_deviance", "hit_rate@10", "coverage_80"]
     pd.testing.assert_frame_equal(local.origins[cols], dask.origins[cols])
+
+
+class Grouped(Forecaster):
+    """Records the municipality of each place that ``fit`` was given; forecasts place p0 busiest."""
+
+    name = "grouped"
+    towns: list[list[str]] = []
+
+    def _fit(self, counts: CountMatrix) -> None:
+        assert self.place_groups_ is not None
+        Grouped.towns.append(list(self.place_groups_["municipality"]))
+        self.n_ = len(counts.places)
+
+    def _predict_matrix(self, slots: pd.DatetimeIndex) -> tuple[np.ndarray, float]:
+        return np.repeat(np.array([[0.3], [0.2], [0.1]])[: self.n_], len(slots), axis=1), 0.0
+
+
+TOWNS = pd.DataFrame({"place_id": ["p0", "p1", "p2"], "municipality": ["Köping", "Kungsör", "Kungsör"]})
+
+
+def test_a_places_frame_reaches_every_fit_and_scores_each_town() -> None:
+    incidents = synthetic_incidents()
+    Grouped.towns = []
+    result = backtest(incidents, {"constant": Constant, "grouped": Grouped}, origins=2, tz=TZ, places=TOWNS)
+    # audit (twice) + two origins, each fit told every place's municipality
+    assert Grouped.towns == [["Köping", "Kungsör", "Kungsör"]] * 4
+    table = result.by_town().set_index(["model", "municipality"])
+    metrics = result.metrics
+    for model in ("constant", "grouped"):
+        for town, ids in (("Köping", ["p0"]), ("Kungsör", ["p1", "p2"]), ("(all)", ["p0", "p1", "p2"])):
+            rows = metrics[(metrics["model"] == model) & metrics["place_id"].isin(ids)]
+            assert table.loc[(model, town), "observed"] == rows["observed"].sum()
+            assert table.loc[(model, town), "places"] == len(ids)
+    # all hours tied within a town: the constant model's town hit rate is exactly chance
+    for town in ("Köping", "Kungsör", "(all)"):
+        assert table.loc[("constant", town), "hit_rate@10"] == pytest.approx(0.1)
+    # within Kungsör (2 places x 168 h, or 167 in the DST week), p1 (0.2/h) outranks p2 (0.1/h):
+    # the top 10% of Kungsör's place-hours are all p1's, its tied hours each in with weight 0.2
+    kungsor = metrics[(metrics["model"] == "grouped") & metrics["place_id"].isin(["p1", "p2"])]
+    p1 = kungsor[kungsor["place_id"] == "p1"]
+    assert (kungsor.loc[kungsor["place_id"] == "p2", "town_hits@10"] == 0).all()
+    assert p1["town_hits@10"].to_numpy() == pytest.approx(0.2 * p1["observed"].to_numpy())
+    assert table.loc[("grouped", "Kungsör"), "hit_rate@10"] == pytest.approx(
+        kungsor["town_hits@10"].sum() / kungsor["observed"].sum()
+    )
+    # deviance of a town: the mean over its place-hours
+    dev = result.metrics.query("model == 'constant' and place_id == 'p0'")["poisson_deviance"]
+    cells = result.origins.query("model == 'constant'")["n_cells"].to_numpy() / 3
+    assert table.loc[("constant", "Köping"), "poisson_deviance"] == pytest.approx((dev * cells).sum() / cells.sum())
+
+
+def test_by_town_needs_a_places_frame() -> None:
+    result = backtest(synthetic_incidents(), {"constant": Constant}, origins=1, tz=TZ, audit=False)
+    with pytest.raises(InvalidInputError, match="by_town needs a backtest run with a places frame"):
+        result.by_town()
+    with pytest.raises(InvalidInputError, match="places frame lacks place_id or municipality"):
+        backtest(synthetic_incidents(), {"constant": Constant}, origins=1, tz=TZ, places=TOWNS[["place_id"]])

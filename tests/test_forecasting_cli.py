@@ -103,10 +103,15 @@ def _grid(values: list[float], start: str = "2025-12-05T18:00:00+01:00") -> pd.D
 
 def test_windows_merge_neighbouring_high_hours() -> None:
     grid = _grid([0.1, 0.1, 0.1, 1.0, 1.0, 1.5, 1.0, 1.0, 0.1, 2.0])  # Fri 21:00-02:00, Sat 03:00-04:00
-    windows = high_risk_windows(grid, place_names={"torget": "Torget"})
-    assert list(windows["label"]) == ["Torget, Fri 21:00–02:00, 5.5 expected", "Torget, Sat 03:00–04:00, 2.0 expected"]
+    windows = high_risk_windows(grid, place_names={"torget": "Torget"}, floor=None)
+    # Poisson sums: 5.5 expected -> 80% range 3-9, P(>=1) = 1 - e^-5.5; 2.0 -> 0-4, 1 - e^-2 = 86%
+    assert list(windows["label"]) == [
+        "Torget, Fri 21:00–02:00, 5.5 expected (80% range 3–9, at least one: >99%)",
+        "Torget, Sat 03:00–04:00, 2.0 expected (80% range 0–4, at least one: 86%)",
+    ]
     assert list(windows["hours"]) == [5, 1]
     assert windows["night"].tolist() == [dt.date(2025, 12, 5), dt.date(2025, 12, 5)]
+    assert windows["p_any"].tolist() == pytest.approx([1 - np.exp(-5.5), 1 - np.exp(-2.0)])
 
 
 def test_windows_need_risk_level() -> None:

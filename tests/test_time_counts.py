@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 
 from tryggplan.calendar import SwedishCalendar, activity_day, end_of_school, midsummer_eve, payday
-from tryggplan.counts import CountMatrix, hourly_count_matrix, hourly_counts
+from tryggplan.counts import (
+    DEFAULT_CATEGORY_GROUPS,
+    CountMatrix,
+    category_group,
+    hourly_count_matrix,
+    hourly_counts,
+    select_categories,
+)
 from tryggplan.domain import InvalidInputError
 
 
@@ -48,6 +55,84 @@ def test_counts_are_zero_filled_per_place_and_slot() -> None:
     assert counts.loc[counts["place_id"] == "skolan", "count"].sum() == 0
     weighted = hourly_counts(frame, start=dt.date(2026, 6, 1), end=dt.date(2026, 6, 3), weighted=True)
     assert weighted["count"].sum() == 2.5
+
+
+def categorised() -> pd.DataFrame:
+    """Five incidents on 1 June 2026: two places in Kungsör, one in Köping, four categories."""
+    frame = incidents(
+        [
+            ("2026-06-01T21:10:00+02:00", "torget", 1.0),
+            ("2026-06-01T21:20:00+02:00", "torget", 2.0),
+            ("2026-06-01T22:05:00+02:00", "parken", 0.5),
+            ("2026-06-01T22:15:00+02:00", "parken", 1.0),
+            ("2026-06-01T23:30:00+02:00", "hamnen", 3.0),
+        ]
+    )
+    frame["category"] = ["vandalism", "assault", " Disorder", "theft", "disorder"]
+    return frame
+
+
+TOWN_OF = {"torget": "Kungsör", "parken": "Kungsör", "hamnen": "Köping"}
+DAY = {"start": dt.date(2026, 6, 1), "end": dt.date(2026, 6, 2), "places": ["torget", "parken", "hamnen"]}
+
+
+@pytest.mark.parametrize(
+    ("categories", "weighted", "want"),
+    [
+        (None, False, {"torget": 2.0, "parken": 2.0, "hamnen": 1.0}),
+        (None, True, {"torget": 3.0, "parken": 1.5, "hamnen": 3.0}),
+        (["disorder", "vandalism"], False, {"torget": 1.0, "parken": 1.0, "hamnen": 1.0}),
+        (["disorder", "vandalism"], True, {"torget": 1.0, "parken": 0.5, "hamnen": 3.0}),
+        (["DISORDER"], True, {"torget": 0.0, "parken": 0.5, "hamnen": 3.0}),
+        ({"Kungsör": ["assault"], "Köping": None}, True, {"torget": 2.0, "parken": 0.0, "hamnen": 3.0}),
+        ({"Kungsör": None, "Köping": ["theft"]}, False, {"torget": 2.0, "parken": 2.0, "hamnen": 0.0}),
+    ],
+)
+def test_counts_by_category_and_weight(categories, weighted: bool, want: dict[str, float]) -> None:
+    counts = hourly_count_matrix(
+        categorised(), weighted=weighted, categories=categories, municipality_of=TOWN_OF, **DAY
+    )
+    assert dict(zip(counts.places, counts.values.sum(axis=1), strict=True)) == want
+    # each place's incidents stay in their local hour: torget 21:00, parken 22:00, hamnen 23:00
+    hours = {p: set(np.flatnonzero(row)) for p, row in zip(counts.places, counts.values, strict=True)}
+    assert all(hours[p] <= {h} for p, h in (("torget", 21), ("parken", 22), ("hamnen", 23)))
+
+
+def test_category_groups() -> None:
+    assert category_group("ordning_och_skadegorelse") == ("disorder", "vandalism")
+    assert set(DEFAULT_CATEGORY_GROUPS) == {"nattvandring", "ordning_och_skadegorelse", "bevakning"}
+    own = {"kvällar": ["Vandalism", "drugs"]}
+    assert category_group("kvällar", own) == ("vandalism", "drugs")
+    counts = hourly_count_matrix(categorised(), categories=category_group("nattvandring"), **DAY)
+    assert counts.values.sum() == 4.0  # theft is not what a night walk changes
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda f: category_group("natt"), "unknown category group 'natt': choose one of bevakning, nattvandring,"),
+        (lambda f: category_group("x", {"x": []}), "category group 'x' is empty"),
+        (lambda f: select_categories(f, "vandalism"), r"is a single string: give a list, e.g. \['vandalism'\]"),
+        (lambda f: select_categories(f, {"Kungsör": None}), "categories per municipality need municipality_of"),
+        (lambda f: select_categories(f, {"Kungsör": None}, TOWN_OF), "no entry for municipality 'Köping'"),
+        (lambda f: select_categories(f, {"Kungsör": None}, {"torget": "Kungsör"}), "place 'parken' has no munic"),
+        (lambda f: select_categories(f.drop(columns="category"), ["theft"]), "incidents lack a category column"),
+        (lambda f: hourly_count_matrix(f.drop(columns="weight"), weighted=True), "weighted counts need a weight"),
+        (lambda f: hourly_count_matrix(f.assign(weight=-1.0), weighted=True), "weights must be finite numbers >= 0"),
+        (lambda f: hourly_count_matrix(f, categories=["fire"]), "no incidents of the selected categories: give start"),
+    ],
+)
+def test_category_and_weight_mistakes_are_named(call, message: str) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        call(categorised())
+
+
+def test_select_categories_leaves_the_callers_frame_alone() -> None:
+    frame = categorised()
+    before = frame.copy()
+    kept = select_categories(frame, ["theft"])
+    pd.testing.assert_frame_equal(frame, before)
+    assert kept["place_id"].tolist() == ["parken"] and kept.index.tolist() == [0]
 
 
 def test_counts_across_fall_back_keep_both_two_oclock_hours() -> None:

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from tryggplan.calendar import SwedishCalendar
-from tryggplan.counts import CountMatrix, hourly_count_matrix
+from tryggplan.counts import CategorySelection, CountMatrix, hourly_count_matrix
 from tryggplan.domain import DEFAULT_TZ, InvalidInputError, TryggplanError
 from tryggplan.forecasting import registry
 from tryggplan.forecasting.base import Forecaster
@@ -60,6 +60,7 @@ class BacktestResult:
     * ``calibration``: mean expected vs observed per decile, per origin and model
     * ``how_errors``: mean error and absolute error per model and local hour of week
     * ``resolved``: model name as run -> registered model (``default`` -> e.g. ``glm``)
+    * ``towns``: ``place_id`` -> municipality when run with a places frame (:meth:`by_town`)
     """
 
     metrics: pd.DataFrame
@@ -68,6 +69,7 @@ class BacktestResult:
     how_errors: pd.DataFrame
     resolved: dict[str, str]
     settings: dict[str, Any] = field(default_factory=dict)
+    towns: dict[str, str] = field(default_factory=dict)
 
     @property
     def models(self) -> list[str]:
@@ -100,6 +102,42 @@ class BacktestResult:
     def summary_frame(self) -> pd.DataFrame:
         """:meth:`summary` as a frame, one row per model."""
         return pd.DataFrame(self.summary()).T.rename_axis("model")
+
+    def by_town(self) -> pd.DataFrame:
+        """Per model and municipality (and ``(all)``): the metrics a town's coordinator reads.
+
+        Needs a backtest run with a places frame. Columns: ``model, municipality, places,
+        observed, expected`` [incidents over all origins], ``poisson_deviance`` (mean over the
+        town's held-out place-hours) and ``hit_rate@k`` = sum of ``town_hits@k`` / sum of
+        ``observed`` over origins: the share of the town's incidents inside the top k% of its
+        own place-hours, pooled over origins (a town with a few incidents a year has no
+        incident in most weeks, so a mean of weekly rates would rest on the few weeks with one).
+        ``(all)`` pools every town's place-hours, each ranked within its own town.
+        """
+        if not self.towns or "town_hits@10" not in self.metrics.columns:
+            raise InvalidInputError("by_town needs a backtest run with a places frame (places=... with municipality)")
+        frame = self.metrics.assign(municipality=self.metrics["place_id"].astype(str).map(self.towns).fillna(""))
+        cells = self.origins.set_index(["origin", "model"])["n_cells"]
+        n_places = frame.groupby(["origin", "model"])["place_id"].transform("size")
+        frame["cells"] = cells.reindex(pd.MultiIndex.from_frame(frame[["origin", "model"]])).to_numpy() / n_places
+        frame["dev_sum"] = frame["poisson_deviance"] * frame["cells"]
+        rows = []
+        for model in self.models:
+            of_model = frame[frame["model"] == model]
+            for town, part in [*of_model.groupby("municipality", sort=True), ("(all)", of_model)]:
+                row: dict[str, Any] = {
+                    "model": model,
+                    "municipality": town,
+                    "places": int(part["place_id"].nunique()),
+                    "observed": float(part["observed"].sum()),
+                    "expected": float(part["expected"].sum()),
+                    "poisson_deviance": float(part["dev_sum"].sum() / part["cells"].sum()),
+                }
+                for k in KS:
+                    total = part["observed"].sum()
+                    row[f"hit_rate@{k}"] = float(part[f"town_hits@{k}"].sum() / total) if total > 0 else float("nan")
+                rows.append(row)
+        return pd.DataFrame(rows)
 
     def calibration_table(self, model: str) -> pd.DataFrame:
         """Per decile the mean over origins of mean expected and mean observed [incidents/h]."""
@@ -148,14 +186,32 @@ def make_origins(
     return origins
 
 
-def _as_matrix(data: pd.DataFrame | CountMatrix, tz: str, places: Sequence[str] | None, weighted: bool) -> CountMatrix:
+def _as_matrix(
+    data: pd.DataFrame | CountMatrix,
+    tz: str,
+    places: Sequence[str] | None,
+    weighted: bool,
+    categories: CategorySelection | None = None,
+    place_frame: pd.DataFrame | None = None,
+) -> CountMatrix:
     if isinstance(data, CountMatrix):
+        if categories is not None or weighted:
+            raise InvalidInputError("categories and weighted apply to incidents, not to counts already made")
         return data
     if not isinstance(data, pd.DataFrame):
         raise InvalidInputError("give incidents (occurred_at, place_id) or counts (place_id, slot_start, count)")
     if "occurred_at" in data.columns:
-        return hourly_count_matrix(data, tz=tz, places=places, weighted=weighted)
+        town_of = (
+            dict(zip(place_frame["place_id"].astype(str), place_frame["municipality"].astype(str), strict=True))
+            if place_frame is not None
+            else None
+        )
+        return hourly_count_matrix(
+            data, tz=tz, places=places, weighted=weighted, categories=categories, municipality_of=town_of
+        )
     if {"slot_start", "count"} <= set(data.columns):
+        if categories is not None or weighted:
+            raise InvalidInputError("categories and weighted apply to incidents, not to counts already made")
         return CountMatrix.from_frame(data)
     raise InvalidInputError(
         "backtest data needs either incident columns occurred_at, place_id or count columns "
@@ -232,6 +288,7 @@ def _fit_predict(
     window: Window,
     window_days: int | None,
     calendar: SwedishCalendar | None,
+    places: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, float]:
     """Fit a fresh model on a copy of the counts strictly before ``origin``; its risk grid."""
     tz = str(matrix.slots.tz)
@@ -245,7 +302,10 @@ def _fit_predict(
     train.values.setflags(write=False)
     t0 = time.perf_counter()
     model = factory()
-    model.fit(train, calendar=calendar)
+    if places is None:
+        model.fit(train, calendar=calendar)
+    else:
+        model.fit(train, calendar=calendar, places=places)
     grid = model.predict(origin, horizon_days)
     seconds = time.perf_counter() - t0
     trained_until = getattr(model, "trained_until_", None)
@@ -262,22 +322,32 @@ def evaluate_origin(
     window: Window = "expanding",
     window_days: int | None = None,
     calendar: SwedishCalendar | None = None,
+    places: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Fit every model at one origin and score its forecast; the frames of :class:`BacktestResult`."""
+    """Fit every model at one origin and score its forecast; the frames of :class:`BacktestResult`.
+
+    With ``places`` (``place_id, municipality[, police_area]``) every model is fitted with them,
+    and ``metrics`` gets ``town_hits@k``: the place's incidents inside the top k% place-hours of
+    its own municipality (the ranking a town's coordinator reads).
+    """
     tz = str(matrix.slots.tz)
     a = _slot_index(matrix.slots, origin, tz)
     b = _slot_index(matrix.slots, origin + dt.timedelta(days=horizon_days), tz)
     slots = matrix.slots[a:b]
     y = matrix.values[:, a:b]
-    places = np.asarray(matrix.places).astype(str)
+    place_ids = np.asarray(matrix.places).astype(str)
     code, nights = m.night_index(slots)
     y_n = m.night_totals(y, code, len(nights))
     how = hour_of_week(slots).astype(int)
     n_cells = y.size
+    towns = None
+    if places is not None:
+        town_of = dict(zip(places["place_id"].astype(str), places["municipality"].astype(str), strict=True))
+        towns = pd.factorize(np.array([town_of.get(p, "") for p in place_ids], dtype=object))[0]
     metric_rows, origin_rows, cal_rows, how_rows = [], [], [], []
     for name, factory in factories.items():
-        grid, seconds = _fit_predict(matrix, origin, horizon_days, factory, name, window, window_days, calendar)
-        mu, alpha, lo, hi = _grid_matrices(grid, places, slots, name)
+        grid, seconds = _fit_predict(matrix, origin, horizon_days, factory, name, window, window_days, calendar, places)
+        mu, alpha, lo, hi = _grid_matrices(grid, place_ids, slots, name)
         dev = m.unit_deviance(y, mu)
         logp = m.log_pmf(y, mu, alpha)
         inside = (y >= lo) & (y <= hi)
@@ -288,7 +358,7 @@ def evaluate_origin(
         per_place = {
             "origin": origin.isoformat(),
             "model": name,
-            "place_id": places,
+            "place_id": place_ids,
             "observed": y.sum(axis=1),
             "expected": mu.sum(axis=1),
             "poisson_deviance": dev.mean(axis=1),
@@ -321,6 +391,8 @@ def evaluate_origin(
             if k in KS:
                 per_place[f"hits@{k}"] = hits
                 orow[f"pai@{k}"] = orow[f"hit_rate@{k}"] / (k / 100.0)
+                if towns is not None:
+                    per_place[f"town_hits@{k}"] = _town_hits(y, mu, towns, k)
         metric_rows.append(pd.DataFrame(per_place))
         origin_rows.append(orow)
         cal = m.calibration_deciles(y, mu)
@@ -348,6 +420,15 @@ def evaluate_origin(
     }
 
 
+def _town_hits(y: np.ndarray, mu: np.ndarray, towns: np.ndarray, k: int) -> np.ndarray:
+    """Per place, its incidents inside the top ``k``% of its own town's place-hours by ``mu``."""
+    hits = np.zeros(y.shape[0])
+    for town in np.unique(towns):
+        rows = towns == town
+        hits[rows] = (m.top_k_weights(mu[rows], k) * y[rows]).sum(axis=1)
+    return hits
+
+
 def audit_leakage(
     matrix: CountMatrix,
     origin: dt.date,
@@ -356,6 +437,7 @@ def audit_leakage(
     window: Window = "expanding",
     window_days: int | None = None,
     calendar: SwedishCalendar | None = None,
+    places: pd.DataFrame | None = None,
 ) -> None:
     """Raise :class:`LeakageError` if a model's forecast at ``origin`` depends on later counts.
 
@@ -370,8 +452,8 @@ def audit_leakage(
     changed[:, a:] += 1.0
     altered = CountMatrix(matrix.places, matrix.slots, changed)
     for name, factory in factories.items():
-        real, _ = _fit_predict(matrix, origin, horizon_days, factory, name, window, window_days, calendar)
-        other, _ = _fit_predict(altered, origin, horizon_days, factory, name, window, window_days, calendar)
+        real, _ = _fit_predict(matrix, origin, horizon_days, factory, name, window, window_days, calendar, places)
+        other, _ = _fit_predict(altered, origin, horizon_days, factory, name, window, window_days, calendar, places)
         if not np.allclose(
             real["expected"].to_numpy(float), other["expected"].to_numpy(float), rtol=1e-9, atol=1e-12, equal_nan=True
         ):
@@ -454,13 +536,14 @@ def backtest(
     engine: Engine = "local",
     scheduler: str | None = None,
     progress: bool = False,
-    places: Sequence[str] | None = None,
+    places: Sequence[str] | pd.DataFrame | None = None,
     weighted: bool = False,
     weekday: int | None = 0,
     min_train_days: int = 28,
     audit: bool = True,
     calendar: SwedishCalendar | None = None,
     workers: int | None = None,
+    categories: CategorySelection | None = None,
 ) -> BacktestResult:
     """Rolling-origin backtest of ``models`` on incidents or hourly counts.
 
@@ -479,7 +562,12 @@ def backtest(
     engine : ``local`` (one process) or ``dask`` (origins in parallel on a LocalCluster, or
         on the cluster at ``scheduler``)
     places : every place to score (places without incidents get zero rows); default those
-        with incidents
+        with incidents. A places frame (``place_id, municipality[, police_area]``) is also passed
+        to every model's ``fit`` (risk within each municipality, area pooling), and the metrics
+        get ``town_hits@k`` (see :func:`evaluate_origin` and :meth:`BacktestResult.by_town`)
+    weighted : incidents input: sum the ``weight`` column instead of counting rows
+    categories : incidents input: count only these categories (see
+        :func:`tryggplan.counts.select_categories`; the mapping form needs ``places`` as a frame)
     weekday : weekday of the origins (0 = Monday); ``None`` anchors at the data end
     audit : run the leakage audit (:func:`audit_leakage`) on the first origin
     calendar : passed to every model's ``fit``; default each model's own (Swedish calendar)
@@ -491,7 +579,15 @@ def backtest(
     if window == "sliding" and (window_days is None or window_days < 1):
         raise InvalidInputError("a sliding window needs window_days >= 1, e.g. 365")
     check_tz(tz)
-    matrix = _as_matrix(data, tz, places, weighted)
+    place_frame: pd.DataFrame | None = None
+    place_ids: Sequence[str] | None = None
+    if isinstance(places, pd.DataFrame):
+        if not {"place_id", "municipality"} <= set(places.columns):
+            raise InvalidInputError("places frame lacks place_id or municipality: give the canonical places frame")
+        place_frame, place_ids = places, list(places["place_id"].astype(str))
+    elif places is not None:
+        place_ids = places
+    matrix = _as_matrix(data, tz, place_ids, weighted, categories, place_frame)
     factories, resolved = resolve_models(models)
     need = max(min_train_days, window_days or 0) if window == "sliding" else min_train_days
     origin_days = make_origins(matrix.slots, origins, horizon_days, step_days, weekday, need)
@@ -501,6 +597,7 @@ def backtest(
         "window": window,
         "window_days": window_days,
         "calendar": calendar,
+        "places": place_frame,
     }
     total = len(origin_days) + (1 if audit else 0)
     with _progress(progress, total) as bar:
@@ -537,8 +634,13 @@ def backtest(
         "incidents": float(matrix.values.sum()),
         "audited": bool(audit),
     }
+    towns = (
+        dict(zip(place_frame["place_id"].astype(str), place_frame["municipality"].fillna("").astype(str), strict=True))
+        if place_frame is not None
+        else {}
+    )
     how = h[["model", "hour_of_week", "n", "mean_error", "mean_abs_error"]]
-    return BacktestResult(frames["metrics"], frames["origins"], frames["calibration"], how, resolved, settings)
+    return BacktestResult(frames["metrics"], frames["origins"], frames["calibration"], how, resolved, settings, towns)
 
 
 __all__ = [
