@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from tryggplan.domain import RISK_GRID_COLUMNS, InvalidInputError, NotFoundError
@@ -216,6 +216,21 @@ def read_grid(
     frame["trained_until"] = pd.Timestamp(run.trained_until).tz_convert(run.tz) if run.trained_until else pd.NaT
     frame["generated_at"] = pd.Timestamp(run.generated_at) if run.generated_at else pd.NaT
     return frame[list(RISK_GRID_COLUMNS)]
+
+
+def town_base_rates(engine: Engine, run: ForecastRunRecord) -> dict[str, float]:
+    """Each municipality's mean expected count per place-hour over the whole run [incidents/h]
+    (``""`` for places without a municipality), computed in the database."""
+    town = func.coalesce(Place.municipality, "")
+    stmt = (
+        select(town, func.avg(RiskCell.expected))
+        .select_from(RiskCell)
+        .join(Place, Place.place_id == RiskCell.place_id, isouter=True)
+        .where(RiskCell.run_id == run.id)
+        .group_by(town)
+    )
+    with engine.connect() as conn:
+        return {str(name): float(rate) for name, rate in conn.execute(stmt).all()}
 
 
 def _cells(run_id: int, grid: pd.DataFrame) -> list[dict[str, Any]]:

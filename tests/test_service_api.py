@@ -544,7 +544,8 @@ def test_high_risk_windows(client: TestClient, tokens: dict[str, str], forecast:
     assert doc["model"] == "how_mean" and doc["windows"]
     top = doc["windows"][0]
     assert top["place_id"] == "parken" and top["name"] == "Parken"
-    assert re.fullmatch(r"Parken, (Fri|Sat) \d\d:00–\d\d:00, \d+\.\d expected", top["label"]), top["label"]
+    label = r"Parken, (Fri|Sat) \d\d:00–\d\d:00, \d+\.\d expected \(80% range \d+(–\d+)?, at least one: (>99|\d+)%\)"
+    assert re.fullmatch(label, top["label"]), top["label"]
     assert top["expected"] == max(w["expected"] for w in doc["windows"])
     wider = client.get("/api/v1/forecasts/latest/windows", params={"level": ["high", "elevated"]}, headers=h).json()
     assert sum(w["hours"] for w in wider["windows"]) > sum(w["hours"] for w in doc["windows"])

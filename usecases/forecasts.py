@@ -98,6 +98,7 @@ def forecast_grid(
         engine=engine,
         scheduler=scheduler,
         progress=progress,
+        places=places,
     )
 
 
@@ -259,11 +260,24 @@ def grid_windows(
     place_names: dict[str, str] | None = None,
     levels: list[str] | None = None,
     max_gap_hours: int = 0,
+    town_of: dict[str, str] | None = None,
+    town_rates: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """Neighbouring high-risk hours of a place merged into windows ("Torget, Fri 21:00–02:00, 0.9
-    expected"), largest expected count first (:func:`tryggplan.forecasting.grid.high_risk_windows`)."""
+    expected (80% range 0–2, at least one: 59%)"), largest expected count first, keeping only windows
+    whose expected count is meaningful against the town's base rate
+    (:func:`tryggplan.forecasting.grid.high_risk_windows`).
+
+    ``town_of`` maps places to municipalities; ``town_rates`` are the towns' base rates over the whole
+    forecast when ``grid`` is only part of it."""
     return high_risk_windows(
-        grid, levels=levels or ["high"], tz=tz, place_names=place_names, max_gap_hours=max_gap_hours
+        grid,
+        levels=levels or ["high"],
+        tz=tz,
+        place_names=place_names,
+        max_gap_hours=max_gap_hours,
+        groups=town_of,
+        base_rates=town_rates,
     )
 
 
@@ -275,8 +289,16 @@ def windows(
     if grid.empty:
         return []
     ids = sorted(set(grid["place_id"].astype(str)))
-    names = {p.place_id: p.name or p.place_id for p in stored_places.list_places(engine, place_ids=ids)}
-    frame = grid_windows(grid, tz=selection.run.tz, place_names=names, levels=levels, max_gap_hours=max_gap_hours)
+    known = stored_places.list_places(engine, place_ids=ids)
+    frame = grid_windows(
+        grid,
+        tz=selection.run.tz,
+        place_names={p.place_id: p.name or p.place_id for p in known},
+        levels=levels,
+        max_gap_hours=max_gap_hours,
+        town_of={p.place_id: p.municipality or "" for p in known},
+        town_rates=runs.town_base_rates(engine, selection.run),
+    )
     return [
         {
             "place_id": str(r.place_id),
