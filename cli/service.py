@@ -58,16 +58,21 @@ def register(app: typer.Typer) -> None:
     def token_create(
         role: Annotated[str, typer.Option(help="reader | coordinator | analyst | admin")],
         name: Annotated[str | None, typer.Option(help="who or what uses the token")] = None,
+        municipality: Annotated[
+            list[str] | None,
+            typer.Option("--municipality", help="scope the token to this municipality (repeatable); default area-wide"),
+        ] = None,
         db: DbOption = None,
     ) -> None:
         """Create a token; the token is the last word printed (shown only once)."""
         access.check_role(role)
         engine = database(_settings(db).database_url)
         try:
-            secret, info = access.create_token(engine, role, name)
+            secret, info = access.create_token(engine, role, name, municipality or None)
         finally:
             engine.dispose()
-        stdout.print(f"token {info.id} ({info.role}{', ' + info.name if info.name else ''}): {secret}")
+        scope = ", ".join(info.municipalities) if info.municipalities is not None else "area-wide"
+        stdout.print(f"token {info.id} ({info.role}, {scope}{', ' + info.name if info.name else ''}): {secret}")
 
     @token_app.command("list")
     def token_list(
@@ -82,7 +87,10 @@ def register(app: typer.Typer) -> None:
             engine.dispose()
         for t in tokens:
             state = "revoked" if t.revoked else "active"
-            stdout.print(f"{t.id}\t{t.role}\t{t.prefix}...\t{state}\t{t.created_at:%Y-%m-%d %H:%M}Z\t{t.name or ''}")
+            scope = ",".join(t.municipalities) if t.municipalities is not None else "area-wide"
+            stdout.print(
+                f"{t.id}\t{t.role}\t{scope}\t{t.prefix}...\t{state}\t{t.created_at:%Y-%m-%d %H:%M}Z\t{t.name or ''}"
+            )
         if not tokens:
             stderr.print("no tokens: create one with `tryggplan token create --role reader`")
 

@@ -86,8 +86,9 @@ class ReadCacheMiddleware:
         if principal is None:
             return False, ()
         week = dt.date.today().isocalendar()[:2]
-        # the role is part of the key: an answer is only ever replayed to the role it was made for
-        return True, (principal.role, *data_generation(self.engine), week)
+        # the role and the token's municipalities are part of the key: an answer is only ever replayed
+        # to the role and scope it was made for
+        return True, (principal.role, principal.municipalities, *data_generation(self.engine), week)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") != "GET" or not CACHED_PATHS.match(scope.get("path", "")):

@@ -326,6 +326,7 @@ class PlanRequest(BaseModel):
     resource_id: int | None = Field(default=None, description="default: the newest resources spec")
     forecast_run_id: int | None = Field(default=None, description="default: the newest finished forecast")
     kind: Literal["week", "season"] = "week"
+    municipality: str | None = Field(default=None, max_length=400, description="the municipality planned for")
 
 
 class PlanOut(BaseModel):
@@ -408,6 +409,9 @@ class BacktestOut(BaseModel):
 class TokenCreate(BaseModel):
     role: Role
     name: str | None = Field(default=None, max_length=200)
+    municipalities: list[str] | None = Field(
+        default=None, min_length=1, max_length=300, description="scope the token to these municipalities"
+    )
 
 
 class TokenOut(BaseModel):
@@ -417,6 +421,7 @@ class TokenOut(BaseModel):
     prefix: str
     created_at: dt.datetime
     revoked: bool
+    municipalities: list[str] | None = Field(default=None, description="null: area-wide")
 
 
 class TokenCreated(TokenOut):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from tryggplan.domain import RISK_GRID_COLUMNS, InvalidInputError, NotFoundError
 from tryggplan.storage.models import ForecastRun, Place, RiskCell, utcnow
+from tryggplan.storage.places import Municipalities, places_in
 from tryggplan.storage.records import ForecastRunRecord
 
 _INSERT_CHUNK = 5000
@@ -175,7 +176,7 @@ def read_grid(
     engine: Engine,
     run: ForecastRunRecord,
     place_ids: list[str] | None = None,
-    municipality: str | None = None,
+    municipality: Municipalities = None,
     start: pd.Timestamp | None = None,
     end: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
@@ -194,7 +195,7 @@ def read_grid(
     if place_ids:
         stmt = stmt.where(RiskCell.place_id.in_(place_ids))
     if municipality is not None:
-        stmt = stmt.where(RiskCell.place_id.in_(select(Place.place_id).where(Place.municipality == municipality)))
+        stmt = stmt.where(RiskCell.place_id.in_(places_in(municipality)))
     if start is not None:
         stmt = stmt.where(RiskCell.slot_start >= start.tz_convert("UTC").to_pydatetime())
     if end is not None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from tryggplan.domain import PLACE_COLUMNS, REQUIRED_INCIDENT_COLUMNS, InvalidInputError, Problem
 from tryggplan.storage.models import ImportRecord, Incident, Place, utcnow
+from tryggplan.storage.places import Municipalities, in_municipalities, places_in
 
 #: Longest text stored in an id, place id, category or source column [characters].
 MAX_TEXT = 1000
@@ -467,11 +468,11 @@ def upsert_places(engine: Engine, places: pd.DataFrame, source_file: str = "plac
 # --------------------------------------------------------------------------- reading
 
 
-def read_places(engine: Engine, municipality: str | None = None) -> pd.DataFrame:
+def read_places(engine: Engine, municipality: Municipalities = None) -> pd.DataFrame:
     """Stored places as the canonical frame ``place_id, name, municipality, lat, lon, kind, area``."""
     stmt = select(*(getattr(Place, c) for c in PLACE_COLUMNS)).order_by(Place.place_id)
     if municipality is not None:
-        stmt = stmt.where(Place.municipality == municipality)
+        stmt = stmt.where(in_municipalities(municipality))
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
     frame = pd.DataFrame([tuple(r) for r in rows], columns=list(PLACE_COLUMNS))
@@ -485,7 +486,7 @@ def _filtered(
     start: dt.datetime | pd.Timestamp | None,
     end: dt.datetime | pd.Timestamp | None,
     place_ids: Iterable[str] | None,
-    municipality: str | None,
+    municipality: Municipalities,
 ) -> Any:
     if start is not None:
         stmt = stmt.where(Incident.occurred_at >= _utc_datetime(start))
@@ -494,7 +495,7 @@ def _filtered(
     if place_ids is not None:
         stmt = stmt.where(Incident.place_id.in_(list(place_ids)))
     if municipality is not None:
-        stmt = stmt.where(Incident.place_id.in_(select(Place.place_id).where(Place.municipality == municipality)))
+        stmt = stmt.where(Incident.place_id.in_(places_in(municipality)))
     return stmt
 
 
@@ -503,7 +504,7 @@ def read_incidents(
     start: dt.datetime | pd.Timestamp | None = None,
     end: dt.datetime | pd.Timestamp | None = None,
     place_ids: Iterable[str] | None = None,
-    municipality: str | None = None,
+    municipality: Municipalities = None,
     limit: int | None = None,
     offset: int = 0,
 ) -> pd.DataFrame:
@@ -541,7 +542,7 @@ def count_incidents(
     start: dt.datetime | pd.Timestamp | None = None,
     end: dt.datetime | pd.Timestamp | None = None,
     place_ids: Iterable[str] | None = None,
-    municipality: str | None = None,
+    municipality: Municipalities = None,
 ) -> int:
     """How many incidents are stored (matching the filters of :func:`read_incidents`)."""
     stmt = _filtered(select(func.count()).select_from(Incident), start, end, place_ids, municipality)

@@ -107,6 +107,8 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     revoked_at: Mapped[dt.datetime | None] = mapped_column()
+    #: the municipalities the token may read and write (migration 0003); null = area-wide
+    municipalities: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class ForecastRun(Base):

@@ -5,6 +5,7 @@ Bulk reads and upserts of places go with the incidents (:mod:`tryggplan.storage.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -15,6 +16,20 @@ from tryggplan.storage.models import ImportRecord, Incident, Place, utcnow
 from tryggplan.storage.records import ImportRecordInfo, PlaceRecord
 
 PLACE_FIELDS: tuple[str, ...] = ("name", "municipality", "lat", "lon", "kind", "area")
+
+#: A municipality filter: one name, several, or ``None`` for all.
+Municipalities = str | Sequence[str] | None
+
+
+def in_municipalities(municipalities: Municipalities) -> Any:
+    """The condition "the place is in these municipalities" on ``places.municipality``."""
+    names = [municipalities] if isinstance(municipalities, str) else list(municipalities or [])
+    return Place.municipality.in_(names)
+
+
+def places_in(municipalities: Municipalities) -> Any:
+    """A subquery of the ids of the places in these municipalities."""
+    return select(Place.place_id).where(in_municipalities(municipalities))
 
 
 def _record(p: Place) -> PlaceRecord:
@@ -30,12 +45,12 @@ def _record(p: Place) -> PlaceRecord:
 
 
 def list_places(
-    engine: Engine, municipality: str | None = None, place_ids: list[str] | None = None
+    engine: Engine, municipality: Municipalities = None, place_ids: list[str] | None = None
 ) -> list[PlaceRecord]:
-    """Places sorted by id, optionally of one municipality or these ids."""
+    """Places sorted by id, optionally of some municipalities or these ids."""
     stmt = select(Place).order_by(Place.place_id)
     if municipality is not None:
-        stmt = stmt.where(Place.municipality == municipality)
+        stmt = stmt.where(in_municipalities(municipality))
     if place_ids is not None:
         stmt = stmt.where(Place.place_id.in_(place_ids))
     with Session(engine) as session:
@@ -52,6 +67,20 @@ def _get(session: Session, place_id: str) -> Place:
     if place is None:
         raise NotFoundError(f"no place {place_id[:80]!r}: see GET /api/v1/places")
     return place
+
+
+def municipalities(engine: Engine) -> list[str]:
+    """The municipalities the stored places name, sorted."""
+    with Session(engine) as session:
+        stmt = select(Place.municipality).where(Place.municipality.is_not(None)).distinct()
+        return sorted(m for m in session.scalars(stmt) if m)
+
+
+def place_municipalities(engine: Engine, place_ids: list[str]) -> dict[str, str | None]:
+    """The municipality of each of these places (places not stored are left out)."""
+    with Session(engine) as session:
+        stmt = select(Place.place_id, Place.municipality).where(Place.place_id.in_(place_ids))
+        return {pid: m for pid, m in session.execute(stmt)}
 
 
 def has_municipality(engine: Engine, municipality: str) -> bool:

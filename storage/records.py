@@ -109,3 +109,5 @@ class TokenRecord:
     prefix: str
     created_at: dt.datetime
     revoked: bool
+    #: the municipalities the token is scoped to; ``None`` = area-wide
+    municipalities: tuple[str, ...] | None = None

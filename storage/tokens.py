@@ -42,11 +42,15 @@ def _record(row: ApiToken) -> TokenRecord:
         prefix=row.prefix,
         created_at=row.created_at,
         revoked=row.revoked,
+        municipalities=tuple(row.municipalities) if row.municipalities is not None else None,
     )
 
 
-def create_token(engine: Engine, role: str, name: str | None = None) -> tuple[str, TokenRecord]:
-    """Create a token; returns the secret (shown once) and its stored description."""
+def create_token(
+    engine: Engine, role: str, name: str | None = None, municipalities: list[str] | None = None
+) -> tuple[str, TokenRecord]:
+    """Create a token (scoped to ``municipalities``, or area-wide with ``None``); returns the secret
+    (shown once) and its stored description."""
     role = check_role(role)
     if name is not None and len(name) > MAX_NAME:
         raise InvalidInputError(f"token name is longer than {MAX_NAME} characters: shorten it")
@@ -59,6 +63,7 @@ def create_token(engine: Engine, role: str, name: str | None = None) -> tuple[st
             name=name,
             created_at=utcnow(),
             revoked=False,
+            municipalities=sorted(set(municipalities)) if municipalities is not None else None,
         )
         session.add(row)
         session.flush()

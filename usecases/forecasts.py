@@ -227,16 +227,16 @@ def select_grid(
     run_ref: str,
     *,
     place_ids: list[str] | None = None,
-    municipality: str | None = None,
+    municipalities: list[str] | None = None,
     start: str | None = None,
     end: str | None = None,
 ) -> GridSelection:
-    """The finished run ``run_ref`` (an id or ``latest``) and its grid filtered by places, municipality
+    """The finished run ``run_ref`` (an id or ``latest``) and its grid filtered by places, municipalities
     and the local time range ``[start, end)`` (dates or ISO times in the run's zone)."""
     run = runs.get_run(engine, run_ref)
     t0 = parse_time(start, run.tz, "start")
     t1 = parse_time(end, run.tz, "end")
-    return GridSelection(run, runs.read_grid(engine, run, place_ids, municipality, t0, t1))
+    return GridSelection(run, runs.read_grid(engine, run, place_ids, municipalities, t0, t1))
 
 
 def heatmap(selection: GridSelection) -> list[dict[str, Any]]:

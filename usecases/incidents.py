@@ -37,7 +37,7 @@ def list_incidents(
     *,
     tz: str,
     place_ids: list[str] | None = None,
-    municipality: str | None = None,
+    municipality: list[str] | None = None,
     start: str | None = None,
     end: str | None = None,
     limit: int = 1000,
@@ -59,7 +59,7 @@ def aggregate(
     *,
     tz: str,
     by: Period = "week",
-    municipality: str | None = None,
+    municipality: list[str] | None = None,
     start: str | None = None,
     end: str | None = None,
 ) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from tryggplan.domain import DEFAULT_TZ, INCIDENT_COLUMNS, InvalidInputError, Problem
+from tryggplan.domain import DEFAULT_TZ, INCIDENT_COLUMNS, InvalidInputError, PermissionDeniedError, Problem
 from tryggplan.readers import (
     FORMATS,
     Format,
@@ -33,6 +33,7 @@ from tryggplan.readers import (
     summarize,
 )
 from tryggplan.storage import incidents as stored
+from tryggplan.storage import places as stored_places
 from tryggplan.validation import row_text_problems, stored_conflicts, validate_incidents, validate_places
 
 #: Problems that concern the whole file, not a row: they refuse it even with ``skip_invalid``.
@@ -161,8 +162,10 @@ def import_file(
     include_noncrime: bool = False,
     skip_invalid: bool = False,
     actor: str = "cli",
+    municipalities: list[str] | None = None,
 ) -> ImportOutcome:
-    """Read, check and store an incident file (see the module docstring for the rules)."""
+    """Read, check and store an incident file (see the module docstring for the rules). With
+    ``municipalities``, only incidents of places in them may be imported (:func:`check_scope`)."""
     places_file = read_places(places_path) if places_path is not None else None
     known = known_places(engine, places_file)
     result = load_incidents(
@@ -183,6 +186,7 @@ def import_file(
     upsert = places_file if places_file is not None else result.places
     if upsert is None and known is None:
         upsert = places_from_incidents(result.valid)
+    check_scope(engine, result.valid, upsert, municipalities)
     return _store(
         engine,
         result.valid,
@@ -205,6 +209,7 @@ def import_records(
     tz: str = DEFAULT_TZ,
     skip_invalid: bool = False,
     actor: str = "api",
+    municipalities: list[str] | None = None,
 ) -> ImportOutcome:
     """Check and store incidents given as records (a JSON batch); ``row`` in problems is the 1-based
     position in ``incidents`` (``places``). Same rules as :func:`import_file`."""
@@ -232,6 +237,7 @@ def import_records(
     if problems and not skip_invalid:
         raise ImportRefusedError(f"nothing imported: {summarize(problems, name)}", problems)
     upsert = places_frame if places_frame is not None else (places_from_incidents(valid) if known is None else None)
+    check_scope(engine, valid, upsert, municipalities)
     rejected = _with_reasons(raw[raw["row"].isin(bad)], problems)
     return _store(
         engine,
@@ -244,6 +250,26 @@ def import_records(
         rejected,
         lambda rows: raw[raw["row"].isin(rows)],
     )
+
+
+def check_scope(
+    engine: Engine, incidents: pd.DataFrame, places: pd.DataFrame | None, municipalities: list[str] | None
+) -> None:
+    """Refuse (403) incidents of places outside ``municipalities`` (``None``: any place may be imported).
+    A place's municipality is the one given with the upload, else the stored one."""
+    if municipalities is None or incidents.empty:
+        return
+    ids = sorted(set(incidents["place_id"].astype(str)))
+    town = {p: m for p, m in stored_places.place_municipalities(engine, ids).items()}
+    if places is not None and "municipality" in places.columns:
+        town.update(zip(places["place_id"].astype(str), places["municipality"], strict=True))
+    outside = [p for p in ids if not (isinstance(town.get(p), str) and town[p] in municipalities)]
+    if outside:
+        raise PermissionDeniedError(
+            f"this token may import incidents of {', '.join(municipalities)} only: place(s) "
+            f"{', '.join(map(repr, outside[:5]))}{' and more' if len(outside) > 5 else ''} belong to another "
+            "or to no municipality; give them in the places file with their municipality, or use an area-wide token"
+        )
 
 
 def _store(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Response, 
 from tryggplan.service.deps import EngineDep, SettingsDep, require
 from tryggplan.service.schemas import BacktestOut, BacktestRequest, ErrorOut
 from tryggplan.storage.records import BacktestRecord
-from tryggplan.usecases import evaluation
+from tryggplan.usecases import access, evaluation
 from tryggplan.usecases.access import DATA, Principal
 
 router = APIRouter(prefix="/backtests", tags=["backtests"])
@@ -38,7 +38,9 @@ def start_backtest(
     background: BackgroundTasks,
 ) -> BacktestOut:
     """Start a backtest; poll ``GET /backtests/{id}`` until ``status`` is ``done`` or ``failed``."""
-    job = evaluation.start_backtest(engine, body.model_dump(), principal.actor)
+    params = body.model_dump()
+    params["municipality"] = access.own_municipality(principal, body.municipality)
+    job = evaluation.start_backtest(engine, params, principal.actor)
     background.add_task(evaluation.run_backtest, engine, job.id, settings.tz)
     return _out(job)
 
@@ -47,13 +49,18 @@ def start_backtest(
 def list_backtests(
     principal: Analyst, engine: EngineDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50
 ) -> list[BacktestOut]:
-    return [_out(j) for j in evaluation.list_backtests(engine, limit)]
+    jobs = evaluation.list_backtests(engine, limit)
+    return [
+        _out(j) for j in jobs if principal.may_see(j.params.get("municipality")) or not j.params.get("municipality")
+    ]
 
 
 @router.get("/{job_id}", response_model=BacktestOut, responses=_ERRORS)
 def get_backtest(job_id: JobId, principal: Analyst, engine: EngineDep) -> BacktestOut:
     """Status, parameters and (when done) the summary ``{"default": ..., "models": {...}}``."""
-    return _out(evaluation.get_backtest(engine, job_id))
+    job = evaluation.get_backtest(engine, job_id)
+    access.check_municipality(principal, job.params.get("municipality"))
+    return _out(job)
 
 
 @router.get(
@@ -64,6 +71,7 @@ def get_backtest(job_id: JobId, principal: Analyst, engine: EngineDep) -> Backte
 def backtest_metrics(job_id: JobId, principal: Analyst, engine: EngineDep) -> Response:
     """Per origin, model and place metrics as CSV."""
     job = evaluation.get_backtest(engine, job_id, done=True)
+    access.check_municipality(principal, job.params.get("municipality"))
     return Response(job.metrics_csv or "", media_type="text/csv; charset=utf-8")
 
 
@@ -75,4 +83,5 @@ def backtest_metrics(job_id: JobId, principal: Analyst, engine: EngineDep) -> Re
 def backtest_report(job_id: JobId, principal: Analyst, engine: EngineDep) -> Response:
     """The backtest report (Markdown)."""
     job = evaluation.get_backtest(engine, job_id, done=True)
+    access.check_municipality(principal, job.params.get("municipality"))
     return Response(job.report_md or "", media_type="text/markdown; charset=utf-8")

@@ -27,7 +27,7 @@ from tryggplan.service.schemas import (
     WindowsOut,
 )
 from tryggplan.storage.records import ForecastRunRecord
-from tryggplan.usecases import forecasts
+from tryggplan.usecases import access, forecasts
 from tryggplan.usecases.access import FORECAST, READ, Principal
 from tryggplan.usecases.forecasts import GridSelection
 
@@ -73,7 +73,7 @@ def start_forecast(
         start=body.start or pd.Timestamp.now(tz=settings.tz).date(),
         days=body.days,
         tz=settings.tz,
-        municipality=body.municipality,
+        municipality=access.own_municipality(principal, body.municipality),
         actor=principal.actor,
     )
     background.add_task(forecasts.run_forecast, engine, run.id)
@@ -84,26 +84,37 @@ def start_forecast(
 def list_forecasts(
     principal: Reader, engine: EngineDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50
 ) -> list[ForecastRunOut]:
-    """Forecast runs, newest first."""
-    return [_run_out(r) for r in forecasts.list_runs(engine, limit)]
+    """Forecast runs, newest first (a scoped token sees the area-wide runs and its municipalities')."""
+    return [
+        _run_out(r)
+        for r in forecasts.list_runs(engine, limit)
+        if r.municipality is None or principal.may_see(r.municipality)
+    ]
 
 
 @router.get("/forecasts/{run}", response_model=ForecastRunOut, responses=_ERRORS)
 def get_forecast(run: str, principal: Reader, engine: EngineDep) -> ForecastRunOut:
     """One run's state and provenance (``latest`` = the newest finished run)."""
-    return _run_out(forecasts.get_run(engine, run, done=False))
+    found = forecasts.get_run(engine, run, done=False)
+    access.check_municipality(principal, found.municipality)
+    return _run_out(found)
 
 
 def selected_grid(
     run: str,
+    principal: Reader,
     engine: EngineDep,
     place_id: PlaceFilter = None,
     municipality: MunicipalityFilter = None,
     start: TimeFilter = None,
     end: TimeFilter = None,
 ) -> GridSelection:
-    """The finished run and its risk grid, filtered by place, municipality and local time range."""
-    return forecasts.select_grid(engine, run, place_ids=place_id, municipality=municipality, start=start, end=end)
+    """The finished run and its risk grid, filtered by place, municipality (a scoped token sees only
+    its own) and local time range."""
+    towns = access.municipality_filter(principal, municipality)
+    selection = forecasts.select_grid(engine, run, place_ids=place_id, municipalities=towns, start=start, end=end)
+    access.check_municipality(principal, selection.run.municipality)
+    return selection
 
 
 # declared after the caller's role in every route, so a missing token is a 401 before any lookup

@@ -34,7 +34,7 @@ from tryggplan.service.schemas import (
     ProblemOut,
 )
 from tryggplan.timeutil import check_tz
-from tryggplan.usecases import incidents, ingest
+from tryggplan.usecases import access, incidents, ingest
 from tryggplan.usecases.access import DATA, READ, Principal
 
 router = APIRouter(tags=["incidents"])
@@ -83,11 +83,12 @@ def list_incidents(
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> IncidentPage:
     """Raw incident rows, oldest first (analyst/admin only: readers get 403)."""
+    towns = access.municipality_filter(principal, municipality)
     page = incidents.list_incidents(
         engine,
         tz=settings.tz,
         place_ids=place_id,
-        municipality=municipality,
+        municipality=towns,
         start=start,
         end=end,
         limit=limit,
@@ -118,6 +119,7 @@ def post_incidents(batch: IncidentBatch, principal: Analyst, engine: EngineDep, 
         tz=_tz(settings.tz, batch.tz),
         skip_invalid=batch.skip_invalid,
         actor=principal.actor,
+        municipalities=list(principal.municipalities) if principal.municipalities is not None else None,
     )
     return _import_out(outcome)
 
@@ -161,6 +163,7 @@ async def upload_incidents(
     places_data = await places.read() if places is not None else None
     name = _safe_name(file.filename, "upload.csv")
     places_name = _safe_name(places.filename if places is not None else None, "places.csv")
+    scope = list(principal.municipalities) if principal.municipalities is not None else None
     outcome = await run_in_threadpool(
         _upload,
         engine,
@@ -174,6 +177,7 @@ async def upload_incidents(
         source,
         skip_invalid,
         principal.actor,
+        scope,
     )
     return _import_out(outcome)
 
@@ -190,6 +194,7 @@ def _upload(
     source: str | None,
     skip_invalid: bool,
     actor: str,
+    scope: list[str] | None,
 ) -> ingest.ImportOutcome:
     with tempfile.TemporaryDirectory(prefix="tryggplan-upload-") as tmp:
         places_path = None
@@ -208,6 +213,7 @@ def _upload(
             source=source,
             skip_invalid=skip_invalid,
             actor=actor,
+            municipalities=scope,
         )
 
 
@@ -233,7 +239,8 @@ def aggregate_incidents(
     end: Annotated[str | None, Query(max_length=40)] = None,
 ) -> AggregateOut:
     """Incident counts per place and local day / ISO week / month (any role; no raw rows)."""
-    frame = incidents.aggregate(engine, tz=settings.tz, by=by, municipality=municipality, start=start, end=end)
+    towns = access.municipality_filter(principal, municipality)
+    frame = incidents.aggregate(engine, tz=settings.tz, by=by, municipality=towns, start=start, end=end)
     rows = [
         AggregateRow(place_id=str(p), period=str(per), count=int(n), weighted=float(w))
         for p, per, n, w in frame[["place_id", "period", "count", "weighted"]].itertuples(index=False)

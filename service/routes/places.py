@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from tryggplan.service.deps import EngineDep, require
 from tryggplan.service.schemas import ErrorOut, PlaceIn, PlaceOut, PlaceUpdate
-from tryggplan.usecases import places
+from tryggplan.usecases import access, places
 from tryggplan.usecases.access import DATA, READ, Principal
 
 router = APIRouter(prefix="/places", tags=["places"])
@@ -30,13 +30,16 @@ def list_places(
     engine: EngineDep,
     municipality: Annotated[str | None, Query(max_length=400)] = None,
 ) -> list[PlaceOut]:
-    """All places (optionally of one municipality), sorted by id."""
-    return [PlaceOut(**asdict(p)) for p in places.list_places(engine, municipality)]
+    """All places (optionally of one municipality; a scoped token sees only its own), sorted by id."""
+    towns = access.municipality_filter(principal, municipality)
+    return [PlaceOut(**asdict(p)) for p in places.list_places(engine, towns)]
 
 
 @router.get("/{place_id}", response_model=PlaceOut, responses=_ERRORS)
 def get_place(place_id: str, principal: Reader, engine: EngineDep) -> PlaceOut:
-    return PlaceOut(**asdict(places.get_place(engine, place_id)))
+    found = places.get_place(engine, place_id)
+    access.check_place(principal, place_id, found.municipality)
+    return PlaceOut(**asdict(found))
 
 
 @router.post(
@@ -48,17 +51,23 @@ def get_place(place_id: str, principal: Reader, engine: EngineDep) -> PlaceOut:
 def create_place(body: PlaceIn, principal: Editor, engine: EngineDep) -> PlaceOut:
     """Create a place; 422 if the id exists (use PUT to change it)."""
     fields = body.model_dump()
+    fields["municipality"] = access.own_municipality(principal, fields.get("municipality"))
     return PlaceOut(**asdict(places.create_place(engine, fields.pop("place_id"), fields)))
 
 
 @router.put("/{place_id}", response_model=PlaceOut, responses=_ERRORS)
 def update_place(place_id: str, body: PlaceUpdate, principal: Editor, engine: EngineDep) -> PlaceOut:
     """Change the fields given (the id stays)."""
-    return PlaceOut(**asdict(places.update_place(engine, place_id, body.model_dump(exclude_unset=True))))
+    access.check_place(principal, place_id, places.get_place(engine, place_id).municipality)
+    changes = body.model_dump(exclude_unset=True)
+    if "municipality" in changes:
+        access.check_place(principal, place_id, changes["municipality"])
+    return PlaceOut(**asdict(places.update_place(engine, place_id, changes)))
 
 
 @router.delete("/{place_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
 def delete_place(place_id: str, principal: Editor, engine: EngineDep) -> Response:
     """Delete a place that no incident refers to (422 otherwise)."""
+    access.check_place(principal, place_id, places.get_place(engine, place_id).municipality)
     places.delete_place(engine, place_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

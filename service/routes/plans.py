@@ -19,7 +19,7 @@ from tryggplan.service.schemas import (
     WalkOut,
 )
 from tryggplan.storage.records import PlanRecordInfo, ResourceRecord
-from tryggplan.usecases import plans
+from tryggplan.usecases import access, plans
 from tryggplan.usecases.access import PLAN, READ, Principal
 
 router = APIRouter(tags=["plans"])
@@ -77,6 +77,7 @@ def replace_resources(resource_id: ResId, body: ResourceIn, principal: Coordinat
 def create_plan(body: PlanRequest, principal: Coordinator, engine: EngineDep, settings: SettingsDep) -> PlanOut:
     """Make the optimal plan for an ISO week from a stored forecast and resources spec.
     An infeasible request answers 422 naming the constraints that conflict."""
+    access.check_municipality(principal, body.municipality)
     record = plans.plan_from_store(
         engine,
         body.week,

@@ -32,7 +32,10 @@ def list_tokens(principal: Admin, engine: EngineDep, include_revoked: bool = Fal
 @router.post("", response_model=TokenCreated, status_code=status.HTTP_201_CREATED, responses=_ERRORS)
 def create_token(body: TokenCreate, principal: Admin, engine: EngineDep) -> TokenCreated:
     """A new token; ``token`` is shown only in this answer (only its hash is stored)."""
-    secret, info = access.create_token(engine, body.role, body.name)
+    wanted = body.municipalities if body.municipalities is not None else principal.municipalities
+    for municipality in wanted or ():
+        access.check_municipality(principal, municipality)
+    secret, info = access.create_token(engine, body.role, body.name, list(wanted) if wanted is not None else None)
     return TokenCreated(**asdict(info), token=secret)
 
 
