@@ -8,184 +8,277 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 
 import pandas as pd
 
-from tryggplan.allocation.model import local_time
-from tryggplan.allocation.plan import Plan
-from tryggplan.allocation.spec import WEEKDAYS, PinnedGuard, PinnedWalk, Resources
+from tryggplan.allocation.plan import Plan, Shift
+from tryggplan.allocation.spec import WEEKDAYS, PinnedGuard, PinnedWalk, Resources, local_time
 from tryggplan.timeutil import parse_iso_week
 
 
 def _utc_hours(start: str, end: str) -> list[pd.Timestamp]:
-    a = pd.Timestamp(start).tz_convert("UTC")
-    b = pd.Timestamp(end).tz_convert("UTC")
-    return list(pd.date_range(a, b, freq="h", inclusive="left"))
+    first = pd.Timestamp(start).tz_convert("UTC")
+    last = pd.Timestamp(end).tz_convert("UTC")
+    return list(pd.date_range(first, last, freq="h", inclusive="left"))
+
+
+@dataclass
+class _Audit:
+    """A plan, its spec and what the checks share: the week's nights and boundaries, the shifts by
+    kind, and the place-hours walks and guards cover."""
+
+    plan: Plan
+    resources: Resources
+    week_nights: set[dt.date]
+    week_start: pd.Timestamp  # UTC
+    week_end: pd.Timestamp  # UTC
+    walks: list[Shift]
+    guards: list[Shift]
+    #: the moment the plan was made (UTC): pins and must-cover hours before it are history
+    cutoff: pd.Timestamp | None
+    walks_per_association: Counter[str] = field(default_factory=Counter)
+    guards_on_duty: dict[pd.Timestamp, set[str]] = field(default_factory=lambda: defaultdict(set))
+    found: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, plan: Plan, resources: Resources) -> _Audit:
+        monday = parse_iso_week(plan.week)
+        return cls(
+            plan=plan,
+            resources=resources,
+            week_nights={monday + dt.timedelta(days=k) for k in range(7)},
+            week_start=local_time(monday, 0, resources.tz).tz_convert("UTC"),
+            week_end=local_time(monday + dt.timedelta(days=7), 0, resources.tz).tz_convert("UTC"),
+            walks=[s for s in plan.shifts if s.kind == "night_walk"],
+            guards=[s for s in plan.shifts if s.kind == "guard"],
+            cutoff=pd.Timestamp(plan.planned_from).tz_convert("UTC") if plan.planned_from else None,
+        )
 
 
 def violations(plan: Plan, resources: Resources, walks: int | None = None) -> list[str]:
     """Every hard constraint the plan breaks (quota, budget, availability, templates, guard
     rules, pinned shifts, must-cover windows, nothing before the plan's ``planned_from``), as
     sentences. The budget is the weekly budget less the plan's ``spent_sek``."""
-    r = resources
-    out: list[str] = []
-    cutoff = pd.Timestamp(plan.planned_from).tz_convert("UTC") if plan.planned_from else None
-    for s in plan.shifts:
-        if cutoff is not None and pd.Timestamp(s.start) < cutoff:
-            out.append(f"past: {s.kind} {s.association or s.place_ids} starts {s.start}, before {plan.planned_from}")
-    monday = parse_iso_week(plan.week)
-    week_nights = {monday + dt.timedelta(days=k) for k in range(7)}
-    walk_shifts = [s for s in plan.shifts if s.kind == "night_walk"]
-    guard_shifts = [s for s in plan.shifts if s.kind == "guard"]
-    n_walks = walks if walks is not None else plan.walks_share
-    if len(walk_shifts) != n_walks:
-        out.append(f"quota: {len(walk_shifts)} walks planned, the week's share is {n_walks}")
+    audit = _Audit.of(plan, resources)
+    _nothing_before_the_plan(audit)
+    _quota_and_money(audit, walks)
+    _walk_rules(audit)
+    _association_limits(audit)
+    _guard_rules(audit)
+    _fairness(audit)
+    _pinned_shifts_kept(audit)
+    _must_cover(audit)
+    return audit.found
+
+
+def _nothing_before_the_plan(audit: _Audit) -> None:
+    if audit.cutoff is None:
+        return
+    for shift in audit.plan.shifts:
+        if pd.Timestamp(shift.start) < audit.cutoff:
+            audit.found.append(
+                f"past: {shift.kind} {shift.association or shift.place_ids} starts {shift.start}, "
+                f"before {audit.plan.planned_from}"
+            )
+
+
+def _quota_and_money(audit: _Audit, walks: int | None) -> None:
+    plan, resources = audit.plan, audit.resources
+    share = walks if walks is not None else plan.walks_share
+    if len(audit.walks) != share:
+        audit.found.append(f"quota: {len(audit.walks)} walks planned, the week's share is {share}")
     cost = sum(s.cost_sek for s in plan.shifts)
     if abs(cost - plan.cost_sek) > 1e-6:
-        out.append(f"cost: shifts add up to {cost}, plan says {plan.cost_sek}")
-    if r.weekly_budget_sek is not None and cost > max(0.0, r.weekly_budget_sek - plan.spent_sek) + 1e-6:
-        out.append(f"budget: {cost:.0f} SEK > {r.weekly_budget_sek:.0f} SEK - {plan.spent_sek:.0f} SEK spent")
-    per_assoc: Counter[str] = Counter()
+        audit.found.append(f"cost: shifts add up to {cost}, plan says {plan.cost_sek}")
+    budget = resources.weekly_budget_sek
+    if budget is not None and cost > max(0.0, budget - plan.spent_sek) + 1e-6:
+        audit.found.append(f"budget: {cost:.0f} SEK > {budget:.0f} SEK - {plan.spent_sek:.0f} SEK spent")
+
+
+def _is_pinned_walk(resources: Resources, shift: Shift, night: dt.date) -> bool:
+    return any(
+        isinstance(pin, PinnedWalk)
+        and pin.association == shift.association
+        and pin.night == night
+        and pin.template == shift.template
+        and pin.area == shift.area
+        for pin in resources.pinned
+    )
+
+
+def _walk_rules(audit: _Audit) -> None:
+    """Each walk: inside the week, by an available association (unless pinned), at its template's
+    time, over its area's places; one walk per association and night; teams per area and night."""
+    resources = audit.resources
     per_night: Counter[tuple[str, str]] = Counter()
     teams: Counter[tuple[str, str]] = Counter()
-    for s in walk_shifts:
-        assert s.association is not None and s.night is not None and s.template is not None
-        a = r.association(s.association)
-        night = dt.date.fromisoformat(s.night)
-        per_assoc[a.name] += 1
-        per_night[(a.name, s.night)] += 1
-        teams[(s.area or "", s.night)] += 1
-        if night not in week_nights:
-            out.append(f"walk of {a.name} on {night} is outside {plan.week}")
-        pinned = any(
-            isinstance(p, PinnedWalk)
-            and p.association == a.name
-            and p.night == night
-            and p.template == s.template
-            and p.area == s.area
-            for p in r.pinned
-        )
-        if not pinned:
-            if WEEKDAYS[night.weekday()] not in a.nights or night in a.unavailable_dates:
-                out.append(f"availability: {a.name} walks the night of {night} but is not available")
-            if a.templates is not None and s.template not in a.templates:
-                out.append(f"availability: {a.name} walks template {s.template}")
-            if a.areas is not None and s.area not in a.areas:
-                out.append(f"availability: {a.name} walks area {s.area}")
-        t = r.template(s.template)
-        start = local_time(night + dt.timedelta(days=t.night_offset_days), t.start_hour, r.tz)
-        if pd.Timestamp(s.start) != start:
-            out.append(f"template: walk of {a.name} starts {s.start}, template {t.name} says {start}")
-        if sorted(s.place_ids) != sorted(r.area(s.area or "").place_ids):
-            out.append(f"area: walk of {a.name} lists {s.place_ids}")
-    for a in r.associations:
-        cap = a.max_walks_per_week
-        if a.max_walks_per_season is not None:
-            cap = min(cap, a.max_walks_per_season - a.walks_done)
-        if per_assoc[a.name] > max(cap, 0):
-            out.append(f"max: {a.name} walks {per_assoc[a.name]} times, at most {cap}")
-        if per_assoc[a.name] < a.min_walks_per_week:
-            out.append(f"min: {a.name} walks {per_assoc[a.name]} times, at least {a.min_walks_per_week}")
-    out += [f"{a} walks twice on the night of {n}" for (a, n), c in per_night.items() if c > 1]
-    out += [f"{c} teams in {ar} on {n}" for (ar, n), c in teams.items() if c > r.max_teams_per_area_night]
-    # guards
-    g = r.guard
-    on_duty: dict[pd.Timestamp, set[str]] = defaultdict(set)
-    hours = 0
-    week_start = local_time(monday, 0, r.tz).tz_convert("UTC")
-    week_end = local_time(monday + dt.timedelta(days=7), 0, r.tz).tz_convert("UTC")
-    pinned_guard_hours = set()
-    for p in r.pinned:
-        if isinstance(p, PinnedGuard):
-            st = pd.Timestamp(p.start)
-            st = st.tz_convert(r.tz) if st.tzinfo else local_time(st.date(), st.hour, r.tz)
-            if cutoff is not None and st < cutoff:
-                continue  # started before the plan was made: left out
-            for k in range(p.hours):
-                pinned_guard_hours.add((p.place_id, st.tz_convert("UTC") + pd.Timedelta(hours=k)))
-    for s in guard_shifts:
-        if g is None:
-            out.append("a guard shift but no guard contract")
-            continue
-        slots = _utc_hours(s.start, s.end)
-        hours += len(slots)
-        if len(slots) < g.min_block_hours:
-            out.append(f"guard block at {s.place_ids} from {s.start} is {len(slots)} h < {g.min_block_hours} h")
-        if abs(s.cost_sek - len(slots) * g.hourly_rate_sek) > 1e-6:
-            out.append(f"guard block cost {s.cost_sek} != {len(slots)} h x {g.hourly_rate_sek}")
-        for pid in s.place_ids:
-            for h in slots:
-                if (pid, h) in pinned_guard_hours:
-                    continue
-                if g.places is not None and pid not in g.places:
-                    out.append(f"guard at {pid}, which is not in guard.places")
-                if h.tz_convert(r.tz).hour not in g.hours:
-                    out.append(f"guard at {pid} at {h.tz_convert(r.tz)}, outside guard.hours")
-                if not week_start <= h < week_end:
-                    out.append(f"guard hour {h} outside {plan.week}")
-            for h in slots:
-                on_duty[h].add(pid)
-    if g is not None:
-        if hours > g.max_hours_per_week:
-            out.append(f"guard hours {hours} > weekly max {g.max_hours_per_week}")
-        busy = [h for h, ps in on_duty.items() if len(ps) > g.concurrent_guards]
-        if busy:
-            out.append(f"{len(busy)} hours with more than {g.concurrent_guards} guards on duty")
-        names = sorted({s.guard or "" for s in guard_shifts})
-        if len(names) > g.concurrent_guards:
-            out.append(f"{len(names)} guards named ({names}) but only {g.concurrent_guards} on contract")
-        for name in names:
-            mine = sorted((pd.Timestamp(s.start), pd.Timestamp(s.end)) for s in guard_shifts if s.guard == name)
-            if any(b0 < a1 for (_, a1), (b0, _) in zip(mine, mine[1:], strict=False)):
-                out.append(f"{name} has overlapping blocks")
-    # fairness (running shares, tolerance one walk)
-    f = r.fairness
-    if r.associations and (f.min_share > 0 or f.max_share < 1):
-        done = sum(a.walks_done for a in r.associations)
-        total = done + len(walk_shifts)
-        for a in r.associations:
-            mine_n = a.walks_done + per_assoc[a.name]
-            if mine_n < f.min_share * total - 1 - 1e-9 or mine_n > f.max_share * total + 1 + 1e-9:
-                out.append(f"fairness: {a.name} has {mine_n} of {total} walks")
-    # pinned
-    for i, p in enumerate(r.pinned):
-        if isinstance(p, PinnedWalk):
-            start = r.template(p.template).window(p.night, r.tz)[0]
+    for shift in audit.walks:
+        assert shift.association is not None and shift.night is not None and shift.template is not None
+        association = resources.association(shift.association)
+        night = dt.date.fromisoformat(shift.night)
+        audit.walks_per_association[association.name] += 1
+        per_night[(association.name, shift.night)] += 1
+        teams[(shift.area or "", shift.night)] += 1
+        if night not in audit.week_nights:
+            audit.found.append(f"walk of {association.name} on {night} is outside {audit.plan.week}")
+        if not _is_pinned_walk(resources, shift, night):
+            if WEEKDAYS[night.weekday()] not in association.nights or night in association.unavailable_dates:
+                audit.found.append(f"availability: {association.name} walks the night of {night} but is not available")
+            if association.templates is not None and shift.template not in association.templates:
+                audit.found.append(f"availability: {association.name} walks template {shift.template}")
+            if association.areas is not None and shift.area not in association.areas:
+                audit.found.append(f"availability: {association.name} walks area {shift.area}")
+        template = resources.template(shift.template)
+        start = local_time(night + dt.timedelta(days=template.night_offset_days), template.start_hour, resources.tz)
+        if pd.Timestamp(shift.start) != start:
+            audit.found.append(
+                f"template: walk of {association.name} starts {shift.start}, template {template.name} says {start}"
+            )
+        if sorted(shift.place_ids) != sorted(resources.area(shift.area or "").place_ids):
+            audit.found.append(f"area: walk of {association.name} lists {shift.place_ids}")
+    audit.found += [f"{name} walks twice on the night of {night}" for (name, night), n in per_night.items() if n > 1]
+    audit.found += [
+        f"{n} teams in {area} on {night}"
+        for (area, night), n in teams.items()
+        if n > resources.max_teams_per_area_night
+    ]
+
+
+def _association_limits(audit: _Audit) -> None:
+    for association in audit.resources.associations:
+        cap = association.max_walks_per_week
+        if association.max_walks_per_season is not None:
+            cap = min(cap, association.max_walks_per_season - association.walks_done)
+        walked = audit.walks_per_association[association.name]
+        if walked > max(cap, 0):
+            audit.found.append(f"max: {association.name} walks {walked} times, at most {cap}")
+        if walked < association.min_walks_per_week:
+            audit.found.append(
+                f"min: {association.name} walks {walked} times, at least {association.min_walks_per_week}"
+            )
+
+
+def _pinned_guard_hours(resources: Resources, cutoff: pd.Timestamp | None) -> set[tuple[str, pd.Timestamp]]:
+    """(place, UTC hour) of every pinned guard hour (blocks that started before ``cutoff`` are history)."""
+    hours = set()
+    for pin in resources.pinned:
+        if isinstance(pin, PinnedGuard):
+            start = pd.Timestamp(pin.start)
+            start = (
+                start.tz_convert(resources.tz) if start.tzinfo else local_time(start.date(), start.hour, resources.tz)
+            )
             if cutoff is not None and start < cutoff:
+                continue
+            for k in range(pin.hours):
+                hours.add((pin.place_id, start.tz_convert("UTC") + pd.Timedelta(hours=k)))
+    return hours
+
+
+def _guard_rules(audit: _Audit) -> None:
+    """Guard blocks: a contract, the minimum block, the hourly rate, allowed places and hours, inside
+    the week; weekly hours, guards on duty at once, named guards that never overlap."""
+    resources = audit.resources
+    contract = resources.guard
+    pinned = _pinned_guard_hours(resources, audit.cutoff)
+    hours = 0
+    for shift in audit.guards:
+        if contract is None:
+            audit.found.append("a guard shift but no guard contract")
+            continue
+        slots = _utc_hours(shift.start, shift.end)
+        hours += len(slots)
+        if len(slots) < contract.min_block_hours:
+            audit.found.append(
+                f"guard block at {shift.place_ids} from {shift.start} is {len(slots)} h < {contract.min_block_hours} h"
+            )
+        if abs(shift.cost_sek - len(slots) * contract.hourly_rate_sek) > 1e-6:
+            audit.found.append(f"guard block cost {shift.cost_sek} != {len(slots)} h x {contract.hourly_rate_sek}")
+        for place_id in shift.place_ids:
+            for hour in slots:
+                if (place_id, hour) in pinned:
+                    continue
+                if contract.places is not None and place_id not in contract.places:
+                    audit.found.append(f"guard at {place_id}, which is not in guard.places")
+                if hour.tz_convert(resources.tz).hour not in contract.hours:
+                    audit.found.append(f"guard at {place_id} at {hour.tz_convert(resources.tz)}, outside guard.hours")
+                if not audit.week_start <= hour < audit.week_end:
+                    audit.found.append(f"guard hour {hour} outside {audit.plan.week}")
+            for hour in slots:
+                audit.guards_on_duty[hour].add(place_id)
+    if contract is None:
+        return
+    if hours > contract.max_hours_per_week:
+        audit.found.append(f"guard hours {hours} > weekly max {contract.max_hours_per_week}")
+    busy = [hour for hour, places in audit.guards_on_duty.items() if len(places) > contract.concurrent_guards]
+    if busy:
+        audit.found.append(f"{len(busy)} hours with more than {contract.concurrent_guards} guards on duty")
+    names = sorted({s.guard or "" for s in audit.guards})
+    if len(names) > contract.concurrent_guards:
+        audit.found.append(f"{len(names)} guards named ({names}) but only {contract.concurrent_guards} on contract")
+    for name in names:
+        blocks = sorted((pd.Timestamp(s.start), pd.Timestamp(s.end)) for s in audit.guards if s.guard == name)
+        if any(next_start < end for (_, end), (next_start, _) in zip(blocks, blocks[1:], strict=False)):
+            audit.found.append(f"{name} has overlapping blocks")
+
+
+def _fairness(audit: _Audit) -> None:
+    """Running shares of the walks, with a tolerance of one walk."""
+    resources = audit.resources
+    fair = resources.fairness
+    if not resources.associations or (fair.min_share <= 0 and fair.max_share >= 1):
+        return
+    total = sum(a.walks_done for a in resources.associations) + len(audit.walks)
+    for association in resources.associations:
+        mine = association.walks_done + audit.walks_per_association[association.name]
+        if mine < fair.min_share * total - 1 - 1e-9 or mine > fair.max_share * total + 1 + 1e-9:
+            audit.found.append(f"fairness: {association.name} has {mine} of {total} walks")
+
+
+def _pinned_shifts_kept(audit: _Audit) -> None:
+    resources = audit.resources
+    for index, pin in enumerate(resources.pinned):
+        if isinstance(pin, PinnedWalk) and pin.night in audit.week_nights:
+            started = resources.template(pin.template).window(pin.night, resources.tz)[0]
+            if audit.cutoff is not None and started < audit.cutoff:
                 continue  # started before the plan was made: left out
-            if p.night in week_nights and not any(
-                s.association == p.association
-                and s.night == p.night.isoformat()
-                and s.template == p.template
-                and s.area == p.area
-                for s in walk_shifts
-            ):
-                out.append(f"pinned[{i}] walk missing")
-    for pid, h in pinned_guard_hours:
-        if week_start <= h < week_end and pid not in on_duty.get(h, set()):
-            out.append(f"pinned guard hour at {pid} {h} missing")
-    # must-cover
-    walk_cover: dict[tuple[str, pd.Timestamp], int] = Counter()
-    for s in walk_shifts:
-        for h in _utc_hours(s.start, s.end):
-            for pid in s.place_ids:
-                walk_cover[(pid, h)] += 1
-    for i, m in enumerate(r.must_cover):
-        for night in sorted(week_nights):
-            if (m.dates is not None and night not in m.dates) or (
-                m.dates is None and WEEKDAYS[night.weekday()] not in m.nights
+            kept = any(
+                s.association == pin.association
+                and s.night == pin.night.isoformat()
+                and s.template == pin.template
+                and s.area == pin.area
+                for s in audit.walks
+            )
+            if not kept:
+                audit.found.append(f"pinned[{index}] walk missing")
+    for place_id, hour in _pinned_guard_hours(resources, audit.cutoff):
+        if audit.week_start <= hour < audit.week_end and place_id not in audit.guards_on_duty.get(hour, set()):
+            audit.found.append(f"pinned guard hour at {place_id} {hour} missing")
+
+
+def _must_cover(audit: _Audit) -> None:
+    resources = audit.resources
+    walked: Counter[tuple[str, pd.Timestamp]] = Counter()
+    for shift in audit.walks:
+        for hour in _utc_hours(shift.start, shift.end):
+            for place_id in shift.place_ids:
+                walked[(place_id, hour)] += 1
+    for index, window in enumerate(resources.must_cover):
+        for night in sorted(audit.week_nights):
+            if (window.dates is not None and night not in window.dates) or (
+                window.dates is None and WEEKDAYS[night.weekday()] not in window.nights
             ):
                 continue
-            sh, eh = int(m.start[:2]), int(m.end[:2])
-            d0 = night + dt.timedelta(days=1 if sh < 12 else 0)
-            a = local_time(d0, sh, r.tz)
-            b = local_time(d0 + dt.timedelta(days=1 if eh <= sh else 0), eh, r.tz)
-            for h in _utc_hours(a.isoformat(), b.isoformat()):
-                if cutoff is not None and h < cutoff:
+            start_hour, end_hour = int(window.start[:2]), int(window.end[:2])
+            first_day = night + dt.timedelta(days=1 if start_hour < 12 else 0)
+            start = local_time(first_day, start_hour, resources.tz)
+            end = local_time(first_day + dt.timedelta(days=1 if end_hour <= start_hour else 0), end_hour, resources.tz)
+            for hour in _utc_hours(start.isoformat(), end.isoformat()):
+                if audit.cutoff is not None and hour < audit.cutoff:
                     continue
-                ok = (m.by in ("any", "night_walk") and walk_cover.get((m.place_id, h), 0) > 0) or (
-                    m.by in ("any", "guard") and m.place_id in on_duty.get(h, set())
-                )
-                if not ok:
-                    out.append(f"must_cover[{i}] {m.place_id} not covered at {h.tz_convert(r.tz)}")
-    return out
+                by_walk = window.by in ("any", "night_walk") and walked.get((window.place_id, hour), 0) > 0
+                by_guard = window.by in ("any", "guard") and window.place_id in audit.guards_on_duty.get(hour, set())
+                if not (by_walk or by_guard):
+                    audit.found.append(
+                        f"must_cover[{index}] {window.place_id} not covered at {hour.tz_convert(resources.tz)}"
+                    )

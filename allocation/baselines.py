@@ -212,14 +212,15 @@ def greedy(setup: WeekSetup, extend: bool = False) -> tuple[Coverage, bool]:
     """
     gr = _Greedy(setup)
     feasible = True
-    for _, pin, oi in setup.pinned_walks:
-        if oi is not None:
-            gr.take_walk(pin.association, oi)
-    for _, gpin, cells in setup.pinned_guards:
-        gr.cov.add_guard(setup, setup.place_index[gpin.place_id], cells)
-    for _, place, _night, cells, by_walk, by_guard in setup.must_cover:
-        i = setup.place_index[place]
-        for j in cells:
+    for pinned in setup.pinned_walks:
+        if pinned.option is not None:
+            gr.take_walk(pinned.pin.association, pinned.option)
+    for pinned_guard in setup.pinned_guards:
+        gr.cov.add_guard(setup, setup.place_index[pinned_guard.pin.place_id], pinned_guard.slots)
+    for window in setup.must_cover:
+        by_walk, by_guard = window.by_walk, window.by_guard
+        i = setup.place_index[window.place_id]
+        for j in window.slots:
             if (by_walk and gr.cov.walks[i, j] > 0) or (by_guard and gr.cov.guard[i, j]):
                 continue
             pick = None

@@ -75,6 +75,37 @@ class WalkOption:
         return f"{self.area} {_DAY_NAMES[self.night.weekday()]} {self.night:%Y-%m-%d} {self.template}"
 
 
+@dataclass(frozen=True)
+class PinnedWalkOption:
+    """A pinned walk of the spec (``spec_index`` in ``resources.pinned``) and the option it takes."""
+
+    spec_index: int
+    pin: PinnedWalk
+    option: int | None
+
+
+@dataclass(frozen=True)
+class PinnedGuardSlots:
+    """A pinned guard block of the spec and the week's slots it holds."""
+
+    spec_index: int
+    pin: PinnedGuard
+    slots: list[int]
+
+
+@dataclass(frozen=True)
+class MustCoverSlots:
+    """One night of a must-cover window (``spec_index`` in ``resources.must_cover``): the place's slots
+    that must be covered, and which presence counts."""
+
+    spec_index: int
+    place_id: str
+    night: dt.date
+    slots: list[int]
+    by_walk: bool
+    by_guard: bool
+
+
 @dataclass
 class WeekSetup:
     """Everything the model and the baselines need for one week."""
@@ -89,9 +120,9 @@ class WeekSetup:
     cap: dict[str, int]  # association -> max walks this week
     budget: float | None
     guard_max_hours: int
-    pinned_walks: list[tuple[int, PinnedWalk, int | None]] = field(default_factory=list)  # (spec idx, pin, option)
-    pinned_guards: list[tuple[int, PinnedGuard, list[int]]] = field(default_factory=list)
-    must_cover: list[tuple[int, str, dt.date, list[int], bool, bool]] = field(default_factory=list)
+    pinned_walks: list[PinnedWalkOption] = field(default_factory=list)
+    pinned_guards: list[PinnedGuardSlots] = field(default_factory=list)
+    must_cover: list[MustCoverSlots] = field(default_factory=list)
     now: pd.Timestamp | None = None  # nothing is placed that starts before this instant
     spent_sek: float = 0.0  # [SEK] of the week's budget spent before ``now``
     past_pins: list[str] = field(default_factory=list)  # pinned shifts left out: they started before ``now``
@@ -201,7 +232,7 @@ def make_setup(
                         f"'{pin.association}' in {pin.area} {options[oi].start:%a %H:%M}-{options[oi].end:%H:%M}"
                     )
                     continue
-                setup.pinned_walks.append((i, pin, oi))
+                setup.pinned_walks.append(PinnedWalkOption(i, pin, oi))
         else:
             start = pd.Timestamp(pin.start)
             start = start.tz_convert(tz) if start.tzinfo else local_time(start.date(), start.hour, tz)
@@ -213,7 +244,7 @@ def make_setup(
             cells = [j for j in range(j0, j0 + pin.hours)]
             inside = [j for j in cells if 0 <= j < risk.n_week]
             if inside:
-                setup.pinned_guards.append((i, pin, inside))
+                setup.pinned_guards.append(PinnedGuardSlots(i, pin, inside))
     for i, m in enumerate(resources.must_cover):
         for d in range(7):
             night = risk.monday + dt.timedelta(days=d)
@@ -230,12 +261,26 @@ def make_setup(
             if not cells:
                 continue
             setup.must_cover.append(
-                (i, m.place_id, night, cells, m.by in ("any", "night_walk"), m.by in ("any", "guard"))
+                MustCoverSlots(i, m.place_id, night, cells, m.by in ("any", "night_walk"), m.by in ("any", "guard"))
             )
     return setup
 
 
 # ---------------------------------------------------------------------- model
+@dataclass
+class CoverageCell:
+    """A place-hour of the objective with more than a plain weight: its walk-curve segments and the
+    guard-and-walk product variable, which a MIP start must fill in too."""
+
+    place: int
+    slot: int
+    options: list[int]
+    segments: list[pulp.LpVariable]
+    both: pulp.LpVariable | None
+    walk_max: float  # largest walk reduction possible here [0-1]
+    walk_terms: list[tuple[pulp.LpVariable, float]]  # the walk curve as (variable, coefficient)
+
+
 @dataclass
 class _Relaxable:
     label: str
@@ -301,22 +346,46 @@ class WeekModel:
         self.prob += c, name
 
     def _build(self) -> None:
-        s = self.s
-        r = s.resources
-        risk = s.risk
-        eff = r.effects
-        nights = sorted({o.night for o in s.options})
-        # ------------------------------------------------------------ walks
+        """The problem in named steps: walk decisions and their rules, guard decisions and their rules,
+        the money, must-cover windows, then the objective (skipped by the elastic model)."""
+        self._walk_variables()
+        self._pinned_walks()
+        self._team_variables()
+        self._teams_per_area_night()
+        self._association_limits()
+        self._week_quota()
+        self._fairness()
+        self._guard_variables()
+        self._pinned_guards()
+        self._guard_blocks()
+        self._guard_limits()
+        self._budget()
+        options_of_cell = self._options_of_cells()
+        self._must_cover(options_of_cell)
+        if self.elastic:
+            self.prob += pulp.lpSum(w * v for w, v in self.penalty), "total_slack"
+            return
+        self._objective(options_of_cell)
+
+    # -------------------------------------------------------------- walks
+    def _association_index(self, name: str) -> int:
+        return next(k for k, a in enumerate(self.s.resources.associations) if a.name == name)
+
+    def _walk_variables(self) -> None:
+        """``walk_{a}_{o}``: association ``a`` walks option ``o`` (only options it may walk)."""
         self.x: dict[tuple[str, int], pulp.LpVariable] = {}
-        for ai, a in enumerate(r.associations):
-            for oi in s.eligible[a.name]:
-                self.x[(a.name, oi)] = self._var(f"walk_{ai}_{oi}", cat=pulp.LpBinary)
-        for pi, pin, opt in s.pinned_walks:
-            if opt is None:  # cannot happen for a validated spec, kept for safety
+        for ai, association in enumerate(self.s.resources.associations):
+            for oi in self.s.eligible[association.name]:
+                self.x[(association.name, oi)] = self._var(f"walk_{ai}_{oi}", cat=pulp.LpBinary)
+
+    def _pinned_walks(self) -> None:
+        """A pinned walk is walked; when its association is not available for it, that rule is a
+        (relaxable) constraint of its own, so a conflict names it."""
+        for pinned in self.s.pinned_walks:
+            if pinned.option is None:  # cannot happen for a validated spec, kept for safety
                 continue
-            oi = opt
-            ai = next(k for k, a in enumerate(r.associations) if a.name == pin.association)
-            label = f"pinned[{pi}]: '{pin.association}' walks {pin.area} on the night of {pin.night} ({pin.template})"
+            pin, oi = pinned.pin, pinned.option
+            ai = self._association_index(pin.association)
             key = (pin.association, oi)
             if key not in self.x:
                 self.x[key] = self._var(f"walk_{ai}_{oi}", cat=pulp.LpBinary)
@@ -326,260 +395,318 @@ class WeekModel:
                     "<=",
                     0,
                     key=f"avail:{pin.association}:{oi}",
-                    label=s.why_not[key],
+                    label=self.s.why_not[key],
                 )
-            self._con(f"pinned_{pi}", pulp.lpSum([self.x[key]]), "==", 1, key=f"pinned:{pi}", label=label)
-        by_opt: dict[int, list[pulp.LpVariable]] = defaultdict(list)
-        for (_a, oi), v in self.x.items():
-            by_opt[oi].append(v)
-        max_teams = r.max_teams_per_area_night
+            self._con(
+                f"pinned_{pinned.spec_index}",
+                pulp.lpSum([self.x[key]]),
+                "==",
+                1,
+                key=f"pinned:{pinned.spec_index}",
+                label=f"pinned[{pinned.spec_index}]: '{pin.association}' walks {pin.area} on the night of "
+                f"{pin.night} ({pin.template})",
+            )
+
+    def _team_variables(self) -> None:
+        """``teams_{o}``: the number of teams on option ``o`` (the sum of its walk variables)."""
+        by_option: dict[int, list[pulp.LpVariable]] = defaultdict(list)
+        for (_association, oi), variable in self.x.items():
+            by_option[oi].append(variable)
+        max_teams = self.s.resources.max_teams_per_area_night
         self.teams: dict[int, pulp.LpVariable] = {}
-        for oi, vs in by_opt.items():
-            t = self._var(f"teams_{oi}", 0, min(len(vs), max_teams), cat=pulp.LpInteger)
-            self.teams[oi] = t
-            self.prob += (pulp.lpSum(vs) - t == 0), f"teams_link_{oi}"
-        # teams per area and night
+        for oi, walks in by_option.items():
+            teams = self._var(f"teams_{oi}", 0, min(len(walks), max_teams), cat=pulp.LpInteger)
+            self.teams[oi] = teams
+            self.prob += (pulp.lpSum(walks) - teams == 0), f"teams_link_{oi}"
+
+    def _teams_per_area_night(self) -> None:
+        max_teams = self.s.resources.max_teams_per_area_night
         groups: dict[tuple[str, dt.date], list[int]] = defaultdict(list)
-        for o in s.options:
-            if o.idx in self.teams:
-                groups[(o.area, o.night)].append(o.idx)
-        for gi, ((area, night), ois) in enumerate(sorted(groups.items())):
-            if len(ois) > 1:
+        for option in self.s.options:
+            if option.idx in self.teams:
+                groups[(option.area, option.night)].append(option.idx)
+        for gi, ((area, night), options) in enumerate(sorted(groups.items())):
+            if len(options) > 1:
                 self._con(
                     f"area_night_{gi}",
-                    pulp.lpSum(self.teams[o] for o in ois),
+                    pulp.lpSum(self.teams[o] for o in options),
                     "<=",
                     max_teams,
                     key=f"teams:{area}:{night}",
                     label=f"at most {max_teams} teams in area '{area}' on the night of {night}",
                 )
-        # one walk per association and night; weekly max / min
-        night_of = {o.idx: o.night for o in s.options}
-        for ai, a in enumerate(r.associations):
-            mine = {oi: v for (n, oi), v in self.x.items() if n == a.name}
+
+    def _walks_of(self, association: str) -> dict[int, pulp.LpVariable]:
+        return {oi: v for (name, oi), v in self.x.items() if name == association}
+
+    def _association_limits(self) -> None:
+        """One walk per association and night; each association's weekly maximum and minimum."""
+        setup = self.s
+        nights = sorted({o.night for o in setup.options})
+        night_of = {o.idx: o.night for o in setup.options}
+        for ai, association in enumerate(setup.resources.associations):
+            mine = self._walks_of(association.name)
             for ni, night in enumerate(nights):
-                vs = [v for oi, v in mine.items() if night_of[oi] == night]
-                if len(vs) > 1:
-                    self.prob += pulp.lpSum(vs) <= 1, f"one_walk_{ai}_{ni}"
+                that_night = [v for oi, v in mine.items() if night_of[oi] == night]
+                if len(that_night) > 1:
+                    self.prob += pulp.lpSum(that_night) <= 1, f"one_walk_{ai}_{ni}"
             total = pulp.lpSum(mine.values())
-            cap = s.cap[a.name]
-            cap_label = (
-                f"max walks of '{a.name}' this week ({cap}: max_walks_per_week {a.max_walks_per_week}"
-                + (
-                    f", season max {a.max_walks_per_season} with {a.walks_done} done"
-                    if a.max_walks_per_season is not None
-                    else ""
-                )
-                + ")"
+            cap = setup.cap[association.name]
+            season_max = (
+                f", season max {association.max_walks_per_season} with {association.walks_done} done"
+                if association.max_walks_per_season is not None
+                else ""
             )
             if mine and cap < len(mine):
-                self._con(f"assoc_max_{ai}", total, "<=", cap, key=f"assoc_max:{a.name}", label=cap_label)
-            if a.min_walks_per_week > 0:
+                self._con(
+                    f"assoc_max_{ai}",
+                    total,
+                    "<=",
+                    cap,
+                    key=f"assoc_max:{association.name}",
+                    label=f"max walks of '{association.name}' this week ({cap}: max_walks_per_week "
+                    f"{association.max_walks_per_week}{season_max})",
+                )
+            if association.min_walks_per_week > 0:
                 self._con(
                     f"assoc_min_{ai}",
                     total,
                     ">=",
-                    a.min_walks_per_week,
-                    key=f"assoc_min:{a.name}",
-                    label=f"min walks of '{a.name}' this week ({a.min_walks_per_week}); "
-                    f"'{a.name}' can walk on {len(s.eligible[a.name])} of the week's shift options "
-                    f"(nights {a.nights})",
+                    association.min_walks_per_week,
+                    key=f"assoc_min:{association.name}",
+                    label=f"min walks of '{association.name}' this week ({association.min_walks_per_week}); "
+                    f"'{association.name}' can walk on {len(setup.eligible[association.name])} of the week's "
+                    f"shift options (nights {association.nights})",
                 )
-        all_walks = pulp.lpSum(self.x.values())
+
+    def _week_quota(self) -> None:
+        self.all_walks = pulp.lpSum(self.x.values())
         self._con(
             "quota_week",
-            all_walks,
+            self.all_walks,
             "==",
-            s.share,
+            self.s.share,
             key="quota",
-            label=f"week share of the season quota: exactly {s.share} walks this week",
+            label=f"week share of the season quota: exactly {self.s.share} walks this week",
         )
-        # fairness (running shares, tolerance one walk)
-        fair = r.fairness
-        if r.associations and (fair.min_share > 0 or fair.max_share < 1):
-            done_total = sum(a.walks_done for a in r.associations)
-            for ai, a in enumerate(r.associations):
-                mine = pulp.lpSum(v for (n, _), v in self.x.items() if n == a.name)
-                if fair.min_share > 0:
-                    self._con(
-                        f"fair_min_{ai}",
-                        mine - fair.min_share * all_walks,
-                        ">=",
-                        fair.min_share * done_total - a.walks_done - 1,
-                        key=f"fair_min:{a.name}",
-                        label=f"fairness: '{a.name}' gets at least {fair.min_share:.0%} of the walks",
-                    )
-                if fair.max_share < 1:
-                    self._con(
-                        f"fair_max_{ai}",
-                        mine - fair.max_share * all_walks,
-                        "<=",
-                        fair.max_share * done_total - a.walks_done + 1,
-                        key=f"fair_max:{a.name}",
-                        label=f"fairness: '{a.name}' gets at most {fair.max_share:.0%} of the walks",
-                    )
-        # ------------------------------------------------------------ guards
-        g = r.guard
+
+    def _fairness(self) -> None:
+        """Running shares of the walks (done this season plus planned), with a tolerance of one walk."""
+        resources = self.s.resources
+        fair = resources.fairness
+        if not resources.associations or (fair.min_share <= 0 and fair.max_share >= 1):
+            return
+        done_total = sum(a.walks_done for a in resources.associations)
+        for ai, association in enumerate(resources.associations):
+            mine = pulp.lpSum(self._walks_of(association.name).values())
+            if fair.min_share > 0:
+                self._con(
+                    f"fair_min_{ai}",
+                    mine - fair.min_share * self.all_walks,
+                    ">=",
+                    fair.min_share * done_total - association.walks_done - 1,
+                    key=f"fair_min:{association.name}",
+                    label=f"fairness: '{association.name}' gets at least {fair.min_share:.0%} of the walks",
+                )
+            if fair.max_share < 1:
+                self._con(
+                    f"fair_max_{ai}",
+                    mine - fair.max_share * self.all_walks,
+                    "<=",
+                    fair.max_share * done_total - association.walks_done + 1,
+                    key=f"fair_max:{association.name}",
+                    label=f"fairness: '{association.name}' gets at most {fair.max_share:.0%} of the walks",
+                )
+
+    # -------------------------------------------------------------- guards
+    def _guard_variables(self) -> None:
+        """``guard_{p}_{j}``: a guard at place ``p`` in slot ``j`` (only where the contract allows)."""
         self.y: dict[tuple[int, int], pulp.LpVariable] = {}
-        for i, j in zip(*np.nonzero(s.guard_ok), strict=True):
-            self.y[(int(i), int(j))] = self._var(f"guard_{i}_{j}", cat=pulp.LpBinary)
-        for pi, gpin, cells in s.pinned_guards:
-            i = s.place_index[gpin.place_id]
-            for j in cells:
-                if (i, j) not in self.y:
-                    self.y[(i, j)] = self._var(f"guard_{i}_{j}", cat=pulp.LpBinary)
+        for place, slot in zip(*np.nonzero(self.s.guard_ok), strict=True):
+            self.y[(int(place), int(slot))] = self._var(f"guard_{place}_{slot}", cat=pulp.LpBinary)
+
+    def _pinned_guards(self) -> None:
+        """A pinned guard hour is held; an hour the contract does not allow is a relaxable rule of its own."""
+        setup = self.s
+        for pinned in setup.pinned_guards:
+            pin = pinned.pin
+            place = setup.place_index[pin.place_id]
+            for slot in pinned.slots:
+                if (place, slot) not in self.y:
+                    self.y[(place, slot)] = self._var(f"guard_{place}_{slot}", cat=pulp.LpBinary)
                     self._con(
-                        f"guard_allowed_{i}_{j}",
-                        pulp.lpSum([self.y[(i, j)]]),
+                        f"guard_allowed_{place}_{slot}",
+                        pulp.lpSum([self.y[(place, slot)]]),
                         "<=",
                         0,
-                        key=f"guard_allowed:{gpin.place_id}",
-                        label=f"guard contract: no guard may be at {gpin.place_id} at "
-                        f"{risk.slots[j]:%a %H:%M} (guard.places / guard.hours)",
+                        key=f"guard_allowed:{pin.place_id}",
+                        label=f"guard contract: no guard may be at {pin.place_id} at "
+                        f"{setup.risk.slots[slot]:%a %H:%M} (guard.places / guard.hours)",
                     )
                 self._con(
-                    f"pinned_{pi}_{j}",
-                    pulp.lpSum([self.y[(i, j)]]),
+                    f"pinned_{pinned.spec_index}_{slot}",
+                    pulp.lpSum([self.y[(place, slot)]]),
                     "==",
                     1,
-                    key=f"pinned:{pi}",
-                    label=f"pinned[{pi}]: guard at {gpin.place_id} from {gpin.start} for {gpin.hours} h",
+                    key=f"pinned:{pinned.spec_index}",
+                    label=f"pinned[{pinned.spec_index}]: guard at {pin.place_id} from {pin.start} for {pin.hours} h",
                 )
-        if self.y and g is not None:
-            L = g.min_block_hours
-            places = sorted({i for i, _ in self.y})
-            self.u: dict[tuple[int, int], pulp.LpVariable] = {}
-            for i in places:
-                js = sorted(j for (ii, j) in self.y if ii == i)
-                for j in js:
-                    u = self._var(f"gstart_{i}_{j}", cat=pulp.LpBinary)
-                    self.u[(i, j)] = u
-                    prev = self.y.get((i, j - 1))
-                    expr = self.y[(i, j)] - u - (prev if prev is not None else 0)
-                    self.prob += expr <= 0, f"gstart_link_{i}_{j}"
-                checks = sorted({j + k for j in js for k in range(L)})
-                for j in checks:
-                    starts = [self.u[(i, k)] for k in range(j - L + 1, j + 1) if (i, k) in self.u]
-                    if not starts:
-                        continue
-                    yv = self.y.get((i, j))
-                    self.prob += (pulp.lpSum(starts) - (yv if yv is not None else 0) <= 0), f"gblock_{i}_{j}"
-            by_slot: dict[int, list[pulp.LpVariable]] = defaultdict(list)
-            for (_i, j), v in self.y.items():
-                by_slot[j].append(v)
-            for j, vs in sorted(by_slot.items()):
-                if len(vs) > g.concurrent_guards:
-                    self._con(
-                        f"concurrent_{j}",
-                        pulp.lpSum(vs),
-                        "<=",
-                        g.concurrent_guards,
-                        key="concurrent",
-                        label=f"guard contract: at most {g.concurrent_guards} guard(s) on duty at once",
-                    )
-            if len(self.y) > s.guard_max_hours:
+
+    def _guard_blocks(self) -> None:
+        """Blocks of at least ``min_block_hours``: ``gstart_{p}_{j}`` marks a block's first hour, and a
+        start in the last ``min_block_hours`` hours keeps the guard on (min-up-time formulation of
+        Rajan & Takriti 2005, the convex hull for one place)."""
+        self.u: dict[tuple[int, int], pulp.LpVariable] = {}
+        contract = self.s.resources.guard
+        if not self.y or contract is None:
+            return
+        min_block = contract.min_block_hours
+        for place in sorted({p for p, _ in self.y}):
+            slots = sorted(j for (p, j) in self.y if p == place)
+            for slot in slots:
+                start = self._var(f"gstart_{place}_{slot}", cat=pulp.LpBinary)
+                self.u[(place, slot)] = start
+                before = self.y.get((place, slot - 1))
+                expr = self.y[(place, slot)] - start - (before if before is not None else 0)
+                self.prob += expr <= 0, f"gstart_link_{place}_{slot}"
+            for slot in sorted({j + k for j in slots for k in range(min_block)}):
+                starts = [self.u[(place, k)] for k in range(slot - min_block + 1, slot + 1) if (place, k) in self.u]
+                if not starts:
+                    continue
+                on = self.y.get((place, slot))
+                self.prob += (pulp.lpSum(starts) - (on if on is not None else 0) <= 0), f"gblock_{place}_{slot}"
+
+    def _guard_limits(self) -> None:
+        """Guards on duty at once, and guard hours a week."""
+        contract = self.s.resources.guard
+        if not self.y or contract is None:
+            return
+        by_slot: dict[int, list[pulp.LpVariable]] = defaultdict(list)
+        for (_place, slot), variable in self.y.items():
+            by_slot[slot].append(variable)
+        for slot, on_duty in sorted(by_slot.items()):
+            if len(on_duty) > contract.concurrent_guards:
                 self._con(
-                    "guard_hours",
-                    pulp.lpSum(self.y.values()),
+                    f"concurrent_{slot}",
+                    pulp.lpSum(on_duty),
                     "<=",
-                    s.guard_max_hours,
-                    key="guard_hours",
-                    label=f"guard contract: at most {s.guard_max_hours} guard hours a week",
+                    contract.concurrent_guards,
+                    key="concurrent",
+                    label=f"guard contract: at most {contract.concurrent_guards} guard(s) on duty at once",
                 )
-        guard_cost = pulp.lpSum(self.y.values()) * (g.hourly_rate_sek if g else 0.0)
-        self.cost = all_walks * r.cost_per_walk_sek + guard_cost
-        if s.budget is not None:
+        if len(self.y) > self.s.guard_max_hours:
             self._con(
-                "budget",
-                self.cost,
+                "guard_hours",
+                pulp.lpSum(self.y.values()),
                 "<=",
-                s.budget,
-                key="budget",
-                label=f"weekly budget {s.budget:.0f} SEK"
-                + (f" left after {s.spent_sek:.0f} SEK spent before the plan was made" if s.spent_sek else "")
-                + f" (a walk costs {r.cost_per_walk_sek:.0f} SEK"
-                + (f", a guard hour {g.hourly_rate_sek:.0f} SEK, min block {g.min_block_hours} h" if g else "")
-                + ")",
-                scale=max(1.0, r.cost_per_walk_sek),
+                self.s.guard_max_hours,
+                key="guard_hours",
+                label=f"guard contract: at most {self.s.guard_max_hours} guard hours a week",
             )
-        # ------------------------------------------------------------ coverage
-        cell_opts: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for o in s.options:
-            if o.idx not in self.teams:
+
+    # -------------------------------------------------------------- money
+    def _budget(self) -> None:
+        """``cost`` [SEK] of the walks and guard hours, within what is left of the weekly budget."""
+        setup, resources = self.s, self.s.resources
+        contract = resources.guard
+        guard_cost = pulp.lpSum(self.y.values()) * (contract.hourly_rate_sek if contract else 0.0)
+        self.cost = self.all_walks * resources.cost_per_walk_sek + guard_cost
+        if setup.budget is None:
+            return
+        spent = f" left after {setup.spent_sek:.0f} SEK spent before the plan was made" if setup.spent_sek else ""
+        guard_terms = (
+            f", a guard hour {contract.hourly_rate_sek:.0f} SEK, min block {contract.min_block_hours} h"
+            if contract
+            else ""
+        )
+        self._con(
+            "budget",
+            self.cost,
+            "<=",
+            setup.budget,
+            key="budget",
+            label=f"weekly budget {setup.budget:.0f} SEK{spent} (a walk costs {resources.cost_per_walk_sek:.0f} SEK"
+            f"{guard_terms})",
+            scale=max(1.0, resources.cost_per_walk_sek),
+        )
+
+    # -------------------------------------------------------------- coverage
+    def _options_of_cells(self) -> dict[tuple[int, int], list[int]]:
+        """The walk options (that some association may walk) covering each place-hour."""
+        options_of_cell: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for option in self.s.options:
+            if option.idx not in self.teams:
                 continue
-            for i in o.places:
-                for j in o.slots:
-                    cell_opts[(i, j)].append(o.idx)
-        for mi, (ci, place, _night, cells, by_walk, by_guard) in enumerate(s.must_cover):
-            m = r.must_cover[ci]
-            i = s.place_index[place]
-            for j in cells:
+            for place in option.places:
+                for slot in option.slots:
+                    options_of_cell[(place, slot)].append(option.idx)
+        return options_of_cell
+
+    def _must_cover(self, options_of_cell: dict[tuple[int, int], list[int]]) -> None:
+        setup = self.s
+        for mi, window in enumerate(setup.must_cover):
+            spec = setup.resources.must_cover[window.spec_index]
+            place = setup.place_index[window.place_id]
+            for slot in window.slots:
                 terms = []
-                if by_walk:
-                    terms += [self.teams[o] for o in cell_opts.get((i, j), [])]
-                if by_guard and (i, j) in self.y:
-                    terms.append(self.y[(i, j)])
+                if window.by_walk:
+                    terms += [self.teams[o] for o in options_of_cell.get((place, slot), [])]
+                if window.by_guard and (place, slot) in self.y:
+                    terms.append(self.y[(place, slot)])
                 self._con(
-                    f"mustcover_{mi}_{j}",
+                    f"mustcover_{mi}_{slot}",
                     pulp.lpSum(terms),
                     ">=",
                     1,
-                    key=f"must_cover:{ci}",
-                    label=f"must-cover[{ci}] '{m.label}' (by {m.by})",
+                    key=f"must_cover:{window.spec_index}",
+                    label=f"must-cover[{window.spec_index}] '{spec.label}' (by {spec.by})",
                 )
-        if self.elastic:
-            self.prob += pulp.lpSum(w * v for w, v in self.penalty), "total_slack"
-            return
-        obj: dict[pulp.LpVariable, float] = defaultdict(float)
-        extra: list[tuple[pulp.LpVariable, float]] = []
-        # per place-hour: walk options, walk-curve segments, product variable, walk-curve terms
-        self._cells: list[
-            tuple[
-                int,
-                int,
-                list[int],
-                list[pulp.LpVariable],
-                pulp.LpVariable | None,
-                float,
-                list[tuple[pulp.LpVariable, float]],
-            ]
-        ] = []
-        stack = eff.walk_stacking
-        for i, j in sorted(set(cell_opts) | set(self.y)):
-            rij = float(risk.risk[i, j])
-            if rij <= 0:
+
+    def _objective(self, options_of_cell: dict[tuple[int, int], list[int]]) -> None:
+        """Expected incidents prevented: per place-hour the risk times the walk curve (concave, by
+        ``wseg`` segments when more than one team can be there) and the guard effect, with the product
+        of the two linearised exactly (``both``)."""
+        effects = self.s.resources.effects
+        stacking = effects.walk_stacking
+        weights: dict[pulp.LpVariable, float] = defaultdict(float)
+        self._cells: list[CoverageCell] = []
+        for place, slot in sorted(set(options_of_cell) | set(self.y)):
+            risk = float(self.s.risk.risk[place, slot])
+            if risk <= 0:
                 continue
-            opts = cell_opts.get((i, j), [])
-            maxn = sum(self.teams[o].upBound for o in opts)
-            K = min(len(stack), int(maxn))
-            yv = self.y.get((i, j))
-            walk_terms: list[tuple[pulp.LpVariable, float]] = []  # the walk curve A as (var, coef)
-            segs: list[pulp.LpVariable] = []
-            if maxn <= 1:
-                walk_terms = [(self.teams[o], eff.walk * stack[0]) for o in opts]
-            elif K > 1:
-                segs = [self._var(f"wseg_{i}_{j}_{k}", 0, 1) for k in range(K)]
-                self.prob += (pulp.lpSum(segs) - pulp.lpSum(self.teams[o] for o in opts) <= 0), f"wsegs_{i}_{j}"
-                walk_terms = [(segs[k], eff.walk * stack[k]) for k in range(K)]
-            for v, c in walk_terms:
-                obj[v] += rij * c
-            if yv is not None:
-                obj[yv] += rij * eff.guard
-                if walk_terms and eff.guard > 0:
-                    a_max = eff.walk * sum(stack[:K])
-                    both = self._var(f"both_{i}_{j}", 0)
+            options = options_of_cell.get((place, slot), [])
+            max_teams = sum(self.teams[o].upBound for o in options)
+            segment_count = min(len(stacking), int(max_teams))
+            segments: list[pulp.LpVariable] = []
+            if max_teams <= 1:
+                walk_terms = [(self.teams[o], effects.walk * stacking[0]) for o in options]
+            elif segment_count > 1:
+                segments = [self._var(f"wseg_{place}_{slot}_{k}", 0, 1) for k in range(segment_count)]
+                self.prob += (
+                    (pulp.lpSum(segments) - pulp.lpSum(self.teams[o] for o in options) <= 0),
+                    f"wsegs_{place}_{slot}",
+                )
+                walk_terms = [(segments[k], effects.walk * stacking[k]) for k in range(segment_count)]
+            else:
+                walk_terms = []
+            for variable, coefficient in walk_terms:
+                weights[variable] += risk * coefficient
+            guard = self.y.get((place, slot))
+            both = None
+            walk_max = 0.0
+            if guard is not None:
+                weights[guard] += risk * effects.guard
+                if walk_terms and effects.guard > 0:
+                    walk_max = effects.walk * sum(stacking[:segment_count])
+                    both = self._var(f"both_{place}_{slot}", 0)
                     self.prob += (
-                        (both - pulp.lpSum(c * v for v, c in walk_terms) - a_max * yv >= -a_max),
-                        f"both_{i}_{j}",
+                        (both - pulp.lpSum(c * v for v, c in walk_terms) - walk_max * guard >= -walk_max),
+                        f"both_{place}_{slot}",
                     )
-                    extra.append((both, -rij * eff.guard))
-                    self._cells.append((i, j, opts, segs, both, a_max, walk_terms))
-                    continue
-            if segs:
-                self._cells.append((i, j, opts, segs, None, 0.0, walk_terms))
-        for v, c in extra:
-            obj[v] += c
-        self.prob += pulp.LpAffineExpression([(v, c) for v, c in obj.items() if c != 0]), "prevented"
+                    weights[both] -= risk * effects.guard
+            if segments or both is not None:
+                self._cells.append(CoverageCell(place, slot, options, segments, both, walk_max, walk_terms))
+        self.prob += pulp.LpAffineExpression([(v, c) for v, c in weights.items() if c != 0]), "prevented"
 
     # -------------------------------------------------------------- solution
     def start_from(self, chosen: list[tuple[str, int]], guard: np.ndarray) -> dict[str, float]:
@@ -597,19 +724,19 @@ class WeekModel:
         for (i, j), v in self.y.items():
             on = bool(guard[i, j])
             out[v.name] = float(on)
-            u = getattr(self, "u", {}).get((i, j))
+            u = self.u.get((i, j))
             if u is not None:
                 out[u.name] = float(on and not (j > 0 and guard[i, j - 1]))
         # the continuous walk-curve and product variables too, so that the start is complete
         # and HiGHS need not solve a sub-MIP to fill them in
-        for i, j, opts, segs, both, a_max, walk_terms in self._cells:
-            n = sum(teams.get(o, 0) for o in opts)
-            for k, v in enumerate(segs):
+        for cell in self._cells:
+            n = sum(teams.get(o, 0) for o in cell.options)
+            for k, v in enumerate(cell.segments):
                 out[v.name] = 1.0 if k < n else 0.0
-            if both is not None:
-                yv = self.y[(i, j)]
-                a = sum(c * out.get(v.name, 0.0) for v, c in walk_terms)
-                out[both.name] = max(0.0, a - a_max * (1.0 - out.get(yv.name, 0.0)))
+            if cell.both is not None:
+                guard_on = out.get(self.y[(cell.place, cell.slot)].name, 0.0)
+                walk_reduction = sum(c * out.get(v.name, 0.0) for v, c in cell.walk_terms)
+                out[cell.both.name] = max(0.0, walk_reduction - cell.walk_max * (1.0 - guard_on))
         return out
 
     def walks_chosen(self) -> list[tuple[str, int]]:

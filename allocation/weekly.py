@@ -64,12 +64,12 @@ def extract_shifts(
     option_risk = np.array(
         [risk.risk[np.ix_(o.places, o.slots)].sum() if o.places and o.slots else 0.0 for o in setup.options]
     )
-    pinned_walks = {(pin.association, oi) for _, pin, oi in setup.pinned_walks}
-    pinned_cells = {(setup.place_index[pin.place_id], j) for _, pin, cells in setup.pinned_guards for j in cells}
+    pinned_walks = {(p.pin.association, p.option) for p in setup.pinned_walks}
+    pinned_cells = {(setup.place_index[p.pin.place_id], j) for p in setup.pinned_guards for j in p.slots}
     must: dict[tuple[int, int], str] = {}
-    for ci, place, _night, cells, _bw, _bg in setup.must_cover:
-        for j in cells:
-            must.setdefault((setup.place_index[place], j), r.must_cover[ci].label)
+    for window in setup.must_cover:
+        for j in window.slots:
+            must.setdefault((setup.place_index[window.place_id], j), r.must_cover[window.spec_index].label)
     shifts: list[Shift] = []
     for assoc, oi in chosen:
         o = setup.options[oi]

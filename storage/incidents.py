@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -183,6 +183,38 @@ def _place_rows(places: pd.DataFrame, source_file: str, problems: list[Problem])
 # --------------------------------------------------------------------------- import
 
 
+@dataclass(frozen=True)
+class _IncidentRow:
+    """One incident as it is stored (UTC time), with the spreadsheet row it came from."""
+
+    incident_id: str
+    occurred_at: dt.datetime
+    place_id: str
+    category: str | None
+    source: str | None
+    weight: float
+    row: int | None = field(default=None, compare=False)
+
+    def stored(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in _STORED_COLUMNS}
+
+
+_STORED_COLUMNS = ("incident_id", "occurred_at", "place_id", "category", "source", "weight")
+
+
+@dataclass
+class _Batch:
+    """The rows of one import, one per incident id in file order, and what was found on the way."""
+
+    name: str
+    rows: dict[str, _IncidentRow] = field(default_factory=dict)
+    repeated: int = 0  # identical repeats of an id within the file
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(self, row: int | None, column: str, message: str, fix: str) -> None:
+        self.problems.append(Problem(self.name, row, column, message, fix))
+
+
 def import_incidents(
     engine: Engine,
     incidents: pd.DataFrame,
@@ -206,214 +238,193 @@ def import_incidents(
     ``unchanged``. An id stored with different content, an unknown ``place_id`` or an unusable
     value raises :class:`InvalidInputError` listing every problem, and nothing is stored.
     """
-    name = source_file or "incidents"
-    problems: list[Problem] = []
+    batch = _Batch(source_file or "incidents")
+    _check_columns(incidents, batch.name)
+    place_rows = _place_rows(places, batch.name, batch.problems) if places is not None else []
+    _read_rows(incidents, batch)
+    with Session(engine) as session, session.begin():
+        _check_places_known(session, batch, {r["place_id"] for r in place_rows})
+        new, unchanged = _compare_with_stored(session, batch)
+        if batch.problems:
+            session.rollback()
+            raise InvalidInputError(
+                f"{batch.name}: {len(batch.problems)} problem(s), nothing imported; first: {batch.problems[0]}",
+                batch.problems,
+            )
+        record = _record_import(session, source_file, actor, len(new), unchanged + batch.repeated, rejected, place_rows)
+        if place_rows:
+            _upsert_places(session, place_rows)
+        session.flush()
+        rows = [dict(row.stored(), import_id=record.id) for row in new]
+        for i in range(0, len(rows), 5000):
+            session.execute(insert(Incident), rows[i : i + 5000])
+        return ImportResult(
+            import_id=record.id,
+            source_file=source_file,
+            added=len(new),
+            unchanged=unchanged + batch.repeated,
+            rejected=int(rejected),
+            places_upserted=len(place_rows),
+        )
+
+
+def _check_columns(incidents: pd.DataFrame, name: str) -> None:
     missing = [c for c in REQUIRED_INCIDENT_COLUMNS if c not in incidents.columns]
     if missing:
         raise InvalidInputError(
             f"{name}: missing columns {missing}: give at least {', '.join(REQUIRED_INCIDENT_COLUMNS)}",
             [Problem(name, None, c, "missing column", f"add a {c} column") for c in missing],
         )
-    place_rows = _place_rows(places, name, problems) if places is not None else []
-    given_places = {r["place_id"] for r in place_rows}
 
-    wanted: dict[str, dict[str, Any]] = {}
-    order: list[str] = []
-    duplicates_in_file = 0
+
+def _read_rows(incidents: pd.DataFrame, batch: _Batch) -> None:
+    """Every usable row into ``batch.rows`` (first occurrence of an id wins; an identical repeat is
+    counted, a different one is a problem); unusable values become problems."""
     has = {c: c in incidents.columns for c in ("category", "source", "weight")}
-    records = incidents.to_dict("records")
     rows = _rows(incidents)
     times = _utc_times(incidents["occurred_at"])
-    for position, rec in enumerate(records):
-        row = rows[position]
-        iid = _text(rec.get("incident_id"))
-        if iid is None or not iid.strip():
-            problems.append(Problem(name, row, "incident_id", "empty incident_id", "give every incident an id"))
+    for position, rec in enumerate(incidents.to_dict("records")):
+        row = _incident_row(rec, rows[position], times[position] if times is not None else None, has, batch)
+        if row is None:
             continue
-        try:
-            occurred = times[position] if times is not None else _utc_datetime(rec.get("occurred_at"))
-            if occurred is None:
-                raise ValueError("NaT")
-        except (ValueError, TypeError):
-            problems.append(
-                Problem(
-                    name,
-                    row,
-                    "occurred_at",
-                    f"incident {iid[:40]}: occurred_at {rec.get('occurred_at')!s:.40} is not a tz-aware time",
-                    "read the file with tryggplan.readers (it attaches the offset)",
-                )
+        earlier = batch.rows.get(row.incident_id)
+        if earlier is None:
+            batch.rows[row.incident_id] = row
+        elif _differs(earlier.stored(), row.stored()):
+            batch.problem(
+                row.row,
+                "incident_id",
+                f"incident {row.incident_id[:40]} appears twice in the file with different content",
+                "give each incident its own id, or drop the duplicate row",
             )
-            continue
-        pid = _text(rec.get("place_id"))
-        weight_raw = rec.get("weight") if has["weight"] else 1.0
-        try:
-            weight = float(weight_raw)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            weight = float("nan")
-        new = {
-            "incident_id": iid,
-            "occurred_at": occurred,
-            "place_id": pid,
-            "category": _text(rec.get("category")) if has["category"] else None,
-            "source": _text(rec.get("source")) if has["source"] else None,
-            "weight": weight,
-        }
-        bad = False
-        for col in ("incident_id", "place_id", "category", "source"):
-            val = new[col]
-            if isinstance(val, str) and len(val) > MAX_TEXT:
-                problems.append(
-                    Problem(
-                        name,
-                        row,
-                        col,
-                        f"incident {iid[:40]}: {col} is {len(val)} characters long",
-                        f"shorten it to at most {MAX_TEXT} characters",
-                    )
-                )
-                bad = True
-        if not pid:
-            problems.append(
-                Problem(
-                    name,
-                    row,
-                    "place_id",
-                    f"incident {iid[:40]}: empty place_id",
-                    "name the place of every incident",
-                )
-            )
-            bad = True
-        if not math.isfinite(weight) or weight < 0:
-            problems.append(
-                Problem(
-                    name,
-                    row,
-                    "weight",
-                    f"incident {iid[:40]}: weight {weight_raw!r} is not a number >= 0",
-                    "use a finite weight >= 0 (1 by default)",
-                )
-            )
-            bad = True
-        if bad:
-            continue
-        if iid in wanted:
-            if _differs(wanted[iid], new):
-                problems.append(
-                    Problem(
-                        name,
-                        row,
-                        "incident_id",
-                        f"incident {iid[:40]} appears twice in the file with different content",
-                        "give each incident its own id, or drop the duplicate row",
-                    )
-                )
-            else:
-                duplicates_in_file += 1
-            continue
-        wanted[iid] = new
-        order.append(iid)
-
-    with Session(engine) as session, session.begin():
-        # places known to the database
-        needed_places = sorted({r["place_id"] for r in wanted.values()} - given_places)
-        known: set[str] = set()
-        for chunk in _chunks(needed_places):
-            known.update(session.scalars(select(Place.place_id).where(Place.place_id.in_(chunk))))
-        unknown = set(needed_places) - known
-        if unknown:
-            for iid in order:
-                rec = wanted[iid]
-                if rec["place_id"] in unknown:
-                    problems.append(
-                        Problem(
-                            name,
-                            _row_for_id(incidents, iid),
-                            "place_id",
-                            f"incident {iid[:40]}: unknown place {rec['place_id'][:60]!r}",
-                            "add the place to the places file (or import places first)",
-                        )
-                    )
-        # ids already stored
-        stored: dict[str, Any] = {}
-        columns = (
-            Incident.incident_id,
-            Incident.occurred_at,
-            Incident.place_id,
-            Incident.category,
-            Incident.source,
-            Incident.weight,
-        )
-        for chunk in _chunks(order, 2000):
-            for inc in session.execute(select(*columns).where(Incident.incident_id.in_(chunk))):
-                stored[inc.incident_id] = inc
-        unchanged = duplicates_in_file
-        to_insert: list[dict[str, Any]] = []
-        for iid in order:
-            rec = wanted[iid]
-            old = stored.get(iid)
-            if old is None:
-                to_insert.append(rec)
-                continue
-            old_rec = {
-                "incident_id": old.incident_id,
-                "occurred_at": old.occurred_at,
-                "place_id": old.place_id,
-                "category": old.category,
-                "source": old.source,
-                "weight": old.weight,
-            }
-            if _differs(old_rec, rec):
-                problems.append(
-                    Problem(
-                        name,
-                        _row_for_id(incidents, iid),
-                        "incident_id",
-                        f"incident {iid[:40]} is already stored with different content ({_diff_text(old_rec, rec)})",
-                        "keep ids stable and content unchanged, or give a corrected incident a new id",
-                    )
-                )
-            else:
-                unchanged += 1
-        if problems:
-            session.rollback()
-            raise InvalidInputError(
-                f"{name}: {len(problems)} problem(s), nothing imported; first: {problems[0]}", problems
-            )
-        record = ImportRecord(
-            actor=actor[:200],
-            source_file=(source_file or None) and source_file[:500],
-            rows_added=len(to_insert),
-            rows_unchanged=unchanged,
-            rows_rejected=int(rejected),
-            places_upserted=len(place_rows),
-            created_at=utcnow(),
-        )
-        session.add(record)
-        if place_rows:
-            _upsert_places(session, place_rows)
-        session.flush()
-        for row_dict in to_insert:
-            row_dict["import_id"] = record.id
-        for i in range(0, len(to_insert), 5000):
-            session.execute(insert(Incident), to_insert[i : i + 5000])
-        return ImportResult(
-            import_id=record.id,
-            source_file=source_file,
-            added=len(to_insert),
-            unchanged=unchanged,
-            rejected=int(rejected),
-            places_upserted=len(place_rows),
-        )
+        else:
+            batch.repeated += 1
 
 
-def _row_for_id(frame: pd.DataFrame, iid: str) -> int | None:
-    if "row" not in frame.columns:
+def _incident_row(
+    rec: dict[str, Any], row: int | None, utc_time: dt.datetime | None, has: dict[str, bool], batch: _Batch
+) -> _IncidentRow | None:
+    """One record checked and typed, or ``None`` (with its problems added to ``batch``)."""
+    iid = _text(rec.get("incident_id"))
+    if iid is None or not iid.strip():
+        batch.problem(row, "incident_id", "empty incident_id", "give every incident an id")
         return None
-    hits = frame.index[frame["incident_id"].astype(str) == iid]
-    if len(hits) == 0:
+    try:
+        occurred = utc_time if utc_time is not None else _utc_datetime(rec.get("occurred_at"))
+    except (ValueError, TypeError):
+        occurred = None
+    if occurred is None:
+        batch.problem(
+            row,
+            "occurred_at",
+            f"incident {iid[:40]}: occurred_at {rec.get('occurred_at')!s:.40} is not a tz-aware time",
+            "read the file with tryggplan.readers (it attaches the offset)",
+        )
         return None
-    return _row_of(frame, frame.index.get_loc(hits[0]))  # type: ignore[arg-type]
+    place_id = _text(rec.get("place_id"))
+    weight_raw = rec.get("weight") if has["weight"] else 1.0
+    try:
+        weight = float(weight_raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        weight = float("nan")
+    candidate = _IncidentRow(
+        incident_id=iid,
+        occurred_at=occurred,
+        place_id=place_id or "",
+        category=_text(rec.get("category")) if has["category"] else None,
+        source=_text(rec.get("source")) if has["source"] else None,
+        weight=weight,
+        row=row,
+    )
+    usable = True
+    for column in ("incident_id", "place_id", "category", "source"):
+        value = getattr(candidate, column)
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            batch.problem(
+                row,
+                column,
+                f"incident {iid[:40]}: {column} is {len(value)} characters long",
+                f"shorten it to at most {MAX_TEXT} characters",
+            )
+            usable = False
+    if not place_id:
+        batch.problem(row, "place_id", f"incident {iid[:40]}: empty place_id", "name the place of every incident")
+        usable = False
+    if not math.isfinite(weight) or weight < 0:
+        batch.problem(
+            row,
+            "weight",
+            f"incident {iid[:40]}: weight {weight_raw!r} is not a number >= 0",
+            "use a finite weight >= 0 (1 by default)",
+        )
+        usable = False
+    return candidate if usable else None
+
+
+def _check_places_known(session: Session, batch: _Batch, given_places: set[str]) -> None:
+    """Every incident's place is given with the import or already stored."""
+    needed = sorted({r.place_id for r in batch.rows.values()} - given_places)
+    known: set[str] = set()
+    for chunk in _chunks(needed):
+        known.update(session.scalars(select(Place.place_id).where(Place.place_id.in_(chunk))))
+    unknown = set(needed) - known
+    for row in batch.rows.values():
+        if row.place_id in unknown:
+            batch.problem(
+                row.row,
+                "place_id",
+                f"incident {row.incident_id[:40]}: unknown place {row.place_id[:60]!r}",
+                "add the place to the places file (or import places first)",
+            )
+
+
+def _compare_with_stored(session: Session, batch: _Batch) -> tuple[list[_IncidentRow], int]:
+    """The rows new to the database and how many are stored with identical content; an id stored with
+    other content is a problem."""
+    stored: dict[str, dict[str, Any]] = {}
+    columns = [getattr(Incident, c) for c in _STORED_COLUMNS]
+    for chunk in _chunks(list(batch.rows), 2000):
+        for found in session.execute(select(*columns).where(Incident.incident_id.in_(chunk))):
+            stored[found.incident_id] = {c: getattr(found, c) for c in _STORED_COLUMNS}
+    new: list[_IncidentRow] = []
+    unchanged = 0
+    for iid, row in batch.rows.items():
+        old = stored.get(iid)
+        if old is None:
+            new.append(row)
+        elif _differs(old, row.stored()):
+            batch.problem(
+                row.row,
+                "incident_id",
+                f"incident {iid[:40]} is already stored with different content ({_diff_text(old, row.stored())})",
+                "keep ids stable and content unchanged, or give a corrected incident a new id",
+            )
+        else:
+            unchanged += 1
+    return new, unchanged
+
+
+def _record_import(
+    session: Session,
+    source_file: str | None,
+    actor: str,
+    added: int,
+    unchanged: int,
+    rejected: int,
+    place_rows: list[dict[str, Any]],
+) -> ImportRecord:
+    record = ImportRecord(
+        actor=actor[:200],
+        source_file=(source_file or None) and source_file[:500],
+        rows_added=added,
+        rows_unchanged=unchanged,
+        rows_rejected=int(rejected),
+        places_upserted=len(place_rows),
+        created_at=utcnow(),
+    )
+    session.add(record)
+    session.flush()
+    return record
 
 
 def _differs(a: dict[str, Any], b: dict[str, Any]) -> bool:
