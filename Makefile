@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := var/demo
+PORT ?= 8000
 PYTEST_ARGS ?=
 
 .PHONY: run test test-all lint bench clean
@@ -15,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/tryggplan run-demo --dir $(DEMO) --host 127.0.0.1 --port 8000
+	$(BIN)/tryggplan run-demo --dir $(DEMO) --host 127.0.0.1 --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)

@@ -1,4 +1,4 @@
-"""Optimal weekly and season plans for night walks and guard hours (DESIGN.md, "Allocation").
+"""Optimal weekly and season plans for night walks and guard hours (docs/architecture.md, "Allocation").
 
 A pure library: a risk grid (the forecast contract) and a resources spec in, a typed plan
 out. No HTTP, no database, no printing.

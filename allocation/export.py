@@ -1,6 +1,6 @@
 """Exports a coordinator uses: plan.json, a CSV for Swedish Excel, and iCalendar.
 
-* JSON: :meth:`tryggplan.allocation.plan.Plan.to_dict` (fields in DESIGN.md).
+* JSON: :meth:`tryggplan.allocation.plan.Plan.to_dict` (fields in docs/architecture.md).
 * CSV: UTF-8 with BOM, ``;`` separators, decimal commas, and cells that start with
   ``= + - @`` (or tab/CR) prefixed with ``'`` so Excel never runs them as formulas
   (OWASP "CSV injection").

@@ -61,7 +61,7 @@ WalkStatus = Literal["completed", "no_show", "cancelled"]
 WALK_STATUSES: tuple[str, ...] = ("completed", "no_show", "cancelled")
 WalkKey = tuple[str, dt.date]
 
-#: Header of the payout CSV (DESIGN.md, "Season ledger").
+#: Header of the payout CSV (docs/architecture.md, "The coordinator's fortnight").
 PAYOUT_CSV_COLUMNS: tuple[str, ...] = ("Förening", "Pass", "Nätter", "Belopp (SEK)")
 
 
@@ -452,7 +452,7 @@ class SeasonStatus:
         return {a.name: a.walks_done for a in self.associations}
 
     def to_dict(self) -> dict[str, Any]:
-        """The shape of ``GET /api/v1/season`` (DESIGN.md), plus ``cost_per_walk_sek`` and ``warnings``."""
+        """The shape of ``GET /api/v1/season`` (docs/architecture.md), plus ``cost_per_walk_sek`` and ``warnings``."""
         return {
             "walks_total": self.walks_total,
             "walks_done": self.walks_done,

@@ -1,4 +1,4 @@
-"""The model interface and the risk grid every model returns (DESIGN.md, "The risk grid").
+"""The model interface and the risk grid every model returns (docs/architecture.md, "Data contracts").
 
 A model sees only the long count frame ``place_id, slot_start (tz-aware local), count``
 [incidents/h], the calendar and, optionally, the places frame (which municipality and police

@@ -1,4 +1,4 @@
-"""Baselines every model is judged against (DESIGN.md, "Forecasting").
+"""Baselines every model is judged against (docs/architecture.md, "Forecasting").
 
 * ``how_mean``: historical hour-of-week mean per place.
 * ``seasonal_naive``: the same hour last week.

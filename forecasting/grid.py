@@ -1,6 +1,6 @@
 """Views derived from the risk grid: high-risk windows, hour-of-week heatmap, per-night totals.
 
-Everything here reads the risk grid contract only (DESIGN.md): any model's output, or a
+Everything here reads the risk grid contract only (docs/architecture.md): any model's output, or a
 grid file written by ``tryggplan forecast``, works the same.
 """
 

@@ -3,7 +3,7 @@
 The same function serves a laptop (``engine="local"``), a local Dask cluster
 (``engine="dask"``, a :class:`distributed.LocalCluster` by default) and a real cluster
 (``scheduler="tcp://host:8786"``). Each group is fitted on its own, so places pool strength
-within their group (their municipality), as DESIGN.md "Scale" describes.
+within their group (their municipality), as docs/architecture.md "Scale" describes.
 """
 
 from __future__ import annotations

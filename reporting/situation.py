@@ -1,5 +1,5 @@
 """The fortnightly situation picture (lägesbild): look back, year to date, what was done, look ahead
-and decisions (DESIGN.md, "Situation picture").
+and decisions (docs/architecture.md, "The coordinator's fortnight").
 
 Rules (all dates local in ``tz``):
 
@@ -40,7 +40,7 @@ from tryggplan.timeutil import check_tz, local_midnight
 
 #: significance level of the flags
 ALPHA = 0.05
-#: walk record statuses (DESIGN.md, "Season ledger")
+#: walk record statuses (docs/architecture.md, "The coordinator's fortnight")
 WALK_STATUSES: tuple[str, ...] = ("completed", "no_show", "cancelled")
 
 register_messages(
@@ -147,7 +147,7 @@ def situation_picture(
     notes: Sequence[Mapping[str, Any]] = (),
     lang: Lang = "sv",
 ) -> dict[str, Any]:
-    """The situation picture as a JSON-ready dict (DESIGN.md's keys plus the extras below).
+    """The situation picture as a JSON-ready dict (docs/architecture.md's keys plus the extras below).
 
     Parameters
     ----------
@@ -179,7 +179,7 @@ def situation_picture(
     Returns
     -------
     ``{"to", "days", "from", "totals", "ytd", "places", "categories", "done", "ahead", "decisions"}``
-    as in DESIGN.md, plus ``previous_from, previous_to, last_year_from, last_year_to, tz,
+    as in docs/architecture.md, plus ``previous_from, previous_to, last_year_from, last_year_to, tz,
     municipalities, lang, ytd_months`` (per month: ``month, count, last_year``, the current month
     cut at ``to`` in both years), ``previous_decisions`` and, when the scope spans more than one
     municipality, ``sections``: one such report per municipality. Rows carry ``text`` and

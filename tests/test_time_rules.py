@@ -1,4 +1,4 @@
-"""Time rules (DESIGN.md, "Time"): local slots across DST, nights, ISO weeks, parsing to UTC."""
+"""Time rules (docs/architecture.md, "Time rules"): local slots across DST, nights, ISO weeks, parsing to UTC."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Swedish calendar effects that matter for crime at night (DESIGN.md, "Time").
+"""The Swedish calendar effects that matter for crime at night (docs/architecture.md, "Time rules").
 
 Features are per *activity day*: the local date a night starts on, so the hours after
 midnight of New Year's Eve count towards 31 December. ``holidays.SE`` keeps the eves

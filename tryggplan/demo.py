@@ -1,7 +1,7 @@
 """The synthetic demo town: places, incidents from a known intensity, and the truth planted.
 
 A small Swedish town around Arboga (59.39 N, 15.84 E): 16 places in 4 walking areas, about 350
-reported incidents a year falling about 18% a year (DESIGN.md, "Who uses it"). Incidents come from
+reported incidents a year falling about 18% a year (docs/architecture.md, "Who uses it"). Incidents come from
 a Hawkes process per place (Hawkes 1971): a background intensity
 
     mu(place, t) = R(t) * share[place] * how[hour_of_week(t)] * season(t) * calendar(activity_day(t))

@@ -1,6 +1,6 @@
 """Canonical columns and the exceptions every layer raises.
 
-The canonical data (see DESIGN.md):
+The canonical data (see docs/architecture.md):
 
 * incidents: ``incident_id, occurred_at (UTC), place_id, category, source, weight``
 * places: ``place_id, name, municipality, lat, lon, kind, area``

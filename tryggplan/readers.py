@@ -1,4 +1,4 @@
-"""Readers: incident and place files -> canonical frames (DESIGN.md, "Canonical data").
+"""Readers: incident and place files -> canonical frames (docs/architecture.md, "Data contracts").
 
 Formats (``--format``; ``auto`` picks one from the header row):
 

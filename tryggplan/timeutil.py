@@ -1,4 +1,4 @@
-"""Time rules (DESIGN.md, "Time").
+"""Time rules (docs/architecture.md, "Time rules").
 
 * Store UTC; show and bin in a local zone (default Europe/Stockholm).
 * Local hourly slots: a local day has 23, 24 or 25 of them. Slots are the UTC hours,

@@ -1,4 +1,4 @@
-"""Validation of incident and place data at the boundary (DESIGN.md, "Canonical data").
+"""Validation of incident and place data at the boundary (docs/architecture.md, "Data contracts").
 
 Every problem is reported, not only the first, as a :class:`tryggplan.domain.Problem` with
 the file, the row as a spreadsheet shows it (header = row 1), the column and the fix.

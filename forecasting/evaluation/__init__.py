@@ -1,4 +1,4 @@
-"""Backtests: metrics, rolling origins and reports (DESIGN.md, "Forecasting").
+"""Backtests: metrics, rolling origins and reports (docs/architecture.md, "Forecasting").
 
 >>> from tryggplan.forecasting.evaluation import backtest, write_report
 >>> result = backtest(incidents, models=["default", "how_mean"], origins=26, tz="Europe/Stockholm")

@@ -1,4 +1,4 @@
-"""Forecast metrics for sparse hourly counts (DESIGN.md, "Forecasting").
+"""Forecast metrics for sparse hourly counts (docs/architecture.md, "Forecasting").
 
 Every function takes numpy arrays of the same shape and returns a float (or a small
 frame for the calibration table). ``y`` is the observed count per place-hour
@@ -106,7 +106,7 @@ def coverage_80(y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
     """Share of counts inside the integer interval ``[lo, hi]`` [0-1].
 
     With sparse counts an integer 80% interval covers far more than 80% even when the
-    forecast is calibrated (DESIGN.md); judge calibration by :func:`pit_coverage_80`.
+    forecast is calibrated (docs/architecture.md); judge calibration by :func:`pit_coverage_80`.
     """
     y, lo, hi = _arrays(y, lo, hi)
     return float(np.mean((y >= lo) & (y <= hi))) if y.size else float("nan")
@@ -223,7 +223,7 @@ def calibration_deciles(y: np.ndarray, mu: np.ndarray, bins: int = 10) -> pd.Dat
 def night_index(slots: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
     """For each slot, the index of the night it belongs to (``-1`` for day hours) and the nights.
 
-    A night runs 18:00-06:00 local and belongs to the date it starts on (DESIGN.md, "Time").
+    A night runs 18:00-06:00 local and belongs to the date it starts on (docs/architecture.md, "Time rules").
     Hours before 06:00 on the first day belong to the night before the window and are
     left out (``-1``), so every night counted starts inside the window; the last night may
     be cut short by the window's end.
