@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tryggplan.domain import Role
+from tryggplan.domain import LAT_RANGE, LON_RANGE, MAX_ID_CHARS, MAX_NAME_CHARS, Role
 
 JobStatus = Literal["queued", "running", "done", "failed"]
 
@@ -54,22 +54,24 @@ class PlaceIn(BaseModel):
         }
     )
 
-    place_id: str = Field(min_length=1, max_length=1000, pattern=r"\S")
-    name: str | None = Field(default=None, max_length=400)
-    municipality: str | None = Field(default=None, max_length=400)
-    lat: float | None = Field(default=None, ge=-90, le=90, description="WGS84 latitude [deg]")
-    lon: float | None = Field(default=None, ge=-180, le=180, description="WGS84 longitude [deg]")
-    kind: str | None = Field(default=None, max_length=400)
-    area: str | None = Field(default=None, max_length=400, description="walking route a night-walk team covers")
+    place_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=r"\S")
+    name: str | None = Field(default=None, max_length=MAX_NAME_CHARS)
+    municipality: str | None = Field(default=None, max_length=MAX_NAME_CHARS)
+    lat: float | None = Field(default=None, ge=LAT_RANGE[0], le=LAT_RANGE[1], description="WGS84 latitude [deg]")
+    lon: float | None = Field(default=None, ge=LON_RANGE[0], le=LON_RANGE[1], description="WGS84 longitude [deg]")
+    kind: str | None = Field(default=None, max_length=MAX_NAME_CHARS)
+    area: str | None = Field(
+        default=None, max_length=MAX_NAME_CHARS, description="walking route a night-walk team covers"
+    )
 
 
 class PlaceUpdate(BaseModel):
-    name: str | None = Field(default=None, max_length=400)
-    municipality: str | None = Field(default=None, max_length=400)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
-    kind: str | None = Field(default=None, max_length=400)
-    area: str | None = Field(default=None, max_length=400)
+    name: str | None = Field(default=None, max_length=MAX_NAME_CHARS)
+    municipality: str | None = Field(default=None, max_length=MAX_NAME_CHARS)
+    lat: float | None = Field(default=None, ge=LAT_RANGE[0], le=LAT_RANGE[1])
+    lon: float | None = Field(default=None, ge=LON_RANGE[0], le=LON_RANGE[1])
+    kind: str | None = Field(default=None, max_length=MAX_NAME_CHARS)
+    area: str | None = Field(default=None, max_length=MAX_NAME_CHARS)
 
 
 class PlaceOut(PlaceIn):
@@ -97,11 +99,11 @@ class IncidentIn(BaseModel):
         }
     )
 
-    incident_id: str = Field(max_length=1000)
+    incident_id: str = Field(max_length=MAX_ID_CHARS)
     occurred_at: str = Field(max_length=100, description="ISO 8601 with offset, or YYYY-MM-DD HH:MM local time")
-    place_id: str = Field(max_length=1000)
-    category: str | None = Field(default=None, max_length=1000)
-    source: str | None = Field(default=None, max_length=1000)
+    place_id: str = Field(max_length=MAX_ID_CHARS)
+    category: str | None = Field(default=None, max_length=MAX_ID_CHARS)
+    source: str | None = Field(default=None, max_length=MAX_ID_CHARS)
     weight: float | str | None = Field(default=None, description="number >= 0, default 1.0")
 
 
@@ -212,7 +214,9 @@ class ForecastRequest(BaseModel):
     )
     start: dt.date | None = Field(default=None, description="first local day (default: today)")
     days: int = Field(default=14, ge=1, le=92)
-    municipality: str | None = Field(default=None, max_length=400, description="only this municipality's places")
+    municipality: str | None = Field(
+        default=None, max_length=MAX_NAME_CHARS, description="only this municipality's places"
+    )
 
 
 class ForecastRunOut(BaseModel):
@@ -326,7 +330,9 @@ class PlanRequest(BaseModel):
     resource_id: int | None = Field(default=None, description="default: the newest resources spec")
     forecast_run_id: int | None = Field(default=None, description="default: the newest finished forecast")
     kind: Literal["week", "season"] = "week"
-    municipality: str | None = Field(default=None, max_length=400, description="the municipality planned for")
+    municipality: str | None = Field(
+        default=None, max_length=MAX_NAME_CHARS, description="the municipality planned for"
+    )
 
 
 class PlanOut(BaseModel):
@@ -390,7 +396,7 @@ class BacktestRequest(BaseModel):
     )
     origins: int = Field(default=8, ge=1, le=104)
     horizon_days: int = Field(default=7, ge=1, le=28)
-    municipality: str | None = Field(default=None, max_length=400)
+    municipality: str | None = Field(default=None, max_length=MAX_NAME_CHARS)
 
 
 class BacktestOut(BaseModel):

@@ -20,12 +20,21 @@ import pandas as pd
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
-from tryggplan.domain import PLACE_COLUMNS, REQUIRED_INCIDENT_COLUMNS, InvalidInputError, Problem
+from tryggplan.domain import (
+    LAT_RANGE,
+    LON_RANGE,
+    MAX_ID_CHARS,
+    MAX_NAME_CHARS,
+    PLACE_COLUMNS,
+    REQUIRED_INCIDENT_COLUMNS,
+    InvalidInputError,
+    Problem,
+)
 from tryggplan.storage.models import ImportRecord, Incident, Place, utcnow
 from tryggplan.storage.places import Municipalities, in_municipalities, places_in
 
 #: Longest text stored in an id, place id, category or source column [characters].
-MAX_TEXT = 1000
+MAX_TEXT = MAX_ID_CHARS
 _CHUNK = 500
 
 
@@ -137,14 +146,14 @@ def _place_rows(places: pd.DataFrame, source_file: str, problems: list[Problem])
         row: dict[str, Any] = {"place_id": pid}
         for col in ("name", "municipality", "kind", "area"):
             val = _text(rec.get(col))
-            if val is not None and len(val) > 400:
+            if val is not None and len(val) > MAX_NAME_CHARS:
                 problems.append(
                     Problem(
                         source_file,
                         _row_of(places, position),
                         col,
                         f"{col} is {len(val)} characters long",
-                        "keep it under 400",
+                        f"keep it under {MAX_NAME_CHARS}",
                     )
                 )
                 val = None
@@ -164,7 +173,8 @@ def _place_rows(places: pd.DataFrame, source_file: str, problems: list[Problem])
                     )
                 )
                 continue
-            if num is not None and (not math.isfinite(num) or abs(num) > (90 if col == "lat" else 180)):
+            low, high = LAT_RANGE if col == "lat" else LON_RANGE
+            if num is not None and (not math.isfinite(num) or not low <= num <= high):
                 problems.append(
                     Problem(
                         source_file,

@@ -45,6 +45,14 @@ ROLES: tuple[Role, ...] = get_args(Role)
 DEFAULT_TZ = "Europe/Stockholm"
 DEFAULT_WEIGHT = 1.0
 
+#: Longest id, place id, category or source [characters] (every layer checks against these).
+MAX_ID_CHARS = 1000
+#: Longest place name, municipality, kind or area [characters].
+MAX_NAME_CHARS = 400
+#: WGS84 ranges of a place's coordinates [degrees].
+LAT_RANGE: tuple[float, float] = (-90.0, 90.0)
+LON_RANGE: tuple[float, float] = (-180.0, 180.0)
+
 
 class TryggplanError(Exception):
     """Base class of the errors tryggplan raises on purpose; the message says what to fix."""

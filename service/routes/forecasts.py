@@ -12,6 +12,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from tryggplan.allocation.export import excel_safe
+from tryggplan.domain import MAX_NAME_CHARS
 from tryggplan.forecasting.registry import DEFAULT_MODEL, available_models
 from tryggplan.service.deps import EngineDep, SettingsDep, require
 from tryggplan.service.schemas import (
@@ -43,7 +44,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 PlaceFilter = Annotated[list[str] | None, Query(max_length=500, description="only these places")]
-MunicipalityFilter = Annotated[str | None, Query(max_length=400)]
+MunicipalityFilter = Annotated[str | None, Query(max_length=MAX_NAME_CHARS)]
 TimeFilter = Annotated[str | None, Query(max_length=40, description="YYYY-MM-DD (local) or ISO time")]
 
 

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, File, Query, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 
-from tryggplan.domain import Problem
+from tryggplan.domain import MAX_NAME_CHARS, Problem
 from tryggplan.service.deps import EngineDep, SettingsDep, require
 from tryggplan.service.schemas import (
     AggregateOut,
@@ -76,7 +76,7 @@ def list_incidents(
     engine: EngineDep,
     settings: SettingsDep,
     place_id: Annotated[list[str] | None, Query(max_length=500)] = None,
-    municipality: Annotated[str | None, Query(max_length=400)] = None,
+    municipality: Annotated[str | None, Query(max_length=MAX_NAME_CHARS)] = None,
     start: Annotated[str | None, Query(max_length=40, description="YYYY-MM-DD or ISO time")] = None,
     end: Annotated[str | None, Query(max_length=40, description="exclusive")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
@@ -234,7 +234,7 @@ def aggregate_incidents(
     engine: EngineDep,
     settings: SettingsDep,
     by: Literal["day", "week", "month"] = "week",
-    municipality: Annotated[str | None, Query(max_length=400)] = None,
+    municipality: Annotated[str | None, Query(max_length=MAX_NAME_CHARS)] = None,
     start: Annotated[str | None, Query(max_length=40)] = None,
     end: Annotated[str | None, Query(max_length=40)] = None,
 ) -> AggregateOut:

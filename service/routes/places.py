@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
+from tryggplan.domain import MAX_NAME_CHARS
 from tryggplan.service.deps import EngineDep, require
 from tryggplan.service.schemas import ErrorOut, PlaceIn, PlaceOut, PlaceUpdate
 from tryggplan.usecases import access, places
@@ -28,7 +29,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 def list_places(
     principal: Reader,
     engine: EngineDep,
-    municipality: Annotated[str | None, Query(max_length=400)] = None,
+    municipality: Annotated[str | None, Query(max_length=MAX_NAME_CHARS)] = None,
 ) -> list[PlaceOut]:
     """All places (optionally of one municipality; a scoped token sees only its own), sorted by id."""
     towns = access.municipality_filter(principal, municipality)
