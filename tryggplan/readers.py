@@ -75,6 +75,7 @@ from tryggplan.validation import (
     detect_encoding,
     encoding_problem,
     row_text_problems,
+    too_many_problems,
     validate_incidents,
     validate_places,
 )
@@ -364,14 +365,19 @@ class ReadLimits:
     max_record_chars : [characters] the longest row: one line, or a quoted value running over several
         lines. A longer one refuses the file, because it is almost always an unclosed quote that
         swallows the rest of the file, and it would otherwise be held whole in memory
+    max_problems : problems listed for one file (each holds its message, ~400 bytes). A file with more
+        is refused with the first ones: that many bad rows almost always means another layout (the
+        wrong ``--format`` or ``--columns``, or another town's places). The police feed of all of
+        Sweden read with one town's places has ~29,000 (every other town's rows are unknown places)
     """
 
     max_decompressed_bytes: int = 32 * 2**20
     max_rows: int = 300_000
-    max_cells: int = 4_000_000
+    max_cells: int = 3_000_000
     max_columns: int = 200
     max_field_chars: int = MAX_FIELD_CHARS
     max_record_chars: int = 1_000_000
+    max_problems: int = 100_000
 
     def __post_init__(self) -> None:
         for name in LIMIT_NAMES:
@@ -388,6 +394,7 @@ LIMIT_NAMES: tuple[str, ...] = (
     "max_columns",
     "max_field_chars",
     "max_record_chars",
+    "max_problems",
 )
 DEFAULT_LIMITS = ReadLimits()
 _BOM = b"\xef\xbb\xbf"
@@ -434,7 +441,7 @@ def _too_many_columns(file: str, limits: ReadLimits, columns: int, exact: bool =
     )
 
 
-def _too_many_rows(file: str, limits: ReadLimits, rows: int | None, exact: bool = False) -> InputTooLargeError:
+def _too_many_rows(file: str, limits: ReadLimits, rows: int | None) -> InputTooLargeError:
     return _too_large(
         file,
         "max_rows",
@@ -677,6 +684,8 @@ def _parse_lines(lines: Iterator[tuple[int, str]], file: str, encoding: Encoding
             if why is not None:
                 problems.append(encoding_problem(file, ordinal, why))
             problems.extend(row_text_problems(file, ordinal, header, rec, limits.max_field_chars))
+            if len(problems) > limits.max_problems:
+                raise too_many_problems(file, limits.max_problems, problems)
             # fields past the header are reported (field_count) and dropped, so a row of a million
             # separators costs no more than a row of the header's width
             records.append(rec if len(rec) <= width else rec[:width])
@@ -788,11 +797,11 @@ def _parquet_table(p: Path, limits: ReadLimits) -> RawTable:
     except (pa.ArrowException, OSError, ValueError) as exc:
         return unreadable(exc)
     rows = list(range(2, len(records) + 2))
-    problems = [
-        q
-        for rec, row in zip(records, rows, strict=True)
-        for q in row_text_problems(file, row, header, rec, limits.max_field_chars)
-    ]
+    problems: list[Problem] = []
+    for rec, row in zip(records, rows, strict=True):
+        problems.extend(row_text_problems(file, row, header, rec, limits.max_field_chars))
+        if len(problems) > limits.max_problems:
+            raise too_many_problems(file, limits.max_problems, problems)
     return RawTable(file, header, records, rows, problems, "parquet", "")
 
 
@@ -1021,17 +1030,26 @@ def load_incidents(
         default_source = source or "police"
         mapping = _Mapping({c: c for c in INCIDENT_COLUMNS} | _POLICE_LABELS, False, {}, set())
     else:
-        canon, problems, mapping = _canonical_frame(table, fmt, explicit, strict=(format == "canonical"))
+        canon, problems, mapping = _canonical_frame(
+            table, fmt, explicit, strict=(format == "canonical"), max_problems=limits.max_problems
+        )
         default_source = source or "reporter"
     if canon is None:
         return _finish(table, fmt, None, problems, None, notes)
     check = validate_incidents(
-        canon, file, tz=tz, places=known, now=now, default_source=default_source, labels=mapping.labels
+        canon,
+        file,
+        tz=tz,
+        places=known,
+        now=now,
+        default_source=default_source,
+        labels=mapping.labels,
+        max_problems=limits.max_problems,
+        found_before=[*table.problems, *problems, *mapping.problems],
+        # a bad date or clock is reported once, on its own column, not again as a bad timestamp
+        time_reported=mapping.checked_time_rows,
     )
     found = check.problems
-    if mapping.checked_time_rows:
-        # a bad date or clock is reported once, on its own column, not again as a bad timestamp
-        found = [p for p in found if not (p.kind == "bad_timestamp" and p.row in mapping.checked_time_rows)]
     if mapping.derive_ids:
         frame = check.frame
         check.frame = frame.assign(
@@ -1092,16 +1110,17 @@ def _finish(
             table.encoding,
             table.separator,
         )
-    reasons: dict[int, list[str]] = {}
-    for p in all_problems:
-        if p.row is not None:
-            reasons.setdefault(p.row, []).append(f"{p.column or 'row'}: {p.message}")
+    # one reason string per bad row, joined as the row's problems are met (they are sorted by row)
+    reasons: dict[int, str] = {}
+    with_row = [p for p in all_problems if p.row is not None]
+    for row, group in itertools.groupby(with_row, key=lambda p: p.row):
+        reasons[int(row)] = "; ".join(f"{p.column or 'row'}: {p.message}" for p in group)  # type: ignore[arg-type]
     bad_rows = set(reasons)
     typed = check.frame
     keep = ~typed["row"].isin(bad_rows) & ~typed["row"].isin(check.duplicate_rows)
     valid = typed[keep].reset_index(drop=True)
     rejected = table.frame(bad_rows)
-    rejected["reason"] = rejected["row"].map(lambda r: "; ".join(reasons.get(int(r), [])))
+    rejected["reason"] = [reasons[int(r)] for r in rejected["row"]]
     return IncidentFile(
         table.file,
         fmt,
@@ -1117,20 +1136,12 @@ def _finish(
 
 
 def _once(problems: list[Problem]) -> list[Problem]:
-    """Each problem once: a control character already reported as ``nul_bytes`` of the same row and
-    column is not reported again as ``control_character``; exact repeats are dropped."""
+    """Each problem once: a control character already reported as ``nul_bytes`` (by the raw-row
+    check) in the same row and column is not reported again as ``control_character``."""
     nul = {(p.row, p.column) for p in problems if p.kind == "nul_bytes"}
-    seen: set[tuple[object, ...]] = set()
-    out = []
-    for p in problems:
-        if p.kind == "control_character" and (p.row, p.column) in nul:
-            continue
-        key = (p.row, p.column, p.kind, p.message)
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(p)
-    return out
+    if not nul:
+        return problems
+    return [p for p in problems if not (p.kind == "control_character" and (p.row, p.column) in nul)]
 
 
 def _place_ids(places: Collection[str] | pd.DataFrame | None) -> set[str] | None:
@@ -1159,7 +1170,7 @@ def _missing_column(file: str, column: str, header: list[str], fmt: str) -> Prob
 
 
 def _canonical_frame(
-    table: RawTable, fmt: str, explicit: Mapping[str, str], strict: bool
+    table: RawTable, fmt: str, explicit: Mapping[str, str], strict: bool, max_problems: int | None = None
 ) -> tuple[pd.DataFrame | None, list[Problem], _Mapping]:
     """Map headers to canonical columns (``strict``: only the canonical names) as strings, with the
     user's name of each column, and the problems of separate date and clock columns."""
@@ -1221,7 +1232,7 @@ def _canonical_frame(
         date_label, time_label = header[found["date"]], header[found["time"]]
         mapping.labels["occurred_at"] = f"{date_label} + {time_label}"
         mapping.problems, mapping.checked_time_rows = _date_time_problems(
-            file, raw["row"].to_numpy(dtype=int), date, time, date_label, time_label
+            file, raw["row"].to_numpy(dtype=int), date, time, date_label, time_label, table.problems, max_problems
         )
     out["place_id"] = source_col("place_id").fillna("").astype(str).str.strip()
     category = normalize_series(source_col("category"))
@@ -1236,7 +1247,14 @@ def _canonical_frame(
 
 
 def _date_time_problems(
-    file: str, rows: np.ndarray, date: pd.Series, time: pd.Series, date_label: str, time_label: str
+    file: str,
+    rows: np.ndarray,
+    date: pd.Series,
+    time: pd.Series,
+    date_label: str,
+    time_label: str,
+    before: list[Problem],
+    max_problems: int | None,
 ) -> tuple[list[Problem], set[int]]:
     """Problems of Excel's separate date and clock columns, on the column that holds the mistake and
     in words (``month 13 does not exist``, ``February 2025 has 28 days``, ``hour 25 does not exist``).
@@ -1257,6 +1275,8 @@ def _date_time_problems(
             if why is not None:
                 problems.append(Problem(file, row, label, f"{label} {why}", fix, value=value, kind="bad_timestamp"))
                 rows_hit.add(row)
+                if max_problems is not None and len(before) + len(problems) > max_problems:
+                    raise too_many_problems(file, max_problems, [*before, *problems])
     return problems, rows_hit
 
 

@@ -102,7 +102,7 @@ def _message(field: str, value: str, found: tuple[int, str, TextKind]) -> str:
     what = "the control character" if kind == "control_character" else "the invisible character"
     text = f"{field} contains {what} {char_label(ch)} at position {index + 1}"
     if kind == "invisible_character":
-        text += ", so it looks like a different value it is not"
+        text += ": the value would look the same as one without it"
     return text
 
 

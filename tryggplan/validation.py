@@ -46,13 +46,13 @@ import datetime as dt
 import hashlib
 import math
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from tryggplan.domain import DEFAULT_TZ, DEFAULT_WEIGHT, INCIDENT_COLUMNS, Problem
+from tryggplan.domain import DEFAULT_TZ, DEFAULT_WEIGHT, INCIDENT_COLUMNS, InputTooLargeError, Problem
 from tryggplan.text import forbidden_mask, normalize_series, text_problem
 from tryggplan.timeutil import to_utc
 
@@ -489,6 +489,30 @@ def text_problems(
     return out
 
 
+def too_many_problems(file: str, limit: int, first: Sequence[Problem] = ()) -> InputTooLargeError:
+    """The refusal of a file with more than ``limit`` problems (``ReadLimits.max_problems``); its
+    ``problems`` are the refusal and the first 20 problems found, to show what is wrong."""
+    what = f"the file has more than {limit} problems"
+    fix = (
+        "check that the file is in the layout expected (--format, --columns, the places) and correct the "
+        "first problems listed, or split the file"
+    )
+    problem = Problem(
+        file,
+        None,
+        None,
+        f"{what}, over the limit max_problems={limit}",
+        f"{fix}, or raise max_problems",
+        kind="too_large",
+    )
+    return InputTooLargeError(
+        f"{file}: {what}, over the limit max_problems={limit} -> {fix}, or raise the max_problems setting",
+        limit="max_problems",
+        value=limit,
+        problems=[problem, *first[:20]],
+    )
+
+
 def validate_incidents(
     raw: pd.DataFrame,
     file: str,
@@ -497,6 +521,9 @@ def validate_incidents(
     now: dt.datetime | pd.Timestamp | None = None,
     default_source: str = "reporter",
     labels: Mapping[str, str] | None = None,
+    max_problems: int | None = None,
+    found_before: Sequence[Problem] = (),
+    time_reported: Collection[int] = (),
 ) -> RowCheck:
     """Check canonical incident rows given as strings and type them.
 
@@ -516,6 +543,10 @@ def validate_incidents(
     default_source : source of rows whose ``source`` is empty
     labels : the user's name of each canonical column (e.g. ``{"place_id": "Plats", "occurred_at":
         "Datum + Tid"}``), used as ``column`` and in the messages of problems; default: the canonical names
+    max_problems : refuse (:func:`too_many_problems`) before more than this many problems, counting
+        ``found_before`` (what the caller found already), are made; ``None``: no limit
+    time_reported : rows whose time the caller has reported already (a bad date or clock column):
+        no ``bad_timestamp`` problem again
     """
     frame = raw.copy()
     n = len(frame)
@@ -524,16 +555,33 @@ def validate_incidents(
     bad: set[int] = set()
     names = {c: c for c in INCIDENT_COLUMNS} | dict(labels or {})
 
+    over = False
+
+    def take(hits: np.ndarray) -> np.ndarray:
+        """The hits to make problems of: all of them while they fit in ``max_problems`` (each problem
+        costs ~400 bytes); past it, only enough for 20 examples, and the file is refused (:func:`refuse`)."""
+        nonlocal over
+        made = len(found_before) + len(problems)
+        if max_problems is None or made + len(hits) <= max_problems:
+            return hits
+        over = True
+        return hits[: max(0, 20 - made)]
+
+    def refuse() -> None:
+        if over:
+            raise too_many_problems(file, max_problems or 0, [*found_before, *problems])
+
     def add(
         mask: pd.Series | np.ndarray, column: str, message: str, fix: str, kind: str, values: pd.Series | None = None
     ) -> None:
         """``message`` may hold ``{value}`` and ``{label}`` (the column's name for the user)."""
-        hits = np.flatnonzero(np.asarray(mask, dtype=bool))
+        hits = take(np.flatnonzero(np.asarray(mask, dtype=bool)))
         for i in hits:
             value = None if values is None else _clip(values.iloc[i])
             msg = message.format(value=value, label=names[column])
             problems.append(Problem(file, int(rows[i]), names[column], msg, fix, value=value, kind=kind))
             bad.add(int(rows[i]))
+        refuse()
 
     stripped: dict[str, pd.Series] = {}
 
@@ -547,9 +595,11 @@ def validate_incidents(
     identity: dict[str, pd.Series] = {}
     for col in IDENTITY_COLUMNS:
         raw_text = text(col)
-        found = text_problems(raw_text, rows, names[col], file)
-        problems += found
-        bad.update(p.row for p in found if p.row is not None)
+        hits = take(np.flatnonzero(forbidden_mask(raw_text).to_numpy(dtype=bool)))
+        found = [text_problem(str(raw_text.iloc[i]), names[col], file=file, row=int(rows[i])) for i in hits]
+        problems += [p for p in found if p is not None]
+        bad.update(int(rows[i]) for i in hits)
+        refuse()
         identity[col] = normalize_series(raw_text)
 
     ids = identity["incident_id"]
@@ -569,7 +619,11 @@ def validate_incidents(
     else:
         shown = occurred.fillna("").astype(str)
         utc, reason = to_utc(shown, tz)
-    for i in np.flatnonzero(reason.isin(["not a timestamp", "empty timestamp"]).to_numpy()):
+    if len(time_reported):
+        already = np.isin(rows, np.fromiter(time_reported, dtype=int))
+        bad.update(int(r) for r in rows[already])
+        reason = reason.where(~already | ~reason.isin(["not a timestamp", "empty timestamp"]), "")
+    for i in take(np.flatnonzero(reason.isin(["not a timestamp", "empty timestamp"]).to_numpy())):
         value = _clip(shown.iloc[i])
         why = explain_timestamp(shown.iloc[i]) if reason.iloc[i] == "not a timestamp" else ""
         problems.append(
@@ -584,7 +638,8 @@ def validate_incidents(
             )
         )
         bad.add(int(rows[i]))
-    for i in np.flatnonzero(reason.str.startswith("nonexistent").to_numpy()):
+    refuse()
+    for i in take(np.flatnonzero(reason.str.startswith("nonexistent").to_numpy())):
         value = _clip(shown.iloc[i])
         later = _localize(shown.iloc[i], tz, nonexistent=pd.Timedelta(hours=1))
         problems.append(
@@ -600,7 +655,8 @@ def validate_incidents(
             )
         )
         bad.add(int(rows[i]))
-    for i in np.flatnonzero(reason.str.startswith("ambiguous").to_numpy()):
+    refuse()
+    for i in take(np.flatnonzero(reason.str.startswith("ambiguous").to_numpy())):
         value = _clip(shown.iloc[i])
         first = _localize(shown.iloc[i], tz, ambiguous=True)
         second = _localize(shown.iloc[i], tz, ambiguous=False)
@@ -616,6 +672,7 @@ def validate_incidents(
             )
         )
         bad.add(int(rows[i]))
+    refuse()
     present = pd.Timestamp(now if now is not None else pd.Timestamp.now(tz="UTC"))
     present = present.tz_localize("UTC") if present.tzinfo is None else present.tz_convert("UTC")
     limit = present + FUTURE_TOLERANCE
@@ -691,6 +748,8 @@ def validate_incidents(
             j = first_seen[key]
             differ = [c for c in INCIDENT_COLUMNS[1:] if not _same(typed[c].iloc[k], typed[c].iloc[j])]
             if differ:
+                if not len(take(np.array([k]))):
+                    break
                 problems.append(
                     Problem(
                         file,
@@ -706,6 +765,7 @@ def validate_incidents(
                 bad.add(int(rows[k]))
             else:
                 duplicate_rows.add(int(rows[k]))
+        refuse()
     problems.sort(key=lambda p: p.row or 0)
     return RowCheck(typed, problems, bad, duplicate_rows)
 
