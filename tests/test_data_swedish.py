@@ -4,8 +4,8 @@ every format; problems name the file's own headers and say what is wrong with th
 from __future__ import annotations
 
 import gzip
-import io
 import hashlib
+import io
 from pathlib import Path
 
 import pandas as pd
