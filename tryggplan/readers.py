@@ -336,28 +336,31 @@ class ReadLimits:
     and refuses a file that passes one with :class:`tryggplan.domain.InputTooLargeError` (``limit``
     = the field name, ``value`` = the configured limit; the HTTP service answers 413).
 
-    The defaults keep the peak memory of reading one file at the defaults under the service's
-    512 MB budget (``benchmarks/bench_input_limits.py`` measures it), with room to spare for real
-    files: the Swedish police's events feed for all of Sweden, 2022-2025, is 70,289 rows and 13.9 MB
-    of text; a year of Vancouver's open crime data is 44,252 rows and 4.3 MB; a Swedish town has a
-    few hundred to a few thousand incidents a year. A bigger history is imported as several files
-    (e.g. one per year): imports are idempotent, so the order does not matter.
+    The defaults keep reading one file under the service's 512 MB memory budget however the file is
+    made: the worst files at the defaults (``benchmarks/bench_input_limits.py``: at the row, byte,
+    value and problem limits) raise the peak resident memory by 280-360 MB, and the bombs of issue 16
+    by at most 50 MB. They leave room for real files: the Swedish police's events feed for all of
+    Sweden, 2022-2025, is 70,289 rows and 13.9 MB of text; a year of Vancouver's open crime data is
+    44,252 rows and 4.3 MB; a Swedish town has a few hundred to a few thousand incidents a year. A
+    bigger history is imported as several files (e.g. one per year): imports are idempotent.
 
     Attributes
     ----------
     max_decompressed_bytes : [bytes] the data of one file after decompression: the text of a CSV
-        (a ``.csv.gz`` counted inflated; gzip is inflated as a stream and stopped here), the decoded
-        columns of a Parquet file (from its metadata, and per row group from its dictionaries before
-        any value is decoded). Reading a file costs up to about 12x its text in memory (Python strings
-        and the checked frame), so 32 MiB is about 400 MB at worst.
+        (a ``.csv.gz`` counted inflated: gzip's trailer is checked first, then the stream is inflated
+        1 MiB at a time and stopped here), the decoded columns of a Parquet file (from its metadata,
+        then per row group from its dictionaries before any value is decoded). A file larger than this
+        on disk is refused before it is opened. Reading costs about 10x the text in memory (Python
+        strings and the checked frame): 32 MiB of distinct values peaks 340 MB over the baseline
     max_rows : data rows of one file (the header and blank lines not counted); ~1 kB of memory each
-        through reading and checking
+        through reading and checking (300,000 canonical rows: 312 MB)
     max_cells : rows x header columns. Each value is a Python string of ~60 bytes however short it is,
-        so a file of many tiny values costs more than its bytes suggest; this bounds it (4 million
-        values are ~250 MB). The police feed has 9 columns, the canonical format 6
+        so a file of many tiny values costs more than its bytes suggest: 3 million three-character
+        values (14 MiB) peak 362 MB. The police feed has 9 columns, the canonical format 6, so this
+        binds only files of 11 or more columns at the row limit
     max_columns : columns of the header; the canonical format has 6, the police feed 9, exports with
         all their bookkeeping columns a few dozen. A longer header is refused at once, before it is
-        split into names
+        split into names (a header of 10^6 columns: 0.05 s)
     max_field_chars : [characters] the longest value of a field. A longer one is a ``long_field``
         problem of its row, not a refusal of the file (``--skip-invalid`` imports the other rows); an
         id, place or category is never this long. The same number as
@@ -368,7 +371,7 @@ class ReadLimits:
     max_problems : problems listed for one file (each holds its message, ~400 bytes). A file with more
         is refused with the first ones: that many bad rows almost always means another layout (the
         wrong ``--format`` or ``--columns``, or another town's places). The police feed of all of
-        Sweden read with one town's places has ~29,000 (every other town's rows are unknown places)
+        Sweden read with one town's places has 29,613 (every other town's rows are unknown places)
     """
 
     max_decompressed_bytes: int = 32 * 2**20

@@ -157,7 +157,7 @@ def detect_encoding(data: bytes, file: str) -> tuple[Encoding | None, list[Probl
             text = data.decode("utf-16")
         except UnicodeDecodeError:
             return None, binary
-        if len(_CONTROL.findall(text)) > max(8, BINARY_CONTROL_SHARE * len(text)):
+        if sum(text.count(chr(b)) for b in _CONTROL_BYTES) > max(8, BINARY_CONTROL_SHARE * len(text)):
             return None, binary
         return Encoding("utf-16"), []
     controls = 0
