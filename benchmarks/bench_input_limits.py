@@ -82,6 +82,11 @@ def zeros_gz(path: Path, mib: int, declared: int | None = None) -> Path:
     return path
 
 
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
 def dictionary_bomb(path: Path) -> Path:
     n = 1_000_000
     column = pa.DictionaryArray.from_arrays(pa.array([0] * n, pa.int32()), pa.array(["x" * 1000]))
@@ -151,6 +156,11 @@ CASES: dict[str, tuple[Callable[[Path], Path], dict[str, int], str]] = {
         lambda d: zeros_gz(d / "forged.csv.gz", 1024, declared=100),
         {},
         "1 GiB of zeros, trailer says 100 bytes",
+    ),
+    "line_breaks": (
+        lambda d: _write(d / "breaks.csv", b"\n" * (30 * 2**20) + b"incident_id,occurred_at,place_id\n"),
+        {},
+        "30 million line breaks, then a header",
     ),
     "parquet_dictionary": (lambda d: dictionary_bomb(d / "dict.parquet"), {}, "1000-char string x 1M rows x 3"),
     "parquet_dictionary_rows_raised": (

@@ -196,9 +196,14 @@ def test_csv_rows_over_the_limit(tmp_path: Path) -> None:
     err = refused(lambda: read_incidents(path, limits=ReadLimits(max_rows=2)))
     assert (err.limit, err.value, err.actual) == ("max_rows", 2, None)
     assert str(err) == message("rows.csv", "the file has more than 2 rows", "max_rows", 2, SPLIT)
-    # blank lines are not rows
-    path.write_text("a,b\n1,2\n\n,\n3,4\n\n")
-    assert len(read_table(path, limits=ReadLimits(max_rows=2)).records) == 2
+    # blank rows count as rows (each costs time to read), before the header too
+    path.write_text("a,b\n1,2\n\n")
+    assert read_table(path, limits=ReadLimits(max_rows=2)).rows == [2]
+    path.write_text("\n\n\na,b\n1,2\n")
+    err = refused(lambda: read_table(path, limits=ReadLimits(max_rows=2)))
+    assert (err.limit, err.actual) == ("max_rows", None)
+    path.write_text("\na,b\n1,2\n")
+    assert read_table(path, limits=ReadLimits(max_rows=2)).rows == [3]
 
 
 def test_parquet_rows_over_the_limit_from_metadata(tmp_path: Path) -> None:
@@ -439,6 +444,16 @@ def test_gzip_of_zeros_with_a_forged_trailer(bombs: Path) -> None:
     got = measure(path)
     assert (got["outcome"], got["limit"], got["actual"]) == ("too_large", "max_decompressed_bytes", None)
     assert got["rise_mb"] < BUDGET_MB
+
+
+@pytest.mark.slow
+def test_millions_of_line_breaks(bombs: Path) -> None:
+    """30 MiB of blank lines before a header: refused at max_rows, not read line by line for half a minute."""
+    path = bombs / "breaks.csv"
+    path.write_bytes(b"\n" * (30 * 2**20) + b"incident_id,occurred_at,place_id\n")
+    got = measure(path)
+    assert (got["outcome"], got["limit"]) == ("too_large", "max_rows")
+    assert got["seconds"] < 5 and got["rise_mb"] < BUDGET_MB
 
 
 def dictionary_bomb(path: Path) -> Path:

@@ -352,8 +352,9 @@ class ReadLimits:
         then per row group from its dictionaries before any value is decoded). A file larger than this
         on disk is refused before it is opened. Reading costs about 10x the text in memory (Python
         strings and the checked frame): 32 MiB of distinct values peaks 340 MB over the baseline
-    max_rows : data rows of one file (the header and blank lines not counted); ~1 kB of memory each
-        through reading and checking (300,000 canonical rows: 312 MB)
+    max_rows : rows of one file besides the header, as a spreadsheet numbers them (blank rows count:
+        they cost as much time to read; a file of 30 million line breaks is refused at once); ~1 kB
+        of memory each through reading and checking (300,000 canonical rows: 312 MB)
     max_cells : rows x header columns. Each value is a Python string of ~60 bytes however short it is,
         so a file of many tiny values costs more than its bytes suggest: 3 million three-character
         values (14 MiB) peak 362 MB. The police feed has 9 columns, the canonical format 6, so this
@@ -611,23 +612,31 @@ def parse_csv_text(text: str, file: str, encoding: str = "utf-8", *, limits: Rea
 
 
 def _parse_lines(lines: Iterator[tuple[int, str]], file: str, encoding: Encoding, limits: ReadLimits) -> RawTable:
+    # the header line decides the separator; blank lines before it are counted, not kept (a file of
+    # millions of line breaks must not become a list of them)
+    blank = 0
     peeked: list[tuple[int, str]] = []
     try:
         for item in lines:
-            peeked.append(item)
             if item[1].strip():
+                peeked.append(item)
                 break
+            blank += 1
+            if blank > limits.max_rows:
+                raise _too_many_rows(file, limits, None)
     except _LineTooLong as exc:
         # the header line itself: a header of a million columns is refused before it is split
         columns = exc.columns()
         if columns > limits.max_columns:
             raise _too_many_columns(file, limits, columns, exact=False) from None
-        raise _too_long_record(file, limits, len(peeked) + 1) from None
+        raise _too_long_record(file, limits, blank + 1) from None
     first = peeked[-1][1] if peeked else ""
     sep = max(_SEPARATORS, key=lambda s: (first.count(s), s == ","))
     pending: list[str] = []
 
     def feed() -> Iterator[str]:
+        # a blank line (no non-ASCII byte, so never in bad_lines) is one empty record to csv, as "\n" is
+        yield from itertools.repeat("\n", blank)
         for i, line in itertools.chain(peeked, lines):
             why = encoding.bad_lines.get(i)
             if why is not None:
@@ -666,6 +675,8 @@ def _parse_lines(lines: Iterator[tuple[int, str]], file: str, encoding: Encoding
                 )
                 break
             ordinal += 1
+            if ordinal > limits.max_rows + 1:  # blank rows count: they cost as much time to read
+                raise _too_many_rows(file, limits, None)
             why = pending[0] if pending else None
             pending.clear()
             if header is None:
@@ -680,8 +691,6 @@ def _parse_lines(lines: Iterator[tuple[int, str]], file: str, encoding: Encoding
                 continue
             if not "".join(rec).strip():
                 continue  # blank lines and Excel's trailing ';;;;' rows
-            if len(records) >= limits.max_rows:
-                raise _too_many_rows(file, limits, None)
             if (len(records) + 1) * width > limits.max_cells:
                 raise _too_many_cells(file, limits, None, width)
             if why is not None:
