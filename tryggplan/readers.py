@@ -649,61 +649,64 @@ def _parse_lines(lines: Iterator[tuple[int, str]], file: str, encoding: Encoding
     header: list[str] | None = None
     width = 0
     ordinal = 0
-    old_limit = csv.field_size_limit()
-    csv.field_size_limit(limits.max_record_chars)
-    try:
-        reader = csv.reader(feed(), delimiter=sep)
-        while True:
-            try:
-                rec = next(reader)
-            except StopIteration:
-                break
-            except _LineTooLong:
+    # csv's field limit is one setting for the whole process, and uploads are read in threads:
+    # it is only ever raised (never restored to a lower value another thread may be relying on),
+    # and the row length is checked here, per record
+    if csv.field_size_limit() < limits.max_record_chars:
+        csv.field_size_limit(limits.max_record_chars)
+    reader = csv.reader(feed(), delimiter=sep)
+    while True:
+        try:
+            rec = next(reader)
+        except StopIteration:
+            break
+        except _LineTooLong:
+            raise _too_long_record(file, limits, ordinal + 1) from None
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
                 raise _too_long_record(file, limits, ordinal + 1) from None
-            except csv.Error as exc:
-                if "field larger than field limit" in str(exc):
-                    raise _too_long_record(file, limits, ordinal + 1) from None
-                problems.append(
-                    Problem(
-                        file,
-                        ordinal + 1,
-                        None,
-                        f"the CSV cannot be parsed here ({exc})",
-                        "check the quotes on this row",
-                        kind="csv_syntax",
-                    )
+            problems.append(
+                Problem(
+                    file,
+                    ordinal + 1,
+                    None,
+                    f"the CSV cannot be parsed here ({exc})",
+                    "check the quotes on this row",
+                    kind="csv_syntax",
                 )
-                break
-            ordinal += 1
-            if ordinal > limits.max_rows + 1:  # blank rows count: they cost as much time to read
-                raise _too_many_rows(file, limits, None)
-            why = pending[0] if pending else None
-            pending.clear()
-            if header is None:
-                if not "".join(rec).strip():
-                    continue
-                if len(rec) > limits.max_columns:
-                    raise _too_many_columns(file, limits, len(rec))
-                header = [h.strip().lstrip("\ufeff") for h in rec]
-                width = len(header)
-                if why is not None:
-                    problems.append(encoding_problem(file, ordinal, why))
+            )
+            break
+        ordinal += 1
+        if ordinal > limits.max_rows + 1:  # blank rows count: they cost as much time to read
+            raise _too_many_rows(file, limits, None)
+        joined = "".join(rec)
+        if len(joined) > limits.max_record_chars:
+            raise _too_long_record(file, limits, ordinal)
+        why = pending[0] if pending else None
+        pending.clear()
+        if header is None:
+            if not joined.strip():
                 continue
-            if not "".join(rec).strip():
-                continue  # blank lines and Excel's trailing ';;;;' rows
-            if (len(records) + 1) * width > limits.max_cells:
-                raise _too_many_cells(file, limits, None, width)
+            if len(rec) > limits.max_columns:
+                raise _too_many_columns(file, limits, len(rec))
+            header = [h.strip().lstrip("\ufeff") for h in rec]
+            width = len(header)
             if why is not None:
                 problems.append(encoding_problem(file, ordinal, why))
-            problems.extend(row_text_problems(file, ordinal, header, rec, limits.max_field_chars))
-            if len(problems) > limits.max_problems:
-                raise too_many_problems(file, limits.max_problems, problems)
-            # fields past the header are reported (field_count) and dropped, so a row of a million
-            # separators costs no more than a row of the header's width
-            records.append(rec if len(rec) <= width else rec[:width])
-            rows.append(ordinal)
-    finally:
-        csv.field_size_limit(old_limit)
+            continue
+        if not joined.strip():
+            continue  # blank lines and Excel's trailing ';;;;' rows
+        if (len(records) + 1) * width > limits.max_cells:
+            raise _too_many_cells(file, limits, None, width)
+        if why is not None:
+            problems.append(encoding_problem(file, ordinal, why))
+        problems.extend(row_text_problems(file, ordinal, header, rec, limits.max_field_chars))
+        if len(problems) > limits.max_problems:
+            raise too_many_problems(file, limits.max_problems, problems)
+        # fields past the header are reported (field_count) and dropped, so a row of a million
+        # separators costs no more than a row of the header's width
+        records.append(rec if len(rec) <= width else rec[:width])
+        rows.append(ordinal)
     if header is None:
         return RawTable(
             file,
