@@ -1043,7 +1043,7 @@ def load_incidents(
         if known is None and derived is not None:
             known = set(derived["place_id"].astype(str))
         default_source = source or "police"
-        mapping = _Mapping({c: c for c in INCIDENT_COLUMNS} | _POLICE_LABELS, False, {}, set())
+        mapping = _Mapping({c: c for c in INCIDENT_COLUMNS} | _POLICE_LABELS, False, None, set())
     else:
         canon, problems, mapping = _canonical_frame(
             table, fmt, explicit, strict=(format == "canonical"), max_problems=limits.max_problems
@@ -1065,7 +1065,7 @@ def load_incidents(
         time_reported=mapping.checked_time_rows,
     )
     found = check.problems
-    if mapping.derive_ids:
+    if mapping.derive_ids and mapping.id_category is not None:
         frame = check.frame
         check.frame = frame.assign(
             incident_id=derived_ids(
@@ -1092,7 +1092,7 @@ class _Mapping:
     #: no id column: ids are derived from the content after validation
     derive_ids: bool
     #: the category label each derived id is built from (lower-cased, NFC), by row index
-    id_category: pd.Series | dict[str, str]
+    id_category: pd.Series | None
     #: rows whose separate date or clock column is already reported
     checked_time_rows: set[int]
     problems: list[Problem] = field(default_factory=list)
@@ -1193,7 +1193,7 @@ def _canonical_frame(
     problems: list[Problem] = []
     found, unknown = _resolve(header, INCIDENT_ALIASES, strict=strict, explicit=explicit)
     labels = {c: c for c in INCIDENT_COLUMNS} | {t: header[i] for t, i in found.items() if t in INCIDENT_COLUMNS}
-    mapping = _Mapping(labels, "incident_id" not in found, {}, set())
+    mapping = _Mapping(labels, "incident_id" not in found, None, set())
     for name in unknown:
         problems.append(
             Problem(
