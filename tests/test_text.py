@@ -14,7 +14,7 @@ import pytest
 
 from tryggplan.allocation.export import csv_text, excel_safe, frame_csv
 from tryggplan.domain import InvalidInputError
-from tryggplan.readers import load_incidents, read_places
+from tryggplan.readers import load_incidents, read_places, unique_problems
 from tryggplan.text import (
     FORBIDDEN,
     char_label,
@@ -24,6 +24,7 @@ from tryggplan.text import (
     normalize_text,
     text_problem,
 )
+from tryggplan.validation import row_text_problems, validate_incidents
 
 NOW = pd.Timestamp("2026-11-26 12:00", tz="UTC")
 INVISIBLE_FIX = (
@@ -236,6 +237,12 @@ def test_a_nul_is_reported_once(tmp_path: Path) -> None:
     path.write_bytes(b"incident_id,occurred_at,place_id\nk\x001,2025-08-15 21:00,parken\n")
     result = load_incidents(path, now=NOW)
     assert [(p.row, p.column, p.kind) for p in result.problems] == [(2, "incident_id", "nul_bytes")]
+    # the same rows checked as the JSON import checks them: both checks see the NUL, it is listed once
+    raw = pd.DataFrame({"incident_id": ["k\x001"], "occurred_at": ["2025-08-15 21:00"], "place_id": ["p"], "row": [1]})
+    both = row_text_problems("f", 1, ["incident_id", "occurred_at", "place_id"], ["k\x001", "2025-08-15 21:00", "p"])
+    both += validate_incidents(raw, "f", now=NOW).problems
+    assert [p.kind for p in both] == ["nul_bytes", "control_character"]
+    assert [p.kind for p in unique_problems(both)] == ["nul_bytes"]
 
 
 def test_nfc_equal_ids_and_places_are_equal(tmp_path: Path) -> None:

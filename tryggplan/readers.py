@@ -1106,7 +1106,7 @@ def _finish(
     derived: pd.DataFrame | None,
     notes: dict[str, int],
 ) -> IncidentFile:
-    all_problems = _once(sorted(table.problems + problems, key=lambda p: p.row or 0))
+    all_problems = unique_problems(sorted(table.problems + problems, key=lambda p: p.row or 0))
     if check is None:
         raw = table.frame()
         valid = empty_incidents().assign(row=pd.Series(dtype=int))
@@ -1150,9 +1150,11 @@ def _finish(
     )
 
 
-def _once(problems: list[Problem]) -> list[Problem]:
-    """Each problem once: a control character already reported as ``nul_bytes`` (by the raw-row
-    check) in the same row and column is not reported again as ``control_character``."""
+def unique_problems(problems: list[Problem]) -> list[Problem]:
+    """Each problem once: a control character already reported as ``nul_bytes`` (by
+    :func:`tryggplan.validation.row_text_problems`) in the same row and column is not reported again
+    as ``control_character`` (by :func:`tryggplan.validation.validate_incidents`). For callers that run
+    both on their own rows, as the JSON import does."""
     nul = {(p.row, p.column) for p in problems if p.kind == "nul_bytes"}
     if not nul:
         return problems
@@ -1517,7 +1519,7 @@ def read_places(path: str | Path, *, limits: ReadLimits = DEFAULT_LIMITS) -> pd.
         problems.append(
             Problem(table.file, None, None, "the places file has no header", "add a header row", kind="empty_file")
         )
-    problems = _once(problems)
+    problems = unique_problems(problems)
     raise InvalidInputError("places " + summarize(problems, table.file), problems)
 
 
