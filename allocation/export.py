@@ -2,8 +2,10 @@
 
 * JSON: :meth:`tryggplan.allocation.plan.Plan.to_dict` (fields in docs/architecture.md).
 * CSV: UTF-8 with BOM, ``;`` separators, decimal commas, and cells that start with
-  ``= + - @`` (or tab/CR) prefixed with ``'`` so Excel never runs them as formulas
-  (OWASP "CSV injection").
+  ``= + - @`` (after any leading whitespace, line break or invisible character; or with a tab or
+  CR) prefixed with ``'`` so Excel never runs them as formulas (OWASP "CSV injection"). Fields
+  holding CR or LF are quoted (CRLF line ends), so a value cannot start a new row that begins
+  with a formula. :func:`csv_text` and :func:`frame_csv` write any CSV export that way.
 * ICS: one VEVENT per shift (UID, DTSTAMP, SUMMARY, LOCATION, DESCRIPTION, DTSTART/DTEND
   with TZID) and a VTIMEZONE for the plan's zone (RFC 5545).
 """
@@ -14,12 +16,14 @@ import csv
 import datetime as dt
 import hashlib
 import io
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
+import pandas as pd
 
 from tryggplan.allocation.plan import Plan, Shift
 
@@ -42,12 +46,48 @@ CSV_COLUMNS: tuple[str, ...] = (
     "varför",
 )
 _KIND_SV = {"night_walk": "nattvandring", "guard": "väktare"}
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+#: what starts a formula in Excel (and LibreOffice), including the full-width forms some input
+#: methods type
+_FORMULA = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+#: whitespace, line breaks, controls and invisible characters a spreadsheet may skip before a formula
+_LEADING = re.compile(r"^[\s\x00-\x1f\x7f-\x9f\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]*")
 
 
 def excel_safe(text: str) -> str:
-    """Prefix a cell that Excel would read as a formula with ``'``."""
-    return "'" + text if text.startswith(_DANGEROUS) else text
+    """Prefix a cell that Excel would read as a formula with ``'``: one that starts with a tab or a
+    carriage return, or whose first character after any leading whitespace, line break, control or
+    invisible character is ``= + - @`` (a place id ``"\\r=7+7"`` or ``" =1+1"`` is neutralised too)."""
+    if not text:
+        return text
+    if text[0] in "\t\r" or text[_LEADING.match(text).end() :].startswith(_FORMULA):  # type: ignore[union-attr]
+        return "'" + text
+    return text
+
+
+def csv_text(rows: Iterable[Sequence[object]], *, delimiter: str = ";") -> str:
+    """Rows as CSV text a spreadsheet reads as data: string cells through :func:`excel_safe`, other
+    values with ``str`` (``None`` as empty); CRLF line ends, so a field holding CR or LF (or the
+    separator or a quote) is quoted and cannot start a row of its own."""
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=delimiter, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    for row in rows:
+        w.writerow([excel_safe(c) if isinstance(c, str) else ("" if c is None else str(c)) for c in row])
+    return buf.getvalue()
+
+
+def frame_csv(frame: pd.DataFrame, *, delimiter: str = ",", index: bool = False) -> str:
+    """A frame as CSV text the way :func:`csv_text` writes rows: the header and every string cell
+    through :func:`excel_safe`, fields with CR/LF quoted. The caller's frame is not changed."""
+    out = frame.reset_index() if index else frame
+    body = [[None if _missing(v) else v for v in rec] for rec in out.itertuples(index=False, name=None)]
+    return csv_text([[str(c) for c in out.columns], *body], delimiter=delimiter)
+
+
+def _missing(value: object) -> bool:
+    try:
+        return bool(pd.isna(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
 
 
 def _num(x: float, digits: int = 3) -> str:
@@ -64,9 +104,7 @@ def write_json(plan: Plan, path: str | Path) -> None:
 
 def plan_csv(plan: Plan) -> bytes:
     """The plan as CSV bytes for Swedish Excel (BOM, ``;``, decimal comma)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    w.writerow(CSV_COLUMNS)
+    rows: list[list[object]] = [list(CSV_COLUMNS)]
     for s in plan.shifts:
         row = [
             plan.week,
@@ -86,11 +124,11 @@ def plan_csv(plan: Plan) -> bytes:
             "ja" if s.pinned else "nej",
             s.why,
         ]
-        w.writerow([excel_safe(str(c)) for c in row])
-    w.writerow([])
-    w.writerow(
+        rows.append([str(c) for c in row])
+    rows.append([])
+    rows.append(
         [
-            excel_safe(str(c))
+            str(c)
             for c in (
                 plan.week,
                 "summa",
@@ -111,7 +149,7 @@ def plan_csv(plan: Plan) -> bytes:
             )
         ]
     )
-    return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")
+    return b"\xef\xbb\xbf" + csv_text(rows, delimiter=";").encode("utf-8")
 
 
 def write_csv(plan: Plan, path: str | Path) -> None:

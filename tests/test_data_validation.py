@@ -30,15 +30,10 @@ BAD: dict[str, tuple[bytes, list[tuple[int | None, str | None, str, str]]]] = {
         ],
     ),
     "missing_two_columns": (
+        # no id column is not a problem: ids are derived from the content
         b"Datum;Vikt\n2025-08-15;1\n",
         [
-            (
-                1,
-                "incident_id",
-                "missing_column",
-                "required column 'incident_id' is missing (found: Datum, Vikt)",
-            ),
-            (1, "time", "missing_column", "the file has a date column but no time column ('Tid')"),
+            (1, "time", "missing_column", "the file has a date column ('Datum') but no time column ('Tid')"),
             (1, "place_id", "missing_column", "required column 'place_id' is missing (found: Datum, Vikt)"),
         ],
     ),
@@ -48,7 +43,15 @@ BAD: dict[str, tuple[bytes, list[tuple[int | None, str | None, str, str]]]] = {
     ),
     "bad_timestamp": (
         (HEADER + FIRST + "k9,2025-02-30 24:61,parken,theft,police,1\n").encode(),
-        [(3, "occurred_at", "bad_timestamp", "occurred_at '2025-02-30 24:61' is not a timestamp")],
+        [
+            (
+                3,
+                "occurred_at",
+                "bad_timestamp",
+                "occurred_at '2025-02-30 24:61' is not a timestamp: February 2025 has 28 days; hour 24 does not "
+                "exist (midnight is 00:00 of the next day); minute 61 does not exist",
+            )
+        ],
     ),
     "empty_timestamp": (
         (HEADER + FIRST + "k9,,parken,theft,police,1\n").encode(),
@@ -56,7 +59,7 @@ BAD: dict[str, tuple[bytes, list[tuple[int | None, str | None, str, str]]]] = {
     ),
     "date_without_time": (
         (HEADER + FIRST + "k9,2025-08-15,parken,theft,police,1\n").encode(),
-        [(3, "occurred_at", "bad_timestamp", "occurred_at '2025-08-15' is not a timestamp")],
+        [(3, "occurred_at", "bad_timestamp", "occurred_at '2025-08-15' is not a timestamp: the clock time is missing")],
     ),
     "dst_nonexistent": (
         (HEADER + FIRST + "k9,2026-03-29 02:15,parken,theft,police,1\n").encode(),
@@ -233,8 +236,9 @@ def test_all_problems_of_a_file_are_reported_not_only_the_first(tmp_path: Path) 
     ]
     assert result.rejected["row"].tolist() == [3, 4]
     assert result.rejected["reason"].iloc[0] == (
-        "occurred_at: occurred_at '2025-02-30 24:61' is not a timestamp; place_id: unknown place 'atlantis'; "
-        "weight: weight is negative: '-1'"
+        "occurred_at: occurred_at '2025-02-30 24:61' is not a timestamp: February 2025 has 28 days; hour 24 does "
+        "not exist (midnight is 00:00 of the next day); minute 61 does not exist; place_id: unknown place "
+        "'atlantis'; weight: weight is negative: '-1'"
     )
 
 

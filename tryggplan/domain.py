@@ -66,6 +66,30 @@ class InvalidInputError(TryggplanError, ValueError):
         self.problems: list[Problem] = list(problems or [])
 
 
+class InputTooLargeError(InvalidInputError):
+    """An input file passes one of the reader's size limits (``tryggplan.readers.ReadLimits``).
+
+    Raised before the data is materialised, so a bomb (a small gzip or Parquet file that inflates to
+    gigabytes, a header of a million columns) costs no more memory than the limit. The HTTP service
+    answers it with 413.
+
+    Attributes
+    ----------
+    limit : the name of the ``ReadLimits`` field that was passed, e.g. ``"max_rows"``
+    value : the configured value of that limit
+    actual : what the file has (or at least has, when reading stopped at the limit); ``None`` when
+        not known
+    """
+
+    def __init__(
+        self, message: str, *, limit: str, value: int, actual: int | None = None, problems: list[Problem] | None = None
+    ) -> None:
+        super().__init__(message, problems)
+        self.limit = limit
+        self.value = value
+        self.actual = actual
+
+
 class NotFittedError(TryggplanError, RuntimeError):
     """A model was asked to predict before ``fit`` was called."""
 
