@@ -41,6 +41,7 @@ from tryggplan.allocation.plan import Plan, coverage_reduction
 from tryggplan.allocation.spec import Effects, Resources, demo_resources, load_resources, parse_resources
 from tryggplan.allocation.weekly import plan_from_risk
 from tryggplan.counts import CountMatrix, hourly_count_matrix
+from tryggplan.demo import generate_town
 from tryggplan.forecasting.evaluation import make_origins
 from tryggplan.forecasting.registry import get_model, resolve_name
 from tryggplan.readers import read_incidents, read_places
@@ -151,8 +152,6 @@ def summary_table(frame: pd.DataFrame) -> str:
 
 def _inputs(args: argparse.Namespace) -> tuple[pd.DataFrame, Resources, list[str]]:
     if args.dir is None:
-        from tryggplan.demo import generate_town
-
         town = generate_town(seed=42)
         spec = parse_resources(demo_resources(town.places), "demo resources")
         return town.incidents, spec, town.places["place_id"].astype(str).tolist()

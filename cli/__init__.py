@@ -10,6 +10,7 @@ import sys
 
 import typer
 
+from tryggplan import __version__
 from tryggplan.cli import backtest, data, forecast, ops, plan, service
 from tryggplan.cli.common import run_guarded
 
@@ -33,8 +34,6 @@ def build_app() -> typer.Typer:
     @app.command("version")
     def version() -> None:
         """Print the installed version."""
-        from tryggplan import __version__
-
         print(__version__)
 
     return app

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tryggplan.timeutil import check_tz
+
 DEFAULT_DATABASE_URL = "sqlite:///tryggplan.db"
 
 
@@ -36,7 +38,5 @@ class Settings(BaseSettings):
     @field_validator("tz")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        from tryggplan.timeutil import check_tz
-
         check_tz(value)
         return value
