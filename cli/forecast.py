@@ -12,7 +12,16 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tryggplan.cli.common import stderr, stdout
-from tryggplan.cli.sources import ColumnsOpt, DbOpt, FormatOpt, SourceOpt, incidents_and_places
+from tryggplan.cli.sources import (
+    CategoryGroupOpt,
+    ColumnsOpt,
+    DbOpt,
+    FormatOpt,
+    SourceOpt,
+    WeightedOpt,
+    categories_of,
+    incidents_and_places,
+)
 from tryggplan.domain import DEFAULT_TZ, InvalidInputError
 from tryggplan.forecasting.registry import DEFAULT_MODEL, available_models, resolve_name
 from tryggplan.usecases import forecasts
@@ -65,6 +74,8 @@ def register(app: typer.Typer) -> None:
         fmt: FormatOpt = "auto",
         columns: ColumnsOpt = None,
         source: SourceOpt = None,
+        category_group: CategoryGroupOpt = None,
+        weighted: WeightedOpt = False,
         windows: Annotated[Path | None, typer.Option("--windows", help="write high-risk windows here")] = None,
         group_by: Annotated[
             str | None, typer.Option("--group-by", help="fit each group of places separately, e.g. municipality")
@@ -107,6 +118,8 @@ def register(app: typer.Typer) -> None:
                 engine=engine,  # type: ignore[arg-type]
                 scheduler=scheduler,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
+                categories=categories_of(category_group, db, place_frame),
+                weighted=weighted,
             )
         write_frame(grid, out)
         names = (

@@ -9,9 +9,10 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from tryggplan.counts import category_group
 from tryggplan.domain import InvalidInputError
 from tryggplan.readers import FORMATS
-from tryggplan.usecases import incidents, ingest
+from tryggplan.usecases import area, incidents, ingest
 from tryggplan.usecases.maintenance import existing_database
 
 FormatOpt = Annotated[
@@ -47,6 +48,32 @@ DbOpt = Annotated[
     str | None,
     typer.Option("--db", help="read the incidents (and places) from this database instead of --incidents"),
 ]
+
+
+CategoryGroupOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--category-group",
+        help="count only this category group, e.g. nattvandring (each municipality's own with --db, else the defaults)",
+    ),
+]
+WeightedOpt = Annotated[bool, typer.Option("--weighted", help="sum the incidents' weights instead of counting them")]
+
+
+def categories_of(
+    group: str | None, db: str | None, places: pd.DataFrame | None
+) -> dict[str, list[str]] | list[str] | None:
+    """The categories ``--category-group`` keeps: each municipality's own group from the database, or the
+    default group for a file."""
+    if group is None:
+        return None
+    if db is None or places is None:
+        return list(category_group(group))
+    engine = existing_database(db)
+    try:
+        return area.category_selection(engine, group, places)[0]
+    finally:
+        engine.dispose()
 
 
 def format_option(fmt: str) -> str:

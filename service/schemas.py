@@ -217,6 +217,13 @@ class ForecastRequest(BaseModel):
     municipality: str | None = Field(
         default=None, max_length=MAX_NAME_CHARS, description="only this municipality's places"
     )
+    category_group: str | None = Field(
+        default=None,
+        max_length=100,
+        description="count only this category group (each municipality's own; e.g. nattvandring, what night "
+        "walks address)",
+    )
+    weighted: bool = Field(default=False, description="sum the incidents' weights instead of counting them")
 
 
 class ForecastRunOut(BaseModel):
@@ -233,6 +240,8 @@ class ForecastRunOut(BaseModel):
     created_at: dt.datetime
     finished_at: dt.datetime | None
     error: str | None
+    category_group: str | None = None
+    weighted: bool = False
 
 
 class ForecastMeta(BaseModel):
@@ -432,3 +441,36 @@ class TokenOut(BaseModel):
 
 class TokenCreated(TokenOut):
     token: str = Field(description="the secret; shown only once")
+
+
+# --------------------------------------------------------------------------- municipalities, the area
+
+
+class MunicipalityIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"police_area": "LPO Köping", "category_groups": {"nattvandring": ["disorder", "vandalism", "assault"]}}
+            ]
+        }
+    )
+
+    police_area: str | None = Field(default=None, max_length=MAX_NAME_CHARS, description="the local police area")
+    category_groups: dict[str, list[str]] | None = Field(
+        default=None, max_length=50, description="group name -> canonical categories; null: the default groups"
+    )
+
+
+class MunicipalityOut(BaseModel):
+    name: str
+    police_area: str | None
+    category_groups: dict[str, list[str]]
+    places: int
+    configured: bool
+
+
+class AreaOut(BaseModel):
+    today: dt.date
+    days: int
+    forecast: dict[str, Any] | None
+    municipalities: list[dict[str, Any]]

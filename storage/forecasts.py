@@ -39,11 +39,21 @@ def _record(run: ForecastRun) -> ForecastRunRecord:
         finished_at=run.finished_at,
         actor=run.actor,
         error=run.error,
+        category_group=run.category_group,
+        weighted=bool(run.weighted),
     )
 
 
 def new_run(
-    engine: Engine, model: str, start: dt.date, days: int, tz: str, municipality: str | None, actor: str
+    engine: Engine,
+    model: str,
+    start: dt.date,
+    days: int,
+    tz: str,
+    municipality: str | None,
+    actor: str,
+    category_group: str | None = None,
+    weighted: bool = False,
 ) -> ForecastRunRecord:
     """A queued run (the job that trains it is started by the caller)."""
     with Session(engine) as session, session.begin():
@@ -56,20 +66,26 @@ def new_run(
             municipality=municipality,
             actor=actor,
             created_at=utcnow(),
+            category_group=category_group,
+            weighted=weighted,
         )
         session.add(run)
         session.flush()
         return _record(run)
 
 
-def get_run(engine: Engine, ref: str | int, done: bool = True) -> ForecastRunRecord:
-    """A run by id, or ``latest`` (the newest finished run). With ``done``, a run that has not
-    finished is refused (:class:`InvalidInputError`) saying its state."""
+def get_run(
+    engine: Engine, ref: str | int, done: bool = True, municipalities: list[str] | None = None
+) -> ForecastRunRecord:
+    """A run by id, or ``latest`` (the newest finished run; with ``municipalities``, the newest of the
+    area-wide runs and theirs). With ``done``, a run that has not finished is refused
+    (:class:`InvalidInputError`) saying its state."""
     with Session(engine) as session:
         if ref == "latest":
-            run = session.scalars(
-                select(ForecastRun).where(ForecastRun.status == "done").order_by(ForecastRun.id.desc()).limit(1)
-            ).first()
+            stmt = select(ForecastRun).where(ForecastRun.status == "done")
+            if municipalities is not None:
+                stmt = stmt.where(ForecastRun.municipality.is_(None) | ForecastRun.municipality.in_(municipalities))
+            run = session.scalars(stmt.order_by(ForecastRun.id.desc()).limit(1)).first()
             if run is None:
                 raise NotFoundError("no finished forecast yet: start one with POST /api/v1/forecasts")
             return _record(run)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -128,6 +129,9 @@ class ForecastRun(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column()
     actor: Mapped[str | None] = mapped_column(String(1000))
     error: Mapped[str | None] = mapped_column(Text)
+    #: incidents counted (migration 0008): only this category group (``None``: all), summed weights
+    category_group: Mapped[str | None] = mapped_column(String(100))
+    weighted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class RiskCell(Base):
@@ -197,3 +201,17 @@ class BacktestJob(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column()
     actor: Mapped[str | None] = mapped_column(String(1000))
+
+
+# --------------------------------------------------------------------------- municipalities (issue 14)
+
+
+class Municipality(Base):
+    """A municipality's own settings (migration 0008): its local police area and category groups."""
+
+    __tablename__ = "municipalities"
+
+    name: Mapped[str] = mapped_column(String(400), primary_key=True)
+    police_area: Mapped[str | None] = mapped_column(String(400), index=True)
+    category_groups: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -51,6 +51,8 @@ class ForecastRunRecord:
     finished_at: dt.datetime | None
     actor: str | None
     error: str | None
+    category_group: str | None = None
+    weighted: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,3 +113,12 @@ class TokenRecord:
     revoked: bool
     #: the municipalities the token is scoped to; ``None`` = area-wide
     municipalities: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class MunicipalityRecord:
+    name: str
+    police_area: str | None
+    #: group name -> canonical categories; ``None``: the default groups
+    category_groups: dict[str, list[str]] | None
+    updated_at: dt.datetime

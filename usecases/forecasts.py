@@ -31,6 +31,7 @@ from tryggplan.storage import incidents as stored
 from tryggplan.storage import places as stored_places
 from tryggplan.storage.records import ForecastRunRecord, PlaceRecord
 from tryggplan.timeutil import check_tz, local_midnight
+from tryggplan.usecases import area
 
 log = logging.getLogger("tryggplan.usecases.forecasts")
 
@@ -62,6 +63,8 @@ def forecast_grid(
     engine: ParallelEngine = "local",
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    categories: dict[str, list[str]] | list[str] | None = None,
+    weighted: bool = False,
 ) -> pd.DataFrame:
     """The risk grid for local days ``[start, start + days)`` from the incidents before ``start``.
 
@@ -71,6 +74,9 @@ def forecast_grid(
     places : canonical places; places without incidents are forecast too (``None``: the incidents' places)
     group_by : a places column (e.g. ``municipality``): fit each group of places separately
     engine, scheduler : fit the groups serially or on Dask (a local cluster, or the scheduler's)
+    categories : count only these categories (a list), or each municipality's (a mapping; the places'
+        ``municipality`` says which applies), e.g. the night-walk group
+    weighted : sum the incidents' ``weight`` instead of counting them
     """
     check_tz(tz)
     resolve_name(model)
@@ -88,7 +94,26 @@ def forecast_grid(
     known = set(places["place_id"].astype(str)) if places is not None else set()
     all_places = sorted(set(before["place_id"].astype(str)) | known)
     groups = _groups(all_places, places, group_by)
-    matrices = {g: hourly_count_matrix(before, tz, history_start, history_end, places=ids) for g, ids in groups.items()}
+    town_of = (
+        {str(p): str(m or "") for p, m in zip(places["place_id"], places["municipality"], strict=True)}
+        if places is not None and "municipality" in places.columns
+        else None
+    )
+    if isinstance(categories, dict) and town_of is not None:
+        town_of.update({p: "" for p in all_places if p not in town_of})
+    matrices = {
+        g: hourly_count_matrix(
+            before,
+            tz,
+            history_start,
+            history_end,
+            places=ids,
+            weighted=weighted,
+            categories=categories,
+            municipality_of=town_of if isinstance(categories, dict) else None,
+        )
+        for g, ids in groups.items()
+    }
     return fit_predict_groups(
         matrices,
         model,
@@ -123,13 +148,18 @@ def start_run(
     tz: str,
     municipality: str | None,
     actor: str,
+    category_group: str | None = None,
+    weighted: bool = False,
 ) -> ForecastRunRecord:
-    """A queued run; :func:`run_forecast` (a background job) trains it."""
+    """A queued run; :func:`run_forecast` (a background job) trains it. ``category_group`` counts only
+    that group's categories (each municipality's own group), ``weighted`` sums the weights."""
     check_tz(tz)
     resolve_name(model)
     if municipality is not None and not stored_places.has_municipality(engine, municipality):
         raise NotFoundError(f"no places in municipality {municipality[:80]!r}: see GET /api/v1/places")
-    return runs.new_run(engine, model, start, days, tz, municipality, actor)
+    if category_group is not None:
+        area.category_selection(engine, category_group, area.places_with_areas(engine, municipality))
+    return runs.new_run(engine, model, start, days, tz, municipality, actor, category_group, weighted)
 
 
 def run_forecast(engine: Engine, run_id: int) -> None:
@@ -140,7 +170,8 @@ def run_forecast(engine: Engine, run_id: int) -> None:
         return
     try:
         incidents = stored.read_incidents(engine, municipality=run.municipality)
-        places = stored.read_places(engine, municipality=run.municipality)
+        places = area.places_with_areas(engine, run.municipality)
+        categories = area.category_selection(engine, run.category_group, places)[0] if run.category_group else None
         grid = forecast_grid(
             incidents,
             run.start_date,
@@ -148,6 +179,8 @@ def run_forecast(engine: Engine, run_id: int) -> None:
             tz=run.tz,
             model=run.model,
             places=places if len(places) else None,
+            categories=categories,
+            weighted=run.weighted,
         )
         runs.store_grid(engine, run_id, grid)
     except Exception as exc:  # noqa: BLE001 - a job must always end in a state the client can read
@@ -166,8 +199,9 @@ def list_runs(engine: Engine, limit: int = 50) -> list[ForecastRunRecord]:
     return runs.list_runs(engine, limit)
 
 
-def get_run(engine: Engine, ref: str, done: bool = True) -> ForecastRunRecord:
-    return runs.get_run(engine, ref, done=done)
+def get_run(engine: Engine, ref: str, done: bool = True, municipalities: list[str] | None = None) -> ForecastRunRecord:
+    """A run by id or ``latest`` (for a caller limited to ``municipalities``: the newest run it may see)."""
+    return runs.get_run(engine, ref, done=done, municipalities=municipalities)
 
 
 # --------------------------------------------------------------------------- reading a run
@@ -231,9 +265,10 @@ def select_grid(
     start: str | None = None,
     end: str | None = None,
 ) -> GridSelection:
-    """The finished run ``run_ref`` (an id or ``latest``) and its grid filtered by places, municipalities
-    and the local time range ``[start, end)`` (dates or ISO times in the run's zone)."""
-    run = runs.get_run(engine, run_ref)
+    """The finished run ``run_ref`` (an id or ``latest``: the newest one covering ``municipalities``) and
+    its grid filtered by places, municipalities and the local time range ``[start, end)`` (dates or ISO
+    times in the run's zone)."""
+    run = runs.get_run(engine, run_ref, municipalities=municipalities)
     t0 = parse_time(start, run.tz, "start")
     t1 = parse_time(end, run.tz, "end")
     return GridSelection(run, runs.read_grid(engine, run, place_ids, municipalities, t0, t1))

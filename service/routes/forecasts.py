@@ -76,6 +76,8 @@ def start_forecast(
         tz=settings.tz,
         municipality=access.own_municipality(principal, body.municipality),
         actor=principal.actor,
+        category_group=body.category_group,
+        weighted=body.weighted,
     )
     background.add_task(forecasts.run_forecast, engine, run.id)
     return _run_out(run)
@@ -96,7 +98,7 @@ def list_forecasts(
 @router.get("/forecasts/{run}", response_model=ForecastRunOut, responses=_ERRORS)
 def get_forecast(run: str, principal: Reader, engine: EngineDep) -> ForecastRunOut:
     """One run's state and provenance (``latest`` = the newest finished run)."""
-    found = forecasts.get_run(engine, run, done=False)
+    found = forecasts.get_run(engine, run, done=False, municipalities=access.municipality_filter(principal, None))
     access.check_municipality(principal, found.municipality)
     return _run_out(found)
 

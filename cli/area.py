@@ -1,0 +1,83 @@
+"""CLI commands: ``tryggplan area show|set`` — the police area's municipalities side by side, and a
+municipality's police area and category groups."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from tryggplan.cli.common import stdout
+from tryggplan.domain import DEFAULT_TZ, InvalidInputError
+from tryggplan.usecases import area
+from tryggplan.usecases.maintenance import database
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="database URL (default $DATABASE_URL or sqlite:///tryggplan.db)")
+]
+
+
+def _group(value: str) -> tuple[str, list[str]]:
+    name, sep, members = value.partition("=")
+    if not sep or not name.strip() or not members.strip():
+        raise InvalidInputError(
+            f"--group {value!r}: write NAME=CATEGORY,CATEGORY, e.g. nattvandring=disorder,vandalism"
+        )
+    return name.strip(), [m.strip() for m in members.split(",") if m.strip()]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``area`` command group to ``app``."""
+    area_app = typer.Typer(help="The police area: municipalities side by side, police areas, category groups.")
+    app.add_typer(area_app, name="area")
+
+    @area_app.command("show")
+    def show(
+        db: DbOption = None,
+        police_area: Annotated[str | None, typer.Option("--police-area", help="only this police area")] = None,
+        tz: Annotated[str, typer.Option("--tz", help="local time zone")] = DEFAULT_TZ,
+        as_json: Annotated[bool, typer.Option("--json", help="print the area view as JSON")] = False,
+    ) -> None:
+        """The municipalities side by side: the last 14 days, the year to date, the next 14 days, this
+        week's plan."""
+        engine = database(db)
+        try:
+            view = area.area_view(engine, today=pd.Timestamp.now(tz=tz).date(), tz=tz, police_area=police_area)
+        finally:
+            engine.dispose()
+        if as_json:
+            stdout.print_json(json.dumps(view, default=str, ensure_ascii=False))
+            return
+        for town in view["municipalities"]:
+            last, ytd, ahead = town["last_days"], town["ytd"], town["ahead"]
+            expected = f"{ahead['expected']:.1f} expected, {ahead['high_hours']} high hours" if ahead else "no forecast"
+            stdout.print(
+                f"{town['municipality']} ({town['police_area'] or 'own area'}): last 14 days {last['count']} "
+                f"(before {last['previous']}), year to date {ytd['count']} (last year {ytd['last_year']}); "
+                f"next 14 days {expected}"
+            )
+
+    @area_app.command("set")
+    def set_(
+        municipality: Annotated[str, typer.Argument(help="a municipality the places name")],
+        police_area: Annotated[str | None, typer.Option("--police-area", help="its local police area")] = None,
+        group: Annotated[
+            list[str] | None,
+            typer.Option("--group", help="a category group NAME=CATEGORY,CATEGORY (repeatable); default groups else"),
+        ] = None,
+        db: DbOption = None,
+    ) -> None:
+        """Set a municipality's police area and category groups."""
+        groups = dict(_group(g) for g in group) if group else None
+        engine = database(db)
+        try:
+            found = area.set_municipality(engine, municipality, police_area=police_area, category_groups=groups)
+        finally:
+            engine.dispose()
+        stdout.print(json.dumps(asdict(found), ensure_ascii=False))
+
+
+__all__ = ["register"]

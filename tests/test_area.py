@@ -1,0 +1,250 @@
+"""The police area: municipalities as data, forecasts restricted to a category group, the area view,
+and tokens scoped to one municipality across every route of the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.support import auth
+from tryggplan.cli import build_app
+from tryggplan.cli.common import run_guarded
+from tryggplan.service.app import create_app
+from tryggplan.service.settings import Settings
+from tryggplan.storage.incidents import import_incidents
+from tryggplan.storage.tokens import create_token
+
+TZ = "Europe/Stockholm"
+SMALL, BIG = "Kungsör", "Köping"
+PLACES = {"ks-torget": SMALL, "ks-parken": SMALL, "kp-stortorget": BIG, "kp-stationen": BIG, "kp-hamnen": BIG}
+TODAY = pd.Timestamp.now(tz=TZ).date()
+
+
+def area_incidents(days: int = 400, seed: int = 2) -> pd.DataFrame:
+    """Evenings: Kungsör ~2 incidents a week, Köping ~20; Köping has a share of thefts."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for d in range(days, 0, -1):
+        day = TODAY - dt.timedelta(days=d)
+        for place, town in PLACES.items():
+            rate = (2 / 7 / 2) if town == SMALL else (20 / 7 / 3)
+            for k in range(rng.poisson(rate)):
+                hour = int(rng.choice([19, 20, 21, 22, 23]))
+                when = pd.Timestamp(dt.datetime(day.year, day.month, day.day, hour, 10), tz=TZ)
+                category = "theft" if town == BIG and (d + k) % 3 == 0 else "vandalism"
+                rows.append((f"{place}-{d}-{k}", when.tz_convert("UTC"), place, category, "police", 1.0))
+    return pd.DataFrame(rows, columns=["incident_id", "occurred_at", "place_id", "category", "source", "weight"])
+
+
+def area_places() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "place_id": list(PLACES),
+            "name": [p.split("-", 1)[1].title() for p in PLACES],
+            "municipality": list(PLACES.values()),
+            "lat": 59.4,
+            "lon": 16.1,
+            "kind": "square",
+            "area": list(PLACES.values()),
+        }
+    )
+
+
+@dataclass
+class Area:
+    client: TestClient
+    db: str
+    incidents: pd.DataFrame
+    analyst: dict[str, str]
+    coordinator: dict[str, str]
+    small: dict[str, str]  # a coordinator token for Kungsör only
+
+
+@pytest.fixture(scope="module")
+def town_area(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Area]:
+    tmp = tmp_path_factory.mktemp("area")
+    db = f"sqlite:///{tmp / 'area.db'}"
+    app = create_app(Settings(database_url=db))
+    incidents = area_incidents()
+    with TestClient(app, raise_server_exceptions=False) as client:
+        engine = app.state.engine
+        import_incidents(engine, incidents, area_places(), source_file="area", actor="test")
+        tokens = {
+            "analyst": auth(create_token(engine, "analyst", "a")[0]),
+            "coordinator": auth(create_token(engine, "coordinator", "c")[0]),
+            "small": auth(create_token(engine, "coordinator", "k", [SMALL])[0]),
+        }
+        run = client.post("/api/v1/forecasts", json={"days": 14}, headers=tokens["analyst"]).json()
+        assert client.get(f"/api/v1/forecasts/{run['id']}", headers=tokens["analyst"]).json()["status"] == "done"
+        yield Area(client, db, incidents, tokens["analyst"], tokens["coordinator"], tokens["small"])
+    app.state.engine.dispose()
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = run_guarded(lambda: build_app()(args=[str(a) for a in args], prog_name="tryggplan"))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+# --------------------------------------------------------------------------- municipalities as data
+
+
+def test_municipalities_are_set_the_same_through_both_front_ends(
+    town_area: Area, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = cli(
+        capsys, "area", "set", SMALL, "--police-area", "LPO Köping", "--group", "nattvandring=disorder,vandalism",
+        "--db", town_area.db,
+    )  # fmt: skip
+    assert code == 0, err
+    r = town_area.client.put(
+        f"/api/v1/municipalities/{BIG}",
+        json={"police_area": "LPO Köping", "category_groups": {"nattvandring": ["vandalism", "disorder"]}},
+        headers=town_area.coordinator,
+    )
+    assert r.status_code == 200, r.text
+    listed = {m["name"]: m for m in town_area.client.get("/api/v1/municipalities", headers=town_area.analyst).json()}
+    assert listed[SMALL]["police_area"] == listed[BIG]["police_area"] == "LPO Köping"
+    assert (
+        listed[SMALL]["category_groups"]
+        == listed[BIG]["category_groups"]
+        == {"nattvandring": ["disorder", "vandalism"]}
+    )
+    assert (listed[SMALL]["places"], listed[BIG]["places"]) == (2, 3)
+    assert json.loads(out)["category_groups"] == {"nattvandring": ["disorder", "vandalism"]}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "detail"),
+    [
+        ({"category_groups": {"nattvandring": []}}, 422, "category group 'nattvandring' is empty"),
+        ({"police_area": "LPO\u202eKöping"}, 422, "U+202E"),
+    ],
+)
+def test_bad_municipality_settings_are_refused(
+    town_area: Area, body: dict[str, object], status: int, detail: str
+) -> None:
+    r = town_area.client.put(f"/api/v1/municipalities/{SMALL}", json=body, headers=town_area.coordinator)
+    assert r.status_code == status and detail in r.json()["detail"], r.text
+
+
+def test_a_scoped_token_sets_and_lists_only_its_town(town_area: Area) -> None:
+    r = town_area.client.put(f"/api/v1/municipalities/{BIG}", json={}, headers=town_area.small)
+    assert r.status_code == 403 and "Kungsör" in r.json()["detail"]
+    listed = town_area.client.get("/api/v1/municipalities", headers=town_area.small).json()
+    assert [m["name"] for m in listed] == [SMALL]
+    unknown = town_area.client.put("/api/v1/municipalities/Atlantis", json={}, headers=town_area.coordinator)
+    assert unknown.status_code == 404
+
+
+# --------------------------------------------------------------------------- what walks can change
+
+
+def test_a_forecast_of_a_category_group_counts_only_that_group(town_area: Area) -> None:
+    c, a = town_area.client, town_area.analyst
+    groups = {"category_groups": {"kvall": ["vandalism", "disorder"]}}
+    assert c.put(f"/api/v1/municipalities/{BIG}", json=groups, headers=town_area.coordinator).status_code == 200
+    body = {"days": 7, "municipality": BIG, "category_group": "kvall"}
+    group = c.post("/api/v1/forecasts", json=body, headers=a).json()
+    every = c.post("/api/v1/forecasts", json={"days": 7, "municipality": BIG}, headers=a).json()
+    assert c.get(f"/api/v1/forecasts/{group['id']}", headers=a).json()["category_group"] == "kvall"
+    total = {
+        run: sum(r["expected"] for r in c.get(f"/api/v1/forecasts/{run}/grid", headers=a).json()["rows"])
+        for run in (group["id"], every["id"])
+    }
+    # a third of Köping's incidents are thefts: the group's forecast expects about two thirds
+    assert 0.55 < total[group["id"]] / total[every["id"]] < 0.8
+    bad = c.post("/api/v1/forecasts", json={"category_group": "fotboll"}, headers=a)
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("unknown category group 'fotboll': choose one of")
+
+
+# --------------------------------------------------------------------------- the area view
+
+
+def test_the_area_view_shows_each_town_with_exact_counts(town_area: Area) -> None:
+    view = town_area.client.get("/api/v1/area", headers=town_area.analyst).json()
+    local = town_area.incidents["occurred_at"].dt.tz_convert(TZ)
+    town = town_area.incidents["place_id"].map(PLACES)
+    first = TODAY - dt.timedelta(days=13)
+    for row in view["municipalities"]:
+        mine = town == row["municipality"]
+        want = int((mine & (local.dt.date >= first) & (local.dt.date <= TODAY)).sum())
+        before = int((mine & (local.dt.date >= first - dt.timedelta(days=14)) & (local.dt.date < first)).sum())
+        assert (row["last_days"]["count"], row["last_days"]["previous"]) == (want, before)
+        ytd = int((mine & (local.dt.date >= dt.date(TODAY.year, 1, 1))).sum())
+        assert row["ytd"]["count"] == ytd
+        assert row["ahead"]["expected"] > 0
+    small = next(r for r in view["municipalities"] if r["municipality"] == SMALL)
+    big = next(r for r in view["municipalities"] if r["municipality"] == BIG)
+    # absolute counts differ ten-fold, yet the small town has its own high hours
+    assert big["ahead"]["expected"] > 5 * small["ahead"]["expected"]
+    assert small["ahead"]["high_hours"] > 0
+    scoped = town_area.client.get("/api/v1/area", headers=town_area.small).json()
+    assert [r["municipality"] for r in scoped["municipalities"]] == [SMALL]
+
+
+def test_the_area_view_through_the_cli(town_area: Area, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(capsys, "area", "show", "--db", town_area.db, "--json")
+    assert code == 0, err
+    cli_view = json.loads(out)
+    api_view = town_area.client.get("/api/v1/area", headers=town_area.analyst).json()
+    for a, b in zip(cli_view["municipalities"], api_view["municipalities"], strict=True):
+        assert (a["municipality"], a["last_days"], a["ytd"]) == (b["municipality"], b["last_days"], b["ytd"])
+
+
+# --------------------------------------------------------------------------- scoped tokens on every route
+
+
+def _path(template: str) -> str:
+    fill = {"{run}": "latest", "{plan}": "current", "{place_id}": "kp-stortorget", "{resource_id}": "1"}
+    for key, value in fill.items():
+        template = template.replace(key, value)
+    return template
+
+
+def test_a_scoped_token_never_sees_another_towns_rows(town_area: Area) -> None:
+    """Every GET route of the OpenAPI document, read with a Kungsör token: no Köping place in any answer,
+    and naming Köping (a path's place, a municipality filter) is a 403."""
+    c = town_area.client
+    spec = c.get("/openapi.json").json()
+    checked = 0
+    for template, operations in spec["paths"].items():
+        operation = operations.get("get")
+        if operation is None or "{token_id}" in template or "{job_id}" in template:
+            continue
+        params = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+        path = _path(template)
+        r = c.get(path, headers=town_area.small)
+        checked += 1
+        if "{place_id}" in template:
+            assert r.status_code == 403, (template, r.status_code, r.text[:200])
+            continue
+        assert r.status_code in (200, 403, 404, 422), (template, r.status_code)
+        # no Köping place and no Köping row (its name as a value; "LPO Köping", a police area, may show)
+        assert "kp-" not in r.text and f'"{BIG}"' not in r.text, (template, r.text[:300])
+        if "municipality" in params:
+            other = c.get(path, params={"municipality": BIG}, headers=town_area.small)
+            assert other.status_code == 403, (template, other.status_code)
+    assert checked >= 15
+
+
+def test_a_scoped_coordinator_may_not_plan_another_town(town_area: Area) -> None:
+    week = "{}-W{:02d}".format(*(TODAY + dt.timedelta(days=7)).isocalendar()[:2])
+    r = town_area.client.post("/api/v1/plans", json={"week": week, "municipality": BIG}, headers=town_area.small)
+    assert r.status_code == 403 and r.json()["detail"].startswith("this token is for Kungsör")
+
+
+def test_cli_token_create_refuses_an_unknown_municipality(town_area: Area, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _out, err = cli(
+        capsys, "token", "create", "--role", "reader", "--municipality", "Kungsor", "--db", town_area.db
+    )
+    assert code == 2
+    assert "unknown municipality 'Kungsor': the places name Kungsör, Köping" in err
