@@ -12,6 +12,7 @@ from rich.table import Table
 from tryggplan.cli.common import EXIT_INVALID, EXIT_OK, fail, one_line, stderr, stdout
 from tryggplan.cli.sources import (
     ColumnsOpt,
+    CreatePlacesOpt,
     FormatOpt,
     NonCrimeOpt,
     PlacesOpt,
@@ -74,6 +75,7 @@ def register(app: typer.Typer) -> None:
         columns: ColumnsOpt = None,
         source: SourceOpt = None,
         include_noncrime: NonCrimeOpt = False,
+        create_places: CreatePlacesOpt = False,
         max_problems: MaxOpt = 50,
         db: Annotated[
             str | None,
@@ -98,6 +100,7 @@ def register(app: typer.Typer) -> None:
                 columns=columns,
                 source=source,
                 include_noncrime=include_noncrime,
+                create_places=create_places,
             )
         finally:
             if engine is not None:
@@ -129,12 +132,14 @@ def register(app: typer.Typer) -> None:
         columns: ColumnsOpt = None,
         source: SourceOpt = None,
         include_noncrime: NonCrimeOpt = False,
+        create_places: CreatePlacesOpt = False,
         max_problems: MaxOpt = 50,
     ) -> int:
         """Import incidents into the database: idempotent, all or nothing unless --skip-invalid.
 
-        Places come from --places, else from the database; when the database has none, from the
-        file's place ids. Exit 0 on success, 2 for invalid input (nothing stored).
+        Every incident names a known place: from --places, the database, or the file itself (the police
+        feed's municipalities); --create-places creates the file's unknown places from their ids. Exit 0
+        on success, 2 for invalid input (nothing stored).
         """
         engine = database(db)
         try:
@@ -149,6 +154,7 @@ def register(app: typer.Typer) -> None:
                 include_noncrime=include_noncrime,
                 skip_invalid=skip_invalid,
                 actor="cli",
+                create_places=create_places,
             )
         except ingest.ImportRefusedError as exc:
             if exc.file is not None:

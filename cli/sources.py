@@ -44,6 +44,14 @@ NonCrimeOpt = Annotated[
         "--include-noncrime", help="Police feed: keep accidents, controls and notices instead of dropping them."
     ),
 ]
+CreatePlacesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--create-places",
+        help="create the places the file names that are not known yet (bare places named by their id); "
+        "without it an unknown place is a problem of its row",
+    ),
+]
 DbOpt = Annotated[
     str | None,
     typer.Option("--db", help="read the incidents (and places) from this database instead of --incidents"),

@@ -133,6 +133,7 @@ class IncidentBatch(BaseModel):
     places: list[PlaceIn] | None = Field(default=None, max_length=100_000)
     skip_invalid: bool = False
     tz: str | None = Field(default=None, description="time zone of times without offset (default the service's)")
+    create_places: bool = Field(default=False, description="create the places the incidents name that are not known")
 
 
 class IncidentOut(BaseModel):

@@ -172,7 +172,7 @@ def test_header_only_is_a_noop(work: dict[str, Path], capsys: pytest.CaptureFixt
     assert out.splitlines()[-1] == "header.csv: no incident rows (header only): nothing to import"
 
 
-def test_places_come_from_the_database_then_from_the_file(
+def test_unknown_places_are_refused_unless_created_from_the_file(
     work: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     more = work["dir"] / "more.csv"
@@ -180,12 +180,24 @@ def test_places_come_from_the_database_then_from_the_file(
     code, _, err = run(capsys, "import", more, "--db", f"sqlite:///{work['db']}")  # places known in the DB
     assert code == 2 and "unknown place 'ny'" in err
     fresh = work["dir"] / "fresh.db"
-    code, out, _ = run(capsys, "import", more, "--db", f"sqlite:///{fresh}")  # empty DB: from place_ids
-    assert code == 0 and rows(fresh) == 2
+    code, _, err = run(capsys, "import", more, "--db", f"sqlite:///{fresh}")  # an empty DB knows no place
+    assert code == 2 and "unknown place 'skolan'" in err
+    code, _, err = run(capsys, "import", more, "--db", f"sqlite:///{fresh}", "--create-places")
+    assert code == 0 and rows(fresh) == 2, err
     with sqlite3.connect(fresh) as con:
-        assert [r[0] for r in con.execute("select place_id from places order by place_id")] == [
-            "ny",
-            "skolan",
+        assert con.execute("select place_id, name from places order by place_id").fetchall() == [
+            ("ny", "ny"),
+            ("skolan", "skolan"),
+        ]
+    # with places stored, only the new one is created: a stored place keeps its name
+    code, _, err = run(capsys, "import", more, "--db", f"sqlite:///{work['db']}", "--create-places")
+    assert code == 0, err
+    with sqlite3.connect(work["db"]) as con:
+        assert con.execute(
+            "select name from places where place_id in ('ny', 'skolan') order by place_id"
+        ).fetchall() == [
+            ("ny",),
+            ("Skolan",),
         ]
 
 

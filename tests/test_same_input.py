@@ -128,10 +128,10 @@ def loaded(f: Fronts) -> None:
 @pytest.mark.parametrize(
     ("file", "params", "cli_args"),
     [
-        ("incidents.csv", {}, ()),
-        # no places known: both front ends create them from the file's place ids
-        ("excel.csv", {}, ()),
-        ("excel.csv", {"format": "excel", "tz": "Europe/Stockholm"}, ("--format", "excel")),
+        ("incidents.csv", {"create_places": "true"}, ("--create-places",)),
+        # no places known: both front ends create them from the file's place ids when asked
+        ("excel.csv", {"create_places": "true"}, ("--create-places",)),
+        ("excel.csv", {"format": "excel", "create_places": "true"}, ("--format", "excel", "--create-places")),
     ],
 )
 def test_import_stores_the_same_rows_and_places(
@@ -148,19 +148,31 @@ def test_import_stores_the_same_rows_and_places(
     assert len(cli_incidents) == (252 if file == "incidents.csv" else 2)
 
 
+def test_unknown_places_are_refused_with_the_same_message(fronts: Fronts) -> None:
+    code, err = fronts.cli("import", fronts.tmp / "excel.csv", "--db", fronts.cli_db)
+    r = fronts.upload(fronts.tmp / "excel.csv")
+    assert (code, r.status_code) == (2, 422)  # type: ignore[attr-defined]
+    detail = r.json()["detail"]  # type: ignore[attr-defined]
+    assert err == f"tryggplan: error: {detail}"
+    assert "unknown place 'Torget' -> add it to the places file" in detail
+    assert "(--create-places / create_places=true)" in detail
+
+
 def test_a_bad_file_is_refused_with_the_same_message(fronts: Fronts) -> None:
     code, err = fronts.cli("import", fronts.tmp / "bad.csv", "--db", fronts.cli_db)
     r = fronts.upload(fronts.tmp / "bad.csv")
     assert (code, r.status_code) == (2, 422)  # type: ignore[attr-defined]
     detail = r.json()["detail"]  # type: ignore[attr-defined]
     assert err == f"tryggplan: error: {detail}"
-    assert detail.startswith("nothing imported: bad.csv: 2 problem(s) in 2 row(s)")
+    assert detail.startswith("nothing imported: bad.csv: 3 problem(s) in 2 row(s) (1 bad_timestamp, 1 unknown_place")
 
 
 def test_skip_invalid_keeps_the_same_rows(fronts: Fronts) -> None:
-    code, err = fronts.cli("import", fronts.tmp / "mixed.csv", "--db", fronts.cli_db, "--skip-invalid")
+    code, err = fronts.cli(
+        "import", fronts.tmp / "mixed.csv", "--db", fronts.cli_db, "--skip-invalid", "--create-places"
+    )
     assert code == 0, err
-    r = fronts.upload(fronts.tmp / "mixed.csv", skip_invalid="true")
+    r = fronts.upload(fronts.tmp / "mixed.csv", skip_invalid="true", create_places="true")
     assert r.status_code == 201, r.text  # type: ignore[attr-defined]
     out = r.json()  # type: ignore[attr-defined]
     assert (out["added"], out["rejected"]) == (1, 2)

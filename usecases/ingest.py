@@ -2,8 +2,10 @@
 
 One rule set for ``tryggplan validate|import`` and ``POST /api/v1/incidents[/upload]``:
 
-* places come from the places file given (upserted), else those stored; when none are stored, from
-  the file itself (the police feed brings its municipalities, other files their place ids);
+* every incident names a known place: one of the places file given (upserted), of those stored, or of
+  those the file brings itself (the police feed's municipalities); with ``create_places``, place ids the
+  file names that are not known yet are created as new places (with no name, coordinates or area), so a
+  typo never makes a place silently;
 * all or nothing: any problem refuses the file with :class:`ImportRefusedError` (a 422, exit 2)
   listing every problem, and nothing is stored; with ``skip_invalid`` the valid rows are stored
   and the others returned as ``rejected`` (their raw fields plus ``row`` and ``reason``), except
@@ -14,6 +16,7 @@ One rule set for ``tryggplan validate|import`` and ``POST /api/v1/incidents[/upl
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +90,62 @@ def known_places(engine: Engine | None, places_file: pd.DataFrame | None) -> pd.
     return pd.concat(frames, ignore_index=True).drop_duplicates("place_id")
 
 
+CREATE_PLACES_FIX = (
+    "add it to the places file (--places / the upload's places file), correct the place_id, or create the "
+    "file's new places from their ids (--create-places / create_places=true)"
+)
+
+
+def _load(
+    path: Path,
+    known: pd.DataFrame | None,
+    *,
+    fmt: str,
+    tz: str,
+    columns: str | None,
+    source: str | None,
+    include_noncrime: bool,
+    create_places: bool,
+    strict: bool = True,
+) -> IncidentFile:
+    """The file read with the place rule of the module docstring: with ``strict`` and no place known,
+    every place is unknown (the police feed is checked against the municipalities it brings)."""
+
+    def read(places: pd.DataFrame | set[str] | None) -> IncidentFile:
+        return load_incidents(
+            path,
+            format=check_format(fmt),
+            tz=tz,
+            columns=columns,
+            source=source,
+            places=places,
+            include_noncrime=include_noncrime,
+        )
+
+    if create_places:
+        return read(None)
+    result = read(known if known is not None else (set() if strict else None))
+    if known is None and strict and result.format == "police":
+        result = read(None)
+    result.problems = [
+        dataclasses.replace(p, fix=CREATE_PLACES_FIX) if p.kind == "unknown_place" else p for p in result.problems
+    ]
+    return result
+
+
+def _with_new_places(
+    incidents: pd.DataFrame, known: pd.DataFrame | None, given: pd.DataFrame | None
+) -> pd.DataFrame | None:
+    """The places to store with ``create_places``: those given, plus bare places for the place ids of
+    ``incidents`` that are neither known nor given (stored places are never overwritten)."""
+    have = {str(p) for frame in (known, given) if frame is not None for p in frame["place_id"]}
+    fresh = places_from_incidents(incidents)
+    fresh = fresh[~fresh["place_id"].astype(str).isin(have)].reset_index(drop=True)
+    if given is None:
+        return fresh if len(fresh) else None
+    return pd.concat([given, fresh], ignore_index=True)
+
+
 def check_file(
     path: Path,
     *,
@@ -97,21 +156,25 @@ def check_file(
     columns: str | None = None,
     source: str | None = None,
     include_noncrime: bool = False,
+    create_places: bool = False,
 ) -> IncidentFile:
     """Read and check an incident file without storing anything.
 
-    With ``engine``, also against the database (its places, and ids stored with other content);
-    the database is only read.
+    Place ids are checked against the places file and (with ``engine``) the stored places, when any are
+    known. With ``engine``, also ids stored with other content are problems; the database is only read.
     """
     places_file = read_places(places_path) if places_path is not None else None
-    result = load_incidents(
+    known = known_places(engine, places_file)
+    result = _load(
         path,
-        format=check_format(fmt),
+        known,
+        fmt=fmt,
         tz=tz,
         columns=columns,
         source=source,
-        places=known_places(engine, places_file),
         include_noncrime=include_noncrime,
+        create_places=create_places,
+        strict=False,
     )
     if engine is not None and not result.valid.empty:
         conflicts = stored_conflicts(result.valid, stored.read_incidents(engine), result.file)
@@ -163,19 +226,21 @@ def import_file(
     skip_invalid: bool = False,
     actor: str = "cli",
     municipalities: list[str] | None = None,
+    create_places: bool = False,
 ) -> ImportOutcome:
     """Read, check and store an incident file (see the module docstring for the rules). With
     ``municipalities``, only incidents of places in them may be imported (:func:`check_scope`)."""
     places_file = read_places(places_path) if places_path is not None else None
     known = known_places(engine, places_file)
-    result = load_incidents(
+    result = _load(
         path,
-        format=check_format(fmt),
+        known,
+        fmt=fmt,
         tz=tz,
         columns=columns,
         source=source,
-        places=known,
         include_noncrime=include_noncrime,
+        create_places=create_places,
     )
     if result.problems and (not skip_invalid or not result.rows or any(map(is_file_level, result.problems))):
         raise ImportRefusedError(
@@ -184,8 +249,8 @@ def import_file(
     if result.rows == 0:
         return ImportOutcome(result.file, None, 0, 0, 0, result.rejected, [], result)
     upsert = places_file if places_file is not None else result.places
-    if upsert is None and known is None:
-        upsert = places_from_incidents(result.valid)
+    if create_places:
+        upsert = _with_new_places(result.valid, known, upsert)
     check_scope(engine, result.valid, upsert, municipalities)
     return _store(
         engine,
@@ -210,6 +275,7 @@ def import_records(
     skip_invalid: bool = False,
     actor: str = "api",
     municipalities: list[str] | None = None,
+    create_places: bool = False,
 ) -> ImportOutcome:
     """Check and store incidents given as records (a JSON batch); ``row`` in problems is the 1-based
     position in ``incidents`` (``places``). Same rules as :func:`import_file`."""
@@ -229,14 +295,18 @@ def import_records(
         for i, fields in enumerate(raw[header].itertuples(index=False, name=None), start=1)
         for p in row_text_problems(name, i, header, list(fields))
     ]
-    check = validate_incidents(raw, name, tz=tz, places=None if known is None else set(known["place_id"]))
+    allowed = None if create_places else (set() if known is None else set(known["place_id"].astype(str)))
+    check = validate_incidents(raw, name, tz=tz, places=allowed)
     problems = sorted(text_problems + check.problems, key=lambda p: p.row or 0)
+    problems = [dataclasses.replace(p, fix=CREATE_PLACES_FIX) if p.kind == "unknown_place" else p for p in problems]
     bad = {p.row for p in problems if p.row is not None}
     valid = check.frame[~check.frame["row"].isin(bad) & ~check.frame["row"].isin(check.duplicate_rows)]
     valid = valid.reset_index(drop=True)
     if problems and not skip_invalid:
         raise ImportRefusedError(f"nothing imported: {summarize(problems, name)}", problems)
-    upsert = places_frame if places_frame is not None else (places_from_incidents(valid) if known is None else None)
+    upsert = places_frame
+    if create_places:
+        upsert = _with_new_places(valid, known, upsert)
     check_scope(engine, valid, upsert, municipalities)
     rejected = _with_reasons(raw[raw["row"].isin(bad)], problems)
     return _store(

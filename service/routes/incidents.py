@@ -120,6 +120,7 @@ def post_incidents(batch: IncidentBatch, principal: Analyst, engine: EngineDep, 
         skip_invalid=batch.skip_invalid,
         actor=principal.actor,
         municipalities=list(principal.municipalities) if principal.municipalities is not None else None,
+        create_places=batch.create_places,
     )
     return _import_out(outcome)
 
@@ -156,6 +157,9 @@ async def upload_incidents(
         Query(max_length=2000, description="source column per canonical column, e.g. occurred_at=Tid,place_id=Plats"),
     ] = None,
     source: Annotated[str | None, Query(max_length=200, description="source of rows that have none")] = None,
+    create_places: Annotated[
+        bool, Query(description="create the places the file names that are not known yet (bare places named by id)")
+    ] = False,
 ) -> ImportOut:
     """Upload an incident file, read, checked and stored exactly like ``tryggplan import``."""
     zone = _tz(settings.tz, tz)
@@ -178,6 +182,7 @@ async def upload_incidents(
         skip_invalid,
         principal.actor,
         scope,
+        create_places,
     )
     return _import_out(outcome)
 
@@ -195,6 +200,7 @@ def _upload(
     skip_invalid: bool,
     actor: str,
     scope: list[str] | None,
+    create_places: bool,
 ) -> ingest.ImportOutcome:
     with tempfile.TemporaryDirectory(prefix="tryggplan-upload-") as tmp:
         places_path = None
@@ -214,6 +220,7 @@ def _upload(
             skip_invalid=skip_invalid,
             actor=actor,
             municipalities=scope,
+            create_places=create_places,
         )
 
 
