@@ -111,3 +111,19 @@ class TokenRecord:
     revoked: bool
     #: the municipalities the token is scoped to; ``None`` = area-wide
     municipalities: tuple[str, ...] | None = None
+
+
+# --------------------------------------------------------------------------- situation picture (issue 13)
+
+
+@dataclass(frozen=True)
+class NoteRecord:
+    """A decision of a situation-picture meeting: ``at`` when it was taken (UTC), the places it
+    concerns (empty: the whole area), who noted it and when it was stored."""
+
+    id: int
+    at: dt.datetime
+    text: str
+    place_ids: tuple[str, ...]
+    created_at: dt.datetime
+    actor: str | None
