@@ -193,10 +193,17 @@ class AggregateRow(BaseModel):
     weighted: float
 
 
+class AggregateTotal(BaseModel):
+    period: str
+    count: int
+    weighted: float
+
+
 class AggregateOut(BaseModel):
-    by: Literal["day", "week", "month"]
+    by: Literal["day", "week", "month", "year", "total"]
     tz: str
     rows: list[AggregateRow]
+    totals: list[AggregateTotal] = Field(default_factory=list, description="per period, summed over the places")
 
 
 # --------------------------------------------------------------------------- forecasts
