@@ -267,6 +267,7 @@ def test_aggregates_answer_the_obvious_questions(api: tuple[TestClient, dict[str
         ),
         ({"source": "väktare"}, "unknown source 'väktare': the known ones are police, reporter"),
         ({"ytd": "29 nov"}, "ytd '29 nov' is not a date: write it as YYYY-MM-DD, e.g. 2026-11-29"),
+        ({"ytd": "9999-12-31"}, "ytd 9999-12-31 is out of range: give a date from 1900-01-01 to 2199-12-31"),
     ],
 )
 def test_unknown_filters_are_refused(

@@ -242,6 +242,8 @@ def test_scoped_notes(engine: Engine) -> None:
     [
         ("2026-11-31", 14, None, "to '2026-11-31' is not a date: write it as YYYY-MM-DD, e.g. 2026-11-29"),
         ("29/11", 14, None, "to '29/11' is not a date"),
+        ("0001-01-01", 14, None, "to 0001-01-01 is out of range: give a date from 1900-01-01 to 2199-12-31"),
+        ("9999-12-31", 14, None, "to 9999-12-31 is out of range"),
         (TO, 0, None, "days must be a whole number from 1 to 366, got 0"),
         (TO, 367, None, "days must be a whole number from 1 to 366, got 367"),
         (TO, 14, ["Arboga"], "unknown municipality 'Arboga': the places name Kungsör"),

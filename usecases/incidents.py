@@ -17,6 +17,7 @@ from tryggplan.storage import reports as stored_reports
 from tryggplan.storage.records import ImportRecordInfo
 from tryggplan.timeutil import check_tz, local_midnight
 from tryggplan.usecases.forecasts import parse_time
+from tryggplan.usecases.reports import parse_day
 
 Period = Literal["day", "week", "month", "year", "total"]
 PERIODS: tuple[str, ...] = ("day", "week", "month", "year", "total")
@@ -103,10 +104,7 @@ def aggregate(
         raise InvalidInputError(f"by {by!r}: use one of {', '.join(PERIODS)}")
     cut: tuple[int, int] | None = None
     if ytd is not None:
-        try:
-            day = dt.date.fromisoformat(ytd.strip())
-        except ValueError as exc:
-            raise InvalidInputError(f"ytd {ytd[:40]!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-11-29") from exc
+        day = parse_day(ytd, "ytd")
         cut = (day.month, day.day)
         last = local_midnight(day + dt.timedelta(days=1), tz)
         t1 = last if t1 is None else min(t1, last)

@@ -48,23 +48,32 @@ MAX_DAYS = 366
 MAX_NOTE_CHARS = 2000
 #: most places one note may name
 MAX_NOTE_PLACES = 200
+#: the dates a report may end on: a year and two periods of a year back, and a period ahead, stay
+#: within what the time stamps hold (pandas: 1677-2262)
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2199, 12, 31)
 
 
 # --------------------------------------------------------------------------- input checks
 
 
 def parse_day(value: str | dt.date, what: str = "to") -> dt.date:
-    """A local date ``YYYY-MM-DD``; :class:`InvalidInputError` saying how to write it otherwise."""
+    """A local date ``YYYY-MM-DD`` from :data:`FIRST_DAY` to :data:`LAST_DAY`; :class:`InvalidInputError`
+    saying how to write it otherwise."""
     if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError as exc:
-        raise InvalidInputError(
-            f"{what} {str(value)[:40]!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-11-29"
-        ) from exc
+        day = value.date()
+    elif isinstance(value, dt.date):
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value).strip())
+        except ValueError as exc:
+            raise InvalidInputError(
+                f"{what} {str(value)[:40]!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-11-29"
+            ) from exc
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidInputError(f"{what} {day.isoformat()} is out of range: give a date from {FIRST_DAY} to {LAST_DAY}")
+    return day
 
 
 def check_days(days: int) -> int:
