@@ -212,7 +212,8 @@ class AccessLogMiddleware:
 
 
 class SecurityHeadersMiddleware:
-    """nosniff, no referrer, no framing everywhere; a strict CSP except on the interactive docs."""
+    """nosniff, no referrer, no framing everywhere; a strict CSP except on the interactive docs and on
+    responses that bring their own (the print-ready situation picture)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -232,7 +233,10 @@ class SecurityHeadersMiddleware:
                     (b"x-frame-options", b"DENY"),
                     (b"cross-origin-opener-policy", b"same-origin"),
                 ]
-                if not path.startswith(_DOCS_PATHS):
+                # a route may send its own policy (the print-ready report allows its one <style> by
+                # hash); two policies would both apply, so the strict one is added only when none is set
+                own = any(name.lower() == b"content-security-policy" for name, _ in headers)
+                if not path.startswith(_DOCS_PATHS) and not own:
                     headers.append((b"content-security-policy", _CSP.encode()))
                 message["headers"] = headers
             await send(message)

@@ -196,10 +196,17 @@ class AggregateRow(BaseModel):
     weighted: float
 
 
+class AggregateTotal(BaseModel):
+    period: str
+    count: int
+    weighted: float
+
+
 class AggregateOut(BaseModel):
-    by: Literal["day", "week", "month"]
+    by: Literal["day", "week", "month", "year", "total"]
     tz: str
     rows: list[AggregateRow]
+    totals: list[AggregateTotal] = Field(default_factory=list, description="per period, summed over the places")
 
 
 # --------------------------------------------------------------------------- forecasts
@@ -475,3 +482,136 @@ class AreaOut(BaseModel):
     days: int
     forecast: dict[str, Any] | None
     municipalities: list[dict[str, Any]]
+
+
+# --------------------------------------------------------------------------- situation picture, evaluation (issue 13)
+
+Flag = Literal["up", "down"]
+
+
+class _Open(BaseModel):
+    """A report part: the fields DESIGN.md fixes, and the extras the report adds kept as they are."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class SituationCounts(_Open):
+    count: int = Field(description="incidents (rows, not weights) in the period")
+    previous: int = Field(description="in the period before")
+    last_year: int = Field(description="on the same dates a year earlier")
+    change_vs_previous_pct: float | None = Field(description="round(100 * (count - previous) / previous, 1)")
+    change_vs_last_year_pct: float | None
+    p_value: float | None = Field(description="two-sided exact test of equal rates, count against previous")
+    flag: Flag | None = Field(description="up or down when p_value < 0.05")
+    text: str = Field(examples=["inom normal variation"])
+
+
+class SituationPlace(SituationCounts):
+    place_id: str
+    name: str
+    municipality: str | None
+
+
+class SituationCategory(SituationCounts):
+    category: str
+
+
+class SituationYtd(_Open):
+    count: int
+    last_year: int
+    change_pct: float | None
+
+
+class SituationDone(_Open):
+    walks_completed: int
+    walks_no_show: int
+    guard_hours: float = Field(description="[h] guard shifts worked in the period")
+
+
+class SituationWindow(_Open):
+    place_id: str
+    label: str
+    start: str
+    end: str
+    expected: float = Field(description="[incidents] over the window")
+
+
+class SituationAhead(_Open):
+    trained_until: str | None
+    windows: list[SituationWindow]
+
+
+class SituationDecision(_Open):
+    at: str
+    text: str
+    place_ids: list[str]
+
+
+class SituationOut(_Open):
+    """The situation picture (DESIGN.md, "Situation picture"); see README for the extra keys."""
+
+    to: str = Field(examples=["2026-11-29"])
+    days: int
+    from_: str = Field(alias="from", examples=["2026-11-16"])
+    totals: SituationCounts
+    ytd: SituationYtd
+    places: list[SituationPlace]
+    categories: list[SituationCategory]
+    done: SituationDone
+    ahead: SituationAhead
+    decisions: list[SituationDecision]
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"text": "Två vandringar till vid Stortorget fredagar", "place_ids": ["torget"]}]
+        }
+    )
+
+    text: str = Field(min_length=1, max_length=2000, description="what was decided")
+    place_ids: list[str] = Field(default_factory=list, max_length=200, description="the places it concerns")
+    at: str | None = Field(
+        default=None, max_length=40, description="when it was decided (default now; ISO 8601, or local)"
+    )
+
+
+class NoteOut(BaseModel):
+    id: int
+    at: dt.datetime
+    text: str
+    place_ids: list[str]
+    created_at: dt.datetime
+    actor: str | None
+
+
+class EvaluationOut(_Open):
+    """Did the walks (or guards) work? (``tryggplan.reporting.evaluation.CoverageEvaluation``)"""
+
+    kind: Literal["night_walk", "guard"]
+    shifts: int
+    place_hours: int
+    expected: float = Field(description="[incidents] the forecast expected in the covered place-hours")
+    observed: int
+    control_place_hours: int
+    control_expected: float
+    control_observed: int
+    forecast_effect: float
+    forecast_lo: float
+    forecast_hi: float
+    did_effect: float | None
+    did_lo: float | None
+    did_hi: float | None
+    did_p_value: float | None
+    prevented: float | None = Field(description="[incidents]")
+    level: float
+    verdict: Literal["fewer", "more", "cannot_tell"]
+    detect_effect: float
+    more_needed: int | None
+    prior: float
+    strength: float
+    text: str
+    municipalities: list[str] | None
+    until: str
+    forecast_run_ids: list[int]
+    lang: Literal["sv", "en"]

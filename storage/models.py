@@ -215,3 +215,21 @@ class Municipality(Base):
     police_area: Mapped[str | None] = mapped_column(String(400), index=True)
     category_groups: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --------------------------------------------------------------------------- situation picture (issue 13)
+
+
+class SituationNote(Base):
+    """A decision noted at a situation-picture meeting (migration 0005); never changed."""
+
+    __tablename__ = "situation_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: when the decision was taken (UTC)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    text: Mapped[str] = mapped_column(Text)
+    #: the place ids it concerns; empty = the whole area
+    place_ids: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str | None] = mapped_column(String(1000))

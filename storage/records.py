@@ -122,3 +122,19 @@ class MunicipalityRecord:
     #: group name -> canonical categories; ``None``: the default groups
     category_groups: dict[str, list[str]] | None
     updated_at: dt.datetime
+
+
+# --------------------------------------------------------------------------- situation picture (issue 13)
+
+
+@dataclass(frozen=True)
+class NoteRecord:
+    """A decision of a situation-picture meeting: ``at`` when it was taken (UTC), the places it
+    concerns (empty: the whole area), who noted it and when it was stored."""
+
+    id: int
+    at: dt.datetime
+    text: str
+    place_ids: tuple[str, ...]
+    created_at: dt.datetime
+    actor: str | None

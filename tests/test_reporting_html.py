@@ -181,8 +181,14 @@ def test_bad_report(report: dict[str, Any], match: str) -> None:
 
 
 def _print_pdf(html: str, tmp_path: Path, name: str) -> bytes:
-    src, pdf = tmp_path / f"{name}.html", tmp_path / f"{name}.pdf"
+    src = tmp_path / f"{name}.html"
     src.write_text(html, encoding="utf-8")
+    return print_url_to_pdf(src.as_uri(), tmp_path, name)
+
+
+def print_url_to_pdf(url: str, tmp_path: Path, name: str) -> bytes:
+    """What headless Chromium prints of the page at ``url`` (a file or an HTTP server on loopback)."""
+    pdf = tmp_path / f"{name}.pdf"
     subprocess.run(
         [
             str(CHROMIUM),
@@ -195,7 +201,7 @@ def _print_pdf(html: str, tmp_path: Path, name: str) -> bytes:
             "--no-pdf-header-footer",
             f"--user-data-dir={tmp_path / 'profile'}",
             f"--print-to-pdf={pdf}",
-            src.as_uri(),
+            url,
         ],
         check=True,
         capture_output=True,
@@ -204,7 +210,7 @@ def _print_pdf(html: str, tmp_path: Path, name: str) -> bytes:
     return pdf.read_bytes()
 
 
-def _pages_and_text(pdf: bytes) -> tuple[int, str | None]:
+def pages_and_text(pdf: bytes) -> tuple[int, str | None]:
     """Page count (pypdf when installed, else the ``/Type /Page`` objects) and the text if pypdf can
     read it."""
     try:
@@ -277,18 +283,18 @@ def _big_town() -> dict[str, Any]:
 )
 def test_prints_to_at_most_two_a4_pages_per_municipality(tmp_path: Path) -> None:
     html = situation_html(_report())
-    pages, text = _pages_and_text(_print_pdf(html, tmp_path, "planted"))
+    pages, text = pages_and_text(_print_pdf(html, tmp_path, "planted"))
     assert 1 <= pages <= 2
     for heading in HEADINGS_SV:
         assert heading in (text if text is not None else html)
     busy = _big_town()
     assert len(busy["places"]) == 40 and len(busy["categories"]) == 15
-    pages, _ = _pages_and_text(_print_pdf(situation_html(busy), tmp_path, "busy"))
+    pages, _ = pages_and_text(_print_pdf(situation_html(busy), tmp_path, "busy"))
     assert 1 <= pages <= 2
     incidents, places = planted_town()
     places = pd.concat(
         [places, pd.DataFrame({"place_id": ["kyrkan"], "name": ["Kyrkbacken"], "municipality": ["Arboga"]})]
     )
     two = situation_html(situation_picture(incidents, places, TO, tz=TZ))
-    pages, _ = _pages_and_text(_print_pdf(two, tmp_path, "two"))
+    pages, _ = pages_and_text(_print_pdf(two, tmp_path, "two"))
     assert 2 <= pages <= 4  # each municipality starts on a new page and takes at most two

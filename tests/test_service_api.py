@@ -589,7 +589,7 @@ def test_listings_answer_for_their_roles(
         ("GET", "/api/v1/resources/0", {}),
         ("GET", "/api/v1/backtests/abc", {}),
         ("DELETE", "/api/v1/tokens/0", {}),
-        ("GET", "/api/v1/aggregates/incidents", {"by": "year"}),
+        ("GET", "/api/v1/aggregates/incidents", {"by": "decade"}),
         ("POST", "/api/v1/incidents/upload", {}),  # no file
         ("GET", "/api/v1/forecasts/latest/grid", {"start": "tomorrow"}),
     ],

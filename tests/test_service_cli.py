@@ -193,6 +193,8 @@ def test_dashboard_renders_heatmap_map_and_plan(server: str, demo: Path, tmp_pat
     assert len(re.findall(r"<tr data-place=", dom)) == 16
     assert re.search(r'<li class="window"[^>]*>[^<]+, (Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d\d:00–', dom)
     assert re.search(r"Forecast \d+: model \w+ v\w+, trained until 20", dom)
+    # the newest situation picture: the fortnight up to the day before the forecast's first day
+    assert re.search(r'<p id="report-summary">\d+ incidents \d{4}-\d\d-\d\d – \d{4}-\d\d-\d\d, against \d+ the', dom)
     assert token not in dom.split("<main>")[1]  # the token does not leak into the page
 
 

@@ -1,21 +1,26 @@
-"""Reading stored incidents: rows for analysts, counts per place and period for every role, the
-import history."""
+"""Reading stored incidents: rows for analysts, counts per place and period (day, week, month, year,
+in all; by category and source; year to date) for every role, the import history."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
 import pandas as pd
 from sqlalchemy import Engine
 
+from tryggplan.domain import InvalidInputError
 from tryggplan.storage import incidents as stored
 from tryggplan.storage import places as stored_places
+from tryggplan.storage import reports as stored_reports
 from tryggplan.storage.records import ImportRecordInfo
-from tryggplan.timeutil import check_tz
+from tryggplan.timeutil import check_tz, local_midnight
 from tryggplan.usecases.forecasts import parse_time
+from tryggplan.usecases.reports import parse_day
 
-Period = Literal["day", "week", "month"]
+Period = Literal["day", "week", "month", "year", "total"]
+PERIODS: tuple[str, ...] = ("day", "week", "month", "year", "total")
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,26 @@ def list_incidents(
     return IncidentPage(total, limit, offset, frame)
 
 
+def known_values(engine: Engine, column: Literal["category", "source"], municipality: list[str] | None) -> list[str]:
+    """The categories or sources of the stored incidents (of these municipalities), sorted."""
+    return stored_reports.distinct_values(engine, column, municipality)
+
+
+def _check_known(
+    engine: Engine, column: Literal["category", "source"], wanted: list[str] | None, municipality: list[str] | None
+) -> set[str] | None:
+    """The values asked for, case-insensitively; an unknown one is refused naming the known ones."""
+    if not wanted:
+        return None
+    known = known_values(engine, column, municipality)
+    folded = {k.casefold() for k in known}
+    for value in wanted:
+        if value.strip().casefold() not in folded:
+            listed = ", ".join(known) if known else "none: no incidents stored"
+            raise InvalidInputError(f"unknown {column} {value[:80]!r}: the known ones are {listed}")
+    return {v.strip().casefold() for v in wanted}
+
+
 def aggregate(
     engine: Engine,
     *,
@@ -62,18 +87,48 @@ def aggregate(
     municipality: list[str] | None = None,
     start: str | None = None,
     end: str | None = None,
+    category: list[str] | None = None,
+    source: list[str] | None = None,
+    ytd: str | None = None,
 ) -> pd.DataFrame:
-    """Incidents per place and local day / ISO week / month: ``place_id, period, count, weighted``."""
+    """Incidents per place and local day / ISO week / month / year, or in all (``by="total"``, period
+    ``total``): ``place_id, period, count, weighted``.
+
+    ``category`` and ``source`` keep those incidents only (case-insensitive; an unknown one is refused
+    naming the known ones). ``ytd`` (a date) keeps, in every year, 1 January to that date's day and
+    month (29 February is the last day of February), up to the date itself: years compare like for
+    like."""
     t0 = parse_time(start, tz, "start")
     t1 = parse_time(end, tz, "end")
+    if by not in PERIODS:
+        raise InvalidInputError(f"by {by!r}: use one of {', '.join(PERIODS)}")
+    cut: tuple[int, int] | None = None
+    if ytd is not None:
+        day = parse_day(ytd, "ytd")
+        cut = (day.month, day.day)
+        last = local_midnight(day + dt.timedelta(days=1), tz)
+        t1 = last if t1 is None else min(t1, last)
+    categories = _check_known(engine, "category", category, municipality)
+    sources = _check_known(engine, "source", source, municipality)
     frame = stored.read_incidents(engine, start=t0, end=t1, municipality=municipality)
+    if categories is not None:
+        frame = frame[frame["category"].fillna("").str.casefold().isin(categories)]
+    if sources is not None:
+        frame = frame[frame["source"].fillna("").str.casefold().isin(sources)]
+    local = pd.DatetimeIndex(frame["occurred_at"]).tz_convert(tz)
+    if cut is not None:
+        keep = (local.month < cut[0]) | ((local.month == cut[0]) & (local.day <= cut[1]))
+        frame, local = frame[keep], local[keep]
     if frame.empty:
         return pd.DataFrame({"place_id": [], "period": [], "count": [], "weighted": []})
-    local = pd.DatetimeIndex(frame["occurred_at"]).tz_convert(tz)
     if by == "day":
         period = local.strftime("%Y-%m-%d")
     elif by == "month":
         period = local.strftime("%Y-%m")
+    elif by == "year":
+        period = local.strftime("%Y")
+    elif by == "total":
+        period = pd.Index(["total"] * len(local))
     else:
         iso = local.isocalendar()
         period = pd.Index([f"{y}-W{w:02d}" for y, w in zip(iso["year"], iso["week"], strict=True)])
@@ -86,6 +141,13 @@ def aggregate(
     ).groupby(["place_id", "period"])
     out = grouped["weight"].agg(["size", "sum"]).reset_index()
     return out.rename(columns={"size": "count", "sum": "weighted"})
+
+
+def aggregate_totals(rows: pd.DataFrame) -> pd.DataFrame:
+    """The aggregate rows summed over the places: ``period, count, weighted``, by period."""
+    if rows.empty:
+        return pd.DataFrame({"period": [], "count": [], "weighted": []})
+    return rows.groupby("period", as_index=False)[["count", "weighted"]].sum()
 
 
 def list_imports(engine: Engine, limit: int = 100, offset: int = 0) -> list[ImportRecordInfo]:

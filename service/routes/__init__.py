@@ -15,11 +15,12 @@ from tryggplan.service.routes import (
     incidents,
     places,
     plans,
+    reports,
     tokens,
 )
 
 api_router = APIRouter()
-for module in (incidents, places, forecasts, plans, backtests, tokens, area):
+for module in (incidents, places, forecasts, plans, backtests, tokens, area, reports):
     api_router.include_router(module.router)
 
 health_router = health.router

@@ -25,6 +25,7 @@ from tryggplan.service.deps import EngineDep, SettingsDep, require
 from tryggplan.service.schemas import (
     AggregateOut,
     AggregateRow,
+    AggregateTotal,
     ErrorOut,
     ImportOut,
     ImportRecordOut,
@@ -240,16 +241,46 @@ def aggregate_incidents(
     principal: Reader,
     engine: EngineDep,
     settings: SettingsDep,
-    by: Literal["day", "week", "month"] = "week",
+    by: Literal["day", "week", "month", "year", "total"] = "week",
     municipality: Annotated[str | None, Query(max_length=MAX_NAME_CHARS)] = None,
     start: Annotated[str | None, Query(max_length=40)] = None,
     end: Annotated[str | None, Query(max_length=40)] = None,
+    category: Annotated[
+        list[str] | None, Query(max_length=100, description="only these categories (an unknown one is a 422)")
+    ] = None,
+    source: Annotated[
+        list[str] | None, Query(max_length=100, description="only these sources (an unknown one is a 422)")
+    ] = None,
+    ytd: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="year to date, YYYY-MM-DD: in every year only 1 January to this day and month (and "
+            "nothing after the date): years compare like for like",
+        ),
+    ] = None,
 ) -> AggregateOut:
-    """Incident counts per place and local day / ISO week / month (any role; no raw rows)."""
+    """Incident counts per place and local day / ISO week / month / year, or in all (``by=total``), with
+    ``totals`` per period over the places (any role; no raw rows). ``by=year&ytd=2026-11-29`` answers
+    "how many so far this year, against the same dates of earlier years"."""
     towns = access.municipality_filter(principal, municipality)
-    frame = incidents.aggregate(engine, tz=settings.tz, by=by, municipality=towns, start=start, end=end)
+    frame = incidents.aggregate(
+        engine,
+        tz=settings.tz,
+        by=by,
+        municipality=towns,
+        start=start,
+        end=end,
+        category=category,
+        source=source,
+        ytd=ytd,
+    )
     rows = [
         AggregateRow(place_id=str(p), period=str(per), count=int(n), weighted=float(w))
         for p, per, n, w in frame[["place_id", "period", "count", "weighted"]].itertuples(index=False)
     ]
-    return AggregateOut(by=by, tz=settings.tz, rows=rows)
+    totals = [
+        AggregateTotal(period=str(per), count=int(n), weighted=float(w))
+        for per, n, w in incidents.aggregate_totals(frame).itertuples(index=False)
+    ]
+    return AggregateOut(by=by, tz=settings.tz, rows=rows, totals=totals)

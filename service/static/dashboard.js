@@ -237,6 +237,38 @@ async function renderPlan() {
   return rec;
 }
 
+// The newest situation picture: the 14 days up to the day before the newest forecast starts.
+let REPORT_TO = "";
+
+function dayBefore(iso) {
+  const [y, m, d] = iso.slice(0, 10).split("-").map(Number);
+  return new Date(Date.UTC(y, m - 1, d - 1)).toISOString().slice(0, 10);
+}
+
+async function renderReport(daily) {
+  const first = (daily.rows || []).map((r) => r.date).sort()[0];
+  REPORT_TO = first ? dayBefore(first) : isoDate(new Date(Date.now() - 86400000));
+  const rep = await get("/reports/situation?to=" + REPORT_TO + "&days=14");
+  const t = rep.totals;
+  const change = t.change_vs_previous_pct === null ? "no comparison" : (t.change_vs_previous_pct > 0 ? "+" : "") + t.change_vs_previous_pct + " %";
+  document.getElementById("report-summary").textContent = t.count + " incidents " + rep.from + " – " + rep.to +
+    ", against " + t.previous + " the fortnight before (" + change + "): " + t.text + ". Year to date " +
+    rep.ytd.count + " against " + rep.ytd.last_year + " last year.";
+}
+
+async function download(kind) {
+  // a link cannot carry the token: fetch with it, then save the answer as a file
+  const r = await fetch(API + "/reports/situation." + kind + "?to=" + REPORT_TO + "&days=14",
+    { headers: { Authorization: "Bearer " + TOKEN } });
+  if (!r.ok) { setStatus("Could not fetch the report: HTTP " + r.status, true); return; }
+  const url = URL.createObjectURL(await r.blob());
+  const a = el("a", { href: url, download: "lagesbild-" + REPORT_TO + "." + kind });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
 async function load() {
   if (!TOKEN) {
     setStatus("Enter a reader token (from `tryggplan token create --role reader`) to see the risk picture.", true);
@@ -246,6 +278,7 @@ async function load() {
   try {
     const [daily] = await Promise.all([renderDaily(), renderWindows(), renderHeatmap(), renderMap()]);
     await renderPlan();
+    await renderReport(daily);
     document.getElementById("provenance").textContent = "Forecast " + daily.run_id + ": model " + daily.model +
       " v" + daily.model_version + ", trained until " + (daily.trained_until || "?") + ", generated " +
       (daily.generated_at || "?") + " (times in " + daily.tz + ").";
@@ -268,6 +301,8 @@ document.addEventListener("DOMContentLoaded", () => {
     try { localStorage.setItem(STORE, TOKEN); } catch (e) { /* storage may be disabled */ }
     load();
   });
+  document.getElementById("report-html").addEventListener("click", () => download("html"));
+  document.getElementById("report-csv").addEventListener("click", () => download("csv"));
   document.getElementById("token-forget").addEventListener("click", () => {
     try { localStorage.removeItem(STORE); } catch (e) { /* ignore */ }
     TOKEN = "";

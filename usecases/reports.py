@@ -1,0 +1,507 @@
+"""The situation picture (lägesbild) from the database, and its meeting notes (decisions).
+
+``tryggplan report situation`` and ``GET /api/v1/reports/situation`` (JSON, ``.html``, ``.csv``) both
+call :func:`situation`; ``tryggplan report note`` and ``POST /api/v1/reports/situation/notes`` call
+:func:`add_note`. The figures are :func:`tryggplan.reporting.situation.situation_picture`'s, fed with:
+
+* the incidents and places of the municipalities in scope;
+* the walk records (:func:`walk_records`, the one place that reads them) and the guard shifts of the
+  plans in force that have ended (:func:`shifts_in_force`; there is no guard record yet, so a guard
+  shift of the plan in force counts as worked once it has ended);
+* the newest finished forecast that covers the days after ``to``, per municipality
+  (:func:`ahead_windows`), and the shifts of the plans in force for those days, less the walks
+  recorded as cancelled or no-show;
+* the meeting notes taken from the start of the period to the end of the days after ``to``.
+
+Which plan is in force: for each ISO week, a plan's shift counts unless a later plan with shifts in
+that week was made before the shift started (that plan replaced it); identical shifts of several
+plans (a re-plan keeps the shifts already done) count once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from tryggplan.domain import DEFAULT_TZ, InvalidInputError
+from tryggplan.i18n import Lang, check_lang
+from tryggplan.reporting.html import situation_csv, situation_html
+from tryggplan.reporting.situation import situation_picture
+from tryggplan.storage import forecasts as runs
+from tryggplan.storage import incidents as stored
+from tryggplan.storage import places as stored_places
+from tryggplan.storage import plans as stored_plans
+from tryggplan.storage import reports as stored_reports
+from tryggplan.storage.records import NoteRecord, PlanRecordInfo
+from tryggplan.timeutil import check_tz, iso_week_of, local_midnight
+from tryggplan.usecases import forecasts
+from tryggplan.usecases.access import Principal, check_place
+
+DEFAULT_DAYS = 14
+MAX_DAYS = 366
+#: longest meeting note [characters]
+MAX_NOTE_CHARS = 2000
+#: most places one note may name
+MAX_NOTE_PLACES = 200
+#: the dates a report may end on: a year and two periods of a year back, and a period ahead, stay
+#: within what the time stamps hold (pandas: 1677-2262)
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2199, 12, 31)
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def parse_day(value: str | dt.date, what: str = "to") -> dt.date:
+    """A local date ``YYYY-MM-DD`` from :data:`FIRST_DAY` to :data:`LAST_DAY`; :class:`InvalidInputError`
+    saying how to write it otherwise."""
+    if isinstance(value, dt.datetime):
+        day = value.date()
+    elif isinstance(value, dt.date):
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value).strip())
+        except ValueError as exc:
+            raise InvalidInputError(
+                f"{what} {str(value)[:40]!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-11-29"
+            ) from exc
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidInputError(f"{what} {day.isoformat()} is out of range: give a date from {FIRST_DAY} to {LAST_DAY}")
+    return day
+
+
+def check_days(days: int) -> int:
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+        raise InvalidInputError(f"days must be a whole number from 1 to {MAX_DAYS}, got {days!r}")
+    return days
+
+
+def check_municipalities(engine: Engine, municipalities: Sequence[str] | None) -> list[str] | None:
+    """The municipalities asked for, each one that the stored places name (``None``: all)."""
+    if municipalities is None:
+        return None
+    wanted = list(dict.fromkeys(str(m).strip() for m in municipalities))
+    if not wanted or not all(wanted):
+        raise InvalidInputError("municipality is empty: name a municipality, e.g. Kungsör")
+    known = stored_places.municipalities(engine)
+    unknown = [m for m in wanted if m not in known]
+    if unknown:
+        listed = ", ".join(known) if known else "none yet: import places first"
+        raise InvalidInputError(f"unknown municipality {unknown[0][:80]!r}: the places name {listed}")
+    return wanted
+
+
+# --------------------------------------------------------------------------- walks and shifts
+
+
+@dataclass(frozen=True)
+class WalkDone:
+    """One walk record: an association's walk on a night (the date the night starts on), its status
+    (``completed``, ``no_show``, ``cancelled``) and, when it was recorded against a plan's shift,
+    the shift's area, places and times (ISO 8601 with offsets)."""
+
+    association: str
+    night: dt.date
+    status: str
+    recorded_at: dt.datetime
+    area: str | None = None
+    place_ids: tuple[str, ...] = ()
+    start: str | None = None
+    end: str | None = None
+    plan_id: int | None = None
+    shift_index: int | None = None
+
+    def record(self) -> dict[str, Any]:
+        """The walk record as :func:`tryggplan.reporting.situation.situation_picture` takes it."""
+        return {
+            "association": self.association,
+            "night": self.night.isoformat(),
+            "status": self.status,
+            "area": self.area,
+            "place_ids": list(self.place_ids),
+        }
+
+    def shift(self) -> dict[str, Any] | None:
+        """The walk's place-hours as a plan.json shift, when its places and times are known."""
+        if not (self.place_ids and self.start and self.end):
+            return None
+        return {
+            "kind": "night_walk",
+            "association": self.association,
+            "area": self.area,
+            "place_ids": list(self.place_ids),
+            "start": self.start,
+            "end": self.end,
+        }
+
+
+def _shift_night(shift: dict[str, Any]) -> dt.date | None:
+    night = shift.get("night")
+    try:
+        if night:
+            return dt.date.fromisoformat(str(night))
+        start = shift.get("start")
+        return pd.Timestamp(start).date() if start else None  # the local date of its own offset
+    except (TypeError, ValueError):
+        return None
+
+
+def _week_range(first: dt.date | None, last: dt.date | None) -> tuple[str | None, str | None]:
+    # a shift's week is that of its night; a night may start the day before a week begins
+    return (
+        iso_week_of(first - dt.timedelta(days=1)) if first is not None else None,
+        iso_week_of(last + dt.timedelta(days=1)) if last is not None else None,
+    )
+
+
+def walk_records(
+    engine: Engine, first_night: dt.date | None = None, last_night: dt.date | None = None
+) -> list[WalkDone]:
+    """The walk records of the nights ``first_night..last_night`` (``None``: open), one per walk
+    (association and night; the latest record wins), sorted by night and association.
+
+    This is the one place the reports and the walk evaluation read walk records. Today they are the
+    records of plan shifts (``storage.plans.walks_of``) read with their plans' documents; when the
+    season ledger replaces them, only this function changes.
+    """
+    latest: dict[tuple[str, dt.date], tuple[tuple[dt.datetime, int], WalkDone]] = {}
+    for plan in stored_reports.plans_for_weeks(engine, *_week_range(first_night, last_night)):
+        shifts = plan.plan.get("shifts") or []
+        for walk in stored_plans.walks_of(engine, plan.id):
+            if not 0 <= walk.shift_index < len(shifts):
+                continue
+            shift = shifts[walk.shift_index]
+            night = _shift_night(shift)
+            association = shift.get("association")
+            if night is None or not association:
+                continue
+            if (first_night is not None and night < first_night) or (last_night is not None and night > last_night):
+                continue
+            done = WalkDone(
+                association=str(association),
+                night=night,
+                status=walk.status,
+                recorded_at=walk.recorded_at,
+                area=shift.get("area"),
+                place_ids=tuple(str(p) for p in shift.get("place_ids") or ()),
+                start=shift.get("start"),
+                end=shift.get("end"),
+                plan_id=plan.id,
+                shift_index=walk.shift_index,
+            )
+            key, order = (done.association, night), (walk.recorded_at, walk.id)
+            if key not in latest or order >= latest[key][0]:
+                latest[key] = (order, done)
+    return sorted((w for _, w in latest.values()), key=lambda w: (w.night, w.association.casefold()))
+
+
+@dataclass(frozen=True)
+class ShiftInForce:
+    """A shift (plan.json form) of the plan in force, with the plan it comes from."""
+
+    shift: dict[str, Any]
+    plan_id: int
+    forecast_run_id: int
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+
+def shifts_in_force(plans: Sequence[PlanRecordInfo]) -> list[ShiftInForce]:
+    """The shifts of ``plans`` that were (or are) in force, in time order (see the module docstring)."""
+    by_week: dict[str, dict[int, list[ShiftInForce]]] = {}
+    created: dict[int, dt.datetime] = {}
+    for plan in plans:
+        created[plan.id] = plan.created_at
+        for shift in plan.plan.get("shifts") or []:
+            night = _shift_night(shift)
+            try:
+                start, end = pd.Timestamp(shift["start"]), pd.Timestamp(shift["end"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if night is None or start.tzinfo is None or end.tzinfo is None or not shift.get("place_ids"):
+                continue
+            item = ShiftInForce(shift, plan.id, plan.forecast_run_id, start, end)
+            by_week.setdefault(iso_week_of(night), {}).setdefault(plan.id, []).append(item)
+    seen: set[tuple[Any, ...]] = set()
+    kept: list[ShiftInForce] = []
+    for week_plans in by_week.values():
+        ids = sorted(week_plans)
+        for i, plan_id in enumerate(ids):
+            replaced_at = created[ids[i + 1]] if i + 1 < len(ids) else None
+            for item in week_plans[plan_id]:
+                if replaced_at is not None and item.start >= replaced_at:
+                    continue
+                s = item.shift
+                key = (s.get("kind"), s.get("association") or s.get("guard"), item.start, item.end)
+                key += tuple(sorted(map(str, s["place_ids"])))
+                if key not in seen:
+                    seen.add(key)
+                    kept.append(item)
+    kept.sort(key=lambda x: (x.start, str(x.shift.get("association") or x.shift.get("guard") or "")))
+    return kept
+
+
+def guard_shifts_worked(shifts: Sequence[ShiftInForce], now: dt.datetime) -> list[ShiftInForce]:
+    """The guard shifts in force that have ended by ``now`` (there is no guard record yet)."""
+    return [s for s in shifts if s.shift.get("kind") == "guard" and s.end <= now]
+
+
+def now_utc(now: dt.datetime | None = None) -> pd.Timestamp:
+    """``now`` (tz-aware), default the clock."""
+    stamp = pd.Timestamp(now) if now is not None else pd.Timestamp.now(tz="UTC")
+    if stamp.tzinfo is None:
+        raise InvalidInputError("now needs a time zone")
+    return stamp
+
+
+# --------------------------------------------------------------------------- look ahead
+
+
+def ahead_windows(
+    engine: Engine, places: pd.DataFrame, first: dt.date, days: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """High-risk windows of the local days ``first .. first + days - 1`` for ``places``, each
+    municipality's from the newest finished forecast covering those days (one for that municipality
+    or an area-wide one), and the earliest ``trained_until`` of the forecasts used (``None``: no
+    forecast covers them)."""
+    if places.empty:
+        return [], None
+    last = first + dt.timedelta(days=days - 1)
+    candidates = [runs.get_run(engine, i) for i in stored_reports.runs_covering(engine, first, last)]
+    town_of = {
+        str(p): (m if isinstance(m, str) and m else "")
+        for p, m in zip(places["place_id"], places["municipality"], strict=True)
+    }
+    names = {
+        str(p): (n if isinstance(n, str) and n else str(p))
+        for p, n in zip(places["place_id"], places["name"], strict=True)
+    }
+    chosen: dict[int, set[str]] = {}
+    for town in sorted(set(town_of.values())):
+        run = next((r for r in candidates if r.municipality is None or (town and r.municipality == town)), None)
+        if run is not None:
+            chosen.setdefault(run.id, set()).add(town)
+    windows: list[dict[str, Any]] = []
+    trained: list[dt.datetime] = []
+    for run in candidates:
+        if run.id not in chosen:
+            continue
+        ids = sorted(p for p, t in town_of.items() if t in chosen[run.id])
+        grid = runs.read_grid(
+            engine,
+            run,
+            place_ids=ids,
+            start=local_midnight(first, run.tz),
+            end=local_midnight(last + dt.timedelta(days=1), run.tz),
+        )
+        if grid.empty:
+            continue
+        if run.trained_until is not None:
+            trained.append(run.trained_until)
+        frame = forecasts.grid_windows(
+            grid,
+            tz=run.tz,
+            place_names=names,
+            town_of={p: town_of[p] for p in ids},
+            town_rates=runs.town_base_rates(engine, run),
+        )
+        windows += [
+            {
+                "place_id": str(r.place_id),
+                "label": str(r.label),
+                "start": pd.Timestamp(r.start).isoformat(),
+                "end": pd.Timestamp(r.end).isoformat(),
+                "expected": float(r.expected),
+            }
+            for r in frame.itertuples(index=False)
+        ]
+    return windows, (min(trained).isoformat() if trained else None)
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def situation(
+    engine: Engine,
+    to: str | dt.date,
+    *,
+    days: int = DEFAULT_DAYS,
+    municipalities: Sequence[str] | None = None,
+    tz: str = DEFAULT_TZ,
+    lang: str = "sv",
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The situation picture of the ``days`` local days ending with ``to`` as a JSON-ready dict
+    (DESIGN.md, "Situation picture"; the extras of
+    :func:`tryggplan.reporting.situation.situation_picture`), for ``municipalities`` (``None``: all).
+    ``now`` (default the clock) decides which guard shifts have been worked."""
+    language: Lang = check_lang(lang)
+    check_tz(tz)
+    day = parse_day(to, "to")
+    days = check_days(days)
+    scope = check_municipalities(engine, municipalities)
+    moment = now_utc(now)
+    places = stored.read_places(engine, municipality=scope)
+    frm = day - dt.timedelta(days=days - 1)
+    after = day + dt.timedelta(days=1)
+    ahead_end = after + dt.timedelta(days=days)
+    earliest = min(dt.date(day.year - 1, 1, 1), frm - dt.timedelta(days=days))
+    incidents = stored.read_incidents(
+        engine, start=local_midnight(earliest, tz), end=local_midnight(after, tz), municipality=scope
+    )
+    walks = walk_records(engine, frm, day)
+    in_force = shifts_in_force(stored_reports.plans_for_weeks(engine, *_week_range(frm, ahead_end)))
+    period_start, period_end = local_midnight(frm, tz), local_midnight(after, tz)
+    covered = [s for w in walks if w.status == "completed" and (s := w.shift()) is not None]
+    covered += [s.shift for s in guard_shifts_worked(in_force, moment) if s.start < period_end and s.end > period_start]
+    ahead_start, ahead_stop = local_midnight(after, tz), local_midnight(ahead_end, tz)
+    # a walk recorded as cancelled or no-show is not in the plan any more
+    called_off = {
+        (w.association, w.night) for w in walk_records(engine, day, ahead_end) if w.status in ("cancelled", "no_show")
+    }
+    planned = [
+        s.shift
+        for s in in_force
+        if s.start < ahead_stop
+        and s.end > ahead_start
+        and (str(s.shift.get("association") or ""), _shift_night(s.shift)) not in called_off
+    ]
+    windows, trained_until = ahead_windows(engine, places, after, days)
+    notes = [
+        {"at": n.at.isoformat(), "text": n.text, "place_ids": list(n.place_ids)}
+        for n in stored_reports.list_notes(engine, start=local_midnight(frm, tz), end=ahead_stop)
+    ]
+    return situation_picture(
+        incidents,
+        places,
+        day,
+        days=days,
+        tz=tz,
+        municipalities=scope,
+        walks=[w.record() for w in walks],
+        covered=covered,
+        windows=windows,
+        trained_until=trained_until,
+        planned=planned,
+        notes=notes,
+        lang=language,
+    )
+
+
+def situation_as_html(report: dict[str, Any], lang: str | None = None) -> str:
+    """The report as one print-ready HTML page (Swedish unless ``lang="en"``)."""
+    return situation_html(report, lang=check_lang(lang) if lang is not None else None)
+
+
+def situation_as_csv(report: dict[str, Any], lang: str | None = None) -> bytes:
+    """The report's look-back tables as CSV for Swedish Excel."""
+    return situation_csv(report, lang=check_lang(lang) if lang is not None else None)
+
+
+# --------------------------------------------------------------------------- notes
+
+
+def add_note(
+    engine: Engine,
+    text: str,
+    place_ids: Sequence[str] = (),
+    *,
+    at: str | dt.datetime | None = None,
+    tz: str = DEFAULT_TZ,
+    actor: str | None = None,
+    principal: Principal | None = None,
+    now: dt.datetime | None = None,
+) -> NoteRecord:
+    """Store a decision of a situation-picture meeting about ``place_ids`` (none: the whole area),
+    taken ``at`` (default now; a date or local time in ``tz``, or ISO 8601 with an offset; not in the
+    future). A scoped ``principal`` may note only its municipalities' places and must name them."""
+    body = (text or "").strip()
+    if not body:
+        raise InvalidInputError("the note has no text: write what was decided")
+    if len(body) > MAX_NOTE_CHARS:
+        raise InvalidInputError(f"the note is {len(body)} characters long: keep it to {MAX_NOTE_CHARS}")
+    ids = list(dict.fromkeys(str(p).strip() for p in place_ids))
+    if any(not p for p in ids):
+        raise InvalidInputError("a place id of the note is empty: name each place by its place_id")
+    if len(ids) > MAX_NOTE_PLACES:
+        raise InvalidInputError(f"the note names {len(ids)} places: name at most {MAX_NOTE_PLACES}")
+    known = stored_places.place_municipalities(engine, ids) if ids else {}
+    missing = [p for p in ids if p not in known]
+    if missing:
+        raise InvalidInputError(f"unknown place {missing[0][:80]!r}: a note names stored places by their place_id")
+    if principal is not None:
+        for p in ids:
+            check_place(principal, p, known[p])
+        if principal.scoped and not ids:
+            raise InvalidInputError(
+                f"this token is for {', '.join(principal.municipalities or ())}: name the places the note concerns"
+            )
+    moment = now_utc(now)
+    when = forecasts.parse_time(at, check_tz(tz), "at") if isinstance(at, str) else at
+    if when is None:
+        when = moment
+    when = pd.Timestamp(when)
+    if when.tzinfo is None:
+        raise InvalidInputError("at needs a time zone, e.g. 2026-12-01T10:00:00+01:00")
+    if when > moment + pd.Timedelta(minutes=5):
+        raise InvalidInputError(
+            f"at {when.isoformat()} is in the future: a note records a decision already taken (leave at out for now)"
+        )
+    return stored_reports.add_note(engine, when.tz_convert("UTC").floor("s").to_pydatetime(), body, ids, actor)
+
+
+def list_notes(
+    engine: Engine,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    tz: str = DEFAULT_TZ,
+    principal: Principal | None = None,
+    limit: int = 200,
+) -> list[NoteRecord]:
+    """Meeting notes taken in ``[start, end)`` (dates or times in ``tz``), oldest first; a scoped
+    ``principal`` sees the notes about its municipalities' places only."""
+    check_tz(tz)
+    t0 = forecasts.parse_time(start, tz, "start")
+    t1 = forecasts.parse_time(end, tz, "end")
+    notes = stored_reports.list_notes(
+        engine,
+        start=t0.to_pydatetime() if t0 is not None else None,
+        end=t1.to_pydatetime() if t1 is not None else None,
+        limit=None if principal is not None and principal.scoped else limit,
+    )
+    if principal is not None and principal.scoped:
+        places = {p for n in notes for p in n.place_ids}
+        towns = stored_places.place_municipalities(engine, sorted(places)) if places else {}
+        notes = [n for n in notes if any(principal.may_see(towns.get(p)) for p in n.place_ids)][-limit:]
+    return notes
+
+
+def note_dict(note: NoteRecord) -> dict[str, Any]:
+    return {
+        "id": note.id,
+        "at": note.at.isoformat(),
+        "text": note.text,
+        "place_ids": list(note.place_ids),
+        "created_at": note.created_at.isoformat(),
+        "actor": note.actor,
+    }
+
+
+__all__ = [
+    "ShiftInForce",
+    "WalkDone",
+    "add_note",
+    "ahead_windows",
+    "list_notes",
+    "note_dict",
+    "shifts_in_force",
+    "situation",
+    "walk_records",
+]
