@@ -6,7 +6,7 @@ when it was stored. Notes are never changed; the next report lists them with wha
 their places since.
 
 Revision ID: 0005
-Revises: 0003 (re-chained after 0004, the season ledger, when the branches are merged)
+Revises: 0008
 """
 
 from __future__ import annotations
