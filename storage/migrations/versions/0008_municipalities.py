@@ -25,14 +25,14 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_municipalities_police_area", "municipalities", ["police_area"])
-    with op.batch_alter_table("forecast_runs", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("category_group", sa.String(100), nullable=True))
-        batch_op.add_column(sa.Column("weighted", sa.Boolean(), nullable=False, server_default=sa.false()))
+    # plain ADD COLUMN (SQLite has it): a batch operation would copy and drop forecast_runs, which the
+    # foreign key from plans forbids on a database that holds plans
+    op.add_column("forecast_runs", sa.Column("category_group", sa.String(100), nullable=True))
+    op.add_column("forecast_runs", sa.Column("weighted", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("forecast_runs", schema=None) as batch_op:
-        batch_op.drop_column("weighted")
-        batch_op.drop_column("category_group")
+    op.drop_column("forecast_runs", "weighted")
+    op.drop_column("forecast_runs", "category_group")
     op.drop_index("ix_municipalities_police_area", table_name="municipalities")
     op.drop_table("municipalities")
