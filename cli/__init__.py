@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from tryggplan.cli import backtest, data, forecast, ops, plan, service
+from tryggplan.cli import backtest, data, forecast, ops, plan, season, service
 from tryggplan.cli.common import run_guarded
 
 
@@ -27,7 +27,7 @@ def build_app() -> typer.Typer:
     def _root() -> None:
         """Crime-risk forecasts and optimal night-walk / guard plans for a municipality."""
 
-    for module in (data, forecast, backtest, plan, service, ops):
+    for module in (data, forecast, backtest, plan, season, service, ops):
         module.register(app)
 
     @app.command("version")
