@@ -343,7 +343,9 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def create_link(engine: Engine, municipality: str | None, association: str, actor: str) -> tuple[str, LinkInfo]:
+def create_link(
+    engine: Engine, municipality: str | None, association: str, actor: str, at: dt.datetime | None = None
+) -> tuple[str, LinkInfo]:
     """A new link for ``association``: its secret (shown once) and its description."""
     secret = LINK_PREFIX + secrets.token_urlsafe(32)
     with Session(engine) as session, session.begin():
@@ -352,7 +354,7 @@ def create_link(engine: Engine, municipality: str | None, association: str, acto
             association=association,
             secret_hash=hash_secret(secret),
             prefix=secret[:8],
-            created_at=utcnow(),
+            created_at=at or utcnow(),
             actor=actor,
             revoked=False,
         )
@@ -381,13 +383,13 @@ def get_link(engine: Engine, link_id: int) -> LinkInfo:
         return _link(row)
 
 
-def revoke_link(engine: Engine, link_id: int) -> LinkInfo:
+def revoke_link(engine: Engine, link_id: int, at: dt.datetime | None = None) -> LinkInfo:
     with Session(engine) as session, session.begin():
         row = session.get(AssociationLink, link_id) if 0 < link_id < 2**63 else None
         if row is None:
             raise NotFoundError(f"no association link {link_id}: see GET /api/v1/season/links")
         if not row.revoked:
-            row.revoked, row.revoked_at = True, utcnow()
+            row.revoked, row.revoked_at = True, at or utcnow()
         session.flush()
         return _link(row)
 

@@ -764,12 +764,14 @@ def link_calendar(engine: Engine, secret: str, now: dt.datetime, lang: str = "sv
 # --------------------------------------------------------------------------- links (coordinator)
 
 
-def create_link(engine: Engine, season: Season, association: str, actor: str) -> tuple[str, LinkInfo]:
+def create_link(
+    engine: Engine, season: Season, association: str, actor: str, now: dt.datetime | None = None
+) -> tuple[str, LinkInfo]:
     """A new link for an association of the season's spec: the secret is shown once."""
     names = [a.name for a in season.spec.associations]
     if association not in names:
         raise InvalidInputError(f"unknown association {association!r}: use one of {names}")
-    return stored.create_link(engine, season.municipality, association, actor)
+    return stored.create_link(engine, season.municipality, association, actor, now)
 
 
 def list_links(engine: Engine, season: Season, include_revoked: bool = False) -> list[LinkInfo]:
@@ -780,9 +782,9 @@ def get_link(engine: Engine, link_id: int) -> LinkInfo:
     return stored.get_link(engine, link_id)
 
 
-def revoke_link(engine: Engine, link_id: int) -> LinkInfo:
+def revoke_link(engine: Engine, link_id: int, now: dt.datetime | None = None) -> LinkInfo:
     """Revoke a link: its secret answers 404 from then on."""
-    return stored.revoke_link(engine, link_id)
+    return stored.revoke_link(engine, link_id, now)
 
 
 def records_of_plan(engine: Engine, plan_id: int) -> list[WalkRecordInfo]:

@@ -201,11 +201,11 @@ def list_links(
 
 
 @router.post("/season/links", response_model=LinkCreated, status_code=status.HTTP_201_CREATED, responses=_ERRORS)
-def create_link(body: LinkIn, principal: Coordinator, engine: EngineDep) -> LinkCreated:
+def create_link(body: LinkIn, principal: Coordinator, engine: EngineDep, now: NowDep) -> LinkCreated:
     """A new link for an association: its secret is shown only once. The association reads and answers its
     offers at ``offers_url`` and subscribes to ``calendar_url``, without a login; revoke it to shut it."""
     s = _season(engine, principal, body.municipality)
-    secret, link = season.create_link(engine, s, body.association, principal.actor)
+    secret, link = season.create_link(engine, s, body.association, principal.actor, now)
     return LinkCreated(
         **link_out(link).model_dump(),
         secret=secret,
@@ -219,4 +219,4 @@ def revoke_link(link_id: Annotated[int, Path(ge=1, le=2**62)], principal: Coordi
     """Revoke a link: its secret answers 404 from then on."""
     link = season.get_link(engine, link_id)
     access.check_owned(principal, link.municipality, f"link {link.id}")
-    return link_out(season.revoke_link(engine, link_id))
+    return link_out(season.revoke_link(engine, link_id, now))
