@@ -118,6 +118,8 @@ def set_clock(client: TestClient, when: dt.datetime) -> None:
     """Stop the app's clock at ``when`` (tz-aware): what plans, walk records and offers take as now."""
     assert when.tzinfo is not None
     client.app.state.clock = lambda: when  # type: ignore[attr-defined]
+
+
 ROOT = Path(__file__).resolve().parent.parent
 TRYGGPLAN = str(Path(sys.executable).with_name("tryggplan"))
 

@@ -14,7 +14,6 @@ from tryggplan.allocation.spec import demo_resources
 from tryggplan.allocation.synthetic import synthetic_grid, synthetic_places
 from tryggplan.cli import main
 
-
 NOW = "2026-03-23T00:00:00+01:00"  # Monday of 2026-W13, 00:00
 
 
