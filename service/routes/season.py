@@ -215,7 +215,9 @@ def create_link(body: LinkIn, principal: Coordinator, engine: EngineDep, now: No
 
 
 @router.delete("/season/links/{link_id}", response_model=LinkOut, responses=_ERRORS)
-def revoke_link(link_id: Annotated[int, Path(ge=1, le=2**62)], principal: Coordinator, engine: EngineDep) -> LinkOut:
+def revoke_link(
+    link_id: Annotated[int, Path(ge=1, le=2**62)], principal: Coordinator, engine: EngineDep, now: NowDep
+) -> LinkOut:
     """Revoke a link: its secret answers 404 from then on."""
     link = season.get_link(engine, link_id)
     access.check_owned(principal, link.municipality, f"link {link.id}")
