@@ -91,6 +91,8 @@ def _stored(
     walks: int | None,
     time_limit: float,
     files: tuple[Path | None, ...],
+    solver: str = "highs",
+    marginal: bool = True,
 ) -> PlanRecordInfo:
     """The plan made and stored as ``POST /api/v1/plans`` makes it."""
     if any(f is not None for f in files):
@@ -111,6 +113,8 @@ def _stored(
             walks=walks,
             actor=actor(),
             time_limit=time_limit,
+            solver=solver,  # type: ignore[arg-type]
+            marginal=marginal,
         )
     finally:
         engine.dispose()
@@ -231,6 +235,7 @@ def register(app: typer.Typer) -> None:
             record = _stored(
                 db, week, kind="week", now=t, municipality=municipality, resource_id=resource_id,
                 forecast_run=forecast_run, walks=walks, time_limit=time_limit, files=(forecast, resources, history),
+                solver=name, marginal=marginal,
             )  # fmt: skip
             stored_plan = plans.typed_plan(record.plan)
             _write(out, stored_plan, ics, csv, json.dumps(record.plan, indent=2, ensure_ascii=False))
@@ -320,7 +325,7 @@ def register(app: typer.Typer) -> None:
             first = from_week or iso_week_of(pd.Timestamp(t).tz_convert("Europe/Stockholm").date())
             record = _stored(
                 db, first, kind="season", now=t, municipality=municipality, resource_id=None, forecast_run=None,
-                walks=None, time_limit=time_limit, files=(forecast, resources, history),
+                walks=None, time_limit=time_limit, files=(forecast, resources, history), solver=name,
             )  # fmt: skip
             atomic_write(out, json.dumps(record.plan, indent=2, ensure_ascii=False).encode("utf-8"))
             doc = record.plan

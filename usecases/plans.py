@@ -265,6 +265,8 @@ def plan_from_store(
     walks: int | None = None,
     actor: str | None = None,
     time_limit: float = 60.0,
+    solver: SolverName = "highs",
+    marginal: bool = True,
 ) -> PlanRecordInfo:
     """Make and store (as a draft) the plan of ``week`` at ``now`` from a stored spec and forecast
     (default: the newest of the municipality's, or area-wide, ones) and the season ledger; the
@@ -294,7 +296,9 @@ def plan_from_store(
         kind=kind,
         walks=walks,
         history=history if len(history) else None,
+        solver=solver,
         time_limit=time_limit,
+        marginal=marginal,
         ledger_inputs=inputs,
     )
     return stored_plans.store_plan(
