@@ -46,6 +46,15 @@ ACTIVE = ("offered", "accepted")
 LINK_PREFIX = "ta_"
 
 
+def _utc(value: dt.datetime) -> dt.datetime:
+    """A stored time as the database gives it back: UTC (a row just written still holds the caller's zone)."""
+    return value.astimezone(dt.UTC)
+
+
+def _utc_or_none(value: dt.datetime | None) -> dt.datetime | None:
+    return None if value is None else _utc(value)
+
+
 def _key(municipality: str | None) -> str:
     return municipality or ""
 
@@ -61,7 +70,7 @@ def _record(w: WalkRecord) -> WalkRecordInfo:
         association=w.association,
         night=w.night,
         status=w.status,
-        recorded_at=w.recorded_at,
+        recorded_at=_utc(w.recorded_at),
         actor=w.actor,
         area=w.area,
         plan_id=w.plan_id,
@@ -79,13 +88,13 @@ def _offer(o: WalkOffer) -> OfferInfo:
         night=o.night,
         area=o.area,
         template=o.template,
-        start=o.start_at,
-        end=o.end_at,
+        start=_utc(o.start_at),
+        end=_utc(o.end_at),
         plan_id=o.plan_id,
         shift_index=o.shift_index,
         status=o.status,
-        offered_at=o.offered_at,
-        answered_at=o.answered_at,
+        offered_at=_utc(o.offered_at),
+        answered_at=_utc_or_none(o.answered_at),
         answered_by=o.answered_by,
         note=o.note,
     )
@@ -97,7 +106,7 @@ def _link(row: AssociationLink) -> LinkInfo:
         municipality=_town(row.municipality),
         association=row.association,
         prefix=row.prefix,
-        created_at=row.created_at,
+        created_at=_utc(row.created_at),
         actor=row.actor,
         revoked=row.revoked,
     )
@@ -127,7 +136,7 @@ def _snapshot(session: Session, key: str) -> LedgerSnapshot:
             association=p.association,
             nights=tuple(sorted(nights.get(p.id, []))),
             amount_sek=float(p.amount_sek),
-            paid_at=p.paid_at,
+            paid_at=_utc(p.paid_at),
             actor=p.actor,
         )
         for p in session.scalars(select(Payout).where(Payout.municipality == key).order_by(Payout.id))
@@ -246,7 +255,7 @@ class LedgerWrite:
             association=association,
             nights=tuple(sorted(nights)),
             amount_sek=float(amount_sek),
-            paid_at=paid_at,
+            paid_at=_utc(paid_at),
             actor=actor,
         )
 

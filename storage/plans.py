@@ -38,11 +38,11 @@ def _plan(p: PlanRecord) -> PlanRecordInfo:
         forecast_run_id=p.forecast_run_id,
         parent_id=p.parent_id,
         plan=p.plan,
-        created_at=p.created_at,
+        created_at=p.created_at.astimezone(dt.UTC),
         actor=p.actor,
         municipality=p.municipality,
         state=p.state,
-        published_at=p.published_at,
+        published_at=p.published_at.astimezone(dt.UTC) if p.published_at is not None else None,
     )
 
 
