@@ -38,7 +38,7 @@ from tryggplan.storage.models import (
     WalkRecord,
     utcnow,
 )
-from tryggplan.storage.plans import NewPlan, add_plan, plan_info
+from tryggplan.storage.plans import NewPlan, add_plan, plan_info, walk_info, walks_of
 from tryggplan.storage.records import LinkInfo, OfferInfo, PayoutInfo, PlanRecordInfo, WalkRecordInfo
 
 #: offers that still stand: the walk is planned (unless a record says what became of it)
@@ -61,23 +61,6 @@ def _key(municipality: str | None) -> str:
 
 def _town(key: str) -> str | None:
     return key or None
-
-
-def _record(w: WalkRecord) -> WalkRecordInfo:
-    return WalkRecordInfo(
-        id=w.id,
-        municipality=_town(w.municipality),
-        association=w.association,
-        night=w.night,
-        status=w.status,
-        recorded_at=_utc(w.recorded_at),
-        actor=w.actor,
-        area=w.area,
-        plan_id=w.plan_id,
-        shift_index=w.shift_index,
-        corrects=w.corrects,
-        note=w.note,
-    )
 
 
 def _offer(o: WalkOffer) -> OfferInfo:
@@ -123,7 +106,7 @@ class LedgerSnapshot:
 
 def _snapshot(session: Session, key: str) -> LedgerSnapshot:
     records = [
-        _record(w)
+        walk_info(w)
         for w in session.scalars(select(WalkRecord).where(WalkRecord.municipality == key).order_by(WalkRecord.id))
     ]
     nights: dict[int, list[dt.date]] = {}
@@ -158,9 +141,7 @@ def read_ledger(engine: Engine, municipality: str | None) -> LedgerSnapshot:
 
 def records_of_plan(engine: Engine, plan_id: int) -> list[WalkRecordInfo]:
     """The records made from a plan's shifts, in the order they were made."""
-    with Session(engine) as session:
-        stmt = select(WalkRecord).where(WalkRecord.plan_id == plan_id).order_by(WalkRecord.id)
-        return [_record(w) for w in session.scalars(stmt)]
+    return walks_of(engine, plan_id)
 
 
 def get_offer(engine: Engine, offer_id: int) -> OfferInfo:
@@ -229,7 +210,7 @@ class LedgerWrite:
                 f"the walk of {association!r} on the night of {night} was recorded by someone else a moment "
                 "ago: reload the season's walks (GET /api/v1/season/walks) and correct that record if needed"
             ) from exc
-        return _record(row)
+        return walk_info(row)
 
     def add_payout(
         self, association: str, nights: Sequence[dt.date], amount_sek: float, paid_at: dt.datetime, actor: str

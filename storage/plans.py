@@ -15,8 +15,8 @@ from sqlalchemy import Engine, Select, select
 from sqlalchemy.orm import Session
 
 from tryggplan.domain import InvalidInputError, NotFoundError
-from tryggplan.storage.models import PlanRecord, ResourceSpec, utcnow
-from tryggplan.storage.records import PlanRecordInfo, ResourceRecord
+from tryggplan.storage.models import PlanRecord, ResourceSpec, WalkRecord, utcnow
+from tryggplan.storage.records import PlanRecordInfo, ResourceRecord, WalkRecordInfo
 
 #: municipalities a read is limited to; ``None`` = no limit
 Municipalities = list[str] | None
@@ -215,3 +215,32 @@ def list_plans(
         stmt = stmt.where(PlanRecord.week == week)
     with Session(engine) as session:
         return [_plan(p) for p in session.scalars(stmt)]
+
+
+# --------------------------------------------------------------------------- walks recorded from a plan
+
+
+def walk_info(w: WalkRecord) -> WalkRecordInfo:
+    """A stored record of the season ledger (times in UTC, ``municipality`` ``None`` for ``''``)."""
+    return WalkRecordInfo(
+        id=w.id,
+        municipality=w.municipality or None,
+        association=w.association,
+        night=w.night,
+        status=w.status,
+        recorded_at=w.recorded_at.astimezone(dt.UTC),
+        actor=w.actor,
+        area=w.area,
+        plan_id=w.plan_id,
+        shift_index=w.shift_index,
+        corrects=w.corrects,
+        note=w.note,
+    )
+
+
+def walks_of(engine: Engine, plan_id: int) -> list[WalkRecordInfo]:
+    """The season ledger's records made from this plan's shifts, in the order they were made (the
+    whole ledger: :mod:`tryggplan.storage.ledger`)."""
+    with Session(engine) as session:
+        stmt = select(WalkRecord).where(WalkRecord.plan_id == plan_id).order_by(WalkRecord.id)
+        return [walk_info(w) for w in session.scalars(stmt)]
