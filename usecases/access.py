@@ -3,7 +3,8 @@
 Roles:
 
 * ``reader`` (dashboards): places, forecasts, heatmaps, plans, aggregates; never raw incident rows
-* ``coordinator``: what a reader may, plus resources, plans and the walks recorded against them
+* ``coordinator``: what a reader may, plus resources, plans (make, publish) and the season ledger (walk
+  records, payouts, association links)
 * ``analyst``: what a reader may, plus imports, incidents, forecast runs and backtests
 * ``admin``: everything, and tokens
 
