@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, Select, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tryggplan.domain import InvalidInputError, NotFoundError
@@ -244,3 +245,48 @@ def walks_of(engine: Engine, plan_id: int) -> list[WalkRecordInfo]:
     with Session(engine) as session:
         stmt = select(WalkRecord).where(WalkRecord.plan_id == plan_id).order_by(WalkRecord.id)
         return [walk_info(w) for w in session.scalars(stmt)]
+
+
+def record_walk(
+    engine: Engine,
+    plan_id: int,
+    shift_index: int,
+    status: str,
+    note: str | None,
+    actor: str | None,
+    new_plan: NewPlan | None = None,
+) -> tuple[WalkRecordInfo, PlanRecordInfo | None]:
+    """The old storage call (one record per plan shift), kept for its callers: store the record of a
+    plan shift's night walk in the season ledger (association, night and area from the shift), and
+    ``new_plan`` with it. The ledger's rules are the use case's
+    (:func:`tryggplan.usecases.season.record_walk`, which every front end calls); here only the
+    database's guards hold: a second first record of the walk is refused with :class:`InvalidInputError`."""
+    with Session(engine) as session:
+        plan = session.get(PlanRecord, plan_id)
+        shifts = (plan.plan.get("shifts") or []) if plan is not None else []
+        if plan is None or not 0 <= shift_index < len(shifts) or shifts[shift_index].get("kind") != "night_walk":
+            raise InvalidInputError(f"plan {plan_id} has no night walk at shift {shift_index}")
+        shift = shifts[shift_index]
+        row = WalkRecord(
+            municipality=plan.municipality or "",
+            association=str(shift["association"]),
+            night=dt.date.fromisoformat(str(shift.get("night") or shift["start"][:10])),
+            status=status,
+            recorded_at=utcnow(),
+            actor=actor or "unknown",
+            area=shift.get("area"),
+            plan_id=plan_id,
+            shift_index=shift_index,
+            note=note,
+        )
+        session.add(row)
+        made = add_plan(session, new_plan) if new_plan is not None else None
+        try:
+            session.commit()
+        except IntegrityError as exc:
+            session.rollback()
+            raise InvalidInputError(
+                f"the walk of shift {shift_index} of plan {plan_id} is already recorded: "
+                "correct it in the season ledger"
+            ) from exc
+        return walk_info(row), (_plan(made) if made is not None else None)

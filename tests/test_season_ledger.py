@@ -548,3 +548,23 @@ def test_old_walk_records_move_into_the_ledger(tmp_path: Path) -> None:
         assert [r.id for r in plans.walks_of(engine, "2")] == [2, 3]
     finally:
         engine.dispose()
+
+
+def test_the_old_storage_call_writes_the_ledger(demo_client: TestClient, demo_tokens: dict[str, str]) -> None:
+    """``storage.plans.record_walk`` (the old one-record-per-shift call, kept for its callers) stores a ledger
+    record of the shift's walk; a second one of the same walk is refused by the database."""
+    from tryggplan.storage import plans as stored_plans
+
+    engine = demo_client.app.state.engine  # type: ignore[attr-defined]
+    plan = demo_client.get("/api/v1/plans/1", headers=auth(demo_tokens["reader"])).json()
+    index = next(i for i, s in enumerate(plan["plan"]["shifts"]) if s["kind"] == "night_walk")
+    walk, _ = stored_plans.record_walk(engine, 1, index, "completed", None, "test")
+    shift = plan["plan"]["shifts"][index]
+    assert (walk.association, str(walk.night), walk.plan_id, walk.shift_index) == (
+        shift["association"], shift["night"], 1, index,
+    )  # fmt: skip
+    with pytest.raises(InvalidInputError, match=f"the walk of shift {index} of plan 1 is already recorded"):
+        stored_plans.record_walk(engine, 1, index, "cancelled", None, "test")
+    with pytest.raises(InvalidInputError, match="plan 1 has no night walk at shift 999"):
+        stored_plans.record_walk(engine, 1, 999, "completed", None, "test")
+    assert demo_client.get("/api/v1/season", headers=auth(demo_tokens["reader"])).json()["walks_done"] == 1
