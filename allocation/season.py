@@ -41,6 +41,7 @@ from tryggplan.allocation.pacing import (
     PlacedWalk,
     SeasonPlan,
     SeasonWeek,
+    check_now,
     done_counts,
     night_values,
     pace,
@@ -50,7 +51,7 @@ from tryggplan.allocation.pacing import (
 )
 from tryggplan.allocation.plan import Plan
 from tryggplan.allocation.spec import WEEKDAYS, PinnedGuard, PinnedWalk, Resources, local_time
-from tryggplan.allocation.weekly import plan_from_risk, plan_week_at, require_now, spent_before
+from tryggplan.allocation.weekly import plan_from_risk, plan_week_at, spent_before
 from tryggplan.domain import InvalidInputError
 from tryggplan.timeutil import iso_week_of, parse_iso_week
 
@@ -62,7 +63,7 @@ def season_plan(
     resources: Resources,
     first_week: str,
     *,
-    now: dt.datetime | None = None,
+    now: dt.datetime | None,
     walks_left: int | None = None,
     done: Mapping[str, int] | None = None,
     accepted: Sequence[PinnedWalk] = (),
@@ -77,8 +78,8 @@ def season_plan(
 
     Parameters
     ----------
-    now : the moment the plan is made (tz-aware); weeks and shifts before it are not placed.
-        Omitting it is deprecated (DeprecationWarning; planned as if nothing had begun).
+    now : the moment the plan is made (tz-aware, required); weeks and shifts before it are not
+        placed. ``None`` (explicitly) plans as if nothing had begun (a backtest).
     walks_left : the season ledger's walks left (including ``accepted``), see
         :func:`tryggplan.allocation.pacing.pace`; ``None`` falls back to the deprecated
         ``season.walks - season.used`` with a warning
@@ -87,7 +88,7 @@ def season_plan(
     detail : place every walk (weekly MILP inside the forecast, the profile beyond); without
         it only the pacing (walks per week) is returned
     """
-    require_now(now, "season_plan")
+    check_now(now)
     if resources.season is None:
         raise InvalidInputError(NO_SEASON)
     g = normalise_grid(grid, resources.tz)
@@ -396,7 +397,7 @@ def replan(
     week: str,
     previous: dict[str, Any],
     *,
-    now: dt.datetime | None = None,
+    now: dt.datetime | None,
     cancel: list[tuple[str, dt.date]] | None = None,
     keep: Literal["all", "pinned"] = "all",
     walks: int | None = None,
@@ -425,9 +426,9 @@ def replan(
     With ``now`` (tz-aware): the earlier plan's shifts that started before it (not cancelled)
     are history, not re-placed: they leave the pins, their cost is added to ``spent_sek`` and
     their walks come off the week's number; the replacement and everything else start at or
-    after ``now``. Omitting ``now`` is deprecated (DeprecationWarning).
+    after ``now``. ``now`` is required (``None`` explicitly: as if the week had not begun).
     """
-    require_now(now, "replan")
+    check_now(now)
     pins, cancelled = pins_from_plan(previous, cancel, keep)
     n = walks if walks is not None else int(previous.get("walks_share", previous.get("walks", 0)) or 0)
     notes: list[str] = []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -356,23 +355,6 @@ def marginal_values(
     return out
 
 
-def require_now(now: dt.datetime | None, function: str) -> None:
-    """Warn (DeprecationWarning) when a planning function is called without ``now``.
-
-    Without it the plan is made as if the week had not begun (the behaviour before ``now``
-    existed); the library never reads the clock itself. ``now`` becomes required once the
-    CLI and the API pass it.
-    """
-    if now is None:
-        warnings.warn(
-            f"{function}() without now= plans as if the week had not begun: pass the moment the plan is "
-            "made (a tz-aware datetime); now= will be required",
-            DeprecationWarning,
-            stacklevel=3,
-        )
-    check_now(now)
-
-
 def week_bounds(week: str, tz: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     """Local Monday 00:00 of ``week`` and of the week after."""
     monday = parse_iso_week(week)
@@ -397,7 +379,7 @@ def plan_week(
     resources: Resources,
     week: str,
     *,
-    now: dt.datetime | None = None,
+    now: dt.datetime | None,
     walks: int | None = None,
     walks_left: int | None = None,
     done: Mapping[str, int] | None = None,
@@ -416,9 +398,9 @@ def plan_week(
     ----------
     grid : the risk grid (forecast contract); ``slot_start`` tz-aware, ``expected`` [incidents/h]
     resources : the validated resources spec
-    now : the moment the plan is made (tz-aware). Nothing that starts before it is placed
-        (walk options, guard hours, pinned shifts, must-cover hours); a week that is over is
-        refused. Omitting it is deprecated (a DeprecationWarning; the whole week is planned).
+    now : the moment the plan is made (tz-aware, required). Nothing that starts before it is
+        placed (walk options, guard hours, pinned shifts, must-cover hours); a week that is over
+        is refused. ``None`` (explicitly) plans as if the week had not begun (a backtest).
     walks : walks to place this week (from ``now`` on); ``None`` takes the week's share of the
         season pacing (:func:`tryggplan.allocation.pacing.pace`), which needs a ``season``
         block; without one the plan is refused with both fixes named
@@ -432,7 +414,6 @@ def plan_week(
         ``weekly_budget_sek`` and the plan's warnings say so
     history : optional incidents (canonical columns) for the season risk profile
     """
-    require_now(now, "plan_week")
     return plan_week_at(
         grid,
         resources,

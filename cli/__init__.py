@@ -11,7 +11,7 @@ import sys
 import typer
 
 from tryggplan import __version__
-from tryggplan.cli import area, backtest, data, evaluate, forecast, ops, plan, report, service
+from tryggplan.cli import area, backtest, data, evaluate, forecast, ops, plan, report, season, service
 from tryggplan.cli.common import run_guarded
 
 
@@ -28,7 +28,7 @@ def build_app() -> typer.Typer:
     def _root() -> None:
         """Crime-risk forecasts and optimal night-walk / guard plans for a municipality."""
 
-    for module in (data, forecast, backtest, plan, area, service, ops, report, evaluate):
+    for module in (data, forecast, backtest, plan, season, area, service, ops, report, evaluate):
         module.register(app)
 
     @app.command("version")

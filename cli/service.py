@@ -128,7 +128,7 @@ def register(app: typer.Typer) -> None:
         reader and coordinator tokens printed, then serve. Running it again reuses what exists."""
         settings = _settings(f"sqlite:///{(dir / 'tryggplan.db').resolve()}")
         summary = prepare_demo(
-            dir, settings.database_url, tz=settings.tz, seed=seed, model=model, today=dt.date.today()
+            dir, settings.database_url, tz=settings.tz, seed=seed, model=model, now=dt.datetime.now(dt.UTC)
         )
         for line in summary.lines():
             stdout.print(line)

@@ -15,6 +15,7 @@ handler that logs the traceback (never request data or tokens) and answers a JSO
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import time
@@ -179,9 +180,19 @@ async def _refuse_nul(send: Send, where: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+#: an association's link carries its secret in the path: logged as ``***``
+_SECRET_IN_PATH = re.compile(r"(/associations/)[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    """The request path as it may be logged: an association link's secret replaced by ``***``."""
+    return _SECRET_IN_PATH.sub(r"\1***", path)[:200]
+
+
 class AccessLogMiddleware:
     """One line per request: method, path, status, duration. The query string is left out on purpose
-    (the dashboard link carries ``?token=``), and so are bodies."""
+    (the dashboard link carries ``?token=``), and so are bodies; an association link's secret in the
+    path is replaced by ``***``."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -205,7 +216,7 @@ class AccessLogMiddleware:
             access_log.info(
                 "%s %s %d %.0f ms",
                 scope.get("method", "?"),
-                scope.get("path", "?")[:200],
+                loggable_path(scope.get("path", "?")),
                 status_code,
                 1000 * (time.perf_counter() - started),
             )
@@ -379,7 +390,7 @@ def _install_handlers(app: FastAPI) -> None:
             "error %s on %s %s: %s\n%s",
             error_id,
             request.method,
-            request.url.path,
+            loggable_path(request.url.path),
             type(exc).__name__,
             "".join(traceback.format_tb(exc.__traceback__)),
         )
@@ -419,6 +430,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    frozen = settings.frozen_now
+    if frozen is not None:
+        log.warning("the clock is frozen at %s (TRYGGPLAN_FROZEN_NOW): for tests and replays only", frozen.isoformat())
+    app.state.clock = (lambda: frozen) if frozen is not None else (lambda: dt.datetime.now(dt.UTC))
     _install_handlers(app)
     app.include_router(health_router)
     app.include_router(api_router, prefix=API_PREFIX)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Annotated
 
@@ -24,8 +25,15 @@ def get_engine(request: Request) -> Engine:
     return request.app.state.engine  # type: ignore[no-any-return]
 
 
+def get_now(request: Request) -> dt.datetime:
+    """The moment of the request (tz-aware UTC): what plans, walk records and offers take as ``now``.
+    ``app.state.clock`` (the real clock, or ``Settings.frozen_now``) so tests can pass the moment."""
+    return request.app.state.clock()  # type: ignore[no-any-return]
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
+NowDep = Annotated[dt.datetime, Depends(get_now)]
 
 
 def get_principal(

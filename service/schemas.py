@@ -331,6 +331,12 @@ class ResourceIn(BaseModel):
 
     name: str = Field(default="resources", min_length=1, max_length=200)
     spec: dict[str, Any] = Field(description="the coordinator's resources spec (tryggplan.allocation.spec)")
+    municipality: str | None = Field(
+        default=None,
+        max_length=400,
+        description="the municipality the spec, its plans and its season belong to (default: the token's own "
+        "municipality; none for a single-town deployment)",
+    )
 
 
 class ResourceOut(BaseModel):
@@ -338,6 +344,7 @@ class ResourceOut(BaseModel):
     name: str
     spec: dict[str, Any]
     created_at: dt.datetime
+    municipality: str | None = None
 
 
 class PlanRequest(BaseModel):
@@ -346,10 +353,23 @@ class PlanRequest(BaseModel):
     week: str = Field(pattern=r"^\d{4}-W\d{2}$", description="ISO week, e.g. 2026-W50")
     resource_id: int | None = Field(default=None, description="default: the newest resources spec")
     forecast_run_id: int | None = Field(default=None, description="default: the newest finished forecast")
-    kind: Literal["week", "season"] = "week"
+    kind: Literal["week", "season"] = Field(
+        default="week",
+        description="week: the week's plan; season: every remaining walk of the season placed from this week on",
+    )
     municipality: str | None = Field(
         default=None, max_length=MAX_NAME_CHARS, description="the municipality planned for"
     )
+    walks: int | None = Field(
+        default=None,
+        ge=0,
+        le=1000,
+        description="walks to place this week (default: the week's share of the season's walks left, which "
+        "needs a season block in the resources)",
+    )
+
+
+PlanState = Literal["draft", "published", "superseded"]
 
 
 class PlanOut(BaseModel):
@@ -357,10 +377,18 @@ class PlanOut(BaseModel):
     kind: str
     week: str | None
     status: str
+    state: PlanState = Field(description="draft until published (its walks offered to the associations)")
+    municipality: str | None = None
     resource_id: int
     forecast_run_id: int
     parent_id: int | None
-    created_at: dt.datetime
+    created_at: dt.datetime = Field(description="the moment the plan was made: nothing in it starts earlier")
+    published_at: dt.datetime | None = None
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="every pacing decision (weekly minimum dropped, capacity hit, walks moved between weeks), "
+        "what was already over or spent when the plan was made",
+    )
     plan: dict[str, Any]
 
 
@@ -369,10 +397,15 @@ class PlanSummary(BaseModel):
     kind: str
     week: str | None
     status: str
+    state: PlanState = "draft"
+    municipality: str | None = None
     parent_id: int | None
     created_at: dt.datetime
     cost_sek: float | None = None
     risk_covered_share: float | None = None
+
+
+WalkStatus = Literal["completed", "no_show", "cancelled"]
 
 
 class WalkIn(BaseModel):
@@ -382,20 +415,185 @@ class WalkIn(BaseModel):
         }
     )
 
-    shift_index: int = Field(ge=0, description="index into the plan's shifts")
-    status: Literal["cancelled", "completed"]
+    shift_index: int = Field(ge=0, le=100_000, description="index into the plan's shifts")
+    status: WalkStatus
     note: str | None = Field(default=None, max_length=2000)
     replan: bool = Field(default=True, description="for a cancelled walk: make a new plan without it")
 
 
 class WalkOut(BaseModel):
+    """One record of the season ledger."""
+
     id: int
-    plan_id: int
-    shift_index: int
+    association: str
+    night: dt.date
     status: str
+    area: str | None = None
+    plan_id: int | None
+    shift_index: int | None
+    corrects: int | None = Field(default=None, description="the record this one corrects")
     note: str | None
     recorded_at: dt.datetime
+    actor: str = Field(description="who recorded it")
     new_plan_id: int | None = None
+
+
+# --------------------------------------------------------------------------- season ledger
+
+
+class SeasonAssociationOut(BaseModel):
+    name: str
+    walks_done: int
+    walks_no_show: int
+    walks_planned: int
+    owed_sek: float
+    paid_sek: float
+    share: float | None = Field(description="its share of the walks done and planned (fairness), 0-1")
+
+
+class SeasonOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "municipality": None,
+                    "resource_id": 1,
+                    "walks_total": 40,
+                    "walks_done": 3,
+                    "walks_no_show": 1,
+                    "walks_planned": 4,
+                    "walks_left": 33,
+                    "pot_sek": 40000.0,
+                    "owed_sek": 1000.0,
+                    "paid_sek": 2000.0,
+                    "pot_left_sek": 33000.0,
+                    "cost_per_walk_sek": 1000.0,
+                    "associations": [],
+                    "warnings": [],
+                }
+            ]
+        }
+    )
+
+    municipality: str | None
+    resource_id: int = Field(description="the resources spec that defines the season")
+    walks_total: int | None
+    walks_done: int
+    walks_no_show: int
+    walks_planned: int
+    walks_left: int | None = Field(description="walks_total - walks_done - walks_planned")
+    pot_sek: float | None
+    owed_sek: float
+    paid_sek: float
+    pot_left_sek: float | None = Field(description="pot_sek - owed_sek - paid_sek - walks_planned x cost_per_walk_sek")
+    cost_per_walk_sek: float
+    associations: list[SeasonAssociationOut]
+    warnings: list[str] = Field(default_factory=list)
+
+
+class SeasonWalkIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"association": "Lions", "night": "2026-11-27", "status": "completed", "area": "Centrum"}]
+        }
+    )
+
+    association: str = Field(min_length=1, max_length=400)
+    night: dt.date = Field(description="the date the night starts on (a night runs 18:00-06:00)")
+    status: WalkStatus
+    area: str | None = Field(default=None, max_length=400)
+    plan_id: int | None = Field(default=None, ge=1, le=2**62, description="the plan whose walk this is")
+    shift_index: int | None = Field(default=None, ge=0, le=100_000, description="the walk's index in plan_id's shifts")
+    corrects: int | None = Field(
+        default=None, ge=1, le=2**62, description="the id of the walk's current record this record corrects"
+    )
+    note: str | None = Field(default=None, max_length=2000)
+    municipality: str | None = Field(default=None, max_length=400)
+
+
+class PayoutIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"association": "Lions"}]})
+
+    association: str = Field(min_length=1, max_length=400)
+    nights: list[dt.date] | None = Field(
+        default=None, max_length=1000, description="pay only these walks (default: every completed, unpaid one)"
+    )
+    municipality: str | None = Field(default=None, max_length=400)
+
+
+class PayoutOut(BaseModel):
+    id: int
+    association: str
+    walks: int
+    nights: list[dt.date]
+    amount_sek: float
+    paid_at: dt.datetime
+    actor: str
+
+
+OfferStatus = Literal["offered", "accepted", "declined", "withdrawn"]
+
+
+class OfferOut(BaseModel):
+    id: int
+    association: str
+    night: dt.date
+    area: str
+    template: str
+    start: dt.datetime = Field(description="local time with offset")
+    end: dt.datetime
+    plan_id: int
+    shift_index: int | None
+    status: OfferStatus
+    offered_at: dt.datetime
+    answered_at: dt.datetime | None
+    note: str | None
+
+
+class PublishOut(BaseModel):
+    plan: PlanOut
+    offered: list[OfferOut] = Field(description="the plan's walks as offered now (new, or standing and kept)")
+    withdrawn: list[OfferOut] = Field(description="earlier offers of the same weeks that are not in this plan")
+    notes: list[str] = Field(description="walks not offered and why; accepted walks kept although not in the plan")
+
+
+class LinkIn(BaseModel):
+    association: str = Field(min_length=1, max_length=400)
+    municipality: str | None = Field(default=None, max_length=400)
+
+
+class LinkOut(BaseModel):
+    id: int
+    association: str
+    municipality: str | None
+    prefix: str
+    created_at: dt.datetime
+    revoked: bool
+
+
+class LinkCreated(LinkOut):
+    secret: str = Field(description="the link's secret; shown only once")
+    offers_url: str = Field(description="GET: the association's walks; POST .../{offer_id}: accept or decline")
+    calendar_url: str = Field(description="the association's accepted walks as a subscribable iCalendar feed")
+
+
+class LinkOffersOut(BaseModel):
+    association: str
+    municipality: str | None
+    offers: list[OfferOut]
+
+
+class AnswerIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"answer": "accept"}]})
+
+    answer: Literal["accept", "decline"]
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class AnswerOut(BaseModel):
+    offer: OfferOut
+    new_plan_id: int | None = Field(description="after a decline: the re-made plan that offers the walk elsewhere")
+    notes: list[str]
 
 
 # --------------------------------------------------------------------------- backtests

@@ -6,6 +6,7 @@ for every other field, e.g. ``TRYGGPLAN_MAX_UPLOAD_BYTES=10000000``.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
@@ -34,6 +35,18 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="time limit of one plan's solve [s]; the best plan found by then is returned"
     )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    frozen_now: dt.datetime | None = Field(
+        default=None,
+        description="the service's clock stopped at this instant (ISO 8601 with offset): what plans, walk "
+        "records and offers take as 'now'. For tests and replays of a past week only; never in production",
+    )
+
+    @field_validator("frozen_now")
+    @classmethod
+    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+            raise ValueError("give the instant with its offset, e.g. 2025-12-03T12:00:00+01:00")
+        return value
 
     @field_validator("tz")
     @classmethod

@@ -105,6 +105,20 @@ def get_run(
         return _record(found)
 
 
+def latest_run_for(engine: Engine, municipality: str | None) -> ForecastRunRecord:
+    """The newest finished run that covers ``municipality``: one made for it or an area-wide one
+    (``None``: the newest finished run of any kind)."""
+    stmt = select(ForecastRun).where(ForecastRun.status == "done")
+    if municipality is not None:
+        stmt = stmt.where((ForecastRun.municipality == municipality) | ForecastRun.municipality.is_(None))
+    with Session(engine) as session:
+        run = session.scalars(stmt.order_by(ForecastRun.id.desc()).limit(1)).first()
+        if run is None:
+            where = f" for {municipality[:80]!r}" if municipality is not None else ""
+            raise NotFoundError(f"no finished forecast{where} yet: start one with POST /api/v1/forecasts")
+        return _record(run)
+
+
 def list_runs(engine: Engine, limit: int = 50) -> list[ForecastRunRecord]:
     """Runs, newest first."""
     with Session(engine) as session:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -157,6 +158,9 @@ class ResourceSpec(Base):
     spec: Mapped[dict[str, Any]] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     actor: Mapped[str | None] = mapped_column(String(1000))
+    #: the municipality the spec, its plans and its season ledger belong to (migration 0004);
+    #: null = a single-town deployment
+    municipality: Mapped[str | None] = mapped_column(String(400), index=True)
 
 
 class PlanRecord(Base):
@@ -170,22 +174,53 @@ class PlanRecord(Base):
     forecast_run_id: Mapped[int] = mapped_column(ForeignKey("forecast_runs.id"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
     plan: Mapped[dict[str, Any]] = mapped_column()
+    #: the moment the plan was made (its ``now``: nothing in it starts earlier)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     actor: Mapped[str | None] = mapped_column(String(1000))
+    #: the municipality of its resources spec (migration 0004); null = a single-town deployment
+    municipality: Mapped[str | None] = mapped_column(String(400), index=True)
+    #: ``draft`` until published (its walks offered), ``published``, ``superseded`` by a newer
+    #: published plan of the same week (or season)
+    state: Mapped[str] = mapped_column(String(20), default="draft", server_default="draft")
+    published_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 class WalkRecord(Base):
+    """One record of one walk of the season ledger (migration 0004; was one row per plan shift).
+
+    A walk is (``municipality``, ``association``, ``night``); ``municipality`` is ``''`` for a
+    single-town deployment (not null, so the unique indexes below hold there too). Records are
+    never changed: a correction is a new row naming the record it corrects. The indexes make
+    two records racing in fail at the database: one first record per walk, one correction per
+    record.
+    """
+
     __tablename__ = "walk_records"
-    #: one record per plan shift (migration 0002): concurrent recordings cannot double count
-    __table_args__ = (Index("uq_walk_records_plan_shift", "plan_id", "shift_index", unique=True),)
+    __table_args__ = (
+        Index("uq_walk_records_corrects", "corrects", unique=True),
+        Index(
+            "uq_walk_records_walk",
+            "municipality",
+            "association",
+            "night",
+            unique=True,
+            sqlite_where=text("corrects IS NULL"),
+            postgresql_where=text("corrects IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
-    shift_index: Mapped[int] = mapped_column(Integer)
+    municipality: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    association: Mapped[str] = mapped_column(String(400))
+    night: Mapped[dt.date] = mapped_column()
     status: Mapped[str] = mapped_column(String(20))
-    note: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    actor: Mapped[str | None] = mapped_column(String(1000))
+    actor: Mapped[str] = mapped_column(String(1000))
+    area: Mapped[str | None] = mapped_column(String(400))
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), index=True)
+    shift_index: Mapped[int | None] = mapped_column(Integer)
+    corrects: Mapped[int | None] = mapped_column(ForeignKey("walk_records.id"))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class BacktestJob(Base):
@@ -233,3 +268,84 @@ class SituationNote(Base):
     place_ids: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     actor: Mapped[str | None] = mapped_column(String(1000))
+
+
+# --------------------------------------------------------------------------- season ledger (issue 12, migration 0004)
+
+
+class SeasonLedger(Base):
+    """One row per season ledger (``municipality``, ``''`` = a single-town deployment). Every write
+    to a ledger (walk records, payouts, publishing, offers answered) first bumps ``version`` in its
+    transaction: the row lock serialises the ledger's writers (their checks see each other's
+    writes), and the sum of the versions tells the read cache that plans or offers changed."""
+
+    __tablename__ = "season_ledgers"
+
+    municipality: Mapped[str] = mapped_column(String(400), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Payout(Base):
+    """One payment to one association for some of its completed walks (``payout_walks``)."""
+
+    __tablename__ = "payouts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    municipality: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    association: Mapped[str] = mapped_column(String(400))
+    amount_sek: Mapped[float] = mapped_column(Float)
+    paid_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(1000))
+
+
+class PayoutWalk(Base):
+    """A walk paid by a payout; the primary key makes the database refuse paying a walk twice."""
+
+    __tablename__ = "payout_walks"
+
+    municipality: Mapped[str] = mapped_column(String(400), primary_key=True)
+    association: Mapped[str] = mapped_column(String(400), primary_key=True)
+    night: Mapped[dt.date] = mapped_column(primary_key=True)
+    payout_id: Mapped[int] = mapped_column(ForeignKey("payouts.id"), index=True)
+
+
+class WalkOffer(Base):
+    """A walk of a published plan offered to its association: ``offered``, ``accepted``,
+    ``declined`` or ``withdrawn`` (by a newer plan or a cancellation). One row per walk
+    (association and night) of a ledger; publishing again updates it."""
+
+    __tablename__ = "walk_offers"
+    __table_args__ = (Index("uq_walk_offers_walk", "municipality", "association", "night", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    municipality: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    association: Mapped[str] = mapped_column(String(400))
+    night: Mapped[dt.date] = mapped_column()
+    area: Mapped[str] = mapped_column(String(400))
+    template: Mapped[str] = mapped_column(String(400))
+    start_at: Mapped[dt.datetime] = mapped_column()
+    end_at: Mapped[dt.datetime] = mapped_column()
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    shift_index: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    offered_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[dt.datetime | None] = mapped_column()
+    answered_by: Mapped[str | None] = mapped_column(String(1000))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class AssociationLink(Base):
+    """An association's link to its offers and calendar: a revocable secret (only its SHA-256 is
+    stored), no login."""
+
+    __tablename__ = "association_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    municipality: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    association: Mapped[str] = mapped_column(String(400))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(1000))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()

@@ -62,6 +62,8 @@ class ResourceRecord:
     spec: dict[str, Any]
     created_at: dt.datetime
     actor: str | None
+    #: the municipality it belongs to; ``None`` = a single-town deployment
+    municipality: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,17 +78,73 @@ class PlanRecordInfo:
     plan: dict[str, Any]
     created_at: dt.datetime
     actor: str | None
+    municipality: str | None = None
+    #: ``draft``, ``published`` or ``superseded``
+    state: str = "draft"
+    published_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
 class WalkRecordInfo:
+    """One stored record of the season ledger (``municipality`` ``None`` = a single-town deployment)."""
+
     id: int
-    plan_id: int
-    shift_index: int
+    municipality: str | None
+    association: str
+    night: dt.date
     status: str
-    note: str | None
     recorded_at: dt.datetime
-    actor: str | None
+    actor: str
+    area: str | None
+    plan_id: int | None
+    shift_index: int | None
+    corrects: int | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class PayoutInfo:
+    id: int
+    municipality: str | None
+    association: str
+    nights: tuple[dt.date, ...]
+    amount_sek: float
+    paid_at: dt.datetime
+    actor: str
+
+
+@dataclass(frozen=True)
+class OfferInfo:
+    """A walk offered to its association (``status``: offered, accepted, declined, withdrawn)."""
+
+    id: int
+    municipality: str | None
+    association: str
+    night: dt.date
+    area: str
+    template: str
+    start: dt.datetime
+    end: dt.datetime
+    plan_id: int
+    shift_index: int | None
+    status: str
+    offered_at: dt.datetime
+    answered_at: dt.datetime | None
+    answered_by: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    """An association's link (its secret is never stored; ``prefix`` = its first characters)."""
+
+    id: int
+    municipality: str | None
+    association: str
+    prefix: str
+    created_at: dt.datetime
+    actor: str
+    revoked: bool
 
 
 @dataclass(frozen=True)

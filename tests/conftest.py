@@ -1,5 +1,11 @@
 """Fixtures shared by the tests: an app on a temporary SQLite file with tokens, the same on a copy
-of the demo town, and a fresh PostgreSQL schema. Helpers live in ``tests/support.py``."""
+of the demo town, and a fresh PostgreSQL schema. Helpers live in ``tests/support.py``.
+
+Both apps run on a stopped clock (``Settings.frozen_now``): plans never place anything before the
+moment they are made, so a test of a past week passes that moment explicitly. ``client`` stands at
+:data:`tests.support.SYNTHETIC_NOW` (when ``synthetic_incidents`` end and their forecasts begin),
+``demo_client`` at :data:`tests.support.DEMO_NOW` (when the demo town's plans were made); a test
+moves it with :func:`tests.support.set_clock`."""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tests.support import PG_URL, copy_demo, pg_available
+from tests.support import DEMO_NOW, PG_URL, SYNTHETIC_NOW, copy_demo, pg_available
 from tryggplan.domain import ROLES
 from tryggplan.service.app import create_app
 from tryggplan.service.settings import Settings
@@ -43,7 +49,9 @@ def pg_schema() -> Iterator[dict[str, object]]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path / 'db' / 'service.db'}", max_upload_bytes=2_000_000)
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'db' / 'service.db'}", max_upload_bytes=2_000_000, frozen_now=SYNTHETIC_NOW
+    )
 
 
 @pytest.fixture
@@ -67,7 +75,7 @@ def demo_db(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def demo_settings(demo_db: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{demo_db}", max_upload_bytes=2_000_000)
+    return Settings(database_url=f"sqlite:///{demo_db}", max_upload_bytes=2_000_000, frozen_now=DEMO_NOW)
 
 
 @pytest.fixture

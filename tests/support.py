@@ -108,6 +108,18 @@ def upload(
 #: The demo town's "today": its incidents end the day before, the forecast starts on it.
 DEMO_TODAY = dt.date(2025, 12, 3)
 DEMO_WEEK = "2025-W50"
+#: When the demo town's plans were made (local midnight starting DEMO_TODAY): the demo apps' clock.
+DEMO_NOW = dt.datetime(2025, 12, 3, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+#: When ``synthetic_incidents`` end (local midnight starting 2025-09-01): the plain apps' clock.
+SYNTHETIC_NOW = dt.datetime(2025, 9, 1, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+
+
+def set_clock(client: TestClient, when: dt.datetime) -> None:
+    """Stop the app's clock at ``when`` (tz-aware): what plans, walk records and offers take as now."""
+    assert when.tzinfo is not None
+    client.app.state.clock = lambda: when  # type: ignore[attr-defined]
+
+
 ROOT = Path(__file__).resolve().parent.parent
 TRYGGPLAN = str(Path(sys.executable).with_name("tryggplan"))
 
@@ -153,14 +165,19 @@ def free_port() -> int:
 
 
 class Server:
-    """A real ``tryggplan serve`` subprocess on loopback (for fault tests and the load script)."""
+    """A real ``tryggplan serve`` subprocess on loopback (for fault tests and the load script); its clock
+    stands at ``now`` (``TRYGGPLAN_FROZEN_NOW``) when given."""
 
-    def __init__(self, db_url: str, log_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, db_url: str, log_path: Path, env: dict[str, str] | None = None, now: dt.datetime | None = None
+    ) -> None:
         self.db_url = db_url
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.env = {**os.environ, **(env or {})}
+        if now is not None:
+            self.env["TRYGGPLAN_FROZEN_NOW"] = now.isoformat()
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> Server:

@@ -1,4 +1,5 @@
-"""`tryggplan plan` and `tryggplan season-plan` the way a coordinator runs them."""
+"""`tryggplan plan` and `tryggplan season-plan` the way a coordinator runs them (from files, at the
+moment ``--now``: the Monday the synthetic forecast begins)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import yaml
 from tryggplan.allocation.spec import demo_resources
 from tryggplan.allocation.synthetic import synthetic_grid, synthetic_places
 from tryggplan.cli import main
+
+NOW = "2026-03-23T00:00:00+01:00"  # Monday of 2026-W13, 00:00
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
@@ -34,6 +37,8 @@ def test_plan_writes_json_ics_csv(town: Path, tmp_path: Path, capsys: pytest.Cap
     code, out, err = _run(
         capsys,
         "plan",
+        "--now",
+        NOW,
         "--forecast",
         town / "forecast.csv",
         "--resources",
@@ -63,6 +68,8 @@ def test_walks_override_and_cbc(town: Path, tmp_path: Path, capsys: pytest.Captu
     code, _, err = _run(
         capsys,
         "plan",
+        "--now",
+        NOW,
         "--forecast",
         town / "forecast.csv",
         "--resources",
@@ -94,12 +101,14 @@ def test_replan_after_a_cancelled_walk_keeps_the_rest(
         "2026-W13",
         "--no-marginal",
     ]
-    assert _run(capsys, "plan", *args, "--walks", 3, "--out", tmp_path / "first.json")[0] == 0
+    assert _run(capsys, "plan", "--now", NOW, *args, "--walks", 3, "--out", tmp_path / "first.json")[0] == 0
     first = json.loads((tmp_path / "first.json").read_text(encoding="utf-8"))
     walk = next(s for s in first["shifts"] if s["kind"] == "night_walk")
     code, _, err = _run(
         capsys,
         "plan",
+        "--now",
+        NOW,
         *args,
         "--out",
         tmp_path / "second.json",
@@ -143,6 +152,8 @@ def test_bad_requests_exit_2_with_one_line(
     code, _, err = _run(
         capsys,
         "plan",
+        "--now",
+        NOW,
         "--forecast",
         town / "forecast.csv",
         "--resources",
@@ -165,6 +176,8 @@ def test_bad_resources_file_exit_2(town: Path, tmp_path: Path, capsys: pytest.Ca
     code, _, err = _run(
         capsys,
         "plan",
+        "--now",
+        NOW,
         "--forecast",
         town / "forecast.csv",
         "--resources",
@@ -184,6 +197,8 @@ def test_season_plan(town: Path, tmp_path: Path, capsys: pytest.CaptureFixture[s
     code, out, err = _run(
         capsys,
         "season-plan",
+        "--now",
+        NOW,
         "--forecast",
         town / "forecast.csv",
         "--resources",
@@ -198,4 +213,28 @@ def test_season_plan(town: Path, tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert sorted(s["weekly"]) == ["2026-W13", "2026-W14"]  # the weeks the forecast covers
     assert [s["weekly"][w]["walks"] for w in ("2026-W13", "2026-W14")] == [w["walks"] for w in s["weeks"][:2]]
     assert out.startswith("season 2026-W13..2026-W38: 40 of 40 walks paced over 26 weeks")
-    assert "; 2 weekly plans solved" in out
+    assert "; 2 weekly plans solved; 40 walks placed" in out
+    assert len(s["placed"]) == 40 and {p["source"] for p in s["placed"]} == {"forecast", "profile"}
+
+
+def test_now_must_carry_an_offset(town: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(
+        capsys, "plan", "--now", "2026-03-23 00:00", "--forecast", town / "forecast.csv", "--resources",
+        town / "resources.yaml", "--week", "2026-W13", "--out", tmp_path / "p.json",
+    )  # fmt: skip
+    assert (code, err) == (
+        2,
+        "tryggplan: error: --now '2026-03-23 00:00' has no offset: write it as e.g. 2026-12-01T21:00+01:00\n",
+    )
+
+
+def test_a_past_week_is_refused_at_the_clock(town: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(
+        capsys, "plan", "--now", "2026-04-01T12:00:00+02:00", "--forecast", town / "forecast.csv", "--resources",
+        town / "resources.yaml", "--week", "2026-W13", "--out", tmp_path / "p.json",
+    )  # fmt: skip
+    assert (code, err) == (
+        2,
+        "tryggplan: error: week 2026-W13 ended at 2026-03-30 00:00 (Europe/Stockholm), before the plan is made "
+        "(2026-04-01 12:00): nothing is left to plan; plan 2026-W14 or later\n",
+    )

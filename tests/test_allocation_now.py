@@ -142,9 +142,10 @@ def test_bad_moments_are_refused(now: Any, message: str) -> None:
     assert str(info.value) == message
 
 
-def test_a_plan_without_now_is_deprecated() -> None:
-    with pytest.warns(DeprecationWarning, match=r"plan_week\(\) without now= plans as if the week had not begun"):
-        plan = plan_week(GRID, RES, WEEK, walks=1, with_marginal=False, with_baselines=False)
+def test_now_is_required_and_none_plans_the_whole_week() -> None:
+    with pytest.raises(TypeError, match="now"):
+        plan_week(GRID, RES, WEEK, walks=1, with_marginal=False, with_baselines=False)  # type: ignore[call-arg]
+    plan = plan_week(GRID, RES, WEEK, now=None, walks=1, with_marginal=False, with_baselines=False)
     assert plan.planned_from is None
 
 

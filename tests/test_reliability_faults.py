@@ -5,6 +5,7 @@ The kill and concurrency tests run a real ``tryggplan serve`` subprocess on loop
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import threading
 import time
@@ -19,9 +20,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from tests.support import DEMO_WEEK, Server, auth, table_dump
+from tests.support import DEMO_NOW, DEMO_WEEK, Server, auth, table_dump
 from tryggplan.storage.database import open_database
 from tryggplan.storage.tokens import create_token
+
+#: a moment after the demo town's planned week (2025-W50): its walks can be recorded
+AFTER_DEMO_WEEK = dt.datetime(2025, 12, 15, 10, tzinfo=dt.timezone(dt.timedelta(hours=1)))
 
 
 def _big_file(n: int, seed: int = 1) -> bytes:
@@ -61,7 +65,7 @@ def _integrity(db: Path) -> str:
 
 @pytest.fixture
 def server(demo_db: Path, tmp_path: Path) -> Iterator[Server]:
-    srv = Server(f"sqlite:///{demo_db}", tmp_path / "server.log").start()
+    srv = Server(f"sqlite:///{demo_db}", tmp_path / "server.log", now=DEMO_NOW).start()
     yield srv
     srv.stop()
 
@@ -190,29 +194,46 @@ def test_two_coordinators_plan_the_same_week_at_once(server: Server, demo_db: Pa
     assert current["id"] == max(p["id"] for p in listed if p["week"] == DEMO_WEEK)
 
 
-def test_two_coordinators_record_the_same_walk_at_once(server: Server, demo_db: Path) -> None:
-    """No lost update and no double count: one recording wins, the other is told it exists."""
-    engine = open_database(server.db_url)
-    tokens = [create_token(engine, "coordinator", f"coordinator {i}")[0] for i in range(4)]
-    engine.dispose()
-    plan = httpx.get(server.base + "/api/v1/plans/1", headers=auth(tokens[0])).json()
-    index = next(i for i, s in enumerate(plan["plan"]["shifts"]) if s["kind"] == "night_walk")
+@pytest.mark.parametrize("route", ["plan shift", "season"])
+def test_coordinators_record_the_same_walk_at_once(demo_db: Path, tmp_path: Path, route: str) -> None:
+    """No lost update and no double count: one recording wins, the others are told it exists (422), on the
+    plan's route and on the season ledger's alike (the ledger's lock checks them one after the other)."""
+    srv = Server(f"sqlite:///{demo_db}", tmp_path / "server.log", now=AFTER_DEMO_WEEK).start()
+    try:
+        engine = open_database(srv.db_url)
+        tokens = [create_token(engine, "coordinator", f"coordinator {i}")[0] for i in range(4)]
+        engine.dispose()
+        plan = httpx.get(srv.base + "/api/v1/plans/1", headers=auth(tokens[0])).json()
+        index = next(i for i, s in enumerate(plan["plan"]["shifts"]) if s["kind"] == "night_walk")
+        walk = plan["plan"]["shifts"][index]
+        if route == "plan shift":
+            url, body = "/api/v1/plans/1/walks", {"shift_index": index, "status": "completed", "replan": False}
+        else:
+            url = "/api/v1/season/walks"
+            body = {"association": walk["association"], "night": walk["night"], "status": "completed"}
 
-    def record(i: int) -> httpx.Response:
-        return httpx.post(
-            server.base + "/api/v1/plans/1/walks",
-            json={"shift_index": index, "status": "completed", "replan": False},
-            headers=auth(tokens[i]),
-            timeout=120,
-        )
+        def record(i: int) -> httpx.Response:
+            return httpx.post(srv.base + url, json=body, headers=auth(tokens[i]), timeout=120)
 
-    answers = _together(4, record)
-    codes = sorted(r.status_code for r in answers)
-    assert codes.count(201) == 1, [r.text for r in answers]
-    # the others are told it exists (422), or, if SQLite refused their write, to try again (503)
-    assert all(c in (422, 503) for c in codes if c != 201), [r.text for r in answers]
-    walks = httpx.get(server.base + "/api/v1/plans/1/walks", headers=auth(tokens[0])).json()
-    assert [w["shift_index"] for w in walks] == [index]
+        answers = _together(4, record)
+        codes = sorted(r.status_code for r in answers)
+        assert codes == [201, 422, 422, 422], [r.text for r in answers]
+        winner = next(r.json() for r in answers if r.status_code == 201)
+        for r in answers:
+            if r.status_code == 422:
+                assert r.json()["detail"].startswith(
+                    f"the walk of {walk['association']!r} on the night of {walk['night']} is already recorded as "
+                    f"completed by {winner['actor']} at "
+                ), r.text
+                assert r.json()["detail"].endswith(
+                    f"(record {winner['id']}): to correct it, record it again with corrects={winner['id']}"
+                )
+        stored = httpx.get(srv.base + "/api/v1/season/walks", headers=auth(tokens[0])).json()
+        assert [(w["association"], w["night"], w["status"]) for w in stored] == [
+            (walk["association"], walk["night"], "completed")
+        ]
+    finally:
+        srv.stop()
 
 
 # --------------------------------------------------------------------------- locked database, full disk

@@ -36,11 +36,16 @@ def _api_routes(routes: list[Any], prefix: str = "") -> list[tuple[str, APIRoute
     return out
 
 
+LINK_ROUTES = "/api/v1/associations/"
+
+
 def route_table() -> list[tuple[str, str, frozenset[str]]]:
     app = create_app(Settings(database_url="sqlite://"))
     table = []
     for path, route in _api_routes(app.routes):
-        if not path.startswith("/api/v1"):
+        # an association's link routes are outside the bearer-token scheme: the link's secret in the
+        # path is the credential (unknown or revoked: 404; tests/test_season_ledger.py)
+        if not path.startswith("/api/v1") or path.startswith(LINK_ROUTES):
             continue
         roles = None
         stack = list(route.dependant.dependencies)

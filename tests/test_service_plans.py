@@ -3,12 +3,13 @@ ICS/CSV downloads, recording walks and re-planning after a cancellation."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support import auth, places_frame, synthetic_incidents
+from tests.support import auth, places_frame, set_clock, synthetic_incidents
 from tryggplan.storage.incidents import import_incidents
 
 WEEK = "2025-W36"  # Monday 2025-09-01, the first day of the forecast below
@@ -78,29 +79,46 @@ def test_completed_and_cancelled_walks(client: TestClient, tokens: dict[str, str
     walks = [i for i, s in enumerate(shifts) if s["kind"] == "night_walk"]
     guards = [i for i, s in enumerate(shifts) if s["kind"] == "guard"]
     assert len(walks) >= 2 and guards, [s["kind"] for s in shifts]
+    assert shifts[walks[0]]["start"] < shifts[walks[-1]]["start"]
     url = f"/api/v1/plans/{planned['id']}/walks"
+    first_end = dt.datetime.fromisoformat(shifts[walks[0]]["end"])
+    early = client.post(url, json={"shift_index": walks[0], "status": "completed"}, headers=c)
+    assert early.status_code == 422 and early.json()["detail"] == (
+        f"the walk of {shifts[walks[0]]['association']!r} on the night of {shifts[walks[0]]['night']} has not ended "
+        f"yet: it can be recorded as completed from {first_end:%Y-%m-%d %H:%M} (Europe/Stockholm); until then only "
+        "'cancelled' can be recorded"
+    )
+    set_clock(client, first_end)  # the first walk is over, the last one is still ahead
     done = client.post(url, json={"shift_index": walks[0], "status": "completed"}, headers=c)
     assert done.status_code == 201 and done.json()["new_plan_id"] is None
+    assert (done.json()["association"], done.json()["night"]) == (
+        shifts[walks[0]]["association"],
+        shifts[walks[0]]["night"],
+    )
     again = client.post(url, json={"shift_index": walks[0], "status": "cancelled"}, headers=c)
     assert again.status_code == 422 and "already recorded as completed" in again.json()["detail"]
     assert client.post(url, json={"shift_index": 999, "status": "completed"}, headers=c).status_code == 422
     if guards:  # always true here (asserted above)
         g = client.post(url, json={"shift_index": guards[0], "status": "completed"}, headers=c)
         assert g.status_code == 422 and "record walks only for night_walk" in g.json()["detail"]
-    if len(walks) > 1:
-        cancelled = shifts[walks[1]]
-        r = client.post(url, json={"shift_index": walks[1], "status": "cancelled", "note": "sick"}, headers=c)
-        assert r.status_code == 201, r.text
-        new = client.get(f"/api/v1/plans/{r.json()['new_plan_id']}", headers=c).json()
-        assert new["parent_id"] == planned["id"]
-        assert not any(
-            s.get("association") == cancelled["association"] and s.get("night") == cancelled["night"]
-            for s in new["plan"]["shifts"]
-            if s["kind"] == "night_walk"
-        )
-        assert new["plan"]["walks"] == planned["plan"]["walks"]
+    cancelled = shifts[walks[-1]]
+    r = client.post(url, json={"shift_index": walks[-1], "status": "cancelled", "note": "sick"}, headers=c)
+    assert r.status_code == 201, r.text
+    new = client.get(f"/api/v1/plans/{r.json()['new_plan_id']}", headers=c).json()
+    assert new["parent_id"] == planned["id"] and new["created_at"] == first_end.astimezone(dt.UTC).isoformat().replace(
+        "+00:00", "Z"
+    )
+    assert not any(
+        s.get("association") == cancelled["association"] and s.get("night") == cancelled["night"]
+        for s in new["plan"]["shifts"]
+        if s["kind"] == "night_walk"
+    )
+    # the walks that began before the re-plan are history: the rest of the week keeps its number of walks
+    begun = sum(1 for i in walks if dt.datetime.fromisoformat(shifts[i]["start"]) < first_end)
+    assert new["plan"]["walks"] == planned["plan"]["walks"] - begun
+    assert all(dt.datetime.fromisoformat(s["start"]) >= first_end for s in new["plan"]["shifts"])
     recorded = client.get(url, headers=auth(tokens["reader"])).json()
-    assert [w["status"] for w in recorded][0] == "completed"
+    assert [w["status"] for w in recorded] == ["completed", "cancelled"]
 
 
 def test_season_plan(client: TestClient, tokens: dict[str, str], planned: dict[str, Any]) -> None:

@@ -3,7 +3,8 @@
 Roles:
 
 * ``reader`` (dashboards): places, forecasts, heatmaps, plans, aggregates; never raw incident rows
-* ``coordinator``: what a reader may, plus resources, plans and the walks recorded against them
+* ``coordinator``: what a reader may, plus resources, plans (make, publish) and the season ledger (walk
+  records, payouts, association links)
 * ``analyst``: what a reader may, plus imports, incidents, forecast runs and backtests
 * ``admin``: everything, and tokens
 
@@ -147,3 +148,15 @@ def list_tokens(engine: Engine, include_revoked: bool = False) -> list[TokenReco
 
 def revoke_token(engine: Engine, token_id: int) -> TokenRecord:
     return tokens.revoke_token(engine, token_id)
+
+
+def check_owned(principal: Principal, municipality: str | None, what: str) -> None:
+    """Refuse (403) a stored item of another municipality (a resources spec, plan, season link): a
+    scoped token reads and writes only its municipalities' items (an item without a municipality
+    belongs to a single-town deployment: only area-wide tokens see it)."""
+    if not principal.may_see(municipality):
+        where = f"belongs to {municipality[:80]!r}" if municipality else "belongs to no municipality"
+        raise PermissionDeniedError(
+            f"this token is for {', '.join(principal.municipalities or ())}: {what} {where}; "
+            "use a token for that municipality or an area-wide one"
+        )

@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import yaml
 from sqlalchemy import Engine
 
@@ -114,9 +115,13 @@ def prepare_demo(
     seed: int = 7,
     model: str = "default",
     today: dt.date | None = None,
+    now: dt.datetime | None = None,
 ) -> DemoSummary:
-    """Everything ``run-demo`` does before serving; returns what was made."""
-    today = today or dt.date.today()
+    """Everything ``run-demo`` does before serving; returns what was made. ``now`` is the moment the
+    plans are made (default: the clock, or local midnight starting ``today`` when only that is given)."""
+    if now is None:
+        now = pd.Timestamp(today, tz=tz).to_pydatetime() if today is not None else dt.datetime.now(dt.UTC)
+    today = today or pd.Timestamp(now).tz_convert(tz).date()
     directory.mkdir(parents=True, exist_ok=True)
     engine = open_database(database_url)
     try:
@@ -134,11 +139,11 @@ def prepare_demo(
         week, monday = _next_week(today)
         days = max(14, (monday - today).days + 7)
         run_id = _ensure_forecast(engine, today, days, tz, model)
-        plan_id, cost, share = _ensure_plan(engine, week, resource_id, run_id)
+        plan_id, cost, share = _ensure_plan(engine, week, resource_id, run_id, now)
         this_year, this_week, _ = today.isocalendar()
         current_week = f"{this_year}-W{this_week:02d}"
         try:  # the rest of this week may be too short for the spec (e.g. Sunday night): then skip it
-            current_id: int | None = _ensure_plan(engine, current_week, resource_id, run_id)[0]
+            current_id: int | None = _ensure_plan(engine, current_week, resource_id, run_id, now)[0]
         except TryggplanError:
             current_id = None
         reader, _ = access.create_token(engine, "reader", "demo dashboard")
@@ -185,11 +190,13 @@ def _ensure_forecast(engine: Engine, start: dt.date, days: int, tz: str, model: 
     return run.id
 
 
-def _ensure_plan(engine: Engine, week: str, resource_id: int, run_id: int) -> tuple[int, float | None, float | None]:
+def _ensure_plan(
+    engine: Engine, week: str, resource_id: int, run_id: int, now: dt.datetime
+) -> tuple[int, float | None, float | None]:
     found = stored_plans.find_plan(engine, week, resource_id, run_id)
     if found is None:
         kind: PlanKind = "week"
         found = plans.plan_from_store(
-            engine, week, kind=kind, resource_id=resource_id, forecast_run_id=run_id, actor="run-demo"
+            engine, week, now=now, kind=kind, resource_id=resource_id, forecast_run_id=run_id, actor="run-demo"
         )
     return found.id, found.plan.get("cost_sek"), found.plan.get("risk_covered_share")

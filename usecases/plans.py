@@ -1,9 +1,14 @@
-"""Plans: resources specs, weekly and season plans, re-plans after a cancelled walk, walk records,
-ICS and CSV exports.
+"""Plans: resources specs, weekly and season plans, re-plans after a cancelled walk, walk records
+made from a plan's shifts, ICS and CSV exports.
 
 :func:`make_plan` is the one way a plan is made: ``tryggplan plan`` calls it with a grid and a spec
-read from files, ``POST /api/v1/plans`` (:func:`plan_from_store`) with the stored forecast and spec.
-Plans are stored as the documents the library writes (``Plan.to_dict()``, the same as ``plan.json``).
+read from files, ``POST /api/v1/plans`` and ``tryggplan plan --db`` (:func:`plan_from_store`) with the
+stored forecast and spec. Every plan is made at a moment ``now`` (nothing in it starts earlier; stored
+as its ``created_at``) and, with a database, takes the season ledger
+(:func:`tryggplan.usecases.season.planning_inputs`): the walks left, the walks done per association,
+the accepted walks (pinned), the nights associations declined or cancelled, and what the week has
+already spent. Plans are stored as the documents the library writes (``Plan.to_dict()``, the same as
+``plan.json``), as drafts until published (:func:`tryggplan.usecases.season.publish`).
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from tryggplan.storage import incidents as stored
 from tryggplan.storage import plans as stored_plans
 from tryggplan.storage.records import PlanRecordInfo, ResourceRecord, WalkRecordInfo
 from tryggplan.timeutil import iso_week_of, parse_iso_week
+from tryggplan.usecases import season as ledger
+from tryggplan.usecases.season import PlanningInputs, Season, check_now, with_unavailable
 
 PlanKind = Literal["week", "season"]
 SOLVERS: tuple[str, ...] = ("highs", "cbc")
@@ -50,8 +57,12 @@ def validate_resources(spec: dict[str, Any], name: str = "resources") -> dict[st
     return parse_resources(spec, source=name).to_dict()
 
 
-def store_resources(engine: Engine, name: str, spec: dict[str, Any], actor: str | None) -> ResourceRecord:
-    return stored_plans.store_resources(engine, name, validate_resources(spec, name), actor)
+def store_resources(
+    engine: Engine, name: str, spec: dict[str, Any], actor: str | None, municipality: str | None = None
+) -> ResourceRecord:
+    """Store a spec for ``municipality`` (``None``: a single-town deployment); its plans and season
+    ledger belong to that municipality."""
+    return stored_plans.store_resources(engine, name, validate_resources(spec, name), actor, municipality)
 
 
 def replace_resources(engine: Engine, resource_id: int, name: str, spec: dict[str, Any]) -> ResourceRecord:
@@ -63,8 +74,8 @@ def get_resources(engine: Engine, resource_id: int | None = None) -> ResourceRec
     return stored_plans.get_resources(engine, resource_id)
 
 
-def list_resources(engine: Engine, limit: int = 50) -> list[ResourceRecord]:
-    return stored_plans.list_resources(engine, limit)
+def list_resources(engine: Engine, limit: int = 50, municipalities: list[str] | None = None) -> list[ResourceRecord]:
+    return stored_plans.list_resources(engine, limit, municipalities)
 
 
 # --------------------------------------------------------------------------- making plans
@@ -75,25 +86,40 @@ def make_plan(
     resources: Resources,
     week: str,
     *,
+    now: dt.datetime | None,
     kind: PlanKind = "week",
     walks: int | None = None,
     history: pd.DataFrame | None = None,
     solver: SolverName = "highs",
     time_limit: float = 60.0,
     marginal: bool = True,
+    ledger_inputs: PlanningInputs | None = None,
 ) -> Plan | SeasonPlan:
-    """The optimal plan of ISO ``week`` (``kind="week"``), or the season pacing from ``week`` on with the
-    weekly plans of the weeks the grid covers (``kind="season"``)."""
+    """The optimal plan of ISO ``week`` (``kind="week"``), or the season from ``week`` on with every
+    remaining walk placed (``kind="season"``), made at ``now`` (``None``: as if the week had not begun,
+    for backtests). ``ledger_inputs``: the season ledger's figures (without them the deprecated
+    ``season.used`` and ``walks_done`` of the resources are read, and the warnings say so)."""
     parse_iso_week(week)
+    if now is not None:
+        check_now(now)
     if time_limit <= 0:
         raise InvalidInputError(f"time limit must be > 0 seconds, got {time_limit}")
     if kind == "season":
-        return pace_season(grid, resources, week, history=history, solver=solver, time_limit=time_limit)
+        return pace_season(
+            grid, resources, week, now=now, history=history, solver=solver, time_limit=time_limit,
+            ledger_inputs=ledger_inputs,
+        )  # fmt: skip
+    spec = resources if ledger_inputs is None else with_unavailable(resources, ledger_inputs.unavailable)
     return plan_week(
         grid,
-        resources,
+        spec,
         week,
+        now=now,
         walks=walks,
+        walks_left=ledger_inputs.walks_left if ledger_inputs is not None else None,
+        done=ledger_inputs.done if ledger_inputs is not None else None,
+        accepted=ledger_inputs.accepted if ledger_inputs is not None else (),
+        spent_sek=ledger_inputs.spent_sek if ledger_inputs is not None else 0.0,
         solver=solver,
         time_limit=time_limit,
         with_marginal=marginal,
@@ -106,18 +132,32 @@ def pace_season(
     resources: Resources,
     first_week: str,
     *,
+    now: dt.datetime | None,
     history: pd.DataFrame | None = None,
     solver: SolverName = "highs",
     time_limit: float = 60.0,
     detail: bool = True,
+    ledger_inputs: PlanningInputs | None = None,
 ) -> SeasonPlan:
-    """The season's remaining walks spread over its remaining weeks from ``first_week`` on (with
-    ``detail``, also the weekly plan of every week the grid covers)."""
+    """The season's remaining walks spread over its remaining weeks from ``first_week`` on; with
+    ``detail`` every one placed on a week, night, association and area (the weekly MILP where the grid
+    covers the week, the night profile beyond), the accepted walks kept where they are."""
     parse_iso_week(first_week)
     if time_limit <= 0:
         raise InvalidInputError(f"time limit must be > 0 seconds, got {time_limit}")
+    spec = resources if ledger_inputs is None else with_unavailable(resources, ledger_inputs.unavailable)
     return season_plan(
-        grid, resources, first_week, history=history, solver=solver, time_limit=time_limit, detail=detail
+        grid,
+        spec,
+        first_week,
+        now=now,
+        walks_left=ledger_inputs.walks_left if ledger_inputs is not None else None,
+        done=ledger_inputs.done if ledger_inputs is not None else None,
+        accepted=ledger_inputs.accepted if ledger_inputs is not None else (),
+        history=history,
+        solver=solver,
+        time_limit=time_limit,
+        detail=detail,
     )
 
 
@@ -126,16 +166,18 @@ def replan_after(
     resources: Resources,
     previous: dict[str, Any],
     *,
+    now: dt.datetime | None,
     week: str | None = None,
     cancel: list[tuple[str, dt.date]] | None = None,
     keep: Literal["all", "pinned"] = "all",
     walks: int | None = None,
+    done: dict[str, int] | None = None,
     solver: SolverName = "highs",
     time_limit: float = 60.0,
     marginal: bool = True,
 ) -> Plan:
-    """The week planned again: the earlier plan's shifts kept (all, or only those marked pinned), the
-    cancelled walks ``(association, night)`` moved elsewhere."""
+    """The week planned again at ``now``: the earlier plan's shifts still ahead kept (all, or only those
+    marked pinned), the cancelled walks ``(association, night)`` moved elsewhere."""
     if not isinstance(previous, dict):
         raise InvalidInputError("the earlier plan is not a plan.json (expected an object)")
     if keep not in ("all", "pinned"):
@@ -149,9 +191,11 @@ def replan_after(
         resources,
         target,
         previous,
+        now=now,
         cancel=cancel or [],
         walks=walks,
         keep=keep,
+        done=done,
         solver=solver,
         time_limit=time_limit,
         with_marginal=marginal,
@@ -194,30 +238,68 @@ def _covered_share(plans: list[Plan]) -> float | None:
     return float(sum(p.risk_total * p.risk_covered_share for p in plans) / total)
 
 
+def season_for_plan(engine: Engine, municipality: str | None, resource_id: int | None) -> Season:
+    """The season (spec and ledger) a plan is made for: the spec ``resource_id`` (which must belong to
+    ``municipality`` when one is named), else the newest spec of ``municipality``
+    (:func:`tryggplan.usecases.season.season_of`)."""
+    if resource_id is None:
+        return ledger.season_of(engine, municipality)
+    found = stored_plans.get_resources(engine, resource_id)
+    if municipality is not None and found.municipality != municipality:
+        raise InvalidInputError(
+            f"resources spec {resource_id} is for {found.municipality or 'no municipality'}, "
+            f"not {municipality[:80]!r}: name a spec of that municipality or leave out resource_id"
+        )
+    return ledger.season_from(found)
+
+
 def plan_from_store(
     engine: Engine,
     week: str,
     *,
+    now: dt.datetime,
     kind: PlanKind = "week",
     resource_id: int | None = None,
     forecast_run_id: int | None = None,
+    municipality: str | None = None,
+    walks: int | None = None,
     actor: str | None = None,
     time_limit: float = 60.0,
+    solver: SolverName = "highs",
+    marginal: bool = True,
 ) -> PlanRecordInfo:
-    """Make and store the plan of ``week`` from a stored spec and forecast (default: the newest of each);
-    the incidents before the forecast's training end are the pacing history."""
-    resources = stored_plans.get_resources(engine, resource_id)
-    run = runs.get_run(engine, "latest" if forecast_run_id is None else forecast_run_id)
-    grid = runs.read_grid(engine, run)
+    """Make and store (as a draft) the plan of ``week`` at ``now`` from a stored spec and forecast
+    (default: the newest of the municipality's, or area-wide, ones) and the season ledger; the
+    incidents before the forecast's training end are the pacing history. Its ``created_at`` is ``now``."""
+    check_now(now)
+    parse_iso_week(week)
+    season = season_for_plan(engine, municipality, resource_id)
+    if forecast_run_id is None:
+        run = runs.latest_run_for(engine, season.municipality)
+    else:
+        run = runs.get_run(engine, forecast_run_id)
+        if run.municipality is not None and run.municipality != season.municipality:
+            raise InvalidInputError(
+                f"forecast {run.id} is for {run.municipality[:80]!r}, not for "
+                f"{season.municipality or 'this single-town season'}: name a forecast of that municipality"
+            )
+    towns = [season.municipality] if season.municipality is not None else None
+    grid = runs.read_grid(engine, run, municipality=towns)
     trained_until = pd.Timestamp(run.trained_until) if run.trained_until else None
-    history = stored.read_incidents(engine, end=trained_until)
+    history = stored.read_incidents(engine, end=trained_until, municipality=towns)
+    inputs = ledger.planning_inputs(engine, season, week, now, weekly=kind == "week")
     result = make_plan(
         grid,
-        parse_resources(resources.spec, source="stored resources"),
+        season.spec,
         week,
+        now=now,
         kind=kind,
+        walks=walks,
         history=history if len(history) else None,
+        solver=solver,
         time_limit=time_limit,
+        marginal=marginal,
+        ledger_inputs=inputs,
     )
     return stored_plans.store_plan(
         engine,
@@ -225,20 +307,25 @@ def plan_from_store(
             kind=kind,
             week=week,
             plan=plan_document(result, kind, week),
-            resource_id=resources.id,
+            resource_id=season.resource_id,
             forecast_run_id=run.id,
             actor=actor,
+            municipality=season.municipality,
+            created_at=now,
         ),
     )
 
 
-def get_plan(engine: Engine, ref: str) -> PlanRecordInfo:
-    """A plan by id or ``current`` (the newest plan of this ISO week, else the newest plan)."""
-    return stored_plans.get_plan(engine, ref)
+def get_plan(engine: Engine, ref: str, municipalities: list[str] | None = None) -> PlanRecordInfo:
+    """A plan by id or ``current`` (the newest published plan of this ISO week, else its newest plan,
+    else the newest plan; among the plans of ``municipalities`` when given)."""
+    return stored_plans.get_plan(engine, ref, municipalities=municipalities)
 
 
-def list_plans(engine: Engine, week: str | None = None, limit: int = 50) -> list[PlanRecordInfo]:
-    return stored_plans.list_plans(engine, week, limit)
+def list_plans(
+    engine: Engine, week: str | None = None, limit: int = 50, municipalities: list[str] | None = None
+) -> list[PlanRecordInfo]:
+    return stored_plans.list_plans(engine, week, limit, municipalities)
 
 
 # --------------------------------------------------------------------------- walks
@@ -251,21 +338,27 @@ class WalkOutcome:
 
 
 def walks_of(engine: Engine, plan_ref: str) -> list[WalkRecordInfo]:
-    return stored_plans.walks_of(engine, stored_plans.get_plan(engine, plan_ref).id)
+    """The ledger's records made from this plan's shifts."""
+    return ledger.records_of_plan(engine, stored_plans.get_plan(engine, plan_ref).id)
 
 
 def record_walk(
     engine: Engine,
     plan_ref: str,
     shift_index: int,
-    status: Literal["completed", "cancelled"],
+    status: str,
     *,
+    now: dt.datetime,
     note: str | None = None,
     replan_cancelled: bool = True,
-    actor: str | None = None,
+    actor: str,
+    time_limit: float = 60.0,
 ) -> WalkOutcome:
-    """Record a night walk of a plan as completed or cancelled. A cancellation with ``replan_cancelled``
-    stores a new plan for the week (the other shifts kept, the association unavailable that night)."""
+    """Record a night walk of a plan (``completed``, ``no_show`` or ``cancelled``) in the season ledger,
+    as ``POST /api/v1/season/walks`` does with ``plan_id`` and ``shift_index``. A cancellation with
+    ``replan_cancelled`` also stores a re-made plan for the rest of the week (the other shifts still
+    ahead kept, the association unavailable that night), published when the plan was."""
+    check_now(now)
     record = stored_plans.get_plan(engine, plan_ref)
     shifts = record.plan.get("shifts", [])
     if shift_index >= len(shifts):
@@ -275,30 +368,49 @@ def record_walk(
         raise InvalidInputError(
             f"shift {shift_index} is a {shift.get('kind')} shift: record walks only for night_walk shifts"
         )
-    new_plan = None
+    association = str(shift["association"])
+    night = dt.date.fromisoformat(str(shift.get("night") or shift["start"][:10]))
+    season = ledger.season_of(engine, record.municipality, infer=False)
+    fields: dict[str, Any] = {
+        "association": association,
+        "night": night,
+        "status": status,
+        "actor": actor,
+        "now": now,
+        "plan_id": record.id,
+        "shift_index": shift_index,
+        "note": note,
+    }
+    remade = None
     if status == "cancelled" and replan_cancelled:
         if record.kind != "week":
             raise InvalidInputError("re-planning works on weekly plans: record the walk on the week's plan")
-        resources = stored_plans.get_resources(engine, record.resource_id)
-        run = runs.get_run(engine, record.forecast_run_id)
-        night = dt.date.fromisoformat(str(shift.get("night") or shift["start"][:10]))
-        remade = replan_after(
-            runs.read_grid(engine, run),
-            parse_resources(resources.spec, source="stored resources"),
+        ledger.check_walk(engine, season, **fields)  # refused before the solver runs
+        inputs = ledger.planning_inputs(engine, season, str(record.week), now, weekly=False)
+        spec = parse_resources(stored_plans.get_resources(engine, record.resource_id).spec, source="stored resources")
+        towns = [record.municipality] if record.municipality is not None else None
+        new = replan_after(
+            runs.read_grid(engine, runs.get_run(engine, record.forecast_run_id), municipality=towns),
+            with_unavailable(spec, inputs.unavailable),
             record.plan,
-            cancel=[(shift["association"], night)],
+            now=now,
+            cancel=[(association, night)],
+            done=inputs.done,
+            time_limit=time_limit,
         )
-        new_plan = stored_plans.NewPlan(
+        remade = stored_plans.NewPlan(
             kind=record.kind,
             week=record.week,
-            plan=plan_document(remade, "week", str(record.week)),
+            plan=plan_document(new, "week", str(record.week)),
             resource_id=record.resource_id,
             forecast_run_id=record.forecast_run_id,
             parent_id=record.id,
             actor=actor,
+            municipality=record.municipality,
+            created_at=now,
         )
-    walk, stored_new = stored_plans.record_walk(engine, record.id, shift_index, status, note, actor, new_plan)
-    return WalkOutcome(walk, stored_new.id if stored_new is not None else None)
+    outcome = ledger.record_walk(engine, season, remade=remade, **fields)
+    return WalkOutcome(outcome.record, outcome.new_plan_id)
 
 
 # --------------------------------------------------------------------------- exports

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 from tryggplan.service.routes import (
     area,
+    associations,
     backtests,
     dashboard,
     docs,
@@ -16,11 +17,12 @@ from tryggplan.service.routes import (
     places,
     plans,
     reports,
+    season,
     tokens,
 )
 
 api_router = APIRouter()
-for module in (incidents, places, forecasts, plans, backtests, tokens, area, reports):
+for module in (incidents, places, forecasts, plans, season, associations, backtests, tokens, area, reports):
     api_router.include_router(module.router)
 
 health_router = health.router

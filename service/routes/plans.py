@@ -1,5 +1,6 @@
-"""Resources (coordinator/admin write, any role read) and plans (coordinator/admin make and record
-walks; any role reads and downloads). ``{plan}`` is a plan id or ``current``."""
+"""Resources (coordinator/admin write, any role read) and plans (coordinator/admin make, publish and
+record walks; any role reads and downloads). ``{plan}`` is a plan id or ``current``. Resources and
+plans belong to one municipality: a scoped token sees only its own (403 naming another)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from tryggplan.service.deps import EngineDep, SettingsDep, require
+from tryggplan.service.deps import EngineDep, NowDep, SettingsDep, require
+from tryggplan.service.routes.season import offer_out, walk_out
 from tryggplan.service.schemas import (
     ErrorOut,
     PlanOut,
     PlanRequest,
     PlanSummary,
+    PublishOut,
     ResourceIn,
     ResourceOut,
     WalkIn,
     WalkOut,
 )
 from tryggplan.storage.records import PlanRecordInfo, ResourceRecord
-from tryggplan.usecases import access, plans
+from tryggplan.usecases import access, forecasts, plans, season
 from tryggplan.usecases.access import PLAN, READ, Principal
 
 router = APIRouter(tags=["plans"])
@@ -36,35 +39,69 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _res_out(r: ResourceRecord) -> ResourceOut:
-    return ResourceOut(id=r.id, name=r.name, spec=r.spec, created_at=r.created_at)
+    return ResourceOut(id=r.id, name=r.name, spec=r.spec, created_at=r.created_at, municipality=r.municipality)
 
 
-def _plan_out(p: PlanRecordInfo) -> PlanOut:
-    return PlanOut.model_validate(p, from_attributes=True)
+def plan_out(p: PlanRecordInfo) -> PlanOut:
+    return PlanOut(
+        id=p.id,
+        kind=p.kind,
+        week=p.week,
+        status=p.status,
+        state=p.state,  # type: ignore[arg-type]
+        municipality=p.municipality,
+        resource_id=p.resource_id,
+        forecast_run_id=p.forecast_run_id,
+        parent_id=p.parent_id,
+        created_at=p.created_at,
+        published_at=p.published_at,
+        warnings=[str(w) for w in p.plan.get("warnings") or []],
+        plan=p.plan,
+    )
+
+
+def _scope(principal: Principal) -> list[str] | None:
+    return list(principal.municipalities) if principal.municipalities is not None else None
+
+
+def _plan(engine: Any, ref: str, principal: Principal) -> PlanRecordInfo:
+    """A plan the caller may see (``current`` among its municipalities' plans)."""
+    record = plans.get_plan(engine, ref, _scope(principal))
+    access.check_owned(principal, record.municipality, f"plan {record.id}")
+    return record
+
+
+def _resources(engine: Any, resource_id: int, principal: Principal) -> ResourceRecord:
+    record = plans.get_resources(engine, resource_id)
+    access.check_owned(principal, record.municipality, f"resources spec {record.id}")
+    return record
 
 
 @router.post("/resources", response_model=ResourceOut, status_code=status.HTTP_201_CREATED, responses=_ERRORS)
 def create_resources(body: ResourceIn, principal: Coordinator, engine: EngineDep) -> ResourceOut:
-    """Store a resources spec (validated by ``tryggplan.allocation.parse_resources``; 422 names the bad field)."""
-    return _res_out(plans.store_resources(engine, body.name, body.spec, principal.actor))
+    """Store a resources spec (validated by ``tryggplan.allocation.parse_resources``; 422 names the bad field)
+    for a municipality (default: the token's own; none for a single-town deployment)."""
+    town = access.own_municipality(principal, body.municipality)
+    return _res_out(plans.store_resources(engine, body.name, body.spec, principal.actor, town))
 
 
 @router.get("/resources", response_model=list[ResourceOut], responses=_ERRORS)
 def list_resources(
     principal: Reader, engine: EngineDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50
 ) -> list[ResourceOut]:
-    """Resources specs, newest first (the newest is used when a plan names none)."""
-    return [_res_out(r) for r in plans.list_resources(engine, limit)]
+    """Resources specs, newest first (a scoped token sees its municipalities' specs only)."""
+    return [_res_out(r) for r in plans.list_resources(engine, limit, _scope(principal))]
 
 
 @router.get("/resources/{resource_id}", response_model=ResourceOut, responses=_ERRORS)
 def get_resources(resource_id: ResId, principal: Reader, engine: EngineDep) -> ResourceOut:
-    return _res_out(plans.get_resources(engine, resource_id))
+    return _res_out(_resources(engine, resource_id, principal))
 
 
 @router.put("/resources/{resource_id}", response_model=ResourceOut, responses=_ERRORS)
 def replace_resources(resource_id: ResId, body: ResourceIn, principal: Coordinator, engine: EngineDep) -> ResourceOut:
-    """Replace a spec (plans made from it keep the copy of the plan they stored)."""
+    """Replace a spec (plans made from it keep the copy of the plan they stored); it stays in its municipality."""
+    _resources(engine, resource_id, principal)
     return _res_out(plans.replace_resources(engine, resource_id, body.name, body.spec))
 
 
@@ -74,20 +111,32 @@ def replace_resources(resource_id: ResId, body: ResourceIn, principal: Coordinat
     status_code=status.HTTP_201_CREATED,
     responses={**_ERRORS, 409: {"model": ErrorOut}},
 )
-def create_plan(body: PlanRequest, principal: Coordinator, engine: EngineDep, settings: SettingsDep) -> PlanOut:
-    """Make the optimal plan for an ISO week from a stored forecast and resources spec.
-    An infeasible request answers 422 naming the constraints that conflict."""
-    access.check_municipality(principal, body.municipality)
+def create_plan(
+    body: PlanRequest, principal: Coordinator, engine: EngineDep, settings: SettingsDep, now: NowDep
+) -> PlanOut:
+    """Make the optimal plan for an ISO week (or, with ``kind`` season, place every remaining walk of the
+    season) from a stored forecast and resources spec and the season ledger, at this moment: nothing that
+    starts earlier is placed, and only what is left of the week's budget is spent (``warnings`` say so).
+    The plan is a draft until published. An infeasible request answers 422 naming the constraints that
+    conflict; without a season block and without ``walks`` the refusal names both fixes."""
+    town = access.own_municipality(principal, body.municipality)
+    if body.resource_id is not None:
+        _resources(engine, body.resource_id, principal)  # 403 for another municipality's spec
+    if body.forecast_run_id is not None:
+        access.check_municipality(principal, forecasts.get_run(engine, str(body.forecast_run_id)).municipality)
     record = plans.plan_from_store(
         engine,
         body.week,
+        now=now,
         kind=body.kind,
         resource_id=body.resource_id,
         forecast_run_id=body.forecast_run_id,
+        municipality=town,
+        walks=body.walks,
         actor=principal.actor,
         time_limit=settings.solver_time_limit,
     )
-    return _plan_out(record)
+    return plan_out(record)
 
 
 @router.get("/plans", response_model=list[PlanSummary], responses=_ERRORS)
@@ -97,26 +146,45 @@ def list_plans(
     week: Annotated[str | None, Query(pattern=r"^\d{4}-W\d{2}$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> list[PlanSummary]:
-    """Plans, newest first, with cost and share of risk covered."""
+    """Plans, newest first, with cost and share of risk covered (a scoped token sees its municipalities' plans)."""
     return [
         PlanSummary(
             id=p.id,
             kind=p.kind,
             week=p.week,
             status=p.status,
+            state=p.state,  # type: ignore[arg-type]
+            municipality=p.municipality,
             parent_id=p.parent_id,
             created_at=p.created_at,
             cost_sek=p.plan.get("cost_sek"),
             risk_covered_share=p.plan.get("risk_covered_share"),
         )
-        for p in plans.list_plans(engine, week, limit)
+        for p in plans.list_plans(engine, week, limit, _scope(principal))
     ]
 
 
 @router.get("/plans/{plan}", response_model=PlanOut, responses=_ERRORS)
 def get_plan(plan: str, principal: Reader, engine: EngineDep) -> PlanOut:
-    """A plan (``current`` = the newest plan of this ISO week, else the newest plan)."""
-    return _plan_out(plans.get_plan(engine, plan))
+    """A plan (``current`` = the newest published plan of this ISO week, else its newest plan, else the
+    newest plan)."""
+    return plan_out(_plan(engine, plan, principal))
+
+
+@router.post("/plans/{plan}/publish", response_model=PublishOut, responses=_ERRORS)
+def publish_plan(plan: str, principal: Coordinator, engine: EngineDep, now: NowDep) -> PublishOut:
+    """Publish a plan: each of its walks still ahead is offered to its association (answered through the
+    association's link); earlier offers of the same weeks that are not in this plan are withdrawn (an
+    accepted walk stays accepted). Publishing again re-offers what changed."""
+    record = _plan(engine, plan, principal)
+    done = season.publish(engine, record.id, now=now)
+    tz = str(done.plan.plan.get("tz") or "Europe/Stockholm")
+    return PublishOut(
+        plan=plan_out(done.plan),
+        offered=[offer_out(o, tz) for o in done.offers],
+        withdrawn=[offer_out(o, tz) for o in done.withdrawn],
+        notes=done.notes,
+    )
 
 
 @router.get(
@@ -126,7 +194,7 @@ def get_plan(plan: str, principal: Reader, engine: EngineDep) -> PlanOut:
 )
 def plan_ics(plan: str, principal: Reader, engine: EngineDep) -> Response:
     """The plan's shifts as an iCalendar file (one event per shift)."""
-    record = plans.get_plan(engine, plan)
+    record = _plan(engine, plan, principal)
     return Response(
         plans.plan_ics(record.plan),
         media_type="text/calendar; charset=utf-8",
@@ -141,7 +209,7 @@ def plan_ics(plan: str, principal: Reader, engine: EngineDep) -> Response:
 )
 def plan_csv(plan: str, principal: Reader, engine: EngineDep) -> Response:
     """The plan's shifts as CSV (one row per shift)."""
-    record = plans.get_plan(engine, plan)
+    record = _plan(engine, plan, principal)
     return Response(
         plans.plan_csv(record.plan),
         media_type="text/csv; charset=utf-8",
@@ -151,23 +219,31 @@ def plan_csv(plan: str, principal: Reader, engine: EngineDep) -> Response:
 
 @router.get("/plans/{plan}/walks", response_model=list[WalkOut], responses=_ERRORS)
 def list_walks(plan: str, principal: Reader, engine: EngineDep) -> list[WalkOut]:
-    return [WalkOut.model_validate(w, from_attributes=True) for w in plans.walks_of(engine, plan)]
+    """The season ledger's records made from this plan's shifts."""
+    record = _plan(engine, plan, principal)
+    return [walk_out(w) for w in plans.walks_of(engine, str(record.id))]
 
 
 @router.post("/plans/{plan}/walks", response_model=WalkOut, status_code=status.HTTP_201_CREATED, responses=_ERRORS)
-def record_walk(plan: str, body: WalkIn, principal: Coordinator, engine: EngineDep) -> WalkOut:
-    """Record a night walk as completed or cancelled. A cancellation with ``replan`` makes a new plan
-    for the rest of the week (shifts already past stay pinned; the cancelled one is excluded) and
-    returns its id as ``new_plan_id``."""
+def record_walk(
+    plan: str, body: WalkIn, principal: Coordinator, engine: EngineDep, settings: SettingsDep, now: NowDep
+) -> WalkOut:
+    """Record a night walk of the plan in the season ledger (as ``POST /season/walks`` with ``plan_id`` and
+    ``shift_index``): completed or no_show once it has ended (422 says from when), cancelled any time. A
+    cancellation with ``replan`` makes a new plan for the rest of the week (the other shifts still ahead
+    kept, the cancelled one moved; published when this plan is) and returns its id as ``new_plan_id``."""
+    record = _plan(engine, plan, principal)
     outcome = plans.record_walk(
         engine,
-        plan,
+        str(record.id),
         body.shift_index,
         body.status,
+        now=now,
         note=body.note,
         replan_cancelled=body.replan,
         actor=principal.actor,
+        time_limit=settings.solver_time_limit,
     )
-    out = WalkOut.model_validate(outcome.walk, from_attributes=True)
+    out = walk_out(outcome.walk)
     out.new_plan_id = outcome.new_plan_id
     return out
