@@ -105,6 +105,12 @@ class IncidentIn(BaseModel):
     category: str | None = Field(default=None, max_length=MAX_ID_CHARS)
     source: str | None = Field(default=None, max_length=MAX_ID_CHARS)
     weight: float | str | None = Field(default=None, description="number >= 0, default 1.0")
+    note: str | None = Field(
+        default=None,
+        max_length=5000,
+        description="a reporter's short text (at most 500 characters; line breaks become spaces); never shown "
+        "to readers",
+    )
 
 
 class IncidentBatch(BaseModel):
@@ -142,6 +148,9 @@ class IncidentOut(BaseModel):
     category: str | None
     source: str | None
     weight: float
+    note: str | None = Field(default=None, description="the reporter's short text")
+    created_by: str | None = Field(default=None, description="who stored it (token:ID:NAME, cli, ...)")
+    created_at: dt.datetime | None = Field(default=None, description="when it was stored")
 
 
 class IncidentPage(BaseModel):
@@ -193,12 +202,35 @@ class AggregateRow(BaseModel):
     period: str
     count: int
     weighted: float
+    category: str | None = Field(default=None, description="with by_category=true: the rows' category")
 
 
 class AggregateOut(BaseModel):
     by: Literal["day", "week", "month"]
     tz: str
     rows: list[AggregateRow]
+
+
+class CategoryOut(BaseModel):
+    category: str = Field(examples=["vandalism"])
+    label: str = Field(examples=["Skadegörelse"], description="the name shown to a reader, in the request's language")
+    count: int | None = Field(
+        description="stored incidents of this category (in the caller's municipalities); null for reporters"
+    )
+
+
+class CategoriesOut(BaseModel):
+    lang: Literal["sv", "en"]
+    categories: list[CategoryOut]
+
+
+class SessionOut(BaseModel):
+    """A download session: the cookie is set on the answer (HttpOnly, SameSite=Strict, path /api/v1)."""
+
+    role: Role
+    name: str
+    municipalities: list[str] | None = Field(description="the token's municipalities; null: area-wide")
+    expires_at: dt.datetime
 
 
 # --------------------------------------------------------------------------- forecasts

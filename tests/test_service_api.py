@@ -62,8 +62,16 @@ ROUTES = route_table()
 def test_route_table_is_complete() -> None:
     assert len(ROUTES) >= 30
     by_path = {(m, p): r for m, p, r in ROUTES}
-    assert by_path[("GET", "/api/v1/incidents")] == frozenset({"analyst", "admin"})
-    assert by_path[("GET", "/api/v1/forecasts/{run}/grid")] == frozenset(ROLES)
+    staff = frozenset(ROLES) - {"reporter"}
+    assert by_path[("GET", "/api/v1/incidents")] == frozenset({"analyst", "admin", "reporter"})
+    assert by_path[("POST", "/api/v1/incidents")] == frozenset({"analyst", "admin", "reporter"})
+    assert by_path[("POST", "/api/v1/incidents/upload")] == frozenset({"analyst", "admin"})
+    assert by_path[("GET", "/api/v1/forecasts/{run}/grid")] == staff
+    assert by_path[("GET", "/api/v1/aggregates/incidents")] == staff
+    assert by_path[("GET", "/api/v1/places")] == frozenset(ROLES)
+    assert by_path[("GET", "/api/v1/categories")] == frozenset(ROLES)
+    assert by_path[("POST", "/api/v1/session")] == frozenset(ROLES)
+    assert by_path[("POST", "/api/v1/places")] == frozenset({"analyst", "admin"})
     assert by_path[("POST", "/api/v1/plans")] == frozenset({"coordinator", "admin"})
     assert by_path[("POST", "/api/v1/tokens")] == frozenset({"admin"})
     assert by_path[("POST", "/api/v1/backtests")] == frozenset({"analyst", "admin"})
@@ -112,7 +120,7 @@ def test_401_says_how_to_get_a_token(client: TestClient) -> None:
 def test_403_names_the_roles_needed(client: TestClient, tokens: dict[str, str]) -> None:
     r = client.get("/api/v1/incidents", headers=auth(tokens["reader"]))
     assert r.status_code == 403
-    assert r.json()["detail"] == "role 'reader' may not see or import incident rows: needs admin or analyst"
+    assert r.json()["detail"] == "role 'reader' may not see incident rows: needs admin or analyst or reporter"
 
 
 def test_revoked_token_gets_401(client: TestClient, tokens: dict[str, str]) -> None:

@@ -5,10 +5,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tryggplan.service.routes import backtests, dashboard, docs, forecasts, health, incidents, places, plans, tokens
+from tryggplan.service.routes import (
+    backtests,
+    dashboard,
+    docs,
+    forecasts,
+    health,
+    incidents,
+    places,
+    plans,
+    session,
+    tokens,
+)
 
 api_router = APIRouter()
-for module in (incidents, places, forecasts, plans, backtests, tokens):
+for module in (incidents, places, forecasts, plans, backtests, tokens, session):
     api_router.include_router(module.router)
 
 health_router = health.router
