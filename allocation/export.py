@@ -126,6 +126,12 @@ _TOP = re.compile(r"top (\S+?)% of the week's")
 _MUST = re.compile(r"; must-cover (.+)$")
 
 
+def _guard_name(guard: str | None, lang: Lang) -> str:
+    """``guard 1`` (the plan's name of a guard) as ``väktare 1`` in Swedish."""
+    m = re.fullmatch(r"guard (\d+)", guard or "")
+    return f"väktare {m.group(1)}" if m and lang == "sv" else guard or ""
+
+
 def _place_names(ids: Sequence[str], names: Mapping[str, str] | None) -> list[str]:
     return [(names or {}).get(p) or p for p in ids]
 
@@ -176,7 +182,7 @@ def plan_csv(plan: Plan, lang: Lang = "sv", names: Mapping[str, str] | None = No
         row = [
             plan.week,
             (_KIND_SV if sv else _KIND_EN)[s.kind],
-            s.association or s.guard or "",
+            s.association or _guard_name(s.guard, lang),
             s.area or "",
             ", ".join(_place_names(s.place_ids, names)),
             s.night or "",
@@ -257,7 +263,7 @@ def plan_ics(plan: Plan, lang: Lang = "sv", names: Mapping[str, str] | None = No
             ev.add("summary", f"{'Nattvandring' if sv else 'Night walk'}: {s.association} – {s.area}")
             ev.add("location", f"{s.area}: {places}")
         else:
-            ev.add("summary", f"{'Väktare' if sv else 'Guard'} ({s.guard}): {places}")
+            ev.add("summary", f"{'Väktare' if sv else 'Guard'} ({_guard_name(s.guard, lang)}): {places}")
             ev.add("location", places)
         cost = format_sek(s.cost_sek, lang)
         prevented = format_number(s.expected_prevented, 3, lang)

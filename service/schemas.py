@@ -312,6 +312,9 @@ class RiskWindow(BaseModel):
     peak: float = Field(description="largest hourly expected count [incidents/h]")
     night: dt.date = Field(description="the date the night belongs to (a night runs 18:00-06:00)")
     label: str = Field(examples=["Stortorget, Fri 21:00–02:00, 0.9 expected"])
+    p_any: float | None = Field(default=None, description="probability of at least one incident in the window")
+    lo_80: int | None = Field(default=None, description="80% range of the window's count, low end [incidents]")
+    hi_80: int | None = Field(default=None, description="80% range of the window's count, high end [incidents]")
 
 
 class WindowsOut(ForecastMeta):

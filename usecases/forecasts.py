@@ -319,6 +319,9 @@ def windows(
             "peak": float(r.peak),
             "night": r.night,
             "label": str(r.label),
+            "p_any": float(r.p_any),
+            "lo_80": int(r.lo_80),
+            "hi_80": int(r.hi_80),
         }
         for r in frame.itertuples(index=False)
     ]
