@@ -144,7 +144,9 @@ def shift_reason(s: Shift, lang: Lang = "sv", names: Mapping[str, str] | None = 
     sv = lang == "sv"
     places = _place_names(s.place_ids, names)
     more = len(places) - 4
-    where = ", ".join(places[:4]) + ((" och " if sv else " and ") + f"{more} {'till' if sv else 'more'}" if more > 0 else "")
+    where = ", ".join(places[:4]) + (
+        (" och " if sv else " and ") + f"{more} {'till' if sv else 'more'}" if more > 0 else ""
+    )
     span = format_time_range(s.start, s.end, lang)
     expected = f"{expected_in_words(s.expected_covered, lang)} ({format_number(s.expected_covered, 2, lang)} " + (
         "väntade)" if sv else "expected)"

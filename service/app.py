@@ -56,6 +56,8 @@ def content_security_policy(settings: Settings) -> str:
     (``TRYGGPLAN_TILE_URL``): Leaflet loads tiles as images, so no script or connect source is added."""
     origin = settings.tile_origin()
     return _CSP.format(tiles=f" {origin}" if origin else "")
+
+
 _DOCS_PATHS = ("/docs", "/redoc")
 
 
@@ -289,9 +291,7 @@ def _install_handlers(app: FastAPI) -> None:
         detail = str(exc)
         if lang == "sv" and problems:
             first = problems[0]
-            where = ", ".join(
-                x for x in (f"rad {first['row']}" if first["row"] else "", first["column"] or "") if x
-            )
+            where = ", ".join(x for x in (f"rad {first['row']}" if first["row"] else "", first["column"] or "") if x)
             detail = (
                 f"uppgifterna kunde inte användas, inget sparades: {len(exc.problems)} problem; "
                 f"första: {where + ': ' if where else ''}{first['message']}"

@@ -116,8 +116,8 @@ def test_csv_is_excel_swedish_and_formula_safe() -> None:
     assert ";4,0;1000;0,421;0,042;nej;" in row
     assert ";2026-03-27 20:00;2026-03-28 00:00;2026-03-27T20:00:00+01:00;" in row
     assert row.endswith(
-        "täcker Centrum (=HYPERLINK(\"\"http://evil\"\")) fre 27 mar 20:00–00:00: ungefär en händelse på två "
-        "sådana kvällar (0,42 väntade), bland de 2\u00a0% bästa av veckans pass\""
+        'täcker Centrum (=HYPERLINK(""http://evil"")) fre 27 mar 20:00–00:00: ungefär en händelse på två '
+        'sådana kvällar (0,42 väntade), bland de 2\u00a0% bästa av veckans pass"'
     )
     assert ";'@Lions;" in plan_csv(_plan_with("x", association="@Lions"))[3:].decode("utf-8")
 

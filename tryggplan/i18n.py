@@ -366,7 +366,6 @@ register_messages(
 )
 
 
-
 # --- the language of a request ---------------------------------------------------------------------
 
 _LANG_RANGE = re.compile(r"^\s*([A-Za-z]{1,8})(?:-[A-Za-z0-9]{1,8})*\s*(?:;\s*q\s*=\s*([0-9](?:\.[0-9]{0,3})?))?\s*$")
@@ -498,8 +497,10 @@ def _message_sv(problem: Problem) -> str | None:
         ),
         (
             r"(?P<l>.+?) '(?P<v>.*)' is not written YYYY-MM-DD \(.*\)",
-            lambda m: f"{m['l']}: {_q(m['v'])} är inte skrivet ÅÅÅÅ-MM-DD (ordningen mellan dag och månad skiljer "
-            "sig mellan länder, så den gissas inte)",
+            lambda m: (
+                f"{m['l']}: {_q(m['v'])} är inte skrivet ÅÅÅÅ-MM-DD (ordningen mellan dag och månad skiljer "
+                "sig mellan länder, så den gissas inte)"
+            ),
         ),
         (r"(?P<l>.+?) '(?P<v>.*)' is not a date", lambda m: f"{m['l']}: {_q(m['v'])} är inget datum"),
         (r"(?P<l>.+?) '(?P<v>.*)' is not a clock time", lambda m: f"{m['l']}: {_q(m['v'])} är inget klockslag"),
@@ -517,8 +518,9 @@ def _message_sv(problem: Problem) -> str | None:
         ),
         (
             r"local time '(?P<v>.*)' happens twice in (?P<z>\S+) \(clocks fall back that night\)",
-            lambda m: f"den lokala tiden {_q(m['v'])} inträffar två gånger i {m['z']} (klockan ställs tillbaka "
-            "den natten)",
+            lambda m: (
+                f"den lokala tiden {_q(m['v'])} inträffar två gånger i {m['z']} (klockan ställs tillbaka den natten)"
+            ),
         ),
         (
             r"required column '(?P<c>.+?)' is missing \(found: (?P<f>.*)\)",

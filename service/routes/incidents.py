@@ -23,6 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 
 from tryggplan.domain import MAX_NAME_CHARS, Problem
+from tryggplan.i18n import request_lang
 from tryggplan.service.deps import EngineDep, SettingsDep, require
 from tryggplan.service.schemas import (
     AggregateOut,
@@ -37,7 +38,6 @@ from tryggplan.service.schemas import (
     IncidentPage,
     ProblemOut,
 )
-from tryggplan.i18n import request_lang
 from tryggplan.timeutil import check_tz
 from tryggplan.usecases import access, incidents, ingest
 from tryggplan.usecases.access import DATA, PLACES, READ, REPORT, Principal
@@ -285,7 +285,5 @@ def list_categories(
     counts = principal.role in READ  # a reporter sees the list, not how often each happened
     return CategoriesOut(
         lang=chosen,
-        categories=[
-            CategoryOut(category=c.category, label=c.label, count=c.count if counts else None) for c in found
-        ],
+        categories=[CategoryOut(category=c.category, label=c.label, count=c.count if counts else None) for c in found],
     )

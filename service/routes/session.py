@@ -16,7 +16,11 @@ from tryggplan.usecases.sessions import SESSION_COOKIE, SESSION_SECONDS, open_se
 router = APIRouter(prefix="/session", tags=["session"])
 
 Caller = Annotated[Principal, Depends(require(PLACES, "open a download session"))]
-_ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut},
+    403: {"model": ErrorOut},
+    422: {"model": ErrorOut},
+}
 _PATH = "/api/v1"
 
 

@@ -281,10 +281,14 @@ function setStatus(text, isError, node) {
   s.className = isError ? "error" : "";
 }
 
+// white -> dark red by share of the maximum; `dark` when white text reads better than black on it
+// (WCAG relative luminance: both reach at least 4.5:1 on either side of 0.179)
 function shade(value, max) {
   const t = max > 0 ? Math.min(1, value / max) : 0;
-  const r = Math.round(255 - t * (255 - 140)), g = Math.round(255 - t * (255 - 20)), b = Math.round(255 - t * (255 - 20));
-  return { color: "rgb(" + r + "," + g + "," + b + ")", dark: t > 0.5 };
+  const rgb = [255 - t * (255 - 140), 255 - t * (255 - 20), 255 - t * (255 - 20)].map(Math.round);
+  const lin = rgb.map((c) => { const x = c / 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; });
+  const luminance = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+  return { color: "rgb(" + rgb.join(",") + ")", dark: luminance < 0.179 };
 }
 
 /** "guard 1" (the plan's name of a guard) as the page's language says it. */
