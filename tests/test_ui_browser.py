@@ -8,7 +8,10 @@ at phone (390x844) and desktop size, against ``tryggplan serve`` on the built-in
 * a reporter submits the form from a phone and the incident appears (in "Mina senaste rapporter", in
   the API, and in the readers' aggregates);
 * axe-core (vendored under tests/vendor/axe-core, injected by the test) finds no serious or critical
-  violation on / and /rapportera.
+  violation on / and /rapportera;
+* on an empty database, the Swedish Excel export (``Datum;Tid;Plats;Händelsetyp``, cp1252, no id) is
+  uploaded through the dashboard's form, then a forecast and a plan are made from the dashboard: no
+  hand edits; a bad file shows each problem's row and fix in Swedish.
 
 Skipped, with the reason, only where /usr/bin/chromium is missing (``.ci/run`` installs it).
 """
@@ -33,7 +36,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.support import Server, excel_export
 from tryggplan import i18n
+from tryggplan.allocation.spec import demo_resources
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
@@ -333,4 +338,73 @@ def test_no_serious_or_critical_accessibility_violations(browser: Any, demo: Dem
     ]
     assert bad == []
     assert result["testEngine"]["version"] == "4.14.1"
+    context.close()
+
+
+@pytest.fixture
+def empty(tmp_path: Path) -> Iterator[Demo]:
+    """``tryggplan serve`` on an empty database, with an admin token (one person doing everything)."""
+    db = f"sqlite:///{tmp_path / 'tom.db'}"
+    admin = _token(db, "admin", "samordnare")
+    server = Server(db, tmp_path / "serve.log", env={"TRYGGPLAN_TILE_URL": UNREACHABLE_TILES}).start()
+    try:
+        yield Demo(server.base, db, {"admin": admin})
+    finally:
+        server.stop()
+
+
+def test_excel_export_through_the_dashboard_upload_to_forecast_and_plan(
+    browser: Any, empty: Demo, tmp_path: Path
+) -> None:
+    export = excel_export(tmp_path / "händelser.csv")
+    bad = tmp_path / "fel.csv"
+    bad.write_bytes("Datum;Tid;Plats;Händelsetyp\r\n2026-13-01;22:30;Stortorget;Skadegörelse\r\n".encode("cp1252"))
+    context, page, errors = _page(browser, DESKTOP)
+    page.goto(f"{empty.base}/?token={empty.tokens['admin']}")
+    assert _loaded(page) == "no-forecast"
+    assert page.inner_text("#status") == "Det finns ingen prognos ännu: gör en prognos (analytiker eller samordnare)."
+
+    # a bad file: nothing stored, each problem with its row, column and fix, in Swedish
+    page.set_input_files("#upload-file", str(bad))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("#upload-result ul.problems", timeout=20_000)
+    assert page.inner_text("#upload-result p.error") == "Uppgifterna kunde inte användas:"
+    assert page.inner_text("#upload-result li") == (
+        "rad 2, Datum: Datum: ”2026-13-01” är inget datum: månad 13 finns inte "
+        "Åtgärd: skriv datumet som ÅÅÅÅ-MM-DD, t.ex. 2025-08-22"
+    )
+
+    # the export as Excel wrote it: places made from the file, ids derived
+    page.set_input_files("#upload-file", str(export))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("#upload-result p.ok", timeout=30_000)
+    assert page.inner_text("#upload-result") == "Klart: 320 nya händelser, 0 fanns redan, 4 platser sparade."
+    assert _loaded(page) == "no-forecast"  # the page reloads its panels after an upload
+    assert page.locator("#history-places tbody tr").count() == 4
+
+    # a forecast from the dashboard, then (with the coordinator's resources stored) next week's plan
+    page.click("#run-forecast")
+    page.wait_for_selector("#run-result:has-text('är klar')", timeout=120_000)
+    assert re.fullmatch(r"Prognos \d+ är klar\.", page.inner_text("#run-result"))
+    assert _loaded(page) == "true" and page.locator("path.place-marker").count() == 0  # no coordinates in the file
+    assert page.locator("#daily-table tbody tr").count() == 4
+    places = [{"place_id": p, "area": "Centrum"} for p in ("Stortorget", "Stadsparken", "Resecentrum", "Skolgården")]
+    import pandas as pd
+
+    spec = demo_resources(pd.DataFrame(places), season_until=dt.date.today() + dt.timedelta(days=90))
+    body = json.dumps({"name": "kommunen", "spec": spec}).encode()
+    req = urllib.request.Request(
+        empty.base + "/api/v1/resources",
+        data=body,
+        headers={"Authorization": f"Bearer {empty.tokens['admin']}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as r:
+        assert r.status == 201
+    page.click("#run-plan")
+    page.wait_for_selector("#run-result:has-text('för vecka')", timeout=120_000)
+    assert re.fullmatch(r"Plan \d+ för vecka \d+ är klar\.", page.inner_text("#run-result"))
+    assert _loaded(page) == "true"
+    assert page.locator("#plan-table tr.shift[data-kind='night_walk']").count() >= 1
+    assert "Stortorget" in page.inner_text("#plan-table") or "Stadsparken" in page.inner_text("#plan-table")
+    assert errors == []
     context.close()
