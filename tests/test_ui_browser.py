@@ -387,6 +387,7 @@ def test_excel_export_through_the_dashboard_upload_to_forecast_and_plan(
     page.wait_for_selector("#run-result:has-text('är klar')", timeout=120_000)
     assert re.fullmatch(r"Prognos \d+ är klar\.", page.inner_text("#run-result"))
     assert _loaded(page) == "true" and page.locator("path.place-marker").count() == 0  # no coordinates in the file
+    assert page.is_hidden("#map") and page.inner_text("#map-note").startswith("Platserna har inga koordinater ännu")
     assert page.locator("#daily-table tbody tr").count() == 4
     places = [{"place_id": p, "area": "Centrum"} for p in ("Stortorget", "Stadsparken", "Resecentrum", "Skolgården")]
     import pandas as pd

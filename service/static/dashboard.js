@@ -19,6 +19,7 @@ TP.addStrings({
     "map.hint": "Färgen visar platsens nivå jämfört med kommunens övriga platser de kommande 14 dagarna; cirkelns storlek hur mycket över kommunens genomsnittliga plats den ligger. Tryck på en plats för detaljer.",
     "map.region": "Karta över platserna",
     "map.notiles": "Kartbilder kunde inte laddas – platserna visas på en enkel kontur.",
+    "map.nocoordinates": "Platserna har inga koordinater ännu: lägg till lat och lon (t.ex. med en platsfil) så visas de på kartan.",
     "map.pick": "Välj plats",
     "map.pick.none": "– välj –",
     "level.high.long": "Hög: minst dubbelt så mycket väntat som en genomsnittlig plats i kommunen",
@@ -152,6 +153,7 @@ TP.addStrings({
     "map.hint": "The colour shows the place's level against the town's other places over the next 14 days; the circle's size how far above the town's average place it is. Tap a place for details.",
     "map.region": "Map of the places",
     "map.notiles": "Map tiles could not be loaded – the places are shown on a plain outline.",
+    "map.nocoordinates": "The places have no coordinates yet: add lat and lon (e.g. with a places file) to see them on the map.",
     "map.pick": "Choose a place",
     "map.pick.none": "– choose –",
     "level.high.long": "High: at least twice as much expected as the town's average place",
@@ -647,7 +649,12 @@ function renderMap(geo, config) {
   const sorted = [...geo.features].sort((a, b) => (a.properties.name || a.id).localeCompare(b.properties.name || b.id, "sv"));
   for (const f of sorted) select.append(TP.el("option", { value: f.properties.place_id }, f.properties.name || f.properties.place_id));
   if (state.map) { state.map.map.remove(); state.map = null; }
-  if (typeof L === "undefined") return;
+  const note = document.getElementById("map-note");
+  const located = geo.features.filter((f) => f.geometry && f.geometry.type === "Point");
+  container.hidden = !located.length;
+  note.hidden = !!located.length;
+  note.textContent = TP.t(located.length ? "map.notiles" : "map.nocoordinates");
+  if (typeof L === "undefined" || !located.length) return;
   state.map = TPMap.create(container, geo.features, {
     config, onSelect: selectPlace,
     onNoTiles: () => { document.getElementById("map-note").hidden = false; },
