@@ -301,6 +301,7 @@ def test_a_reporter_submits_the_form_and_the_incident_appears(browser: Any, demo
     assert re.fullmatch(
         rf"Tack! Händelsen är sparad: Stortorget, {SV_DAY} 21:30, Skadegörelse\.", page.inner_text("#form-result")
     )
+    page.wait_for_selector("#mine li.mine", timeout=20_000)
     mine = page.inner_text("#mine li >> nth=0")
     assert re.fullmatch(rf"{SV_DAY} 21:30 · Stortorget · Skadegörelse\nKlotter på busskuren vid Stortorget", mine)
 

@@ -150,12 +150,13 @@ async function send(ev) {
     });
     const what = [form.places.get(values.place) || values.place, TP.dateTime(values.date + "T" + values.time),
       form.categories.get(values.category) || values.category].join(", ");
-    result.replaceChildren(TP.el("p", { class: "ok" }, out.added ? TP.t("form.saved", { what }) : TP.t("form.again")));
     form.id = newId();
     document.getElementById("f-note").value = "";
     updateCount();
     setNow();
-    await loadMine();
+    try { await loadMine(); } catch (e) { /* stored all the same: the list catches up on the next load */ }
+    // said once the list below shows it
+    result.replaceChildren(TP.el("p", { class: "ok" }, out.added ? TP.t("form.saved", { what }) : TP.t("form.again")));
   } catch (e) {
     result.replaceChildren(TP.el("p", { class: "error" }, TP.describeError(e)));
     if (e.status === 422) result.append(TP.problemList(e));
