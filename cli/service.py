@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
 
     @token_app.command("create")
     def token_create(
-        role: Annotated[str, typer.Option(help="reader | coordinator | analyst | admin")],
+        role: Annotated[str, typer.Option(help="reader | coordinator | analyst | admin | reporter")],
         name: Annotated[str | None, typer.Option(help="who or what uses the token")] = None,
         municipality: Annotated[
             list[str] | None,

@@ -34,7 +34,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tryggplan import __version__
-from tryggplan.domain import InvalidInputError, NotFoundError, PermissionDeniedError, TryggplanError
+from tryggplan.domain import InvalidInputError, NotFoundError, PermissionDeniedError, Problem, TryggplanError
+from tryggplan.i18n import LANGS, Lang, negotiate_lang, problem_text
 from tryggplan.service.cache import ReadCacheMiddleware
 from tryggplan.service.limits import InFlightLimitMiddleware
 from tryggplan.service.routes import api_router, dashboard_router, docs_router, health_router
@@ -46,9 +47,18 @@ access_log = logging.getLogger("tryggplan.service.access")
 
 API_PREFIX = "/api/v1"
 _CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:{tiles}; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def content_security_policy(settings: Settings) -> str:
+    """The strict policy of every page and answer; only ``img-src`` grows, by the map tiles' origin
+    (``TRYGGPLAN_TILE_URL``): Leaflet loads tiles as images, so no script or connect source is added."""
+    origin = settings.tile_origin()
+    return _CSP.format(tiles=f" {origin}" if origin else "")
+
+
 _DOCS_PATHS = ("/docs", "/redoc")
 
 
@@ -226,8 +236,9 @@ class SecurityHeadersMiddleware:
     """nosniff, no referrer, no framing everywhere; a strict CSP except on the interactive docs and on
     responses that bring their own (the print-ready situation picture)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, csp: str = _CSP.format(tiles="")) -> None:
         self.app = app
+        self.csp = csp.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -244,29 +255,33 @@ class SecurityHeadersMiddleware:
                     (b"x-frame-options", b"DENY"),
                     (b"cross-origin-opener-policy", b"same-origin"),
                 ]
-                # a route may send its own policy (the print-ready report allows its one <style> by
-                # hash); two policies would both apply, so the strict one is added only when none is set
-                own = any(name.lower() == b"content-security-policy" for name, _ in headers)
+                # a route may set its own (stricter) policy, e.g. the print-ready report
+                own = any(k.lower() == b"content-security-policy" for k, _ in headers)
                 if not path.startswith(_DOCS_PATHS) and not own:
-                    headers.append((b"content-security-policy", _CSP.encode()))
+                    headers.append((b"content-security-policy", self.csp))
                 message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, add_headers)
 
 
-def _problem_dicts(exc: InvalidInputError, limit: int = 1000) -> list[dict[str, Any]]:
-    return [
-        {
-            "file": p.file,
-            "row": p.row,
-            "column": p.column,
-            "message": p.message,
-            "fix": p.fix,
-            "kind": getattr(p, "kind", None),
-        }
-        for p in exc.problems[:limit]
-    ] + [
+def error_lang(request: Request) -> Lang:
+    """The language of an error answer: ``?lang=sv|en``, else the ``Accept-Language`` header's
+    preference, else English (scripts and checks read the English texts; the dashboard asks for its own
+    language on every request)."""
+    asked = request.query_params.get("lang")
+    if asked in LANGS:
+        return asked  # type: ignore[return-value]
+    return negotiate_lang(request.headers.get("accept-language"), default="en")
+
+
+def _problem_dict(p: Problem, lang: Lang) -> dict[str, Any]:
+    message, fix = problem_text(p, lang)
+    return {"file": p.file, "row": p.row, "column": p.column, "message": message, "fix": fix, "kind": p.kind or None}
+
+
+def _problem_dicts(exc: InvalidInputError, limit: int = 1000, lang: Lang = "en") -> list[dict[str, Any]]:
+    return [_problem_dict(p, lang) for p in exc.problems[:limit]] + [
         # tryggplan.allocation.InfeasiblePlanError names the constraints that clash
         {
             "file": "resources",
@@ -282,11 +297,18 @@ def _problem_dicts(exc: InvalidInputError, limit: int = 1000) -> list[dict[str, 
 
 def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidInputError)
-    async def invalid_input(_request: Request, exc: InvalidInputError) -> JSONResponse:
-        return JSONResponse(
-            status_code=422,
-            content={"detail": str(exc), "problems": _problem_dicts(exc)},
-        )
+    async def invalid_input(request: Request, exc: InvalidInputError) -> JSONResponse:
+        lang = error_lang(request)
+        problems = _problem_dicts(exc, lang=lang)
+        detail = str(exc)
+        if lang == "sv" and problems:
+            first = problems[0]
+            where = ", ".join(x for x in (f"rad {first['row']}" if first["row"] else "", first["column"] or "") if x)
+            detail = (
+                f"uppgifterna kunde inte användas, inget sparades: {len(exc.problems)} problem; "
+                f"första: {where + ': ' if where else ''}{first['message']}"
+            )
+        return JSONResponse(status_code=422, content={"detail": detail, "problems": problems})
 
     @app.exception_handler(LookupError)
     @app.exception_handler(NotFoundError)
@@ -449,7 +471,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(InFlightLimitMiddleware, max_inflight=32)  # < worker threads (40) < pool (50)
     app.add_middleware(ReadCacheMiddleware, engine=engine)
     app.add_middleware(NulGuardMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, csp=content_security_policy(settings))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(AccessLogMiddleware)
     return app

@@ -1,8 +1,16 @@
-"""FastAPI dependencies: settings, the database engine, the caller and its role."""
+"""FastAPI dependencies: settings, the database engine, the caller and its role.
+
+The caller is named by a bearer token, or, for reads of downloadable files only (``GET`` of a path
+ending in ``.csv``, ``.ics`` or ``.html``), by the signed download-session cookie the dashboard gets
+from ``POST /api/v1/session`` (:mod:`tryggplan.usecases.sessions`): so downloads are plain links and no
+token is ever put in a URL. The cookie never authorises a change (no ``POST``/``PUT``/``DELETE``), so a
+forged cross-site request cannot use it (it is ``SameSite=Strict`` as well).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Annotated
 
@@ -13,6 +21,7 @@ from sqlalchemy import Engine
 from tryggplan.domain import Role
 from tryggplan.service.settings import Settings
 from tryggplan.usecases.access import Principal, authenticate
+from tryggplan.usecases.sessions import SESSION_COOKIE, session_principal
 
 _bearer = HTTPBearer(auto_error=False, description="a token from `tryggplan token create --role ROLE`")
 
@@ -36,12 +45,27 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 NowDep = Annotated[dt.datetime, Depends(get_now)]
 
 
+#: reads a download-session cookie may authorise: files a link opens or saves
+DOWNLOAD_PATH = re.compile(r"^/api/v1/.+\.(csv|ics|html)$")
+
+
+def download_session(request: Request, engine: Engine) -> Principal | None:
+    """The caller named by the download-session cookie, for a ``GET`` of a downloadable file only."""
+    if request.method != "GET" or not DOWNLOAD_PATH.match(request.url.path):
+        return None
+    return session_principal(engine, request.cookies.get(SESSION_COOKIE))
+
+
 def get_principal(
+    request: Request,
     engine: EngineDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The caller, or 401 when the token is missing, unknown or revoked."""
     if credentials is None or not credentials.credentials:
+        session = download_session(request, engine)
+        if session is not None:
+            return session
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "missing bearer token: send 'Authorization: Bearer <token>' "

@@ -105,6 +105,12 @@ class IncidentIn(BaseModel):
     category: str | None = Field(default=None, max_length=MAX_ID_CHARS)
     source: str | None = Field(default=None, max_length=MAX_ID_CHARS)
     weight: float | str | None = Field(default=None, description="number >= 0, default 1.0")
+    note: str | None = Field(
+        default=None,
+        max_length=5000,
+        description="a reporter's short text (at most 500 characters; line breaks become spaces); never shown "
+        "to readers",
+    )
 
 
 class IncidentBatch(BaseModel):
@@ -143,6 +149,9 @@ class IncidentOut(BaseModel):
     category: str | None
     source: str | None
     weight: float
+    note: str | None = Field(default=None, description="the reporter's short text")
+    created_by: str | None = Field(default=None, description="who stored it (token:ID:NAME, cli, ...)")
+    created_at: dt.datetime | None = Field(default=None, description="when it was stored")
 
 
 class IncidentPage(BaseModel):
@@ -194,6 +203,7 @@ class AggregateRow(BaseModel):
     period: str
     count: int
     weighted: float
+    category: str | None = Field(default=None, description="with by_category=true: the rows' category")
 
 
 class AggregateTotal(BaseModel):
@@ -207,6 +217,28 @@ class AggregateOut(BaseModel):
     tz: str
     rows: list[AggregateRow]
     totals: list[AggregateTotal] = Field(default_factory=list, description="per period, summed over the places")
+
+
+class CategoryOut(BaseModel):
+    category: str = Field(examples=["vandalism"])
+    label: str = Field(examples=["Skadegörelse"], description="the name shown to a reader, in the request's language")
+    count: int | None = Field(
+        description="stored incidents of this category (in the caller's municipalities); null for reporters"
+    )
+
+
+class CategoriesOut(BaseModel):
+    lang: Literal["sv", "en"]
+    categories: list[CategoryOut]
+
+
+class SessionOut(BaseModel):
+    """A download session: the cookie is set on the answer (HttpOnly, SameSite=Strict, path /api/v1)."""
+
+    role: Role
+    name: str
+    municipalities: list[str] | None = Field(description="the token's municipalities; null: area-wide")
+    expires_at: dt.datetime
 
 
 # --------------------------------------------------------------------------- forecasts
@@ -297,6 +329,9 @@ class RiskWindow(BaseModel):
     peak: float = Field(description="largest hourly expected count [incidents/h]")
     night: dt.date = Field(description="the date the night belongs to (a night runs 18:00-06:00)")
     label: str = Field(examples=["Stortorget, Fri 21:00–02:00, 0.9 expected"])
+    p_any: float | None = Field(default=None, description="probability of at least one incident in the window")
+    lo_80: int | None = Field(default=None, description="80% range of the window's count, low end [incidents]")
+    hi_80: int | None = Field(default=None, description="80% range of the window's count, high end [incidents]")
 
 
 class WindowsOut(ForecastMeta):

@@ -204,6 +204,9 @@ class _IncidentRow:
     source: str | None
     weight: float
     row: int | None = field(default=None, compare=False)
+    #: a reporter's short text (not part of the incident's identity: a re-sent id with another text is
+    #: the same incident)
+    note: str | None = field(default=None, compare=False)
 
     def stored(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in _STORED_COLUMNS}
@@ -265,7 +268,12 @@ def import_incidents(
         if place_rows:
             _upsert_places(session, place_rows)
         session.flush()
-        rows = [dict(row.stored(), import_id=record.id) for row in new]
+        # who stored each incident and when (a reporter reads only its own)
+        now = utcnow()
+        rows = [
+            dict(row.stored(), import_id=record.id, created_by=actor[:MAX_TEXT], created_at=now, note=row.note)
+            for row in new
+        ]
         for i in range(0, len(rows), 5000):
             session.execute(insert(Incident), rows[i : i + 5000])
         return ImportResult(
@@ -290,7 +298,7 @@ def _check_columns(incidents: pd.DataFrame, name: str) -> None:
 def _read_rows(incidents: pd.DataFrame, batch: _Batch) -> None:
     """Every usable row into ``batch.rows`` (first occurrence of an id wins; an identical repeat is
     counted, a different one is a problem); unusable values become problems."""
-    has = {c: c in incidents.columns for c in ("category", "source", "weight")}
+    has = {c: c in incidents.columns for c in ("category", "source", "weight", "note")}
     rows = _rows(incidents)
     times = _utc_times(incidents["occurred_at"])
     for position, rec in enumerate(incidents.to_dict("records")):
@@ -345,6 +353,7 @@ def _incident_row(
         source=_text(rec.get("source")) if has["source"] else None,
         weight=weight,
         row=row,
+        note=_text(rec.get("note")) if has["note"] else None,
     )
     usable = True
     for column in ("incident_id", "place_id", "category", "source"):
@@ -508,7 +517,10 @@ def _filtered(
     end: dt.datetime | pd.Timestamp | None,
     place_ids: Iterable[str] | None,
     municipality: Municipalities,
+    created_by: str | None = None,
 ) -> Any:
+    if created_by is not None:
+        stmt = stmt.where(Incident.created_by == created_by)
     if start is not None:
         stmt = stmt.where(Incident.occurred_at >= _utc_datetime(start))
     if end is not None:
@@ -528,11 +540,15 @@ def read_incidents(
     municipality: Municipalities = None,
     limit: int | None = None,
     offset: int = 0,
+    created_by: str | None = None,
+    details: bool = False,
 ) -> pd.DataFrame:
     """Stored incidents as the canonical frame (``occurred_at`` tz-aware UTC), oldest first.
 
-    ``start``/``end`` (tz-aware, end exclusive) and ``place_ids``/``municipality`` filter.
+    ``start``/``end`` (tz-aware, end exclusive), ``place_ids``/``municipality`` and ``created_by`` (the
+    actor that stored them) filter. ``details`` adds ``created_by``, ``created_at`` (UTC) and ``note``.
     """
+    extra = [Incident.created_by, Incident.created_at, Incident.note] if details else []
     stmt = select(
         Incident.incident_id,
         Incident.occurred_at,
@@ -540,8 +556,9 @@ def read_incidents(
         Incident.category,
         Incident.source,
         Incident.weight,
+        *extra,
     )
-    stmt = _filtered(stmt, start, end, place_ids, municipality)
+    stmt = _filtered(stmt, start, end, place_ids, municipality, created_by)
     stmt = stmt.order_by(Incident.occurred_at, Incident.incident_id).offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
@@ -549,9 +566,12 @@ def read_incidents(
         rows = conn.execute(stmt).all()
     frame = pd.DataFrame(
         [tuple(r) for r in rows],
-        columns=["incident_id", "occurred_at", "place_id", "category", "source", "weight"],
+        columns=["incident_id", "occurred_at", "place_id", "category", "source", "weight"]
+        + (["created_by", "created_at", "note"] if details else []),
     )
     frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
+    if details:
+        frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
     frame["weight"] = frame["weight"].astype(float)
     for col in ("incident_id", "place_id", "category", "source"):
         frame[col] = frame[col].astype("string")
@@ -564,14 +584,27 @@ def count_incidents(
     end: dt.datetime | pd.Timestamp | None = None,
     place_ids: Iterable[str] | None = None,
     municipality: Municipalities = None,
+    created_by: str | None = None,
 ) -> int:
     """How many incidents are stored (matching the filters of :func:`read_incidents`)."""
-    stmt = _filtered(select(func.count()).select_from(Incident), start, end, place_ids, municipality)
+    stmt = _filtered(select(func.count()).select_from(Incident), start, end, place_ids, municipality, created_by)
     with engine.connect() as conn:
         return int(conn.execute(stmt).scalar_one())
 
 
+def category_counts(engine: Engine, municipality: Municipalities = None) -> list[tuple[str, int]]:
+    """The stored incidents' categories (of these municipalities) with how many each, most first."""
+    n = func.count().label("n")
+    stmt = select(Incident.category, n).where(Incident.category.is_not(None)).group_by(Incident.category)
+    if municipality is not None:
+        stmt = stmt.where(Incident.place_id.in_(places_in(municipality)))
+    with engine.connect() as conn:
+        found = [(str(c), int(k)) for c, k in conn.execute(stmt.order_by(n.desc(), Incident.category)) if c]
+    return found
+
+
 __all__ = [
+    "category_counts",
     "ImportResult",
     "MAX_TEXT",
     "count_incidents",

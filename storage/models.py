@@ -96,6 +96,10 @@ class Incident(Base):
     source: Mapped[str | None] = mapped_column(String(1000))
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
+    #: who stored it and when (migration 0007; null for rows stored before), the reporter's short text
+    created_by: Mapped[str | None] = mapped_column(String(1000), index=True)
+    created_at: Mapped[dt.datetime | None] = mapped_column()
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class ApiToken(Base):
@@ -349,3 +353,17 @@ class AssociationLink(Base):
     actor: Mapped[str] = mapped_column(String(1000))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     revoked_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+# --------------------------------------------------------------------------- reporters and sessions (migration 0007)
+# ``incidents.created_by`` / ``created_at`` / ``note`` are declared on :class:`Incident` above.
+
+
+class AppSecret(Base):
+    """Random keys the service makes on first use (e.g. the one that signs download-session cookies)."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -100,3 +100,12 @@ def find_token(engine: Engine, token: str) -> TokenRecord | None:
         if row is None or row.revoked or not hmac.compare_digest(row.token_hash, digest):
             return None
         return _record(row)
+
+
+def get_token(engine: Engine, token_id: int) -> TokenRecord | None:
+    """The valid, unrevoked token with this id (e.g. named by a signed session), else ``None``."""
+    with Session(engine) as session:
+        row = session.get(ApiToken, token_id)
+        if row is None or row.revoked:
+            return None
+        return _record(row)

@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import numpy as np
@@ -217,3 +218,24 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=30)
+
+
+EXCEL_PLACES = ("Stortorget", "Stadsparken", "Resecentrum", "Skolgården")
+EXCEL_CATEGORIES = ("Skadegörelse", "Ordningsstörning", "Stöld", "Misshandel")
+
+
+def excel_export(path: Path, days: int = 84, n: int = 320, seed: int = 15) -> Path:
+    """What Excel writes when a coordinator saves the municipality's incident list as CSV: ``;``,
+    cp1252, CRLF, ``Datum;Tid;Plats;Händelsetyp`` (no id column), Swedish place names and categories;
+    ``n`` evening incidents over the ``days`` days up to yesterday (Stockholm)."""
+    rng = np.random.default_rng(seed)
+    last = dt.datetime.now(dt.UTC).astimezone(ZoneInfo("Europe/Stockholm")).date() - dt.timedelta(days=1)
+    rows = []
+    for _ in range(n):
+        day = last - dt.timedelta(days=int(rng.integers(days)))
+        hour = int(rng.choice([18, 19, 20, 21, 22, 23]))
+        place = EXCEL_PLACES[int(rng.choice(4, p=[0.4, 0.3, 0.2, 0.1]))]
+        category = EXCEL_CATEGORIES[int(rng.integers(4))]
+        rows.append(f"{day:%Y-%m-%d};{hour:02d}:{int(rng.integers(60)):02d};{place};{category}")
+    path.write_bytes(("Datum;Tid;Plats;Händelsetyp\r\n" + "\r\n".join(rows) + "\r\n").encode("cp1252"))
+    return path

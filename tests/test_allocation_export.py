@@ -105,15 +105,40 @@ def _plan_with(why: str, association: str = "Förening 1") -> Plan:
 
 
 def test_csv_is_excel_swedish_and_formula_safe() -> None:
-    raw = plan_csv(_plan_with('=HYPERLINK("http://evil")', association="@Lions"))
+    plan = _plan_with("covers Centrum (P00) Fri 20-00: 0.42 expected incidents, top 2% of the week's walk options")
+    raw = plan_csv(plan, names={"P00": '=HYPERLINK("http://evil")'})
     assert raw.startswith(b"\xef\xbb\xbf")
     lines = raw[3:].decode("utf-8").split("\r\n")
     header = lines[0].split(";")
     assert header[:3] == ["vecka", "typ", "förening_eller_väktare"] and "varför" in header
     row = lines[1]
-    assert ";'@Lions;" in row and ';"\'=HYPERLINK(""http://evil"")"' in row
+    assert ';"\'=HYPERLINK(""http://evil"")";' in row  # the place name cell cannot run as a formula
     assert ";4,0;1000;0,421;0,042;nej;" in row
     assert ";2026-03-27 20:00;2026-03-28 00:00;2026-03-27T20:00:00+01:00;" in row
+    assert row.endswith(
+        'täcker Centrum (=HYPERLINK(""http://evil"")) fre 27 mar 20:00–00:00: ungefär en händelse på två '
+        'sådana kvällar (0,42 väntade), bland de 2\u00a0% bästa av veckans pass"'
+    )
+    assert ";'@Lions;" in plan_csv(_plan_with("x", association="@Lions"))[3:].decode("utf-8")
+
+
+def test_csv_and_ics_in_english_with_place_names() -> None:
+    plan = _plan_with("covers Centrum (P00): top 2% of the week's walk options; must-cover 'fokusgruppen'")
+    lines = plan_csv(plan, "en", {"P00": "Stortorget"})[3:].decode("utf-8").split("\r\n")
+    assert lines[0].split(",")[:3] == ["week", "kind", "association_or_guard"]
+    assert lines[1].split(",")[1:5] == ["night walk", "Förening 1", "Centrum", "Stortorget"]
+    assert ",4.0,1000,0.421,0.042,no," in lines[1]
+    assert lines[1].endswith(
+        "covers Centrum (Stortorget) Fri 27 Mar 20:00–00:00: about one incident in two such evenings "
+        "(0.42 expected), top 2% of the week's walk options; must-cover: 'fokusgruppen'\""
+    )
+    assert lines[3].endswith("status optimal; share of the week's risk covered 21.0%")
+    ev = next(iter(icalendar.Calendar.from_ical(plan_ics(plan, "en", {"P00": "Stortorget"})).walk("VEVENT")))
+    assert str(ev["SUMMARY"]) == "Night walk: Förening 1 – Centrum" and str(ev["LOCATION"]) == "Centrum: Stortorget"
+    assert str(ev["DESCRIPTION"]).endswith("Cost SEK\u00a01,000; expected incidents prevented 0.042.")
+    sv = next(iter(icalendar.Calendar.from_ical(plan_ics(plan, names={"P00": "Stortorget"})).walk("VEVENT")))
+    assert str(sv["LOCATION"]) == "Centrum: Stortorget"
+    assert str(sv["DESCRIPTION"]).endswith("Kostnad 1\u00a0000\u00a0kr; förväntat förhindrade 0,042 händelser.")
 
 
 @pytest.mark.parametrize(

@@ -38,8 +38,9 @@ RISK_GRID_COLUMNS: tuple[str, ...] = (
 RISK_LEVELS: tuple[str, ...] = ("high", "elevated", "normal")
 
 #: Roles of API tokens (docs/architecture.md, "Access"): ``reader`` (dashboards), ``coordinator``
-#: (resources, plans, the season), ``analyst`` (incidents, imports, backtests), ``admin`` (all).
-Role = Literal["reader", "coordinator", "analyst", "admin"]
+#: (resources, plans, the season), ``analyst`` (incidents, imports, backtests), ``admin`` (all),
+#: ``reporter`` (trained reporters: create incidents, read only their own, see places and categories).
+Role = Literal["reader", "coordinator", "analyst", "admin", "reporter"]
 ROLES: tuple[Role, ...] = get_args(Role)
 
 DEFAULT_TZ = "Europe/Stockholm"

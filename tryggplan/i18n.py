@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from typing import Literal, cast
 
 import pandas as pd
 
-from tryggplan.domain import InvalidInputError
+from tryggplan.domain import InvalidInputError, Problem
 
 Lang = Literal["sv", "en"]
 LANGS: tuple[Lang, ...] = ("sv", "en")
@@ -363,3 +364,305 @@ register_messages(
         "no_data": {"sv": "inga uppgifter", "en": "no data"},
     }
 )
+
+
+# --- the language of a request ---------------------------------------------------------------------
+
+_LANG_RANGE = re.compile(r"^\s*([A-Za-z]{1,8})(?:-[A-Za-z0-9]{1,8})*\s*(?:;\s*q\s*=\s*([0-9](?:\.[0-9]{0,3})?))?\s*$")
+
+
+def negotiate_lang(accept_language: str | None, default: Lang = "sv") -> Lang:
+    """The supported language an ``Accept-Language`` header prefers (RFC 9110: highest ``q`` first,
+    then header order; ``sv-SE`` counts as ``sv``), else ``default``. A malformed header is ``default``."""
+    best: tuple[float, int, Lang] | None = None
+    for position, part in enumerate((accept_language or "")[:500].split(",")):
+        m = _LANG_RANGE.match(part)
+        if m is None:
+            continue
+        tag = m.group(1).lower()
+        q = float(m.group(2)) if m.group(2) else 1.0
+        if tag in LANGS and q > 0 and (best is None or (q, -position) > (best[0], best[1])):
+            best = (q, -position, cast(Lang, tag))
+    return best[2] if best is not None else default
+
+
+def request_lang(lang: str | None, accept_language: str | None, default: Lang = "sv") -> Lang:
+    """The language of a request: ``lang`` (``sv``/``en``) when given, else the ``Accept-Language``
+    header's preference, else ``default``. An unsupported ``lang`` is refused naming the supported ones."""
+    if lang:
+        return check_lang(lang)
+    return negotiate_lang(accept_language, default)
+
+
+# --- incident categories -------------------------------------------------------------------------
+
+#: How a canonical category is named to a reader (the first Swedish label of the readers' table, and
+#: English). A category not listed is shown as written, capitalised (``fyrverkeri`` -> ``Fyrverkeri``).
+CATEGORY_LABELS: dict[str, dict[Lang, str]] = {
+    "vandalism": {"sv": "Skadegörelse", "en": "Vandalism"},
+    "disorder": {"sv": "Ordningsstörning", "en": "Disorder"},
+    "assault": {"sv": "Misshandel", "en": "Assault"},
+    "theft": {"sv": "Stöld", "en": "Theft"},
+    "burglary": {"sv": "Inbrott", "en": "Burglary"},
+    "robbery": {"sv": "Rån", "en": "Robbery"},
+    "drugs": {"sv": "Narkotikabrott", "en": "Drugs"},
+    "threat": {"sv": "Olaga hot", "en": "Threat"},
+    "weapons": {"sv": "Vapen- eller knivlagsbrott", "en": "Weapons"},
+    "shooting": {"sv": "Skottlossning", "en": "Shooting"},
+    "explosion": {"sv": "Explosion", "en": "Explosion"},
+    "fire": {"sv": "Brand", "en": "Fire"},
+    "homicide": {"sv": "Mord eller dråp", "en": "Homicide"},
+    "sexual": {"sv": "Sexualbrott", "en": "Sexual offence"},
+    "fraud": {"sv": "Bedrägeri", "en": "Fraud"},
+    "traffic_offence": {"sv": "Trafikbrott", "en": "Traffic offence"},
+    "trespass": {"sv": "Olaga intrång", "en": "Trespass"},
+    "vehicle_theft": {"sv": "Fordonsstöld", "en": "Vehicle theft"},
+    "unknown": {"sv": "Okänd typ", "en": "Unknown type"},
+}
+#: The categories a reporter can always choose from, in this order, even before any is stored.
+REPORTER_CATEGORIES: tuple[str, ...] = ("disorder", "vandalism", "threat", "assault", "theft", "drugs")
+
+
+def category_label(category: str, lang: Lang = "sv") -> str:
+    """``vandalism`` -> ``Skadegörelse`` (sv) / ``Vandalism`` (en); others capitalised as written."""
+    lang = check_lang(lang)
+    known = CATEGORY_LABELS.get(category)
+    if known is not None:
+        return known[lang]
+    text = category.replace("_", " ").strip()
+    return text[:1].upper() + text[1:] if text else category
+
+
+# --- problems of input files, in Swedish ---------------------------------------------------------
+
+_MONTHS_EN = {name: i for i, name in enumerate(_MONTHS["en"][0], start=1)}
+
+#: reasons the readers give for a date or clock value (``tryggplan.validation``), in Swedish
+_REASONS_SV: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (re.compile(r"month (-?\d+) does not exist"), lambda m: f"månad {m.group(1)} finns inte"),
+    (re.compile(r"day (-?\d+) does not exist"), lambda m: f"dag {m.group(1)} finns inte"),
+    (
+        re.compile(r"(" + "|".join(_MONTHS["en"][0]) + r") (\d{4}) has (\d+) days"),
+        lambda m: f"{_MONTHS['sv'][0][_MONTHS_EN[m.group(1)] - 1]} {m.group(2)} har {m.group(3)} dagar",
+    ),
+    (
+        re.compile(r"hour (\d+) does not exist \(midnight is 00:00 of the next day\)"),
+        lambda m: f"timme {m.group(1)} finns inte (midnatt är 00:00 nästa dag)",
+    ),
+    (re.compile(r"hour (\d+) does not exist"), lambda m: f"timme {m.group(1)} finns inte"),
+    (re.compile(r"minute (\d+) does not exist"), lambda m: f"minut {m.group(1)} finns inte"),
+    (re.compile(r"second (\d+) does not exist"), lambda m: f"sekund {m.group(1)} finns inte"),
+    (
+        re.compile(r"the date is not written YYYY-MM-DD \(two digits for the month and the day\)"),
+        lambda m: "datumet är inte skrivet ÅÅÅÅ-MM-DD (två siffror för månad och dag)",
+    ),
+    (
+        re.compile(r"the date is not written YYYY-MM-DD \(day and month order differs between countries\)"),
+        lambda m: "datumet är inte skrivet ÅÅÅÅ-MM-DD (ordningen mellan dag och månad skiljer sig mellan länder)",
+    ),
+    (re.compile(r"the clock time is missing"), lambda m: "klockslaget saknas"),
+    (re.compile(r"it is empty"), lambda m: "värdet är tomt"),
+)
+
+
+def _reasons_sv(text: str) -> str | None:
+    """``"February 2025 has 28 days; hour 24 does not exist"`` in Swedish, or ``None`` when a part is
+    not one of the readers' reasons."""
+    out = []
+    for part in text.split("; "):
+        for pattern, render in _REASONS_SV:
+            m = pattern.fullmatch(part.strip())
+            if m is not None:
+                out.append(render(m))
+                break
+        else:
+            return None
+    return "; ".join(out)
+
+
+def _q(value: str) -> str:
+    return f"”{value}”"
+
+
+def _message_sv(problem: Problem) -> str | None:
+    """The problem's own message in Swedish when it is one the readers write, else ``None``."""
+    msg = problem.message
+    rules: list[tuple[str, Callable[[re.Match[str]], str | None]]] = [
+        (r"(?P<l>.+?) '(?P<v>.*)' is not a date: (?P<r>.+)", lambda m: _with_reason(m, "är inget datum")),
+        (r"(?P<l>.+?) '(?P<v>.*)' is not a clock time: (?P<r>.+)", lambda m: _with_reason(m, "är inget klockslag")),
+        (r"(?P<l>.+?) '(?P<v>.*)' is not a timestamp: (?P<r>.+)", lambda m: _with_reason(m, "är ingen tidpunkt")),
+        (
+            r"(?P<l>.+?) '(?P<v>.*)' is not written YYYY-MM-DD \(two digits for the month and the day\)",
+            lambda m: f"{m['l']}: {_q(m['v'])} är inte skrivet ÅÅÅÅ-MM-DD (två siffror för månad och dag)",
+        ),
+        (
+            r"(?P<l>.+?) '(?P<v>.*)' is not written YYYY-MM-DD \(.*\)",
+            lambda m: (
+                f"{m['l']}: {_q(m['v'])} är inte skrivet ÅÅÅÅ-MM-DD (ordningen mellan dag och månad skiljer "
+                "sig mellan länder, så den gissas inte)"
+            ),
+        ),
+        (r"(?P<l>.+?) '(?P<v>.*)' is not a date", lambda m: f"{m['l']}: {_q(m['v'])} är inget datum"),
+        (r"(?P<l>.+?) '(?P<v>.*)' is not a clock time", lambda m: f"{m['l']}: {_q(m['v'])} är inget klockslag"),
+        (r"(?P<l>.+?) '(?P<v>.*)' is not a timestamp", lambda m: f"{m['l']}: {_q(m['v'])} är ingen tidpunkt"),
+        (r"(?P<l>.+?) is empty", lambda m: f"{m['l']} är tom"),
+        (r"unknown place '(?P<v>.*)'", lambda m: f"platsen {_q(m['v'])} finns inte"),
+        (
+            r"(?P<l>.+?) '(?P<v>.*)' is in the future \(after (?P<t>[0-9: -]+) UTC\)",
+            lambda m: f"{m['l']}: {_q(m['v'])} ligger i framtiden (efter {m['t']} UTC)",
+        ),
+        (r"(?P<l>.+?) '(?P<v>.*)' is before (?P<d>[0-9-]+)", lambda m: f"{m['l']}: {_q(m['v'])} är före {m['d']}"),
+        (
+            r"local time '(?P<v>.*)' does not exist in (?P<z>\S+) \(clocks spring forward that night\)",
+            lambda m: f"den lokala tiden {_q(m['v'])} finns inte i {m['z']} (klockan ställs fram den natten)",
+        ),
+        (
+            r"local time '(?P<v>.*)' happens twice in (?P<z>\S+) \(clocks fall back that night\)",
+            lambda m: (
+                f"den lokala tiden {_q(m['v'])} inträffar två gånger i {m['z']} (klockan ställs tillbaka den natten)"
+            ),
+        ),
+        (
+            r"required column '(?P<c>.+?)' is missing \(found: (?P<f>.*)\)",
+            lambda m: f"den obligatoriska kolumnen {_q(_COLUMN_SV.get(m['c'], m['c']))} saknas (filen har: {m['f']})",
+        ),
+        (
+            r"column '(?P<c>.+?)' appears more than once in the header",
+            lambda m: f"kolumnen {_q(m['c'])} finns mer än en gång i rubrikraden",
+        ),
+        (
+            r"the row has (?P<n>\d+) fields but the header has (?P<h>\d+)",
+            lambda m: f"raden har {m['n']} fält men rubrikraden har {m['h']}",
+        ),
+        (r"the file is empty \(no header row\)", lambda m: "filen är tom (ingen rubrikrad)"),
+        (
+            r"(?P<l>.+?) '(?P<v>.*)' already appears on row (?P<r>\d+) with different (?P<c>.+)",
+            lambda m: f"{m['l']} {_q(m['v'])} finns redan på rad {m['r']} med annat innehåll ({m['c']})",
+        ),
+        (
+            r"incident (?P<v>.+?) is already stored with different content \((?P<c>.+)\)",
+            lambda m: f"händelsen {_q(m['v'])} finns redan sparad med annat innehåll ({m['c']})",
+        ),
+        (
+            r"(?P<l>.+?) is (?P<k>NaN|not a number|infinite|negative): '(?P<v>.*)'",
+            lambda m: f"{m['l']}: {_q(m['v'])} är inget tal ≥ 0",
+        ),
+    ]
+    for pattern, render in rules:
+        m = re.fullmatch(pattern, msg, flags=re.DOTALL)
+        if m is not None:
+            text = render(m)
+            if text is not None:
+                return text
+    return None
+
+
+def _with_reason(m: re.Match[str], what: str) -> str | None:
+    reason = _reasons_sv(m["r"])
+    if reason is None:
+        return None
+    return f"{m['l']}: {_q(m['v'])} {what}: {reason}"
+
+
+_COLUMN_SV = {
+    "incident_id": "incident_id (Id)",
+    "occurred_at": "occurred_at (Datum och Tid)",
+    "place_id": "place_id (Plats)",
+}
+
+#: what each kind of problem means, when its message is not one :func:`_message_sv` knows
+_KIND_SV: dict[str, str] = {
+    "empty_file": "filen är tom",
+    "binary_file": "filen är ingen textfil (CSV)",
+    "workbook": "filen är en Excel-arbetsbok (.xlsx/.xls), inte en CSV-fil",
+    "encoding": "raden kan inte läsas i filens teckenkodning",
+    "missing_column": "en kolumn som behövs saknas",
+    "duplicate_column": "en kolumn finns två gånger i rubrikraden",
+    "field_count": "raden har fel antal fält",
+    "nul_bytes": "värdet innehåller styrtecken (NUL eller liknande)",
+    "long_field": "värdet är för långt",
+    "csv_syntax": "raden kan inte läsas som CSV (kontrollera citattecknen)",
+    "empty_id": "id saknas",
+    "empty_place": "platsen saknas",
+    "bad_timestamp": "tidpunkten kan inte läsas",
+    "nonexistent_time": "den lokala tiden finns inte (klockan ställs fram den natten)",
+    "ambiguous_time": "den lokala tiden inträffar två gånger (klockan ställs tillbaka den natten)",
+    "future": "tidpunkten ligger i framtiden",
+    "too_old": "tidpunkten är orimligt gammal",
+    "unknown_place": "platsen finns inte",
+    "bad_weight": "vikten är inget tal ≥ 0",
+    "duplicate_id": "samma id förekommer med olika innehåll",
+    "bad_coordinate": "koordinaten är inget tal i rätt intervall",
+    "control_character": "värdet innehåller ett styrtecken",
+    "invisible_character": "värdet innehåller ett osynligt tecken",
+    "too_large": "filen är större än gränsen",
+    "long_note": "texten är för lång",
+    "conflict": "villkoren går inte att uppfylla samtidigt",
+}
+
+#: how to fix each kind of problem, in Swedish
+_FIX_SV: dict[str, str] = {
+    "empty_file": "exportera händelserna igen med en rubrikrad",
+    "binary_file": "spara filen som CSV (Excel: Arkiv › Spara som › CSV UTF-8)",
+    "workbook": "spara arbetsboken som CSV (Excel: Arkiv › Spara som › CSV UTF-8) och ladda upp den filen",
+    "encoding": "spara hela filen igen i en och samma kodning (Excel: ”CSV UTF-8”)",
+    "missing_column": "lägg till kolumnen (Id, Datum, Tid, Plats, Händelsetyp) eller ange kolumnmappning",
+    "duplicate_column": "behåll en kolumn med det namnet",
+    "field_count": "sätt citattecken runt värden som innehåller avgränsaren, eller ta bort extra avgränsare",
+    "nul_bytes": "ta bort tecknen (exporten kan vara trasig) och ladda upp igen",
+    "long_field": "korta värdet eller kontrollera att citattecknen är parade",
+    "csv_syntax": "kontrollera citattecknen på raden",
+    "empty_id": "ge varje händelse ett unikt id, eller ta bort id-kolumnen så härleds id ur innehållet",
+    "empty_place": "ange platsen för varje händelse",
+    "bad_timestamp": "skriv lokal tid som ÅÅÅÅ-MM-DD TT:MM (t.ex. 2025-08-15 21:10)",
+    "nonexistent_time": "kontrollera tiden: den timmen hoppas över den dagen",
+    "ambiguous_time": "ange tidszonen (+02:00 för första gången, +01:00 för andra)",
+    "future": "kontrollera året och klockan i systemet som exporterade filen",
+    "too_old": "kontrollera året (ett ”inget datum”-värde är ingen händelsetid)",
+    "unknown_place": "lägg till platsen i platsfilen eller rätta platsen",
+    "bad_weight": "skriv ett tal ≥ 0, t.ex. 1 eller 0,5 (tomt betyder 1)",
+    "duplicate_id": "ge varje händelse ett eget id, eller behåll bara den rätta versionen",
+    "bad_coordinate": "skriv decimala grader (WGS84), t.ex. 59,3936",
+    "control_character": "ta bort tecknet: ett id, namn eller en kategori är en rad synlig text",
+    "invisible_character": "radera värdet och skriv det igen (sådana tecken följer med kopierad text)",
+    "too_large": "dela upp filen",
+    "long_note": "korta texten till högst 500 tecken",
+    "conflict": "lätta på ett av villkoren",
+}
+#: the readers' fixed fix texts (``tryggplan.validation``), word for word in Swedish
+_FIXES_SV: dict[str, str] = {
+    "write the date as YYYY-MM-DD, e.g. 2025-08-22": "skriv datumet som ÅÅÅÅ-MM-DD, t.ex. 2025-08-22",
+    "write the clock time as HH:MM from 00:00 to 23:59, e.g. 21:30": (
+        "skriv klockslaget som TT:MM mellan 00:00 och 23:59, t.ex. 21:30"
+    ),
+    (
+        "write local time as YYYY-MM-DD HH:MM (e.g. 2025-08-15 21:10) "
+        "or ISO 8601 with offset (e.g. 2025-08-15T21:10:00+02:00)"
+    ): (
+        "skriv lokal tid som ÅÅÅÅ-MM-DD TT:MM (t.ex. 2025-08-15 21:10) eller ISO 8601 med tidszon "
+        "(t.ex. 2025-08-15T21:10:00+02:00)"
+    ),
+    "name the place of every incident": "ange platsen för varje händelse",
+}
+
+
+def problem_text(problem: Problem, lang: Lang = "sv") -> tuple[str, str]:
+    """A problem's ``(message, fix)`` for a reader of ``lang``.
+
+    English is the problem as written. Swedish: the message word for word where it is one the readers
+    write (the user's own column names and values kept: ``Datum: ”2025-13-01” är inget datum: månad 13
+    finns inte``), else what its ``kind`` means; the fix likewise. A problem of a kind this catalog does
+    not know keeps its English text (better than none).
+    """
+    lang = check_lang(lang)
+    if lang == "en":
+        return problem.message, problem.fix
+    message = _message_sv(problem)
+    if message is None:
+        generic = _KIND_SV.get(problem.kind or "")
+        if generic is None:
+            return problem.message, problem.fix
+        value = f": {_q(problem.value)}" if problem.value else ""
+        message = f"{problem.column}: {generic}{value}" if problem.column else generic[:1].upper() + generic[1:]
+    fix = _FIXES_SV.get(problem.fix) or _FIX_SV.get(problem.kind or "") or problem.fix
+    return message, fix

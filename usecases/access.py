@@ -7,6 +7,8 @@ Roles:
   records, payouts, association links)
 * ``analyst``: what a reader may, plus imports, incidents, forecast runs and backtests
 * ``admin``: everything, and tokens
+* ``reporter`` (trained reporters, the form at ``/rapportera``): places and the category list, create
+  incidents (``POST /incidents``), read only the incidents it created; nothing else
 
 A token may be scoped to municipalities (``tryggplan token create --municipality M``): it then reads
 and writes only those municipalities' places, incidents, forecasts, resources, plans, season and
@@ -26,7 +28,12 @@ from tryggplan.storage import tokens
 from tryggplan.storage.records import TokenRecord
 
 #: Who may do what; every route and command names one of these sets.
-READ: frozenset[Role] = frozenset(ROLES)
+#: Dashboards: forecasts, plans, aggregates (every role but ``reporter``).
+READ: frozenset[Role] = frozenset(r for r in ROLES if r != "reporter")
+#: Places and the category list: what a reporter picks from, and what every dashboard shows.
+PLACES: frozenset[Role] = frozenset(ROLES)
+#: Create incidents one by one or in a JSON batch (a reporter: never places, read back only its own).
+REPORT: frozenset[Role] = frozenset({"reporter", "analyst", "admin"})
 PLAN: frozenset[Role] = frozenset({"coordinator", "admin"})
 DATA: frozenset[Role] = frozenset({"analyst", "admin"})
 FORECAST: frozenset[Role] = frozenset({"coordinator", "analyst", "admin"})
@@ -93,8 +100,17 @@ def check_role(role: str) -> Role:
 def authenticate(engine: Engine, secret: str) -> Principal | None:
     """The caller behind ``secret``, or ``None`` for an unknown or revoked token."""
     found = tokens.find_token(engine, secret)
-    if found is None:
-        return None
+    return None if found is None else principal_of(found)
+
+
+def authenticate_id(engine: Engine, token_id: int) -> Principal | None:
+    """The caller behind the token with this id (named by a signed session), or ``None`` when it is
+    unknown or revoked."""
+    found = tokens.get_token(engine, token_id)
+    return None if found is None else principal_of(found)
+
+
+def principal_of(found: TokenRecord) -> Principal:
     return Principal(
         token_id=found.id,
         role=check_role(found.role),

@@ -26,6 +26,7 @@ from tryggplan.domain import DEFAULT_TZ, InvalidInputError, NotFoundError, Trygg
 from tryggplan.forecasting.grid import high_risk_windows, hour_of_week_heatmap
 from tryggplan.forecasting.parallel import fit_predict_groups
 from tryggplan.forecasting.registry import resolve_name
+from tryggplan.i18n import Lang
 from tryggplan.storage import forecasts as runs
 from tryggplan.storage import incidents as stored
 from tryggplan.storage import places as stored_places
@@ -297,6 +298,7 @@ def grid_windows(
     max_gap_hours: int = 0,
     town_of: dict[str, str] | None = None,
     town_rates: dict[str, float] | None = None,
+    lang: Lang = "en",
 ) -> pd.DataFrame:
     """Neighbouring high-risk hours of a place merged into windows ("Torget, Fri 21:00–02:00, 0.9
     expected (80% range 0–2, at least one: 59%)"), largest expected count first, keeping only windows
@@ -313,13 +315,19 @@ def grid_windows(
         max_gap_hours=max_gap_hours,
         groups=town_of,
         base_rates=town_rates,
+        lang=lang,
     )
 
 
 def windows(
-    engine: Engine, selection: GridSelection, levels: list[str] | None = None, max_gap_hours: int = 0
+    engine: Engine,
+    selection: GridSelection,
+    levels: list[str] | None = None,
+    max_gap_hours: int = 0,
+    lang: Lang = "en",
 ) -> list[dict[str, Any]]:
-    """The high-risk windows of a selection (:func:`grid_windows`), named by the places' names."""
+    """The high-risk windows of a selection (:func:`grid_windows`), named by the places' names, labelled
+    in ``lang`` (``sv``: ``Stortorget, fre 4 dec 21:00–02:00, ...``)."""
     grid = selection.grid
     if grid.empty:
         return []
@@ -333,6 +341,7 @@ def windows(
         max_gap_hours=max_gap_hours,
         town_of={p.place_id: p.municipality or "" for p in known},
         town_rates=runs.town_base_rates(engine, selection.run),
+        lang=lang,
     )
     return [
         {
@@ -345,6 +354,9 @@ def windows(
             "peak": float(r.peak),
             "night": r.night,
             "label": str(r.label),
+            "p_any": float(r.p_any),
+            "lo_80": int(r.lo_80),
+            "hi_80": int(r.hi_80),
         }
         for r in frame.itertuples(index=False)
     ]
@@ -373,16 +385,45 @@ def daily(selection: GridSelection) -> list[dict[str, Any]]:
     ]
 
 
+#: A place's level within its own town (``town_level``): its expected total over the town's mean place's.
+TOWN_LEVEL_RATIOS: dict[str, float] = {"high": 2.0, "elevated": 1.25}
+
+
+def town_levels(totals: dict[str, float], town_of: dict[str, str]) -> dict[str, tuple[str, float]]:
+    """Each place's level within its own municipality and its ratio to the town's mean place.
+
+    ``totals`` are the places' expected counts over a range [incidents]; ``ratio`` = total / mean total
+    of the places of the same municipality. ``high`` from twice the town's mean place, ``elevated`` from
+    1.25 times, else ``normal`` (so a town's few hot spots stand out, whatever its size; a town with one
+    place, or where nothing is expected, is ``normal`` throughout)."""
+    by_town: dict[str, list[float]] = {}
+    for place, total in totals.items():
+        by_town.setdefault(town_of.get(place, ""), []).append(total)
+    out: dict[str, tuple[str, float]] = {}
+    for place, total in totals.items():
+        values = by_town[town_of.get(place, "")]
+        mean = float(np.mean(values))
+        ratio = total / mean if mean > 0 else 0.0
+        level = next((lv for lv, cut in TOWN_LEVEL_RATIOS.items() if ratio >= cut), "normal")
+        out[place] = (level, ratio)
+    return out
+
+
 def geojson(engine: Engine, selection: GridSelection) -> dict[str, Any]:
     """Places as GeoJSON points with the risk over the selected range as properties: ``expected_total``
     [incidents], ``expected_max`` [incidents/h], ``peak_slot``, ``high_hours``, ``risk_level`` (the
-    highest level reached)."""
+    highest level reached in any hour), ``town_level`` and ``town_ratio`` (the place's level within its
+    own municipality, :func:`town_levels`: what the map colours by)."""
     grid = selection.grid
     meta = selection.meta
     ids = sorted(set(grid["place_id"].astype(str)))
     found = {p.place_id: p for p in stored_places.list_places(engine, place_ids=ids)} if ids else {}
     order = {"high": 2, "elevated": 1, "normal": 0}
     by_place = dict(iter(grid.groupby("place_id"))) if not grid.empty else {}
+    levels = town_levels(
+        {p: float(by_place[p]["expected"].sum()) for p in ids},
+        {p: (found[p].municipality or "") if p in found else "" for p in ids},
+    )
     features = []
     for place_id in ids:
         place = found.get(place_id) or PlaceRecord(place_id, None, None, None, None, None, None)
@@ -400,6 +441,8 @@ def geojson(engine: Engine, selection: GridSelection) -> dict[str, Any]:
             "p_any_max": float(g["p_any"].max()),
             "high_hours": int((g["risk_level"] == "high").sum()),
             "risk_level": max(g["risk_level"], key=lambda x: order.get(x, 0)),
+            "town_level": levels[place_id][0],
+            "town_ratio": round(levels[place_id][1], 3),
             "model": meta["model"],
             "model_version": meta["model_version"],
         }

@@ -11,6 +11,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from tryggplan.domain import InvalidInputError
+from tryggplan.i18n import REPORTER_CATEGORIES, Lang, category_label
 from tryggplan.storage import incidents as stored
 from tryggplan.storage import places as stored_places
 from tryggplan.storage import reports as stored_reports
@@ -47,15 +48,27 @@ def list_incidents(
     end: str | None = None,
     limit: int = 1000,
     offset: int = 0,
+    created_by: str | None = None,
 ) -> IncidentPage:
-    """Raw incident rows, oldest first, with the total matching the filters."""
+    """Raw incident rows, oldest first, with the total matching the filters, each with who stored it,
+    when, and the reporter's text. ``created_by`` keeps only the rows that actor stored (a reporter's own)."""
     check_tz(tz)
     t0 = parse_time(start, tz, "start")
     t1 = parse_time(end, tz, "end")
     frame = stored.read_incidents(
-        engine, start=t0, end=t1, place_ids=place_ids, municipality=municipality, limit=limit, offset=offset
+        engine,
+        start=t0,
+        end=t1,
+        place_ids=place_ids,
+        municipality=municipality,
+        limit=limit,
+        offset=offset,
+        created_by=created_by,
+        details=True,
     )
-    total = stored.count_incidents(engine, start=t0, end=t1, place_ids=place_ids, municipality=municipality)
+    total = stored.count_incidents(
+        engine, start=t0, end=t1, place_ids=place_ids, municipality=municipality, created_by=created_by
+    )
     return IncidentPage(total, limit, offset, frame)
 
 
@@ -90,9 +103,11 @@ def aggregate(
     category: list[str] | None = None,
     source: list[str] | None = None,
     ytd: str | None = None,
+    by_category: bool = False,
 ) -> pd.DataFrame:
     """Incidents per place and local day / ISO week / month / year, or in all (``by="total"``, period
-    ``total``): ``place_id, period, count, weighted``.
+    ``total``): ``place_id, period, count, weighted``; with ``by_category`` per place, period and
+    ``category`` (a missing category counts as ``unknown``).
 
     ``category`` and ``source`` keep those incidents only (case-insensitive; an unknown one is refused
     naming the known ones). ``ytd`` (a date) keeps, in every year, 1 January to that date's day and
@@ -119,8 +134,9 @@ def aggregate(
     if cut is not None:
         keep = (local.month < cut[0]) | ((local.month == cut[0]) & (local.day <= cut[1]))
         frame, local = frame[keep], local[keep]
+    keys = ["place_id", "period"] + (["category"] if by_category else [])
     if frame.empty:
-        return pd.DataFrame({"place_id": [], "period": [], "count": [], "weighted": []})
+        return pd.DataFrame({k: [] for k in [*keys, "count", "weighted"]})
     if by == "day":
         period = local.strftime("%Y-%m-%d")
     elif by == "month":
@@ -136,9 +152,10 @@ def aggregate(
         {
             "place_id": frame["place_id"].astype(str).to_numpy(),
             "period": period.to_numpy(),
+            "category": frame["category"].fillna("unknown").astype(str).to_numpy(),
             "weight": frame["weight"].to_numpy(),
         }
-    ).groupby(["place_id", "period"])
+    ).groupby(keys)
     out = grouped["weight"].agg(["size", "sum"]).reset_index()
     return out.rename(columns={"size": "count", "sum": "weighted"})
 
@@ -148,6 +165,22 @@ def aggregate_totals(rows: pd.DataFrame) -> pd.DataFrame:
     if rows.empty:
         return pd.DataFrame({"period": [], "count": [], "weighted": []})
     return rows.groupby("period", as_index=False)[["count", "weighted"]].sum()
+
+
+@dataclass(frozen=True)
+class Category:
+    category: str
+    label: str
+    count: int
+
+
+def categories(engine: Engine, municipality: list[str] | None = None, lang: Lang = "sv") -> list[Category]:
+    """The town's list of incident categories: those of its stored incidents, most frequent first, then
+    the ones a reporter can always choose (:data:`tryggplan.i18n.REPORTER_CATEGORIES`), each with the name
+    a reader of ``lang`` knows it by."""
+    counts = dict(stored.category_counts(engine, municipality))
+    names = list(counts) + [c for c in REPORTER_CATEGORIES if c not in counts]
+    return [Category(c, category_label(c, lang), counts.get(c, 0)) for c in names]
 
 
 def list_imports(engine: Engine, limit: int = 100, offset: int = 0) -> list[ImportRecordInfo]:

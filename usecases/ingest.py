@@ -37,7 +37,12 @@ from tryggplan.readers import (
 )
 from tryggplan.storage import incidents as stored
 from tryggplan.storage import places as stored_places
+from tryggplan.text import forbidden_character
+from tryggplan.usecases.access import Principal
 from tryggplan.validation import row_text_problems, stored_conflicts, validate_incidents, validate_places
+
+#: Longest reporter's text [characters].
+MAX_NOTE_CHARS = 500
 
 #: Problems that concern the whole file, not a row: they refuse it even with ``skip_invalid``.
 FILE_LEVEL_KINDS: frozenset[str] = frozenset(
@@ -288,6 +293,7 @@ def import_records(
             raise ImportRefusedError(summarize(place_problems, "request.places"), place_problems)
     known = known_places(engine, places_frame)
     raw = _strings(pd.DataFrame(incidents, columns=list(INCIDENT_COLUMNS)))
+    notes, note_problems = _notes(incidents, name)
     header = list(INCIDENT_COLUMNS)
     # NUL and control characters are refused as the file readers refuse them (PostgreSQL cannot store NUL)
     text_problems = [
@@ -297,11 +303,13 @@ def import_records(
     ]
     allowed = None if create_places else (set() if known is None else set(known["place_id"].astype(str)))
     check = validate_incidents(raw, name, tz=tz, places=allowed)
-    problems = sorted(text_problems + check.problems, key=lambda p: p.row or 0)
+    problems = sorted(text_problems + note_problems + check.problems, key=lambda p: p.row or 0)
     problems = [dataclasses.replace(p, fix=CREATE_PLACES_FIX) if p.kind == "unknown_place" else p for p in problems]
     bad = {p.row for p in problems if p.row is not None}
     valid = check.frame[~check.frame["row"].isin(bad) & ~check.frame["row"].isin(check.duplicate_rows)]
     valid = valid.reset_index(drop=True)
+    if notes:
+        valid = valid.assign(note=valid["row"].map(lambda r: notes.get(int(r))))
     if problems and not skip_invalid:
         raise ImportRefusedError(f"nothing imported: {summarize(problems, name)}", problems)
     upsert = places_frame
@@ -319,6 +327,83 @@ def import_records(
         problems,
         rejected,
         lambda rows: raw[raw["row"].isin(rows)],
+    )
+
+
+def _notes(incidents: list[dict[str, Any]], name: str) -> tuple[dict[int, str], list[Problem]]:
+    """The reporters' texts by 1-based position (whitespace and line breaks collapsed to single spaces)
+    and their problems: longer than :data:`MAX_NOTE_CHARS`, or holding a control character."""
+    notes: dict[int, str] = {}
+    problems: list[Problem] = []
+    for i, rec in enumerate(incidents, start=1):
+        raw = rec.get("note")
+        if raw is None:
+            continue
+        text = " ".join(str(raw).split())
+        if not text:
+            continue
+        found = forbidden_character(text)
+        if found is not None and found[2] == "control_character":
+            problems.append(
+                Problem(
+                    name,
+                    i,
+                    "note",
+                    f"note contains the control character U+{ord(found[1]):04X} at position {found[0] + 1}",
+                    "remove it",
+                    kind="control_character",
+                )
+            )
+        elif len(text) > MAX_NOTE_CHARS:
+            problems.append(
+                Problem(
+                    name,
+                    i,
+                    "note",
+                    f"note is {len(text)} characters long (at most {MAX_NOTE_CHARS})",
+                    f"shorten it to at most {MAX_NOTE_CHARS} characters",
+                    kind="long_note",
+                )
+            )
+        else:
+            notes[i] = text
+    return notes, problems
+
+
+def report_incidents(
+    engine: Engine,
+    principal: Principal,
+    incidents: list[dict[str, Any]],
+    places: list[dict[str, Any]] | None = None,
+    *,
+    tz: str = DEFAULT_TZ,
+    skip_invalid: bool = False,
+    create_places: bool = False,
+) -> ImportOutcome:
+    """``POST /api/v1/incidents`` for every role that may create incidents: :func:`import_records`, in
+    the caller's municipalities, recorded as the caller's (``created_by``). A reporter creates incidents
+    only: never places (403), and its rows' ``source`` is ``reporter`` unless it names one."""
+    if principal.role == "reporter":
+        if places:
+            raise PermissionDeniedError(
+                "a reporter may not create or change places: choose one of the places from GET /api/v1/places, "
+                "or ask an analyst to add the place"
+            )
+        if create_places:
+            raise PermissionDeniedError(
+                "a reporter may not create places: choose one of the places from GET /api/v1/places, "
+                "or ask an analyst to add the place"
+            )
+        incidents = [{**rec, "source": rec.get("source") or "reporter"} for rec in incidents]
+    return import_records(
+        engine,
+        incidents,
+        places,
+        tz=tz,
+        skip_invalid=skip_invalid,
+        actor=principal.actor,
+        municipalities=list(principal.municipalities) if principal.municipalities is not None else None,
+        create_places=create_places,
     )
 
 

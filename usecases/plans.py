@@ -30,8 +30,10 @@ from tryggplan.allocation.season import replan, season_plan
 from tryggplan.allocation.spec import Resources, parse_resources
 from tryggplan.allocation.weekly import plan_week
 from tryggplan.domain import InvalidInputError
+from tryggplan.i18n import Lang
 from tryggplan.storage import forecasts as runs
 from tryggplan.storage import incidents as stored
+from tryggplan.storage import places as stored_places
 from tryggplan.storage import plans as stored_plans
 from tryggplan.storage.records import PlanRecordInfo, ResourceRecord, WalkRecordInfo
 from tryggplan.timeutil import iso_week_of, parse_iso_week
@@ -448,11 +450,21 @@ def typed_plan(doc: dict[str, Any]) -> Plan:
     return build(Plan, fields)  # type: ignore[no-any-return]
 
 
-def plan_ics(doc: dict[str, Any]) -> bytes:
-    """The plan as iCalendar (one event per shift), as ``tryggplan plan --ics`` writes it."""
-    return bytes(export_ics(typed_plan(doc)))
+def place_names(engine: Engine | None, doc: dict[str, Any]) -> dict[str, str]:
+    """The stored names of the places a plan document's shifts cover (``{}`` without a database)."""
+    ids = sorted({p for s in doc.get("shifts", []) for p in s.get("place_ids", [])})
+    if engine is None or not ids:
+        return {}
+    return {p.place_id: p.name for p in stored_places.list_places(engine, place_ids=ids) if p.name}
 
 
-def plan_csv(doc: dict[str, Any]) -> bytes:
-    """The plan as CSV for Swedish Excel, as ``tryggplan plan --csv`` writes it."""
-    return bytes(export_csv(typed_plan(doc)))
+def plan_ics(doc: dict[str, Any], lang: Lang = "sv", engine: Engine | None = None) -> bytes:
+    """The plan as iCalendar (one event per shift), as ``tryggplan plan --ics`` writes it; texts in
+    ``lang`` with the stored places' names (with ``engine``)."""
+    return bytes(export_ics(typed_plan(doc), lang, place_names(engine, doc)))
+
+
+def plan_csv(doc: dict[str, Any], lang: Lang = "sv", engine: Engine | None = None) -> bytes:
+    """The plan as CSV for Excel, as ``tryggplan plan --csv`` writes it (Swedish; ``lang="en"``
+    English), with the stored places' names (with ``engine``)."""
+    return bytes(export_csv(typed_plan(doc), lang, place_names(engine, doc)))

@@ -18,11 +18,12 @@ from tryggplan.service.routes import (
     plans,
     reports,
     season,
+    session,
     tokens,
 )
 
 api_router = APIRouter()
-for module in (incidents, places, forecasts, plans, season, associations, backtests, tokens, area, reports):
+for module in (incidents, places, forecasts, plans, season, associations, backtests, tokens, area, reports, session):
     api_router.include_router(module.router)
 
 health_router = health.router

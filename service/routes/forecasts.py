@@ -209,8 +209,10 @@ def forecast_windows(
     engine: EngineDep,
     level: Annotated[list[Literal["high", "elevated"]] | None, Query(description="levels that count")] = None,
     max_gap_hours: Annotated[int, Query(ge=0, le=6)] = 0,
+    lang: Annotated[Literal["en", "sv"], Query(description="language of the labels")] = "en",
 ) -> WindowsOut:
     """High-risk windows for the situation-picture meeting: neighbouring high-risk hours of a place
-    merged, e.g. ``"Stortorget, Fri 21:00–02:00, 0.9 expected"``, largest first."""
-    found = forecasts.windows(engine, selected, list(level or ["high"]), max_gap_hours)
+    merged, e.g. ``"Stortorget, Fri 21:00–02:00, 0.9 expected"`` (``lang=sv``: ``"Stortorget, fre
+    21:00–02:00, 0,9 väntade ..."``), largest first."""
+    found = forecasts.windows(engine, selected, list(level or ["high"]), max_gap_hours, lang)
     return WindowsOut(**selected.meta, windows=[RiskWindow(**w) for w in found])

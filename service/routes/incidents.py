@@ -1,5 +1,7 @@
 """Incidents (analyst/admin): list, JSON batch import, file upload; import history; aggregates
-(any role: counts per place and period, never raw rows).
+(any role: counts per place and period, never raw rows). Reporters create incidents (``POST
+/incidents``, never places) and list only their own; every role but reporters reads aggregates, and
+every role the category list.
 
 Uploads are imported by the same use case as ``tryggplan import``
 (:func:`tryggplan.usecases.ingest.import_file`): all or nothing unless ``skip_invalid=true``,
@@ -16,16 +18,19 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Depends, File, Query, UploadFile, status
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 
 from tryggplan.domain import MAX_NAME_CHARS, Problem
+from tryggplan.i18n import request_lang
 from tryggplan.service.deps import EngineDep, SettingsDep, require
 from tryggplan.service.schemas import (
     AggregateOut,
     AggregateRow,
     AggregateTotal,
+    CategoriesOut,
+    CategoryOut,
     ErrorOut,
     ImportOut,
     ImportRecordOut,
@@ -36,12 +41,15 @@ from tryggplan.service.schemas import (
 )
 from tryggplan.timeutil import check_tz
 from tryggplan.usecases import access, incidents, ingest
-from tryggplan.usecases.access import DATA, READ, Principal
+from tryggplan.usecases.access import DATA, PLACES, READ, REPORT, Principal
 
 router = APIRouter(tags=["incidents"])
 
 Analyst = Annotated[Principal, Depends(require(DATA, "see or import incident rows"))]
 Reader = Annotated[Principal, Depends(require(READ, "read aggregates"))]
+Reporter = Annotated[Principal, Depends(require(REPORT, "create incidents"))]
+RowReader = Annotated[Principal, Depends(require(REPORT, "see incident rows"))]
+Anyone = Annotated[Principal, Depends(require(PLACES, "read the category list"))]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut},
     403: {"model": ErrorOut},
@@ -73,7 +81,7 @@ def _tz(settings_tz: str, tz: str | None) -> str:
 
 @router.get("/incidents", response_model=IncidentPage, responses=_ERRORS)
 def list_incidents(
-    principal: Analyst,
+    principal: RowReader,
     engine: EngineDep,
     settings: SettingsDep,
     place_id: Annotated[list[str] | None, Query(max_length=500)] = None,
@@ -83,7 +91,8 @@ def list_incidents(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> IncidentPage:
-    """Raw incident rows, oldest first (analyst/admin only: readers get 403)."""
+    """Raw incident rows, oldest first, with who stored each and when (analyst/admin; a reporter sees
+    only the incidents it created; readers get 403)."""
     towns = access.municipality_filter(principal, municipality)
     page = incidents.list_incidents(
         engine,
@@ -94,6 +103,7 @@ def list_incidents(
         end=end,
         limit=limit,
         offset=offset,
+        created_by=principal.actor if principal.role == "reporter" else None,
     )
     rows = [
         IncidentOut(
@@ -103,6 +113,9 @@ def list_incidents(
             category=None if pd.isna(r.category) else str(r.category),
             source=None if pd.isna(r.source) else str(r.source),
             weight=float(r.weight),
+            note=None if pd.isna(r.note) else str(r.note),
+            created_by=None if pd.isna(r.created_by) else str(r.created_by),
+            created_at=None if pd.isna(r.created_at) else r.created_at.to_pydatetime(),
         )
         for r in page.incidents.itertuples(index=False)
     ]
@@ -110,17 +123,18 @@ def list_incidents(
 
 
 @router.post("/incidents", response_model=ImportOut, status_code=status.HTTP_201_CREATED, responses=_ERRORS)
-def post_incidents(batch: IncidentBatch, principal: Analyst, engine: EngineDep, settings: SettingsDep) -> ImportOut:
+def post_incidents(batch: IncidentBatch, principal: Reporter, engine: EngineDep, settings: SettingsDep) -> ImportOut:
     """Import a JSON batch. ``row`` in problems is the 1-based position in ``incidents``
-    (``places``). Idempotent by ``incident_id``; all or nothing unless ``skip_invalid``."""
-    outcome = ingest.import_records(
+    (``places``). Idempotent by ``incident_id``; all or nothing unless ``skip_invalid``. Each incident
+    records who stored it and when. A reporter (the form at ``/rapportera``) may send incidents only,
+    no places; ``note`` carries its short text. Send ``Accept-Language: sv`` for Swedish problems."""
+    outcome = ingest.report_incidents(
         engine,
+        principal,
         [i.model_dump() for i in batch.incidents],
         [p.model_dump() for p in batch.places] if batch.places else None,
         tz=_tz(settings.tz, batch.tz),
         skip_invalid=batch.skip_invalid,
-        actor=principal.actor,
-        municipalities=list(principal.municipalities) if principal.municipalities is not None else None,
         create_places=batch.create_places,
     )
     return _import_out(outcome)
@@ -259,6 +273,7 @@ def aggregate_incidents(
             "nothing after the date): years compare like for like",
         ),
     ] = None,
+    by_category: Annotated[bool, Query(description="one row per place, period and category")] = False,
 ) -> AggregateOut:
     """Incident counts per place and local day / ISO week / month / year, or in all (``by=total``), with
     ``totals`` per period over the places (any role; no raw rows). ``by=year&ytd=2026-11-29`` answers
@@ -274,13 +289,37 @@ def aggregate_incidents(
         category=category,
         source=source,
         ytd=ytd,
+        by_category=by_category,
     )
+    if not by_category:
+        frame = frame.assign(category=None)
     rows = [
-        AggregateRow(place_id=str(p), period=str(per), count=int(n), weighted=float(w))
-        for p, per, n, w in frame[["place_id", "period", "count", "weighted"]].itertuples(index=False)
+        AggregateRow(place_id=str(p), period=str(per), count=int(n), weighted=float(w), category=c)
+        for p, per, n, w, c in frame[["place_id", "period", "count", "weighted", "category"]].itertuples(index=False)
     ]
     totals = [
         AggregateTotal(period=str(per), count=int(n), weighted=float(w))
         for per, n, w in incidents.aggregate_totals(frame).itertuples(index=False)
     ]
     return AggregateOut(by=by, tz=settings.tz, rows=rows, totals=totals)
+
+
+@router.get("/categories", response_model=CategoriesOut, tags=["incidents"], responses=_ERRORS)
+def list_categories(
+    principal: Anyone,
+    engine: EngineDep,
+    request: Request,
+    municipality: Annotated[str | None, Query(max_length=MAX_NAME_CHARS)] = None,
+    lang: Annotated[Literal["sv", "en"] | None, Query(description="language of the labels (default: Swedish)")] = None,
+) -> CategoriesOut:
+    """The town's incident categories (those of its stored incidents, most frequent first, then the ones a
+    reporter can always choose) with their names in Swedish (``lang=en`` or ``Accept-Language: en``: English)
+    and how many are stored (not for reporters)."""
+    towns = access.municipality_filter(principal, municipality)
+    chosen = request_lang(lang, request.headers.get("accept-language"))
+    found = incidents.categories(engine, towns, chosen)
+    counts = principal.role in READ  # a reporter sees the list, not how often each happened
+    return CategoriesOut(
+        lang=chosen,
+        categories=[CategoryOut(category=c.category, label=c.label, count=c.count if counts else None) for c in found],
+    )

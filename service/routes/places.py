@@ -11,11 +11,11 @@ from tryggplan.domain import MAX_NAME_CHARS
 from tryggplan.service.deps import EngineDep, require
 from tryggplan.service.schemas import ErrorOut, PlaceIn, PlaceOut, PlaceUpdate
 from tryggplan.usecases import access, places
-from tryggplan.usecases.access import DATA, READ, Principal
+from tryggplan.usecases.access import DATA, PLACES, Principal
 
 router = APIRouter(prefix="/places", tags=["places"])
 
-Reader = Annotated[Principal, Depends(require(READ, "read places"))]
+Reader = Annotated[Principal, Depends(require(PLACES, "read places"))]
 Editor = Annotated[Principal, Depends(require(DATA, "edit places"))]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut},

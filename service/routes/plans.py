@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
+from tryggplan.i18n import Lang
 from tryggplan.service.deps import EngineDep, NowDep, SettingsDep, require
 from tryggplan.service.routes.season import offer_out, walk_out
 from tryggplan.service.schemas import (
@@ -192,11 +193,12 @@ def publish_plan(plan: str, principal: Coordinator, engine: EngineDep, now: NowD
     response_class=Response,
     responses={**_ERRORS, 200: {"content": {"text/calendar": {}}}},
 )
-def plan_ics(plan: str, principal: Reader, engine: EngineDep) -> Response:
-    """The plan's shifts as an iCalendar file (one event per shift)."""
+def plan_ics(plan: str, principal: Reader, engine: EngineDep, lang: Lang = "sv") -> Response:
+    """The plan's shifts as an iCalendar file (one event per shift), in Swedish (``lang=en``: English)
+    with the places' names."""
     record = _plan(engine, plan, principal)
     return Response(
-        plans.plan_ics(record.plan),
+        plans.plan_ics(record.plan, lang, engine),
         media_type="text/calendar; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="plan-{record.id}.ics"'},
     )
@@ -207,11 +209,12 @@ def plan_ics(plan: str, principal: Reader, engine: EngineDep) -> Response:
     response_class=Response,
     responses={**_ERRORS, 200: {"content": {"text/csv": {}}}},
 )
-def plan_csv(plan: str, principal: Reader, engine: EngineDep) -> Response:
-    """The plan's shifts as CSV (one row per shift)."""
+def plan_csv(plan: str, principal: Reader, engine: EngineDep, lang: Lang = "sv") -> Response:
+    """The plan's shifts as CSV (one row per shift) for Excel: Swedish (``;``, decimal comma), ``lang=en``:
+    English (``,``, decimal point); places by name."""
     record = _plan(engine, plan, principal)
     return Response(
-        plans.plan_csv(record.plan),
+        plans.plan_csv(record.plan, lang, engine),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="plan-{record.id}.csv"'},
     )
