@@ -58,13 +58,14 @@ class Fronts:
         return code, out.out, err[-1] if err else ""
 
     def upload(self, path: Path, headers: dict[str, str] | None = None) -> object:
-        """The dashboard's upload: the file as it is, format ``auto``, no mapping."""
+        """The dashboard's upload: the file as it is, format ``auto``, no mapping, and (a town without
+        places yet: the box the dashboard ticks) the file's places created."""
         files = {"file": (path.name, path.read_bytes(), "text/csv")}
         return self.api.post(
             "/api/v1/incidents/upload",
             files=files,
             headers={**self.admin, **(headers or {})},
-            params={"format": "auto"},
+            params={"format": "auto", "create_places": "true"},
         )
 
 
@@ -92,10 +93,13 @@ def test_swedish_excel_export_to_forecast_and_plan_through_both_front_ends(front
     week = f"{start.isocalendar()[0]}-W{start.isocalendar()[1]:02d}"
 
     # import: ids derived from the content, places made from the file's 'Plats'; again: nothing added
-    code, out, err = fronts.cli("import", export, "--db", fronts.cli_db)
+    code, out, err = fronts.cli("import", export, "--db", fronts.cli_db, "--create-places")
     assert code == 0, err
     assert "format excel, 320 row(s), 320 valid, 0 invalid, ids derived: 320" in out
-    assert fronts.cli("import", export, "--db", fronts.cli_db)[1].count("0 added, 320 already stored") == 1
+    assert (
+        fronts.cli("import", export, "--db", fronts.cli_db, "--create-places")[1].count("0 added, 320 already stored")
+        == 1
+    )
     r = fronts.upload(export)
     assert r.status_code == 201, r.text  # type: ignore[attr-defined]
     assert (r.json()["added"], r.json()["places_upserted"]) == (320, 4)  # type: ignore[attr-defined]
@@ -165,7 +169,7 @@ def test_swedish_excel_export_to_forecast_and_plan_through_both_front_ends(front
 def test_a_bad_date_is_refused_by_both_the_same_way_and_in_swedish_on_request(fronts: Fronts) -> None:
     bad = fronts.tmp / "fel.csv"
     bad.write_bytes("Datum;Tid;Plats;Händelsetyp\r\n2026-13-01;22:30;Stortorget;Skadegörelse\r\n".encode("cp1252"))
-    code, _, err = fronts.cli("import", bad, "--db", fronts.cli_db)
+    code, _, err = fronts.cli("import", bad, "--db", fronts.cli_db, "--create-places")
     r = fronts.upload(bad)
     assert (code, r.status_code) == (2, 422)  # type: ignore[attr-defined]
     english = r.json()  # type: ignore[attr-defined]

@@ -198,8 +198,8 @@ def test_the_page_brings_its_own_policy(api: tuple[TestClient, dict[str, dict[st
     # the rest of the service keeps its strict policy
     strict = client.get("/api/v1/reports/situation", params=QUERY, headers=heads["reader"])
     assert strict.headers.get_list("content-security-policy") == [
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https://tile.openstreetmap.org; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ]
     en = client.get("/api/v1/reports/situation.html", params={**QUERY, "lang": "en"}, headers=heads["reader"]).text
     assert '<html lang="en">' in en and ">Look back</h2>" in en

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -385,17 +386,20 @@ def daily(selection: GridSelection) -> list[dict[str, Any]]:
     ]
 
 
-#: A place's level within its own town (``town_level``): its expected total over the town's mean place's.
-TOWN_LEVEL_RATIOS: dict[str, float] = {"high": 2.0, "elevated": 1.25}
+#: A place's level within its own town (``town_level``), by its expected total over the town's mean
+#: place's: ``high`` from 1.5 times when also among the town's top fifth of places, ``elevated`` from 1.2.
+TOWN_LEVEL_RATIOS: dict[str, float] = {"high": 1.5, "elevated": 1.2}
+TOWN_HIGH_SHARE = 0.2
 
 
 def town_levels(totals: dict[str, float], town_of: dict[str, str]) -> dict[str, tuple[str, float]]:
     """Each place's level within its own municipality and its ratio to the town's mean place.
 
     ``totals`` are the places' expected counts over a range [incidents]; ``ratio`` = total / mean total
-    of the places of the same municipality. ``high`` from twice the town's mean place, ``elevated`` from
-    1.25 times, else ``normal`` (so a town's few hot spots stand out, whatever its size; a town with one
-    place, or where nothing is expected, is ``normal`` throughout)."""
+    of the places of the same municipality. ``high``: a ratio of at least 1.5 and among the town's top
+    fifth of places (so a town's few hot spots stand out whatever its size, and never most of a town);
+    ``elevated``: a ratio of at least 1.2; else ``normal`` (a town with one place, or where nothing is
+    expected, is ``normal`` throughout)."""
     by_town: dict[str, list[float]] = {}
     for place, total in totals.items():
         by_town.setdefault(town_of.get(place, ""), []).append(total)
@@ -404,7 +408,14 @@ def town_levels(totals: dict[str, float], town_of: dict[str, str]) -> dict[str, 
         values = by_town[town_of.get(place, "")]
         mean = float(np.mean(values))
         ratio = total / mean if mean > 0 else 0.0
-        level = next((lv for lv, cut in TOWN_LEVEL_RATIOS.items() if ratio >= cut), "normal")
+        rank = sum(v > total for v in values)  # places of the town with more expected
+        top = rank < max(1, math.ceil(TOWN_HIGH_SHARE * len(values)))
+        if ratio >= TOWN_LEVEL_RATIOS["high"] and top:
+            level = "high"
+        elif ratio >= TOWN_LEVEL_RATIOS["elevated"]:
+            level = "elevated"
+        else:
+            level = "normal"
         out[place] = (level, ratio)
     return out
 

@@ -116,7 +116,8 @@ TP.addStrings({
     "area.link": "Alla kommuner sida vid sida",
     "work.title": "Data och planering",
     "upload.title": "Ladda upp händelser",
-    "upload.hint": "CSV-fil från Excel eller polisen (t.ex. Datum;Tid;Plats;Händelsetyp). Platser som saknas skapas från filen. Allt eller inget: vid problem sparas inget.",
+    "upload.hint": "CSV-fil från Excel eller polisen (t.ex. Datum;Tid;Plats;Händelsetyp). En plats som inte finns är ett problem, om du inte kryssar i att platser som saknas ska skapas från filen. Allt eller inget: vid problem sparas inget.",
+    "upload.create": "Skapa platser som saknas från filen",
     "upload.file": "Händelsefil",
     "upload.places": "Platsfil (valfri)",
     "upload.format": "Format",
@@ -250,7 +251,8 @@ TP.addStrings({
     "area.link": "All municipalities side by side",
     "work.title": "Data and planning",
     "upload.title": "Upload incidents",
-    "upload.hint": "A CSV file from Excel or the police (e.g. Datum;Tid;Plats;Händelsetyp). Missing places are made from the file. All or nothing: on any problem nothing is stored.",
+    "upload.hint": "A CSV file from Excel or the police (e.g. Datum;Tid;Plats;Händelsetyp). A place that does not exist is a problem, unless you tick that missing places are created from the file. All or nothing: on any problem nothing is stored.",
+    "upload.create": "Create missing places from the file",
     "upload.file": "Incident file",
     "upload.places": "Places file (optional)",
     "upload.format": "Format",
@@ -679,6 +681,7 @@ async function upload(ev) {
   const params = new URLSearchParams({ format: document.getElementById("upload-format").value });
   const columns = document.getElementById("upload-columns").value.trim();
   if (columns) { params.set("columns", columns); params.set("format", "mapped"); }
+  if (document.getElementById("upload-create").checked) params.set("create_places", "true");
   result.replaceChildren(TP.el("p", {}, TP.t("upload.busy")));
   try {
     const out = await TP.api("/incidents/upload?" + params, { method: "POST", form });
@@ -772,6 +775,9 @@ async function load() {
     TP.setZone(config.tz);
     const [places, categories] = await Promise.all([TP.api("/places"), TP.api("/categories?lang=" + TP.lang)]);
     for (const p of places) state.places.set(p.place_id, { ...state.places.get(p.place_id), ...p });
+    // a town without places yet gets them from its first file; afterwards a new place is asked for
+    const create = document.getElementById("upload-create");
+    if (!create.dataset.touched) create.checked = places.length === 0;
     state.categories = new Map(categories.categories.map((c) => [c.category, c.label]));
     const to = TP.isoDay(-1);
     const [plan, season, report, area] = await Promise.all([
@@ -818,6 +824,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   document.getElementById("place-select").addEventListener("change", (ev) => selectPlace(ev.target.value));
   document.getElementById("upload-form").addEventListener("submit", upload);
+  document.getElementById("upload-create").addEventListener("change", (ev) => { ev.target.dataset.touched = "1"; });
   document.getElementById("run-forecast").addEventListener("click", runForecast);
   document.getElementById("run-plan").addEventListener("click", runPlan);
   load();
