@@ -139,6 +139,19 @@ def read_ledger(engine: Engine, municipality: str | None) -> LedgerSnapshot:
         return _snapshot(session, _key(municipality))
 
 
+def records_between(
+    engine: Engine, first_night: dt.date | None = None, last_night: dt.date | None = None
+) -> list[WalkRecordInfo]:
+    """Every ledger's records of the nights ``first_night..last_night`` (``None``: open), in id order."""
+    stmt = select(WalkRecord).order_by(WalkRecord.id)
+    if first_night is not None:
+        stmt = stmt.where(WalkRecord.night >= first_night)
+    if last_night is not None:
+        stmt = stmt.where(WalkRecord.night <= last_night)
+    with Session(engine) as session:
+        return [walk_info(w) for w in session.scalars(stmt)]
+
+
 def records_of_plan(engine: Engine, plan_id: int) -> list[WalkRecordInfo]:
     """The records made from a plan's shifts, in the order they were made."""
     return walks_of(engine, plan_id)

@@ -34,10 +34,11 @@ from tryggplan.reporting.html import situation_csv, situation_html
 from tryggplan.reporting.situation import situation_picture
 from tryggplan.storage import forecasts as runs
 from tryggplan.storage import incidents as stored
+from tryggplan.storage import ledger as stored_ledger
 from tryggplan.storage import places as stored_places
 from tryggplan.storage import plans as stored_plans
 from tryggplan.storage import reports as stored_reports
-from tryggplan.storage.records import NoteRecord, PlanRecordInfo
+from tryggplan.storage.records import NoteRecord, PlanRecordInfo, WalkRecordInfo
 from tryggplan.timeutil import check_tz, iso_week_of, local_midnight
 from tryggplan.usecases import forecasts
 from tryggplan.usecases.access import Principal, check_place
@@ -163,42 +164,40 @@ def _week_range(first: dt.date | None, last: dt.date | None) -> tuple[str | None
 def walk_records(
     engine: Engine, first_night: dt.date | None = None, last_night: dt.date | None = None
 ) -> list[WalkDone]:
-    """The walk records of the nights ``first_night..last_night`` (``None``: open), one per walk
-    (association and night; the latest record wins), sorted by night and association.
+    """The season ledgers' walks of the nights ``first_night..last_night`` (``None``: open), one per walk
+    (municipality, association and night: the latest record wins, as in the ledger), sorted by night
+    and association. A walk recorded against a plan's shift brings the shift's area, places and times;
+    one entered by association and night alone has no place-hours (it counts as done, covers nothing).
 
-    This is the one place the reports and the walk evaluation read walk records. Today they are the
-    records of plan shifts (``storage.plans.walks_of``) read with their plans' documents; when the
-    season ledger replaces them, only this function changes.
-    """
-    latest: dict[tuple[str, dt.date], tuple[tuple[dt.datetime, int], WalkDone]] = {}
-    for plan in stored_reports.plans_for_weeks(engine, *_week_range(first_night, last_night)):
-        shifts = plan.plan.get("shifts") or []
-        for walk in stored_plans.walks_of(engine, plan.id):
-            if not 0 <= walk.shift_index < len(shifts):
-                continue
-            shift = shifts[walk.shift_index]
-            night = _shift_night(shift)
-            association = shift.get("association")
-            if night is None or not association:
-                continue
-            if (first_night is not None and night < first_night) or (last_night is not None and night > last_night):
-                continue
-            done = WalkDone(
-                association=str(association),
-                night=night,
-                status=walk.status,
-                recorded_at=walk.recorded_at,
-                area=shift.get("area"),
+    This is the one place the reports and the walk evaluation read walk records."""
+    current: dict[tuple[str | None, str, dt.date], WalkRecordInfo] = {}
+    for record in stored_ledger.records_between(engine, first_night, last_night):
+        current[(record.municipality, record.association, record.night)] = record
+    plans: dict[int, dict[str, Any]] = {}
+    out = []
+    for record in current.values():
+        shift: dict[str, Any] = {}
+        if record.plan_id is not None and record.shift_index is not None:
+            if record.plan_id not in plans:
+                plans[record.plan_id] = stored_plans.get_plan(engine, record.plan_id).plan
+            shifts = plans[record.plan_id].get("shifts") or []
+            if 0 <= record.shift_index < len(shifts):
+                shift = shifts[record.shift_index]
+        out.append(
+            WalkDone(
+                association=record.association,
+                night=record.night,
+                status=record.status,
+                recorded_at=record.recorded_at,
+                area=record.area or shift.get("area"),
                 place_ids=tuple(str(p) for p in shift.get("place_ids") or ()),
                 start=shift.get("start"),
                 end=shift.get("end"),
-                plan_id=plan.id,
-                shift_index=walk.shift_index,
+                plan_id=record.plan_id,
+                shift_index=record.shift_index,
             )
-            key, order = (done.association, night), (walk.recorded_at, walk.id)
-            if key not in latest or order >= latest[key][0]:
-                latest[key] = (order, done)
-    return sorted((w for _, w in latest.values()), key=lambda w: (w.night, w.association.casefold()))
+        )
+    return sorted(out, key=lambda w: (w.night, w.association.casefold()))
 
 
 @dataclass(frozen=True)
