@@ -440,6 +440,26 @@ class PlanSummary(BaseModel):
     risk_covered_share: float | None = None
 
 
+class AreaPlanRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"week": "2026-W50", "police_area": "LPO Köping"}]})
+
+    week: str = Field(pattern=r"^\d{4}-W\d{2}$", description="ISO week, e.g. 2026-W50")
+    kind: Literal["week", "season"] = "week"
+    police_area: str | None = Field(default=None, max_length=MAX_NAME_CHARS, description="only this police area")
+
+
+class TownPlanOut(BaseModel):
+    municipality: str
+    plan: PlanSummary | None = Field(description="the stored draft; null when the town could not be planned")
+    error: str | None = Field(description="why the town has no plan (e.g. no resources spec of its own)")
+
+
+class AreaPlanOut(BaseModel):
+    week: str
+    engine: Literal["local", "dask"]
+    towns: list[TownPlanOut]
+
+
 WalkStatus = Literal["completed", "no_show", "cancelled"]
 
 

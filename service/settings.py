@@ -41,6 +41,12 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="time limit of one plan's solve [s]; the best plan found by then is returned"
     )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    dask_scheduler: str | None = Field(
+        default=None,
+        max_length=300,
+        description="address of a Dask scheduler (tcp://host:8786): area plan runs solve the municipalities' "
+        "plans in parallel on its cluster; none: one after the other in the service",
+    )
     frozen_now: dt.datetime | None = Field(
         default=None,
         description="the service's clock stopped at this instant (ISO 8601 with offset): what plans, walk "

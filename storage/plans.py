@@ -49,7 +49,10 @@ def _plan(p: PlanRecord) -> PlanRecordInfo:
 
 def _within(stmt: Select[Any], column: Any, municipalities: Municipalities) -> Select[Any]:
     """``stmt`` limited to rows of ``municipalities`` (a row without one belongs to none of them)."""
-    return stmt if municipalities is None else stmt.where(column.in_(municipalities))
+    if municipalities is None:
+        return stmt
+    names = [municipalities] if isinstance(municipalities, str) else list(municipalities)
+    return stmt.where(column.in_(names))
 
 
 # --------------------------------------------------------------------------- resources

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.support import auth
+from tryggplan.allocation.spec import demo_resources
 from tryggplan.cli import build_app
 from tryggplan.cli.common import run_guarded
 from tryggplan.service.app import create_app
@@ -25,6 +27,7 @@ TZ = "Europe/Stockholm"
 SMALL, BIG = "Kungsör", "Köping"
 PLACES = {"ks-torget": SMALL, "ks-parken": SMALL, "kp-stortorget": BIG, "kp-stationen": BIG, "kp-hamnen": BIG}
 TODAY = pd.Timestamp.now(tz=TZ).date()
+NOW = pd.Timestamp.now(tz=TZ).floor("s").isoformat()
 
 
 def area_incidents(days: int = 400, seed: int = 2) -> pd.DataFrame:
@@ -259,3 +262,89 @@ def test_cli_token_create_refuses_an_unknown_municipality(town_area: Area, capsy
     )
     assert code == 2
     assert "unknown municipality 'Kungsor': the places name Kungsör, Köping" in err
+
+
+# --------------------------------------------------------------------------- the area plan run
+
+
+def _spec(town: str, budget: float) -> dict[str, object]:
+    places = area_places()
+    spec = demo_resources(places[places["municipality"] == town])
+    spec["weekly_budget_sek"] = budget
+    return spec
+
+
+def test_an_area_run_plans_every_town_within_its_own_budget(town_area: Area) -> None:
+    c, coordinator = town_area.client, town_area.coordinator
+    for town, budget in ((SMALL, 3000.0), (BIG, 9000.0)):
+        r = c.post(
+            "/api/v1/resources",
+            json={"name": town, "spec": _spec(town, budget), "municipality": town},
+            headers=coordinator,
+        )
+        assert r.status_code == 201, r.text
+    week = "{}-W{:02d}".format(*(TODAY + dt.timedelta(days=7)).isocalendar()[:2])
+    r = c.post("/api/v1/plans/area", json={"week": week}, headers=coordinator)
+    assert r.status_code == 201, r.text
+    out = r.json()
+    assert out["engine"] == "local" and [t["municipality"] for t in out["towns"]] == [SMALL, BIG]
+    for town, budget in ((SMALL, 3000.0), (BIG, 9000.0)):
+        summary = next(t for t in out["towns"] if t["municipality"] == town)["plan"]
+        plan = c.get(f"/api/v1/plans/{summary['id']}", headers=coordinator).json()
+        assert plan["municipality"] == town and plan["state"] == "draft"
+        assert 0 < plan["plan"]["cost_sek"] <= budget
+        places = {p for s in plan["plan"]["shifts"] for p in s["place_ids"]}
+        assert places and {PLACES[p] for p in places} == {town}
+    # a coordinator of one town runs the area for its own town only
+    scoped = c.post("/api/v1/plans/area", json={"week": week}, headers=town_area.small).json()
+    assert [t["municipality"] for t in scoped["towns"]] == [SMALL]
+
+
+def test_an_area_run_names_a_town_it_cannot_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    app = create_app(Settings(database_url=db))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        engine = app.state.engine
+        import_incidents(engine, area_incidents(days=120), area_places(), source_file="area", actor="test")
+        analyst = auth(create_token(engine, "analyst", "a")[0])
+        coordinator = auth(create_token(engine, "coordinator", "c")[0])
+        assert client.post("/api/v1/forecasts", json={"days": 14}, headers=analyst).status_code == 202
+        spec = {"name": BIG, "spec": _spec(BIG, 9000.0), "municipality": BIG}
+        assert client.post("/api/v1/resources", json=spec, headers=coordinator).status_code == 201
+        week = "{}-W{:02d}".format(*(TODAY + dt.timedelta(days=7)).isocalendar()[:2])
+        api = client.post("/api/v1/plans/area", json={"week": week}, headers=coordinator).json()
+    app.state.engine.dispose()
+    towns = {t["municipality"]: t for t in api["towns"]}
+    assert towns[BIG]["plan"] is not None and towns[BIG]["error"] is None
+    assert towns[SMALL]["plan"] is None
+    assert towns[SMALL]["error"] == (
+        f"no resources spec for '{SMALL}': POST one to /api/v1/resources with \"municipality\": '{SMALL}'"
+    )
+    code, out, err = cli(capsys, "area", "plan", "--week", week, "--db", db, "--json")
+    assert code == 0, err
+    cli_towns = {t["municipality"]: t for t in json.loads(out)}
+    assert cli_towns[SMALL]["error"] == towns[SMALL]["error"] and cli_towns[BIG]["plan_id"] is not None
+
+
+@pytest.mark.slow
+def test_an_area_run_on_a_local_dask_cluster_plans_the_same(
+    town_area: Area, capsys: pytest.CaptureFixture[str]
+) -> None:
+    week = "{}-W{:02d}".format(*(TODAY + dt.timedelta(days=7)).isocalendar()[:2])
+    code, out, err = cli(capsys, "area", "plan", "--week", week, "--db", town_area.db, "--json", "--now", NOW)
+    assert code == 0, err
+    local = {t["municipality"]: t["plan_id"] for t in json.loads(out)}
+    assert all(local.values()), out
+    code, out, err = cli(
+        capsys, "area", "plan", "--week", week, "--db", town_area.db, "--json", "--now", NOW, "--engine", "dask",
+        "--workers", 2,
+    )  # fmt: skip
+    assert code == 0, err
+    on_dask = {t["municipality"]: t["plan_id"] for t in json.loads(out)}
+    assert local.keys() == on_dask.keys() == {SMALL, BIG}
+    c = town_area.client
+    for town in (SMALL, BIG):
+        a = c.get(f"/api/v1/plans/{local[town]}", headers=town_area.coordinator).json()["plan"]
+        b = c.get(f"/api/v1/plans/{on_dask[town]}", headers=town_area.coordinator).json()["plan"]
+        assert a["objective"] == pytest.approx(b["objective"], rel=1e-9)
+        assert [s["start"] for s in a["shifts"]] == [s["start"] for s in b["shifts"]]

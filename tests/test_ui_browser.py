@@ -319,12 +319,34 @@ def test_a_reporter_submits_the_form_and_the_incident_appears(browser: Any, demo
     context.close()
 
 
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_area_page_shows_each_town_in_swedish(browser: Any, demo: Demo, viewport: dict) -> None:
+    context, page, errors = _page(browser, viewport)
+    page.goto(f"{demo.base}/omrade?token={demo.tokens['reader']}")
+    assert _loaded(page) == "true", page.inner_text("#status")
+    assert page.get_attribute("html", "lang") == "sv"
+    towns = page.locator("section.town h2").all_inner_texts()
+    status, view = demo.get("/api/v1/area", "reader")
+    assert status == 200 and towns == [t["municipality"] for t in view["municipalities"]] == ["Arboga"]
+    card = page.inner_text("section.town")
+    last = view["municipalities"][0]["last_days"]
+    assert "Senaste 14 dagarna" in card and f"{last['count']} händelser" in card
+    assert "Kommande 14 dagar" in card and "Veckans plan" in card and "Säsongen" in card
+    expected = i18n.format_number(view["municipalities"][0]["ahead"]["expected"], 1)
+    assert f"{expected} väntade händelser" in card
+    page.click("button[data-lang='en']")
+    page.wait_for_function("() => document.querySelector('section.town dt')?.textContent === 'Last 14 days'")
+    assert "Year to date" in page.inner_text("section.town")
+    assert errors == []
+    context.close()
+
+
 def _local_day(offset: int) -> str:
     """Today + ``offset`` days in Stockholm (the service's zone), YYYY-MM-DD."""
     return (dt.datetime.now(ZoneInfo("Europe/Stockholm")).date() + dt.timedelta(days=offset)).isoformat()
 
 
-@pytest.mark.parametrize(("path", "role"), [("/", "reader"), ("/rapportera", "reporter")])
+@pytest.mark.parametrize(("path", "role"), [("/", "reader"), ("/rapportera", "reporter"), ("/omrade", "reader")])
 def test_no_serious_or_critical_accessibility_violations(browser: Any, demo: Demo, path: str, role: str) -> None:
     context, page, _ = _page(browser, DESKTOP)
     page.goto(f"{demo.base}{path}?token={demo.tokens[role]}")

@@ -10,6 +10,7 @@ The forecast pools hour-of-week and calendar effects from each municipality to i
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,16 +19,21 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from tryggplan.counts import DEFAULT_CATEGORY_GROUPS, category_group
-from tryggplan.domain import MAX_NAME_CHARS, InvalidInputError, NotFoundError
+from tryggplan.domain import MAX_NAME_CHARS, InvalidInputError, NotFoundError, TryggplanError
 from tryggplan.forecasting.grid import high_risk_windows
 from tryggplan.storage import areas
 from tryggplan.storage import forecasts as runs
 from tryggplan.storage import incidents as stored
 from tryggplan.storage import places as stored_places
 from tryggplan.storage import plans as stored_plans
-from tryggplan.storage.records import ForecastRunRecord
+from tryggplan.storage.records import ForecastRunRecord, PlanRecordInfo
 from tryggplan.text import normalize_text
 from tryggplan.timeutil import local_midnight
+from tryggplan.usecases import plans
+from tryggplan.usecases import season as ledger
+from tryggplan.usecases.parallel import Engine as ParallelEngine
+from tryggplan.usecases.parallel import map_outcomes
+from tryggplan.usecases.plans import PlanKind
 
 
 @dataclass(frozen=True)
@@ -151,7 +157,8 @@ def area_view(
 ) -> dict[str, Any]:
     """The municipalities side by side: the last ``days`` days against the ``days`` before, the year to
     date against the same dates last year, the next ``days`` days' expected incidents and high-risk
-    windows (absolute counts and the town's own level), and this week's plan at its places.
+    windows (absolute counts and the town's own level), this week's plan at its places (its own plan,
+    else the area's) and its season ledger.
 
     ``municipalities`` limits the view (a scoped caller's towns); ``police_area`` picks one area."""
     towns = list_municipalities(engine, municipalities)
@@ -171,7 +178,8 @@ def area_view(
     run = _current_run(engine, today)
     grid = runs.read_grid(engine, run, municipality=names) if run is not None and names else None
     rates = runs.town_base_rates(engine, run) if run is not None else {}
-    plan = _plan_of_week(engine, today)
+    week = "{}-W{:02d}".format(*today.isocalendar()[:2])
+    area_plan = _plan_of_week(engine, week, None)
     rows = []
     for settings in towns:
         mine = town == settings.name
@@ -187,7 +195,11 @@ def area_view(
                 "last_days": {"count": count, "previous": previous, "change_pct": _pct(count, previous)},
                 "ytd": {"count": ytd, "last_year": ytd_last, "change_pct": _pct(ytd, ytd_last)},
                 "ahead": _ahead(grid, settings.name, town_of, rates, run, top_windows, today, days),
-                "plan": _plan_at(plan, {p for p, m in town_of.items() if m == settings.name}),
+                "plan": _plan_at(
+                    _plan_of_week(engine, week, settings.name) or area_plan,
+                    {p for p, m in town_of.items() if m == settings.name},
+                ),
+                "season": _season(engine, settings.name),
             }
         )
     return {
@@ -249,10 +261,25 @@ def _windows(grid: pd.DataFrame, town_of: dict[str, str], rates: dict[str, float
     ]
 
 
-def _plan_of_week(engine: Engine, today: dt.date) -> dict[str, Any] | None:
-    week = "{}-W{:02d}".format(*today.isocalendar()[:2])
-    found = stored_plans.list_plans(engine, week=week, limit=1)
+def _plan_of_week(engine: Engine, week: str, municipality: str | None) -> dict[str, Any] | None:
+    """The newest weekly plan of ``week`` made for ``municipality`` (``None``: for the whole area)."""
+    found = [
+        p
+        for p in stored_plans.list_plans(engine, week=week, limit=200, municipalities=municipality)
+        if p.kind == "week" and p.municipality == municipality
+    ]
     return found[0].plan if found else None
+
+
+def _season(engine: Engine, municipality: str) -> dict[str, Any] | None:
+    """The municipality's season ledger figures, or ``None`` when it keeps no season of its own."""
+    try:
+        found = ledger.season_of(engine, municipality, infer=False)
+    except NotFoundError:
+        return None
+    status = ledger.status_document(engine, found)
+    keys = ("walks_total", "walks_done", "walks_no_show", "walks_planned", "walks_left", "pot_sek", "owed_sek")
+    return {k: status.get(k) for k in (*keys, "paid_sek", "pot_left_sek")}
 
 
 def _plan_at(plan: dict[str, Any] | None, place_ids: set[str]) -> dict[str, Any] | None:
@@ -266,3 +293,59 @@ def _plan_at(plan: dict[str, Any] | None, place_ids: set[str]) -> dict[str, Any]
         "guard_hours": float(sum(s.get("hours", 0.0) for s in shifts if s.get("kind") == "guard")),
         "cost_sek": float(sum(s.get("cost_sek", 0.0) for s in shifts)),
     }
+
+
+# --------------------------------------------------------------------------- the area plan run
+
+
+@dataclass(frozen=True)
+class TownPlan:
+    """One municipality's outcome of an area plan run: its stored plan, or why it has none."""
+
+    municipality: str
+    plan: PlanRecordInfo | None
+    error: str | None
+
+
+def plan_area(
+    engine: Engine,
+    week: str,
+    *,
+    now: dt.datetime,
+    kind: PlanKind = "week",
+    municipalities: list[str] | None = None,
+    police_area: str | None = None,
+    parallel: ParallelEngine = "local",
+    scheduler: str | None = None,
+    workers: int | None = None,
+    actor: str | None = None,
+    time_limit: float = 60.0,
+) -> list[TownPlan]:
+    """Every municipality's plan of ``week`` in one run, each from its own resources spec, forecast and
+    season ledger (so within its own budget), solved in parallel with ``parallel="dask"`` (a local
+    cluster, or the cluster at ``scheduler``) and stored as drafts. A municipality without a spec of its
+    own, or whose plan cannot be made, gets the reason instead; the others are planned all the same.
+
+    ``municipalities`` limits the run (a scoped caller's towns); ``police_area`` picks one area."""
+    towns = [t.name for t in list_municipalities(engine, municipalities)]
+    if police_area is not None:
+        towns = [t.name for t in list_municipalities(engine, towns) if (t.police_area or t.name) == police_area]
+        if not towns:
+            raise NotFoundError(f"no municipality in police area {police_area[:80]!r}: see GET /api/v1/municipalities")
+    gathered: dict[str, plans.PlanInputs] = {}
+    errors: dict[str, str] = {}
+    for town in towns:
+        try:
+            gathered[town] = plans.gather_plan_inputs(engine, week, now=now, kind=kind, municipality=town)
+        except TryggplanError as exc:
+            errors[town] = " ".join(str(exc).split())
+    solve = functools.partial(plans.solve_plan, time_limit=time_limit)
+    solved = map_outcomes(solve, list(gathered.values()), engine=parallel, scheduler=scheduler, workers=workers)
+    out = []
+    for (town, inputs), outcome in zip(gathered.items(), solved, strict=True):
+        if outcome.result is None:
+            errors[town] = outcome.error or "no plan"
+            continue
+        out.append(TownPlan(town, plans.store_plan_of(engine, inputs, outcome.result, actor), None))
+    out += [TownPlan(town, None, errors[town]) for town in towns if town in errors]
+    return sorted(out, key=lambda t: t.municipality)

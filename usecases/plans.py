@@ -255,6 +255,106 @@ def season_for_plan(engine: Engine, municipality: str | None, resource_id: int |
     return ledger.season_from(found)
 
 
+@dataclass(frozen=True)
+class PlanInputs:
+    """Everything one municipality's plan is made from (picklable: an area run solves these in other
+    processes)."""
+
+    week: str
+    kind: PlanKind
+    now: dt.datetime
+    grid: pd.DataFrame
+    spec: Resources
+    history: pd.DataFrame | None
+    ledger_inputs: PlanningInputs
+    walks: int | None
+    municipality: str | None
+    resource_id: int
+    forecast_run_id: int
+
+
+def gather_plan_inputs(
+    engine: Engine,
+    week: str,
+    *,
+    now: dt.datetime,
+    kind: PlanKind = "week",
+    resource_id: int | None = None,
+    forecast_run_id: int | None = None,
+    municipality: str | None = None,
+    walks: int | None = None,
+) -> PlanInputs:
+    """What the plan of ``week`` at ``now`` is made from: the spec (``resource_id``, else the newest of
+    the municipality's), the forecast (``forecast_run_id``, else the newest covering the municipality)
+    restricted to its places, the incidents before the forecast's training end (pacing history) and
+    the season ledger's figures."""
+    check_now(now)
+    parse_iso_week(week)
+    season = season_for_plan(engine, municipality, resource_id)
+    if forecast_run_id is None:
+        run = runs.latest_run_for(engine, season.municipality)
+    else:
+        run = runs.get_run(engine, forecast_run_id)
+        if run.municipality is not None and run.municipality != season.municipality:
+            raise InvalidInputError(
+                f"forecast {run.id} is for {run.municipality[:80]!r}, not for "
+                f"{season.municipality or 'this single-town season'}: name a forecast of that municipality"
+            )
+    towns = [season.municipality] if season.municipality is not None else None
+    trained_until = pd.Timestamp(run.trained_until) if run.trained_until else None
+    history = stored.read_incidents(engine, end=trained_until, municipality=towns)
+    return PlanInputs(
+        week=week,
+        kind=kind,
+        now=now,
+        grid=runs.read_grid(engine, run, municipality=towns),
+        spec=season.spec,
+        history=history if len(history) else None,
+        ledger_inputs=ledger.planning_inputs(engine, season, week, now, weekly=kind == "week"),
+        walks=walks,
+        municipality=season.municipality,
+        resource_id=season.resource_id,
+        forecast_run_id=run.id,
+    )
+
+
+def solve_plan(
+    inputs: PlanInputs, *, solver: SolverName = "highs", time_limit: float = 60.0, marginal: bool = True
+) -> dict[str, Any]:
+    """The plan document of ``inputs`` (no database: what an area run sends to its workers)."""
+    result = make_plan(
+        inputs.grid,
+        inputs.spec,
+        inputs.week,
+        now=inputs.now,
+        kind=inputs.kind,
+        walks=inputs.walks,
+        history=inputs.history,
+        solver=solver,
+        time_limit=time_limit,
+        marginal=marginal,
+        ledger_inputs=inputs.ledger_inputs,
+    )
+    return plan_document(result, inputs.kind, inputs.week)
+
+
+def store_plan_of(engine: Engine, inputs: PlanInputs, document: dict[str, Any], actor: str | None) -> PlanRecordInfo:
+    """Store a plan made from ``inputs`` as a draft, made at ``inputs.now``."""
+    return stored_plans.store_plan(
+        engine,
+        stored_plans.NewPlan(
+            kind=inputs.kind,
+            week=inputs.week,
+            plan=document,
+            resource_id=inputs.resource_id,
+            forecast_run_id=inputs.forecast_run_id,
+            actor=actor,
+            municipality=inputs.municipality,
+            created_at=inputs.now,
+        ),
+    )
+
+
 def plan_from_store(
     engine: Engine,
     week: str,
@@ -273,48 +373,18 @@ def plan_from_store(
     """Make and store (as a draft) the plan of ``week`` at ``now`` from a stored spec and forecast
     (default: the newest of the municipality's, or area-wide, ones) and the season ledger; the
     incidents before the forecast's training end are the pacing history. Its ``created_at`` is ``now``."""
-    check_now(now)
-    parse_iso_week(week)
-    season = season_for_plan(engine, municipality, resource_id)
-    if forecast_run_id is None:
-        run = runs.latest_run_for(engine, season.municipality)
-    else:
-        run = runs.get_run(engine, forecast_run_id)
-        if run.municipality is not None and run.municipality != season.municipality:
-            raise InvalidInputError(
-                f"forecast {run.id} is for {run.municipality[:80]!r}, not for "
-                f"{season.municipality or 'this single-town season'}: name a forecast of that municipality"
-            )
-    towns = [season.municipality] if season.municipality is not None else None
-    grid = runs.read_grid(engine, run, municipality=towns)
-    trained_until = pd.Timestamp(run.trained_until) if run.trained_until else None
-    history = stored.read_incidents(engine, end=trained_until, municipality=towns)
-    inputs = ledger.planning_inputs(engine, season, week, now, weekly=kind == "week")
-    result = make_plan(
-        grid,
-        season.spec,
+    inputs = gather_plan_inputs(
+        engine,
         week,
         now=now,
         kind=kind,
+        resource_id=resource_id,
+        forecast_run_id=forecast_run_id,
+        municipality=municipality,
         walks=walks,
-        history=history if len(history) else None,
-        solver=solver,
-        time_limit=time_limit,
-        marginal=marginal,
-        ledger_inputs=inputs,
     )
-    return stored_plans.store_plan(
-        engine,
-        stored_plans.NewPlan(
-            kind=kind,
-            week=week,
-            plan=plan_document(result, kind, week),
-            resource_id=season.resource_id,
-            forecast_run_id=run.id,
-            actor=actor,
-            municipality=season.municipality,
-            created_at=now,
-        ),
+    return store_plan_of(
+        engine, inputs, solve_plan(inputs, solver=solver, time_limit=time_limit, marginal=marginal), actor
     )
 
 

@@ -36,6 +36,12 @@ def report_form() -> FileResponse:
     return _page("rapportera.html")
 
 
+@router.get("/omrade")
+def area_page() -> FileResponse:
+    """The police area's municipalities side by side."""
+    return _page("omrade.html")
+
+
 @router.get("/ui/config.json")
 def ui_config(request: Request) -> JSONResponse:
     """Map tiles (``TRYGGPLAN_TILE_URL``, attribution, maximum zoom) and the local time zone."""

@@ -12,6 +12,8 @@ from tryggplan.i18n import Lang
 from tryggplan.service.deps import EngineDep, NowDep, SettingsDep, require
 from tryggplan.service.routes.season import offer_out, walk_out
 from tryggplan.service.schemas import (
+    AreaPlanOut,
+    AreaPlanRequest,
     ErrorOut,
     PlanOut,
     PlanRequest,
@@ -19,12 +21,14 @@ from tryggplan.service.schemas import (
     PublishOut,
     ResourceIn,
     ResourceOut,
+    TownPlanOut,
     WalkIn,
     WalkOut,
 )
 from tryggplan.storage.records import PlanRecordInfo, ResourceRecord
-from tryggplan.usecases import access, forecasts, plans, season
+from tryggplan.usecases import access, area, forecasts, plans, season
 from tryggplan.usecases.access import PLAN, READ, Principal
+from tryggplan.usecases.parallel import Engine as ParallelEngine
 
 router = APIRouter(tags=["plans"])
 
@@ -140,6 +144,42 @@ def create_plan(
     return plan_out(record)
 
 
+@router.post(
+    "/plans/area",
+    response_model=AreaPlanOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=_ERRORS,
+)
+def create_area_plans(
+    body: AreaPlanRequest, principal: Coordinator, engine: EngineDep, settings: SettingsDep, now: NowDep
+) -> AreaPlanOut:
+    """Every municipality's plan for the week in one run (a scoped token: its own municipalities), each
+    from its own resources, forecast and season ledger and within its own budget; in parallel on the
+    Dask cluster of ``TRYGGPLAN_DASK_SCHEDULER`` when one is set. A town that cannot be planned gets the
+    reason in ``error``; the others are stored as drafts all the same."""
+    parallel: ParallelEngine = "dask" if settings.dask_scheduler else "local"
+    towns = area.plan_area(
+        engine,
+        body.week,
+        now=now,
+        kind=body.kind,
+        municipalities=access.municipality_filter(principal, None),
+        police_area=body.police_area,
+        parallel=parallel,
+        scheduler=settings.dask_scheduler,
+        actor=principal.actor,
+        time_limit=settings.solver_time_limit,
+    )
+    return AreaPlanOut(
+        week=body.week,
+        engine=parallel,
+        towns=[
+            TownPlanOut(municipality=t.municipality, plan=_summary(t.plan) if t.plan else None, error=t.error)
+            for t in towns
+        ],
+    )
+
+
 @router.get("/plans", response_model=list[PlanSummary], responses=_ERRORS)
 def list_plans(
     principal: Reader,
@@ -148,21 +188,22 @@ def list_plans(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> list[PlanSummary]:
     """Plans, newest first, with cost and share of risk covered (a scoped token sees its municipalities' plans)."""
-    return [
-        PlanSummary(
-            id=p.id,
-            kind=p.kind,
-            week=p.week,
-            status=p.status,
-            state=p.state,  # type: ignore[arg-type]
-            municipality=p.municipality,
-            parent_id=p.parent_id,
-            created_at=p.created_at,
-            cost_sek=p.plan.get("cost_sek"),
-            risk_covered_share=p.plan.get("risk_covered_share"),
-        )
-        for p in plans.list_plans(engine, week, limit, _scope(principal))
-    ]
+    return [_summary(p) for p in plans.list_plans(engine, week, limit, _scope(principal))]
+
+
+def _summary(p: PlanRecordInfo) -> PlanSummary:
+    return PlanSummary(
+        id=p.id,
+        kind=p.kind,
+        week=p.week,
+        status=p.status,
+        state=p.state,  # type: ignore[arg-type]
+        municipality=p.municipality,
+        parent_id=p.parent_id,
+        created_at=p.created_at,
+        cost_sek=p.plan.get("cost_sek"),
+        risk_covered_share=p.plan.get("risk_covered_share"),
+    )
 
 
 @router.get("/plans/{plan}", response_model=PlanOut, responses=_ERRORS)
