@@ -82,6 +82,8 @@ _MONTHS: dict[Lang, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
     ),
 }
+
+
 # numbers a reader takes in at a glance when written out (one in ten, two incidents)
 _NUMBER_WORDS: dict[Lang, dict[int, str]] = {
     "sv": {

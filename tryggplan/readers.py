@@ -59,6 +59,7 @@ from tryggplan.domain import (
     Problem,
     empty_incidents,
 )
+from tryggplan.i18n import month_name
 from tryggplan.text import normalize_series
 from tryggplan.timeutil import check_tz
 from tryggplan.validation import (
@@ -225,25 +226,7 @@ POLICE_NONCRIME: dict[str, str] = {
     "spridning smitta/kemikalier": "other_notice",
 }
 
-_SWEDISH_MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        [
-            "januari",
-            "februari",
-            "mars",
-            "april",
-            "maj",
-            "juni",
-            "juli",
-            "augusti",
-            "september",
-            "oktober",
-            "november",
-            "december",
-        ]
-    )
-}
+_SWEDISH_MONTHS = {month_name(number, "sv"): number for number in range(1, 13)}
 _POLICE_HEADERS = {"occurred_local", "location_name", "type", "title"}
 _SEPARATORS = (",", ";", "\t", "|")
 

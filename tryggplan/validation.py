@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from tryggplan.domain import DEFAULT_TZ, DEFAULT_WEIGHT, INCIDENT_COLUMNS, InputTooLargeError, Problem
+from tryggplan.i18n import month_name
 from tryggplan.text import forbidden_mask, normalize_series, text_problem
 from tryggplan.timeutil import to_utc
 
@@ -309,21 +310,7 @@ def _clip(value: object, n: int = 60) -> str:
     return text if len(text) <= n else text[: n - 3] + "..."
 
 
-_MONTHS = (
-    "",
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+_MONTHS = ("", *(month_name(number, "en") for number in range(1, 13)))
 _DATE = r"(\d{4})-(\d{1,2})-(\d{1,2})"
 _CLOCK = r"(\d{1,2})[:.](\d{2})(?:[:.](\d{2})(?:[.,]\d{1,9})?)?"
 _TIMESTAMP_PARTS = re.compile(rf"^{_DATE}(?:[T ]{_CLOCK})?\s*(?:Z|[+-]\d{{2}}:?\d{{2}})?$")
