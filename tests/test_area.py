@@ -348,3 +348,81 @@ def test_an_area_run_on_a_local_dask_cluster_plans_the_same(
         b = c.get(f"/api/v1/plans/{on_dask[town]}", headers=town_area.coordinator).json()["plan"]
         assert a["objective"] == pytest.approx(b["objective"], rel=1e-9)
         assert [s["start"] for s in a["shifts"]] == [s["start"] for s in b["shifts"]]
+
+
+# every route that changes something, with a token for one town naming another
+def _other_town_requests(area_: Area) -> dict[tuple[str, str], dict[str, object]]:
+    """A request per changing route of the API that names Köping (or one of its places, plans or
+    specs), as a Kungsör coordinator/analyst/admin would send it."""
+    c, coordinator = area_.client, area_.coordinator
+    spec = {"name": BIG, "spec": _spec(BIG, 9000.0), "municipality": BIG}
+    big_spec = c.post("/api/v1/resources", json=spec, headers=coordinator).json()["id"]
+    week = "{}-W{:02d}".format(*(TODAY + dt.timedelta(days=7)).isocalendar()[:2])
+    big_plan = c.post("/api/v1/plans", json={"week": week, "municipality": BIG}, headers=coordinator).json()["id"]
+    big_link = c.post(
+        "/api/v1/season/links", json={"association": "Lions", "municipality": BIG}, headers=coordinator
+    ).json()["id"]
+    night = (TODAY - dt.timedelta(days=3)).isoformat()
+    files = {"file": ("x.csv", b"incident_id,occurred_at,place_id\nq1,2025-08-15 21:10,kp-hamnen\n", "text/csv")}
+    return {
+        ("POST", "/api/v1/backtests"): {"json": {"models": ["how_mean"], "municipality": BIG}},
+        ("POST", "/api/v1/forecasts"): {"json": {"municipality": BIG}},
+        ("POST", "/api/v1/incidents"): {
+            "json": {"incidents": [{"incident_id": "q1", "occurred_at": "2025-08-15 21:10", "place_id": "kp-hamnen"}]}
+        },
+        ("POST", "/api/v1/incidents/upload"): {"files": files},
+        ("PUT", "/api/v1/municipalities/{name}"): {"path": f"/api/v1/municipalities/{BIG}", "json": {}},
+        ("POST", "/api/v1/places"): {"json": {"place_id": "kp-ny", "municipality": BIG}},
+        ("PUT", "/api/v1/places/{place_id}"): {"path": "/api/v1/places/kp-hamnen", "json": {"name": "x"}},
+        ("DELETE", "/api/v1/places/{place_id}"): {"path": "/api/v1/places/kp-hamnen"},
+        ("POST", "/api/v1/plans"): {"json": {"week": week, "municipality": BIG}},
+        ("POST", "/api/v1/plans/{plan}/publish"): {"path": f"/api/v1/plans/{big_plan}/publish"},
+        ("POST", "/api/v1/plans/{plan}/walks"): {
+            "path": f"/api/v1/plans/{big_plan}/walks",
+            "json": {"shift_index": 0, "status": "cancelled"},
+        },
+        ("POST", "/api/v1/reports/situation/notes"): {"json": {"text": "mer vakt", "place_ids": ["kp-hamnen"]}},
+        ("POST", "/api/v1/resources"): {"json": spec},
+        ("PUT", "/api/v1/resources/{resource_id}"): {"path": f"/api/v1/resources/{big_spec}", "json": spec},
+        ("POST", "/api/v1/season/links"): {"json": {"association": "Lions", "municipality": BIG}},
+        ("DELETE", "/api/v1/season/links/{link_id}"): {"path": f"/api/v1/season/links/{big_link}"},
+        ("POST", "/api/v1/season/payouts"): {"json": {"association": "Lions", "municipality": BIG}},
+        ("POST", "/api/v1/season/walks"): {
+            "json": {"association": "Lions", "night": night, "status": "completed", "municipality": BIG}
+        },
+        ("POST", "/api/v1/tokens"): {"json": {"role": "reader", "municipalities": [BIG]}},
+    }
+
+
+#: Changing routes that name no municipality: the caller's own session, an association's own link (its
+#: secret is its key), a token by id (admins only), and the area run (it plans the token's towns only).
+NOT_TOWN_ROUTES = {
+    ("POST", "/api/v1/associations/{secret}/offers/{offer_id}"),
+    ("POST", "/api/v1/session"),
+    ("DELETE", "/api/v1/session"),
+    ("DELETE", "/api/v1/tokens/{token_id}"),
+    ("POST", "/api/v1/plans/area"),
+}
+
+
+def test_a_scoped_token_may_change_nothing_of_another_town(town_area: Area) -> None:
+    """Every changing route of the OpenAPI document, sent with a Kungsör-only admin token naming Köping:
+    403, and nothing of Köping changes."""
+    c = town_area.client
+    engine = c.app.state.engine  # type: ignore[attr-defined]
+    small_admin = auth(create_token(engine, "admin", "kungsör admin", [SMALL])[0])
+    requests = _other_town_requests(town_area)
+    spec = c.get("/openapi.json").json()
+    changing = {
+        (method.upper(), path)
+        for path, operations in spec["paths"].items()
+        for method in operations
+        if method in ("post", "put", "delete", "patch")
+    }
+    assert changing == set(requests) | NOT_TOWN_ROUTES, "a changing route is missing from this test"
+    places_before = c.get("/api/v1/places", params={"municipality": BIG}, headers=town_area.analyst).json()
+    for (method, template), request in sorted(requests.items()):
+        path = str(request.get("path", template))
+        r = c.request(method, path, json=request.get("json"), files=request.get("files"), headers=small_admin)
+        assert r.status_code == 403, (method, template, r.status_code, r.text[:200])
+    assert c.get("/api/v1/places", params={"municipality": BIG}, headers=town_area.analyst).json() == places_before
