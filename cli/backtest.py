@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 
 from tryggplan.cli.common import stderr, stdout
-from tryggplan.cli.sources import ColumnsOpt, DbOpt, FormatOpt, SourceOpt, incidents_and_places
+from tryggplan.cli.sources import (
+    CategoryGroupOpt,
+    ColumnsOpt,
+    DbOpt,
+    FormatOpt,
+    SourceOpt,
+    WeightedOpt,
+    categories_of,
+    incidents_and_places,
+)
 from tryggplan.domain import DEFAULT_TZ, InvalidInputError
 from tryggplan.forecasting.evaluation.report import markdown_table
 from tryggplan.usecases import evaluation
@@ -29,6 +38,8 @@ def register(app: typer.Typer) -> None:
         fmt: FormatOpt = "auto",
         columns: ColumnsOpt = None,
         source: SourceOpt = None,
+        category_group: CategoryGroupOpt = None,
+        weighted: WeightedOpt = False,
         tz: Annotated[str, typer.Option("--tz", help="local time zone of the hourly slots")] = DEFAULT_TZ,
         models: Annotated[
             str,
@@ -94,6 +105,9 @@ def register(app: typer.Typer) -> None:
             places=place_frame["place_id"].astype(str).tolist() if place_frame is not None else None,
             audit=audit,
             workers=workers,
+            places_frame=place_frame if place_frame is not None and "municipality" in place_frame.columns else None,
+            categories=categories_of(category_group, db, place_frame),
+            weighted=weighted,
         )
         doc = evaluation.write_backtest(result, out, plots=plots)
         stdout.print(markdown_table(doc["models"]))

@@ -127,7 +127,12 @@ def register(app: typer.Typer) -> None:
             if place_frame is not None
             else None
         )
-        hot = forecasts.grid_windows(grid, tz=tz, place_names=names)
+        town_of = (
+            {str(p): str(m or "") for p, m in zip(place_frame["place_id"], place_frame["municipality"], strict=True)}
+            if place_frame is not None and "municipality" in place_frame.columns
+            else None
+        )
+        hot = forecasts.grid_windows(grid, tz=tz, place_names=names, town_of=town_of)
         if windows:
             write_frame(
                 hot.assign(

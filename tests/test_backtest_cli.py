@@ -135,3 +135,25 @@ def test_missing_and_broken_incident_files(tmp_path: Path, capsys: pytest.Captur
     assert cli("backtest", "--incidents", tmp_path / "bad.csv", "--out", tmp_path / "bt") == 2
     assert "tryggplan: error: " in capsys.readouterr().err
     assert not (tmp_path / "bt").exists()
+
+
+@pytest.mark.parametrize(("args", "share"), [((), 1.0), (("--category-group", "ordning_och_skadegorelse"), 0.5)])
+def test_a_backtest_of_a_category_group_scores_only_that_group(
+    tmp_path: Path, args: tuple[str, ...], share: float
+) -> None:
+    frame = write_incidents(tmp_path / "inc.csv")
+    frame["category"] = ["vandalism" if i % 2 else "theft" for i in range(len(frame))]
+    frame.to_csv(tmp_path / "inc.csv", index=False)
+    out = tmp_path / "bt"
+    code = cli(
+        "backtest", "--incidents", tmp_path / "inc.csv", "--models", "how_mean", "--origins", 2,
+        "--horizon-days", 7, "--out", out, "--no-plots", "--no-progress", *args,
+    )  # fmt: skip
+    assert code == 0
+    scored = pd.read_csv(out / "metrics.csv")["observed"].sum()
+    local = pd.to_datetime(frame["occurred_at"], utc=True).dt.tz_convert(TZ)
+    origins = json.loads((out / "summary.json").read_text())["settings"]["origins"]
+    first, last = pd.Timestamp(origins[0], tz=TZ), pd.Timestamp(origins[-1], tz=TZ) + pd.Timedelta(days=7)
+    in_scored = (local >= first) & (local < last)
+    kept = frame["category"] == "vandalism" if share < 1 else frame["category"].notna()
+    assert scored == int((in_scored & kept).sum())

@@ -67,9 +67,13 @@ def backtest(
     workers: int | None = None,
     audit: bool = True,
     progress: bool = False,
+    places_frame: pd.DataFrame | None = None,
+    categories: dict[str, list[str]] | list[str] | None = None,
+    weighted: bool = False,
 ) -> BacktestResult:
     """Rolling-origin evaluation of ``models`` on ``incidents`` (see
-    :func:`tryggplan.forecasting.evaluation.backtest` for the parameters)."""
+    :func:`tryggplan.forecasting.evaluation.backtest` for the parameters). ``places_frame`` (with
+    ``municipality``) scores per town and gives each municipality its own ``categories``."""
     check_tz(tz)
     if scheduler and engine != "dask":
         raise InvalidInputError("a scheduler address needs the dask engine (--engine dask)")
@@ -87,9 +91,11 @@ def backtest(
         engine=engine,
         scheduler=scheduler,
         progress=progress,
-        places=places,
+        places=places_frame if places_frame is not None else places,
         audit=audit,
         workers=workers,
+        categories=categories,
+        weighted=weighted,
     )
 
 
