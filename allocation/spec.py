@@ -54,6 +54,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tryggplan.domain import DEFAULT_TZ, InvalidInputError
+from tryggplan.text import normalize_text
 from tryggplan.timeutil import check_tz
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -428,6 +429,22 @@ class Resources(_Model):
         return self.model_dump(mode="json", exclude_none=True)
 
 
+def _clean_text(value: Any, loc: tuple[Any, ...], source: str) -> Any:
+    """``value`` with every string normalised as identifying text (names of associations, areas,
+    templates and places: NFC, plain spaces, trimmed); a control, zero-width or bidirectional-override
+    character is refused naming the setting's path (:mod:`tryggplan.text`)."""
+    if isinstance(value, str):
+        try:
+            return normalize_text(value, _loc(loc))
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"{source}: {exc}", exc.problems) from None
+    if isinstance(value, dict):
+        return {k: _clean_text(v, (*loc, k), source) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_text(v, (*loc, i), source) for i, v in enumerate(value)]
+    return value
+
+
 def _loc(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -451,7 +468,7 @@ def parse_resources(data: Any, source: str = "resources") -> Resources:
             f"{type(data).__name__}: see README 'Allocation' for an example"
         )
     try:
-        return Resources.model_validate(data)
+        return Resources.model_validate(_clean_text(data, (), source))
     except ValidationError as exc:
         lines = []
         for err in exc.errors():

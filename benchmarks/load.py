@@ -28,8 +28,17 @@ What it does, per database:
    write   POST /api/v1/resources (a coordinator saves a spec)  10 %
    ======  ===================================================  =====
 
+   With ``--mix windows`` (issue 16: reads that miss the cache) every request is
+   ``GET /api/v1/forecasts/latest/grid?start=..&end=..``: a 24-hour window starting at a random hour of
+   the forecast's 14 days, a third of them for one random place, so almost no two requests are the
+   same; add ``--no-cache`` to serve them with the response cache switched off
+   (``TRYGGPLAN_READ_CACHE=false``), so every answer is read from the run's grid.
+
 Reported per level: requests, seconds, requests/s, p50/p95/p99 latency of reads and of writes
 [ms], and errors (transport errors and any status other than the expected 200/201).
+
+    .venv/bin/python benchmarks/load.py --mix windows --no-cache --clients 50 --requests 3000
+    .venv/bin/python benchmarks/load.py --db sqlite --mix windows --no-cache --clients 50 --http-workers 2
 """
 
 from __future__ import annotations
@@ -66,6 +75,8 @@ TODAY = dt.date(2025, 12, 3)
 @dataclass
 class LevelResult:
     database: str
+    mix: str
+    cache: bool
     think_s: float
     clients: int
     requests: int
@@ -111,10 +122,12 @@ def demo_database(kind: str, pg_url: str, tmp: Path) -> Iterator[str]:
 
 
 @contextmanager
-def serve(url: str, log: Path) -> Iterator[str]:
+def serve(url: str, log: Path, cache: bool = True, http_workers: int | None = None) -> Iterator[str]:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "TRYGGPLAN_LOG_LEVEL": "warning"}
+    env = {**os.environ, "TRYGGPLAN_LOG_LEVEL": "warning", "TRYGGPLAN_READ_CACHE": "true" if cache else "false"}
+    if http_workers is not None:
+        env["TRYGGPLAN_HTTP_WORKERS"] = str(http_workers)
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [TRYGGPLAN, "serve", "--host", "127.0.0.1", "--port", str(port), "--db", url],
@@ -154,6 +167,23 @@ def _token(url: str, role: str) -> str:
         cwd=ROOT,
     )
     return out.stdout.split()[-1]
+
+
+def _windows_mix(
+    day: dt.date, days: int, places: list[str], seed: int, count: int = 5000
+) -> list[tuple[float, str, str, str, dict[str, Any] | None]]:
+    """``count`` different 24-hour windows of the forecast (equal shares): start at a random local hour
+    of its ``days`` days, a third of them for one random place."""
+    rng = random.Random(seed)
+    mix = []
+    for _ in range(count):
+        start = dt.datetime.combine(day, dt.time()) + dt.timedelta(hours=rng.randrange((days - 1) * 24))
+        end = start + dt.timedelta(hours=24)
+        path = f"/api/v1/forecasts/latest/grid?start={start:%Y-%m-%dT%H:%M}&end={end:%Y-%m-%dT%H:%M}"
+        if rng.random() < 1 / 3:
+            path += f"&place_id={rng.choice(places)}"
+        mix.append((1.0, "read", "GET", path, None))
+    return mix
 
 
 def _mix(day: str, spec: dict[str, Any]) -> list[tuple[float, str, str, str, dict[str, Any] | None]]:
@@ -241,11 +271,18 @@ def run_database(kind: str, args: argparse.Namespace) -> list[LevelResult]:
     results = []
     with tempfile.TemporaryDirectory(prefix="tryggplan-load-") as tmp_name:
         tmp = Path(tmp_name)
-        with demo_database(kind, args.pg_url, tmp) as url, serve(url, tmp / "server.log") as base:
+        with (
+            demo_database(kind, args.pg_url, tmp) as url,
+            serve(url, tmp / "server.log", cache=not args.no_cache, http_workers=args.http_workers) as base,
+        ):
             tokens = {role: _token(url, role) for role in ("reader", "coordinator")}
             h = {"Authorization": f"Bearer {tokens['coordinator']}"}
-            spec = httpx.get(base + "/api/v1/resources", headers=h).json()[0]["spec"]
-            mix = _mix(TODAY.isoformat(), spec)
+            if args.mix == "windows":
+                places = [p["place_id"] for p in httpx.get(base + "/api/v1/places", headers=h).json()]
+                mix = _windows_mix(TODAY, 14, places, seed=1)
+            else:
+                spec = httpx.get(base + "/api/v1/resources", headers=h).json()[0]["spec"]
+                mix = _mix(TODAY.isoformat(), spec)
             asyncio.run(run_level(base, tokens, 5, 50, 30, mix, seed=0))  # warm-up
             for clients in args.clients:
                 row = asyncio.run(
@@ -253,14 +290,17 @@ def run_database(kind: str, args: argparse.Namespace) -> list[LevelResult]:
                         base, tokens, clients, args.requests, args.time_bound, mix, seed=clients, think=args.think
                     )
                 )
-                results.append(LevelResult(database=kind, think_s=args.think, **row))
+                results.append(
+                    LevelResult(database=kind, think_s=args.think, mix=args.mix, cache=not args.no_cache, **row)
+                )
                 print(_line(results[-1]), flush=True)
     return results
 
 
 def _line(r: LevelResult) -> str:
     return (
-        f"| {r.database} | {r.think_s:g} | {r.clients} | {r.requests} | {r.seconds} | {r.rps} | {r.read_p50_ms} | "
+        f"| {r.database} | {r.mix} | {'on' if r.cache else 'off'} | {r.think_s:g} | {r.clients} | {r.requests} | "
+        f"{r.seconds} | {r.rps} | {r.read_p50_ms} | "
         f"{r.read_p95_ms} | {r.read_p99_ms} | {r.write_p50_ms} | {r.write_p95_ms} | {r.write_p99_ms} | "
         f"{r.errors} |"
     )
@@ -278,14 +318,19 @@ def main() -> None:
         default=0.0,
         help="mean pause [s] of each client between its requests (0: closed loop, no pause)",
     )
+    parser.add_argument("--mix", choices=["dashboard", "windows"], default="dashboard", help="what the clients ask")
+    parser.add_argument("--no-cache", action="store_true", help="serve with the response cache off")
+    parser.add_argument(
+        "--http-workers", type=int, default=None, help="HTTP processes of the server (default its setting: 1)"
+    )
     parser.add_argument("--pg-url", default=PG_URL, help="a PostgreSQL server where databases may be created")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     print(
-        "| database | think s | clients | requests | s | req/s | read p50 ms | read p95 ms | read p99 ms | "
-        "write p50 ms | write p95 ms | write p99 ms | errors |"
+        "| database | mix | cache | think s | clients | requests | s | req/s | read p50 ms | read p95 ms | "
+        "read p99 ms | write p50 ms | write p95 ms | write p99 ms | errors |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
     results: list[LevelResult] = []
     for kind in ["sqlite", "postgresql"] if args.db == "both" else [args.db]:
         results += run_database(kind, args)

@@ -7,9 +7,11 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import ValidationError
 from rich.console import Console
 
 from tryggplan.domain import InvalidInputError, TryggplanError
+from tryggplan.service.settings import Settings
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -28,6 +30,22 @@ def fail(message: str, code: int = EXIT_INVALID) -> None:
     """Print ``message`` as one line on stderr and leave with ``code``."""
     print(f"tryggplan: error: {one_line(message)}", file=sys.stderr)
     raise SystemExit(code)
+
+
+def settings_for(db: str | None = None, **extra: object) -> Settings:
+    """The service's settings (``TRYGGPLAN_*`` environment variables), with ``--db`` when given: the CLI
+    reads files within the same limits as the API (``TRYGGPLAN_MAX_ROWS`` and the other read limits)."""
+    values: dict[str, object] = dict(extra)
+    if db:
+        values["database_url"] = db
+    try:
+        return Settings(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(x) for x in first["loc"]) or "settings"
+        raise InvalidInputError(
+            f"setting {field} (TRYGGPLAN_{field.upper()}): {first['msg'].removeprefix('Value error, ')}"
+        ) from None
 
 
 def run_guarded(call: Callable[[], Any]) -> int:

@@ -9,7 +9,8 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from tryggplan.cli.common import EXIT_INVALID, EXIT_OK, fail, one_line, stderr, stdout
+from tryggplan.allocation.export import frame_csv
+from tryggplan.cli.common import EXIT_INVALID, EXIT_OK, fail, one_line, settings_for, stderr, stdout
 from tryggplan.cli.sources import (
     ColumnsOpt,
     CreatePlacesOpt,
@@ -101,6 +102,7 @@ def register(app: typer.Typer) -> None:
                 source=source,
                 include_noncrime=include_noncrime,
                 create_places=create_places,
+                limits=settings_for().read_limits(),
             )
         finally:
             if engine is not None:
@@ -155,6 +157,7 @@ def register(app: typer.Typer) -> None:
                 skip_invalid=skip_invalid,
                 actor="cli",
                 create_places=create_places,
+                limits=settings_for().read_limits(),
             )
         except ingest.ImportRefusedError as exc:
             if exc.file is not None:
@@ -209,10 +212,13 @@ def _stem(path: Path) -> str:
 
 
 def _write_rejected(frame: pd.DataFrame, target: Path, sep: str) -> None:
-    """Rejected rows with ``row`` and ``reason``, UTF-8 with BOM so Excel opens it."""
+    """Rejected rows with ``row`` and ``reason``, UTF-8 with BOM so Excel opens it; text cells that a
+    spreadsheet would read as a formula are neutralised and fields with line breaks quoted
+    (:func:`tryggplan.allocation.export.frame_csv`)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     cols = [c for c in frame.columns if c not in ("row", "reason")] + ["row", "reason"]
-    frame.loc[:, cols].to_csv(target, index=False, sep=sep if sep in (",", ";", "\t") else ",", encoding="utf-8-sig")
+    text = frame_csv(frame.loc[:, cols], delimiter=sep if sep in (",", ";", "\t") else ",")
+    target.write_text(text, encoding="utf-8-sig", newline="")
 
 
 __all__ = ["register", "problem_table", "kind_table", "one_line"]

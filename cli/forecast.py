@@ -11,6 +11,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tryggplan.allocation.export import frame_csv
 from tryggplan.cli.common import stderr, stdout
 from tryggplan.cli.sources import (
     CategoryGroupOpt,
@@ -41,7 +42,8 @@ def write_frame(frame: pd.DataFrame, path: Path) -> None:
         if isinstance(out[col].dtype, pd.DatetimeTZDtype):
             out[col] = out[col].map(lambda t: t.isoformat())
     if suffix == ".csv":
-        out.to_csv(tmp, index=False)
+        # text cells neutralised for spreadsheets, fields with line breaks quoted
+        tmp.write_text(frame_csv(out), encoding="utf-8", newline="")
     elif suffix == ".parquet":
         frame.to_parquet(tmp, index=False)
     else:

@@ -1,21 +1,23 @@
-"""CLI commands of the service: ``serve``, ``token create|list|revoke``, ``db upgrade``, ``run-demo``."""
+"""CLI commands of the service: ``serve``, ``worker``, ``job list|cancel``, ``token create|list|revoke``,
+``db upgrade``, ``run-demo``."""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
+import os
+import signal
+import threading
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
-from pydantic import ValidationError
 
-from tryggplan.cli.common import fail, stderr, stdout
+from tryggplan.cli.common import fail, settings_for, stderr, stdout
 from tryggplan.domain import InvalidInputError
-from tryggplan.service.app import create_app
+from tryggplan.service.app import configure_logging, create_app
 from tryggplan.service.settings import Settings
-from tryggplan.usecases import access
+from tryggplan.usecases import access, forecasts, jobs
 from tryggplan.usecases.demo import prepare_demo
 from tryggplan.usecases.maintenance import database
 
@@ -25,25 +27,88 @@ DbOption = Annotated[
 
 
 def _settings(db: str | None, **extra: object) -> Settings:
-    values: dict[str, object] = dict(extra)
-    if db:
-        values["database_url"] = db
-    try:
-        return Settings(**values)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(x) for x in first["loc"]) or "settings"
-        raise InvalidInputError(
-            f"setting {field} (TRYGGPLAN_{field.upper()}): {first['msg'].removeprefix('Value error, ')}"
-        ) from None
+    return settings_for(db, **extra)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
     token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
     db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+    job_app = typer.Typer(help="Jobs of the worker pool: list and cancel.", no_args_is_help=True)
     app.add_typer(token_app, name="token")
     app.add_typer(db_app, name="db")
+    app.add_typer(job_app, name="job")
+
+    @job_app.command("list")
+    def job_list(
+        db: DbOption = None,
+        active: Annotated[bool, typer.Option("--active", help="only queued and running jobs")] = False,
+        limit: Annotated[int, typer.Option(min=1, max=10_000, help="at most this many, newest first")] = 50,
+    ) -> None:
+        """List jobs (forecast runs, backtests, plan solves): id, kind, status, owner, times, error."""
+        engine = database(_settings(db).database_url)
+        try:
+            found = jobs.list_jobs(engine, active_only=active, limit=limit)
+        finally:
+            engine.dispose()
+        for j in found:
+            ran = f"{j.started_at:%Y-%m-%d %H:%M:%S}Z" if j.started_at else "-"
+            stdout.print(
+                f"{j.id}\t{j.kind}\t{j.status}{' (cancel requested)' if j.cancel_requested else ''}\t{j.owner}\t"
+                f"queued {j.created_at:%Y-%m-%d %H:%M:%S}Z\tstarted {ran}\t{j.error or ''}"
+            )
+        if not found:
+            stderr.print("no jobs")
+
+    @job_app.command("cancel")
+    def job_cancel(
+        job_id: Annotated[int, typer.Argument(help="id from `tryggplan job list`")], db: DbOption = None
+    ) -> None:
+        """Cancel a job: a queued one at once, a running one within a second (its process is stopped)."""
+        engine = database(_settings(db).database_url)
+        try:
+            job = jobs.cancel_job(engine, job_id, "cli")
+        finally:
+            engine.dispose()
+        state = "cancelled" if job.status == "cancelled" else "is running: it stops within a second"
+        stdout.print(f"job {job.id} ({job.kind}) {state}")
+
+    @app.command("worker")
+    def worker(
+        db: DbOption = None,
+        workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="jobs run at once")] = 2,
+        kinds: Annotated[
+            str | None, typer.Option("--kinds", help="only these kinds, e.g. forecast,backtest (default all)")
+        ] = None,
+        drain_seconds: Annotated[
+            float, typer.Option("--drain-seconds", min=0, help="on SIGTERM: time running jobs get to finish [s]")
+        ] = 10.0,
+    ) -> None:
+        """Run queued jobs from the database until SIGTERM or Ctrl-C (a pool beside or instead of the
+        server's: `serve` runs TRYGGPLAN_JOB_WORKERS jobs itself, 0 leaves them to workers)."""
+        settings = _settings(db)
+        chosen = [k.strip() for k in kinds.split(",") if k.strip()] if kinds else None
+        for kind in chosen or ():
+            if kind not in jobs.JOB_KINDS:
+                raise InvalidInputError(f"--kinds {kind!r}: use {', '.join(jobs.JOB_KINDS)}")
+        engine = database(settings.database_url)
+        options = jobs.JobOptions(
+            database_url=engine.url.render_as_string(hide_password=False),
+            solver_time_limit=settings.solver_time_limit,
+            grid_dir=str(forecasts.grid_folder(engine, settings.grid_dir)),
+        )
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        pool = jobs.WorkerPool(engine, options, workers=workers, kinds=chosen).start()
+        stdout.print(f"worker pool {pool.claim}: {workers} at a time, kinds {', '.join(chosen or ['all'])}")
+        try:
+            while not stop.wait(1.0):
+                pass
+        finally:
+            stopped = pool.stop(drain_seconds)
+            engine.dispose()
+        stdout.print(f"worker pool stopped{f': {len(stopped)} running job(s) stopped' if stopped else ''}")
 
     @app.command("serve")
     def serve(
@@ -62,34 +127,44 @@ def register(app: typer.Typer) -> None:
             list[str] | None,
             typer.Option("--municipality", help="scope the token to this municipality (repeatable); default area-wide"),
         ] = None,
+        expires: Annotated[
+            str | None, typer.Option("--expires", help="expire after 90d (days), 12h (hours) or 8w (weeks)")
+        ] = None,
         db: DbOption = None,
     ) -> None:
         """Create a token; the token is the last word printed (shown only once)."""
         access.check_role(role)
+        access.expiry(expires)
         engine = database(_settings(db).database_url)
         try:
-            secret, info = access.create_token(engine, role, name, municipality or None)
+            secret, info = access.create_token(engine, role, name, municipality or None, expires)
         finally:
             engine.dispose()
         scope = ", ".join(info.municipalities) if info.municipalities is not None else "area-wide"
-        stdout.print(f"token {info.id} ({info.role}, {scope}{', ' + info.name if info.name else ''}): {secret}")
+        until = f", expires {info.expires_at:%Y-%m-%d %H:%M}Z" if info.expires_at else ""
+        stdout.print(f"token {info.id} ({info.role}, {scope}{until}{', ' + info.name if info.name else ''}): {secret}")
 
     @token_app.command("list")
     def token_list(
         db: DbOption = None,
         all_: Annotated[bool, typer.Option("--all", help="include revoked tokens")] = False,
     ) -> None:
-        """List tokens (id, role, name, first characters; never the secrets)."""
+        """List tokens (id, role, scope, first characters, state, created, last used, expires, name; never
+        the secrets)."""
         engine = database(_settings(db).database_url)
         try:
             tokens = access.list_tokens(engine, include_revoked=all_)
         finally:
             engine.dispose()
+        now = dt.datetime.now(dt.UTC)
         for t in tokens:
-            state = "revoked" if t.revoked else "active"
+            state = "revoked" if t.revoked else ("expired" if t.expired(now) else "active")
             scope = ",".join(t.municipalities) if t.municipalities is not None else "area-wide"
+            used = f"used {t.last_used_at:%Y-%m-%d %H:%M}Z" if t.last_used_at else "never used"
+            until = f"expires {t.expires_at:%Y-%m-%d %H:%M}Z" if t.expires_at else "no expiry"
             stdout.print(
-                f"{t.id}\t{t.role}\t{scope}\t{t.prefix}...\t{state}\t{t.created_at:%Y-%m-%d %H:%M}Z\t{t.name or ''}"
+                f"{t.id}\t{t.role}\t{scope}\t{t.prefix}...\t{state}\t{t.created_at:%Y-%m-%d %H:%M}Z\t{used}\t"
+                f"{until}\t{t.name or ''}"
             )
         if not tokens:
             stderr.print("no tokens: create one with `tryggplan token create --role reader`")
@@ -138,23 +213,28 @@ def register(app: typer.Typer) -> None:
 
 
 def _serve(settings: Settings, host: str, port: int) -> None:
-    app = create_app(settings)
-    # uvicorn's access log prints query strings, and the dashboard link carries ?token=...: use
-    # the service's own access log (method, path, status, duration) instead
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
-    for name in ("tryggplan.service", "tryggplan.service.access"):
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.INFO)
-        if not logger.handlers:
-            logger.addHandler(handler)
-        logger.propagate = False
+    common = {
+        "host": host,
+        "port": port,
+        "log_level": settings.log_level,
+        "proxy_headers": False,
+        "server_header": False,
+        # uvicorn's access log prints query strings, and the dashboard link carries ?token=...: the
+        # service writes its own access log (method, path, status, duration; escaped) instead
+        "access_log": False,
+        # SIGTERM: requests in flight get the drain time, then the app's shutdown gives running jobs the
+        # same time and stops what is left, so the server exits within about twice the drain time
+        "timeout_graceful_shutdown": settings.drain_seconds,
+    }
+    if settings.http_workers == 1:
+        configure_logging()
+        uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
+        return
+    # several processes: each builds the app from the environment (the settings given here included)
+    os.environ["TRYGGPLAN_DATABASE_URL"] = settings.database_url
     uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level=settings.log_level,
-        proxy_headers=False,
-        server_header=False,
-        access_log=False,
+        "tryggplan.service.app:app_from_environment",
+        factory=True,
+        workers=settings.http_workers,
+        **common,  # type: ignore[arg-type]
     )

@@ -9,6 +9,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from tryggplan.cli.common import settings_for
 from tryggplan.counts import category_group
 from tryggplan.domain import InvalidInputError
 from tryggplan.readers import FORMATS
@@ -107,7 +108,15 @@ def incidents_and_places(
     if path is not None:
         if not path.is_file():
             raise InvalidInputError(f"--incidents {path}: no such file")
-        return ingest.read_file(path, places_path=places, fmt=format_option(fmt), tz=tz, columns=columns, source=source)
+        return ingest.read_file(
+            path,
+            places_path=places,
+            fmt=format_option(fmt),
+            tz=tz,
+            columns=columns,
+            source=source,
+            limits=settings_for().read_limits(),
+        )
     engine = existing_database(str(db))
     try:
         return incidents.stored_incidents(engine)

@@ -16,30 +16,46 @@ handler that logs the traceback (never request data or tokens) and answers a JSO
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import gc
 import logging
 import re
+import tempfile
 import time
 import traceback
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tryggplan import __version__
-from tryggplan.domain import InvalidInputError, NotFoundError, PermissionDeniedError, Problem, TryggplanError
+from tryggplan.domain import (
+    InputTooLargeError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    Problem,
+    TryggplanError,
+)
 from tryggplan.i18n import LANGS, Lang, negotiate_lang, problem_text
 from tryggplan.service.cache import ReadCacheMiddleware
-from tryggplan.service.limits import InFlightLimitMiddleware
+from tryggplan.service.limits import InFlightLimitMiddleware, ReadBudget
 from tryggplan.service.routes import api_router, dashboard_router, docs_router, health_router
 from tryggplan.service.settings import Settings
+from tryggplan.text import escape_log
+from tryggplan.usecases import forecasts
+from tryggplan.usecases.jobs import JobFailedError, JobOptions, QueueFullError, WorkerPool
 from tryggplan.usecases.maintenance import database, recover_interrupted_jobs
 
 log = logging.getLogger("tryggplan.service")
@@ -116,8 +132,9 @@ class BodyLimitMiddleware:
 
     async def _refuse(self, send: Send) -> None:
         body = (
-            b'{"detail":"request body is larger than %d bytes: split the file or raise '
-            b'TRYGGPLAN_MAX_UPLOAD_BYTES","problems":[]}' % self.max_bytes
+            b'{"detail":"request body is larger than %d bytes, over the limit max_upload_bytes: split the file or '
+            b'raise TRYGGPLAN_MAX_UPLOAD_BYTES","limit":"max_upload_bytes","value":%d,"problems":[]}'
+            % (self.max_bytes, self.max_bytes)
         )
         await send(
             {
@@ -157,8 +174,8 @@ class NulGuardMiddleware:
         if b"%00" in target or "\x00" in scope.get("path", ""):
             await _refuse_nul(send, "the URL")
             return
-        content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
-        if not content_type.startswith(b"application/json"):
+        content_types = [v for k, v in scope.get("headers", []) if k.lower() == b"content-type"]
+        if scope.get("method") in ("GET", "HEAD", "OPTIONS") or not all(map(is_json_type, content_types)):
             await self.app(scope, receive, send)
             return
         messages: list[Message] = []
@@ -176,6 +193,15 @@ class NulGuardMiddleware:
             return messages.pop(0) if messages else await receive()
 
         await self.app(scope, replay, send)
+
+
+def is_json_type(content_type: bytes) -> bool:
+    """Whether FastAPI reads a body of this content type as JSON: ``application/json`` and
+    ``application/<anything>+json`` with any parameters and in any case (a body without a content type
+    is read as JSON too: the caller passes no value then)."""
+    media = content_type.split(b";", 1)[0].strip().lower()
+    main, _, sub = media.partition(b"/")
+    return main == b"application" and (sub == b"json" or sub.endswith(b"+json"))
 
 
 async def _refuse_nul(send: Send, where: str) -> None:
@@ -225,8 +251,8 @@ class AccessLogMiddleware:
         finally:
             access_log.info(
                 "%s %s %d %.0f ms",
-                scope.get("method", "?"),
-                loggable_path(scope.get("path", "?")),
+                escape_log(str(scope.get("method", "?"))[:20]),
+                escape_log(loggable_path(scope.get("path", "?"))),
                 status_code,
                 1000 * (time.perf_counter() - started),
             )
@@ -295,7 +321,63 @@ def _problem_dicts(exc: InvalidInputError, limit: int = 1000, lang: Lang = "en")
     ]
 
 
+def _full_disk(request: Request, what: str) -> JSONResponse:
+    return JSONResponse(
+        status_code=507,
+        content={"detail": f"{what} is full: nothing was stored; free space there, then try again", "problems": []},
+    )
+
+
+def _database_disk(request: Request) -> str:
+    """Names the disk the database is on, as a 507 says it."""
+    url = request.app.state.engine.url
+    if url.get_backend_name() == "sqlite":
+        return f"the disk holding the database {url.database} (or the database's size limit)"
+    return f"the disk of the PostgreSQL server {url.host or 'localhost'}:{url.port or 5432} (database {url.database})"
+
+
+def _no_space(exc: BaseException | None) -> bool:
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def _temp_disk(exc: OSError) -> str:
+    where = Path(exc.filename).parent if isinstance(exc.filename, str) else Path(tempfile.gettempdir())
+    return f"the disk holding the upload's temporary file in {where} (TMPDIR)"
+
+
 def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(InputTooLargeError)
+    async def too_large(_request: Request, exc: InputTooLargeError) -> JSONResponse:
+        return JSONResponse(
+            status_code=413,
+            content={
+                "detail": str(exc),
+                "limit": exc.limit,
+                "value": exc.value,
+                "actual": exc.actual,
+                "problems": _problem_dicts(exc),
+            },
+        )
+
+    @app.exception_handler(QueueFullError)
+    async def queue_full(_request: Request, exc: QueueFullError) -> JSONResponse:
+        return JSONResponse(
+            status_code=429,
+            content={"detail": str(exc), "retry_after": exc.retry_after, "problems": []},
+            headers={"Retry-After": str(exc.retry_after)},
+        )
+
+    @app.exception_handler(JobFailedError)
+    async def job_failed(_request: Request, exc: JobFailedError) -> JSONResponse:
+        return JSONResponse(status_code=exc.status, content={"detail": str(exc), "problems": []})
+
+    @app.exception_handler(OSError)
+    async def os_error(request: Request, exc: OSError) -> JSONResponse:
+        if _no_space(exc):
+            log.error("no space left writing %s", escape_log(str(exc.filename))[:200])
+            return _full_disk(request, _temp_disk(exc))
+        return await last_resort(request, exc)
+
     @app.exception_handler(InvalidInputError)
     async def invalid_input(request: Request, exc: InvalidInputError) -> JSONResponse:
         lang = error_lang(request)
@@ -352,18 +434,11 @@ def _install_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(OperationalError)
-    async def operational_error(_request: Request, exc: OperationalError) -> JSONResponse:
+    async def operational_error(request: Request, exc: OperationalError) -> JSONResponse:
         log.error("database unavailable: %s", type(exc.orig).__name__)
         reason = str(exc.orig).lower()
-        if "full" in reason:  # SQLITE_FULL, PostgreSQL "could not extend file" / disk full
-            return JSONResponse(
-                status_code=507,
-                content={
-                    "detail": "the database is full (no disk space or size limit reached): nothing was "
-                    "stored; free disk space, then try again",
-                    "problems": [],
-                },
-            )
+        if "full" in reason or "could not extend" in reason:  # SQLITE_FULL, PostgreSQL disk_full
+            return _full_disk(request, _database_disk(request))
         if "locked" in reason:
             detail = "the database is locked by another writer: nothing was stored; try again shortly"
         elif "readonly" in reason or "read-only" in reason:
@@ -397,7 +472,12 @@ def _install_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        cause = exc.__cause__
+        if exc.status_code == 400 and _no_space(cause):
+            # FastAPI turns any error while the multipart body is spooled to disk into a 400
+            # "There was an error parsing the body": a full disk is not the client's fault
+            return _full_disk(request, _temp_disk(cause))  # type: ignore[arg-type]
         return JSONResponse(
             status_code=exc.status_code,
             content={"detail": exc.detail, "problems": []},
@@ -411,8 +491,8 @@ def _install_handlers(app: FastAPI) -> None:
         log.error(
             "error %s on %s %s: %s\n%s",
             error_id,
-            request.method,
-            loggable_path(request.url.path),
+            escape_log(request.method[:20]),
+            escape_log(loggable_path(request.url.path)),
             type(exc).__name__,
             "".join(traceback.format_tb(exc.__traceback__)),
         )
@@ -425,16 +505,57 @@ def _install_handlers(app: FastAPI) -> None:
         )
 
 
+def configure_logging() -> None:
+    """The service's log lines (errors and the access log) on stderr with a timestamp."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    for name in ("tryggplan.service", "tryggplan.service.access", "tryggplan.usecases", "tryggplan.storage"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        if not logger.handlers:
+            logger.addHandler(handler)
+        logger.propagate = False
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one of several HTTP worker processes (``TRYGGPLAN_HTTP_WORKERS`` > 1): settings from the
+    environment."""
+    configure_logging()
+    return create_app(Settings())
+
+
+def job_options(settings: Settings, engine: Engine) -> JobOptions:
+    """What the worker pool's processes need: the database (by URL: each opens its own connections),
+    the solver's time limit and where finished grids are kept in columnar form."""
+    url = engine.url.render_as_string(hide_password=False)
+    folder = str(forecasts.grid_folder(engine, settings.grid_dir))
+    return JobOptions(database_url=url, solver_time_limit=settings.solver_time_limit, grid_dir=folder)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application: settings, database (migrated to head), routes, handlers, middleware."""
     settings = settings or Settings()
+    read_budget = ReadBudget(settings.memory_budget_bytes, settings.read_limits())
     engine = database(settings.database_url)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         recover_interrupted_jobs(engine)
-        yield
-        engine.dispose()
+        pool = WorkerPool(
+            engine, job_options(settings, engine), workers=settings.job_workers, kinds=settings.job_kinds
+        ).start()
+        app.state.job_pool = pool
+        # what is loaded by now (pandas, the models, the routes) lives as long as the server: keep it out
+        # of the collector's full passes, which otherwise walk it every few hundred requests
+        gc.freeze()
+        try:
+            yield
+        finally:
+            # SIGTERM: uvicorn stopped taking requests and gave running ones the drain time; the jobs get it too
+            stopped = await run_in_threadpool(pool.stop, settings.drain_seconds)
+            if stopped:
+                log.warning("stopped %d running job(s) at shutdown: %s", len(stopped), stopped)
+            engine.dispose()
 
     app = FastAPI(
         title="tryggplan",
@@ -456,6 +577,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if frozen is not None:
         log.warning("the clock is frozen at %s (TRYGGPLAN_FROZEN_NOW): for tests and replays only", frozen.isoformat())
     app.state.clock = (lambda: frozen) if frozen is not None else (lambda: dt.datetime.now(dt.UTC))
+    app.state.read_budget = read_budget
+    app.state.grid_dir = forecasts.grid_folder(engine, settings.grid_dir)
     _install_handlers(app)
     app.include_router(health_router)
     app.include_router(api_router, prefix=API_PREFIX)
@@ -469,7 +592,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(InFlightLimitMiddleware, max_inflight=32)  # < worker threads (40) < pool (50)
-    app.add_middleware(ReadCacheMiddleware, engine=engine)
+    if settings.read_cache:
+        app.add_middleware(ReadCacheMiddleware, engine=engine)
     app.add_middleware(NulGuardMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, csp=content_security_policy(settings))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)

@@ -8,8 +8,8 @@ answers of those routes in memory, keyed by
 * the path and query string, and the caller's role (every cached route is open to every role today;
   the role in the key keeps it right if one ever is not: a 403 is never cached);
 * the data generation: the newest finished forecast run, the number of runs, the newest plan,
-  the places' newest change and count, the current ISO week (``latest`` / ``current`` / filters
-  follow new data at once).
+  the places' newest change and count, the current hour (``latest`` / ``current`` / filters
+  follow new data at once, and the clock within the hour).
 
 Authorisation is never skipped: a cached answer is only served to a valid, unrevoked token (looked up
 exactly as the routes do); anything else goes to the app, which answers 401/403 itself. The token
@@ -33,7 +33,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tryggplan.usecases.access import authenticate
+from tryggplan.usecases.access import AuthorizationHeaderError, authenticate, bearer_secret
 from tryggplan.usecases.maintenance import data_generation
 
 CACHED_PATHS = re.compile(
@@ -85,18 +85,23 @@ class ReadCacheMiddleware:
         principal = authenticate(self.engine, token) if token is not None else None
         if principal is None:
             return False, ()
-        week = dt.date.today().isocalendar()[:2]
+        # ``latest`` (the run covering today) and ``current`` (this week's plan) follow the clock: the hour
+        # is part of the key, so they change within the hour the day or week does (at any zone's midnight)
+        hour = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H")
         # the role and the token's municipalities are part of the key: an answer is only ever replayed
         # to the role and scope it was made for
-        return True, (principal.role, principal.municipalities, *data_generation(self.engine), week)
+        return True, (principal.role, principal.municipalities, *data_generation(self.engine), hour)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") != "GET" or not CACHED_PATHS.match(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers", []))
-        authorization = headers.get(b"authorization", b"").decode("latin-1")
-        token = authorization[7:].strip() if authorization[:7].lower() == "bearer " else None
+        values = [v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"authorization"]
+        try:
+            token = bearer_secret(values)
+        except AuthorizationHeaderError:  # the app answers 400 for it
+            await self.app(scope, receive, send)
+            return
         looked = self._lookup_cached(token)
         valid, generation = looked if looked is not None else await run_in_threadpool(self._lookup_and_remember, token)
         if not valid:

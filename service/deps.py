@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -20,29 +21,37 @@ from sqlalchemy import Engine
 
 from tryggplan.domain import Role
 from tryggplan.service.settings import Settings
-from tryggplan.usecases.access import Principal, authenticate
+from tryggplan.usecases.access import AuthorizationHeaderError, Principal, authenticate, bearer_secret, refusal
 from tryggplan.usecases.sessions import SESSION_COOKIE, session_principal
 
 _bearer = HTTPBearer(auto_error=False, description="a token from `tryggplan token create --role ROLE`")
 
 
-def get_settings(request: Request) -> Settings:
+# dependencies that only read the app's state are ``async``: a sync one costs a worker-thread hop per
+# request (measurable at 50 concurrent dashboards)
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine  # type: ignore[no-any-return]
 
 
-def get_now(request: Request) -> dt.datetime:
+async def get_now(request: Request) -> dt.datetime:
     """The moment of the request (tz-aware UTC): what plans, walk records and offers take as ``now``.
     ``app.state.clock`` (the real clock, or ``Settings.frozen_now``) so tests can pass the moment."""
     return request.app.state.clock()  # type: ignore[no-any-return]
 
 
+async def get_grid_dir(request: Request) -> Path:
+    """Where finished runs' grids are kept in columnar form (the app's ``grid_dir``)."""
+    return request.app.state.grid_dir  # type: ignore[no-any-return]
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 NowDep = Annotated[dt.datetime, Depends(get_now)]
+GridDirDep = Annotated[Path, Depends(get_grid_dir)]
 
 
 #: reads a download-session cookie may authorise: files a link opens or saves
@@ -59,10 +68,17 @@ def download_session(request: Request, engine: Engine) -> Principal | None:
 def get_principal(
     request: Request,
     engine: EngineDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller, or 401 when the token is missing, unknown or revoked."""
-    if credentials is None or not credentials.credentials:
+    """The caller, or 401 when the token is missing, unknown, revoked or expired; 400 for a request with
+    two Authorization headers. The token is read by :func:`tryggplan.usecases.access.bearer_secret`,
+    exactly as the response cache reads it (``_credentials`` only documents the scheme); without one, a
+    download of a file may be named by the download-session cookie."""
+    try:
+        secret = bearer_secret(request.headers.getlist("authorization"))
+    except AuthorizationHeaderError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    if secret is None:
         session = download_session(request, engine)
         if session is not None:
             return session
@@ -72,12 +88,10 @@ def get_principal(
             "(create one with `tryggplan token create --role reader`)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    principal = authenticate(engine, credentials.credentials)
+    principal = authenticate(engine, secret, for_read=request.method in ("GET", "HEAD"))
     if principal is None:
         raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "unknown or revoked token: ask an admin for a new one",
-            headers={"WWW-Authenticate": "Bearer"},
+            status.HTTP_401_UNAUTHORIZED, refusal(engine, secret), headers={"WWW-Authenticate": "Bearer"}
         )
     return principal
 
@@ -85,7 +99,7 @@ def get_principal(
 def require(roles: frozenset[Role], what: str) -> Callable[[Principal], Principal]:
     """A dependency that lets only ``roles`` through (403 for others). ``what`` names the action."""
 
-    def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if principal.role not in roles:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tryggplan.domain import LAT_RANGE, LON_RANGE, MAX_ID_CHARS, MAX_NAME_CHARS, Role
 
-JobStatus = Literal["queued", "running", "done", "failed"]
+JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 
 
 class ProblemOut(BaseModel):
@@ -26,6 +26,21 @@ class ProblemOut(BaseModel):
 class ErrorOut(BaseModel):
     detail: str = Field(examples=["incidents.csv: 1 problem(s), nothing imported"])
     problems: list[ProblemOut] = Field(default_factory=list)
+
+
+class BusyOut(ErrorOut):
+    """429: the caller's or everyone's job queue is full; ``retry_after`` [s] is also the Retry-After header."""
+
+    retry_after: int
+
+
+class TooLargeOut(ErrorOut):
+    """413: the request or its file passed a limit; ``limit`` names the setting, ``value`` its value."""
+
+    detail: str = Field(examples=["upload.csv.gz: the gzip file inflates to 1024.0 MiB, over the limit ..."])
+    limit: str = Field(examples=["max_decompressed_bytes"])
+    value: int = Field(description="the configured limit")
+    actual: int | None = Field(default=None, description="what the file has, when known")
 
 
 class Health(BaseModel):
@@ -282,6 +297,10 @@ class ForecastRunOut(BaseModel):
     error: str | None
     category_group: str | None = None
     weighted: bool = False
+    job_id: int | None = Field(default=None, description="the job that computes it (GET /api/v1/jobs/{id})")
+    warning: str | None = Field(
+        default=None, description="set when this run will replace a run trained on later incidents as 'latest'"
+    )
 
 
 class ForecastMeta(BaseModel):
@@ -677,6 +696,26 @@ class BacktestOut(BaseModel):
     error: str | None
     created_at: dt.datetime
     finished_at: dt.datetime | None
+    job_id: int | None = Field(default=None, description="the job that runs it (GET /api/v1/jobs/{id})")
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+class JobOut(BaseModel):
+    """A queued, running or finished job of the worker pool."""
+
+    id: int
+    kind: Literal["forecast", "backtest", "plan", "walk", "area"]
+    status: JobStatus
+    ref_id: int | None = Field(description="the forecast run or backtest it computes")
+    result: dict[str, Any] | None = Field(description="e.g. {'plan_id': 12} when done")
+    error: str | None
+    owner: str
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    cancel_requested: bool
 
 
 # --------------------------------------------------------------------------- tokens
@@ -688,6 +727,12 @@ class TokenCreate(BaseModel):
     municipalities: list[str] | None = Field(
         default=None, min_length=1, max_length=300, description="scope the token to these municipalities"
     )
+    expires: str | None = Field(
+        default=None,
+        max_length=20,
+        examples=["90d"],
+        description="the token expires after this long: 90d (days), 12h (hours) or 8w (weeks); default never",
+    )
 
 
 class TokenOut(BaseModel):
@@ -698,6 +743,8 @@ class TokenOut(BaseModel):
     created_at: dt.datetime
     revoked: bool
     municipalities: list[str] | None = Field(default=None, description="null: area-wide")
+    expires_at: dt.datetime | None = Field(default=None, description="null: never expires")
+    last_used_at: dt.datetime | None = Field(default=None, description="last request it made (to the minute)")
 
 
 class TokenCreated(TokenOut):

@@ -1,19 +1,21 @@
 """Service settings (pydantic-settings). Built by the app factory or the CLI, never at import.
 
 Environment variables: ``DATABASE_URL`` (or ``TRYGGPLAN_DATABASE_URL``) and ``TRYGGPLAN_<FIELD>``
-for every other field, e.g. ``TRYGGPLAN_MAX_UPLOAD_BYTES=10000000``.
+for every other field, e.g. ``TRYGGPLAN_MAX_UPLOAD_BYTES=10000000`` or ``TRYGGPLAN_MAX_ROWS=500000``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tryggplan.readers import DEFAULT_LIMITS, ReadLimits
 from tryggplan.timeutil import check_tz
 
 DEFAULT_DATABASE_URL = "sqlite:///tryggplan.db"
@@ -21,6 +23,7 @@ DEFAULT_DATABASE_URL = "sqlite:///tryggplan.db"
 DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 DEFAULT_TILE_ATTRIBUTION = "© OpenStreetMap contributors"
 _TILE_HOST = re.compile(r"^(\{s\}\.)?[A-Za-z0-9.-]+(:\d{1,5})?$")
+_MIB = 2**20
 
 
 class Settings(BaseSettings):
@@ -67,6 +70,78 @@ class Settings(BaseSettings):
     )
     tile_attribution: str = Field(default=DEFAULT_TILE_ATTRIBUTION, max_length=300, description="shown on the map")
     tile_max_zoom: int = Field(default=19, ge=1, le=22)
+    http_workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="HTTP server processes (`tryggplan serve`): one per core serves reads in parallel; each has "
+        "its own memory budget and runs its own job pool (job_workers each)",
+    )
+
+    # ------------------------------------------------------------------ bounded input (tryggplan.readers.ReadLimits)
+    max_decompressed_bytes: int = Field(
+        default=DEFAULT_LIMITS.max_decompressed_bytes,
+        ge=1,
+        description="data of one file after decompression (a .csv.gz inflated, Parquet decoded) [bytes]",
+    )
+    max_rows: int = Field(default=DEFAULT_LIMITS.max_rows, ge=1, description="rows of one file besides the header")
+    max_cells: int = Field(default=DEFAULT_LIMITS.max_cells, ge=1, description="rows x columns of one file")
+    max_columns: int = Field(default=DEFAULT_LIMITS.max_columns, ge=1, description="columns of a file's header")
+    max_field_chars: int = Field(
+        default=DEFAULT_LIMITS.max_field_chars, ge=1, description="characters of one value (a longer one is a problem)"
+    )
+    max_record_chars: int = Field(
+        default=DEFAULT_LIMITS.max_record_chars, ge=1, description="characters of one row (line or quoted value)"
+    )
+    max_problems: int = Field(default=DEFAULT_LIMITS.max_problems, ge=1, description="problems listed for one file")
+    memory_budget_bytes: int = Field(
+        default=512 * _MIB,
+        ge=64 * _MIB,
+        description="most memory reading uploads may add to the server [bytes]: uploads are read one at a time "
+        "or a few at once so that together they stay under it (at the default limits one upload costs at most "
+        "~500 MB: one at a time)",
+    )
+
+    # ------------------------------------------------------------------ jobs (tryggplan.usecases.jobs)
+    job_workers: int = Field(
+        default=2,
+        ge=0,
+        le=64,
+        description="forecast runs, backtests and plan solves run at once, each in its own process outside the "
+        "HTTP workers (0: this server runs no jobs; a `tryggplan worker` on the same database does)",
+    )
+    job_kinds: list[Literal["forecast", "backtest", "plan", "walk", "area"]] | None = Field(
+        default=None,
+        description="the kinds of job this server's pool runs (default all): e.g. only plan,walk here and the "
+        "heavy forecast,backtest on a `tryggplan worker --kinds forecast,backtest` elsewhere",
+    )
+    max_jobs_per_caller: int = Field(
+        default=4, ge=1, description="jobs one token may have queued or running at once (more: 429)"
+    )
+    max_queued_jobs: int = Field(
+        default=200, ge=1, description="jobs queued or running at once in all (more: 429 with Retry-After)"
+    )
+    job_wait_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="how long POST /plans and a re-plan wait for their solve before answering 202 with the job [s]",
+    )
+    drain_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="on SIGTERM: how long running requests and jobs may take to finish before they are stopped "
+        "(stopped jobs are marked failed) and the server exits [s]",
+    )
+
+    # ------------------------------------------------------------------ reads
+    grid_dir: Path | None = Field(
+        default=None,
+        description="where finished runs' risk grids are kept in columnar form for fast window reads (default: "
+        "a 'grids' folder beside a SQLite database, else none: read from the database)",
+    )
+    read_cache: bool = Field(
+        default=True, description="keep rendered dashboard answers in memory (ReadCacheMiddleware)"
+    )
 
     @field_validator("tz")
     @classmethod
@@ -97,3 +172,15 @@ class Settings(BaseSettings):
             return None
         parts = urlsplit(self.tile_url)
         return f"{parts.scheme}://{parts.netloc.replace('{s}', '*')}"
+
+    def read_limits(self) -> ReadLimits:
+        """The limits every incident and places file is read within (413 when one is passed)."""
+        return ReadLimits(
+            max_decompressed_bytes=self.max_decompressed_bytes,
+            max_rows=self.max_rows,
+            max_cells=self.max_cells,
+            max_columns=self.max_columns,
+            max_field_chars=self.max_field_chars,
+            max_record_chars=self.max_record_chars,
+            max_problems=self.max_problems,
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Engine, select, update
@@ -81,12 +82,22 @@ def mark_failed(engine: Engine, job_id: int, reason: str) -> None:
         )
 
 
-def fail_unfinished(engine: Engine, reason: str) -> int:
-    """Mark jobs left queued or running (by a server that stopped) as failed; returns how many."""
+def fail_unfinished(engine: Engine, reason: str, keep: Collection[int] = ()) -> int:
+    """Mark jobs left queued or running (by a server that stopped) as failed, except those in ``keep``
+    (a queued or running job still computes them); returns how many."""
     with Session(engine) as session, session.begin():
-        result = session.execute(
-            update(BacktestJob)
-            .where(BacktestJob.status.in_(["queued", "running"]))
-            .values(status="failed", error=reason, finished_at=utcnow())
-        )
+        stmt = update(BacktestJob).where(BacktestJob.status.in_(["queued", "running"]))
+        if keep:
+            stmt = stmt.where(BacktestJob.id.not_in(list(keep)))
+        result = session.execute(stmt.values(status="failed", error=reason, finished_at=utcnow()))
         return int(result.rowcount or 0)
+
+
+def end_unfinished(engine: Engine, ref_id: int, status: str, reason: str) -> None:
+    """End a queued or running one as ``failed`` or ``cancelled`` (one already finished stays)."""
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(BacktestJob)
+            .where(BacktestJob.id == ref_id, BacktestJob.status.in_(["queued", "running"]))
+            .values(status=status, error=reason[:1000], finished_at=utcnow())
+        )

@@ -7,20 +7,29 @@ with ``slot_start`` in the run's zone.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import logging
+from collections.abc import Collection
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, bindparam, delete, func, insert, select, union_all, update
 from sqlalchemy.orm import Session
 
 from tryggplan.domain import RISK_GRID_COLUMNS, InvalidInputError, NotFoundError
+from tryggplan.storage import gridfiles
 from tryggplan.storage.models import ForecastRun, Place, RiskCell, utcnow
 from tryggplan.storage.places import Municipalities, places_in
 from tryggplan.storage.records import ForecastRunRecord
 
 _INSERT_CHUNK = 5000
+log = logging.getLogger("tryggplan.storage.forecasts")
+#: the longest horizon a run may have [days] (tryggplan.usecases.forecasts.MAX_DAYS)
+MAX_HORIZON_DAYS = 92
 
 
 def _record(run: ForecastRun) -> ForecastRunRecord:
@@ -74,26 +83,78 @@ def new_run(
         return _record(run)
 
 
+_RUN_COLUMNS = [getattr(ForecastRun, f.name) for f in dataclasses.fields(ForecastRunRecord)]
+# Core statements built once (with bound parameters): ``latest`` and a run by id are read on every
+# dashboard request, and building a statement costs more than running it on SQLite
+_NEWEST = (ForecastRun.generated_at.desc().nulls_last(), ForecastRun.id.desc())
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_DONE = select(*_RUN_COLUMNS).where(ForecastRun.status == "done")
+_NEWEST_RUN = _DONE.order_by(*_NEWEST).limit(1)
+# the runs that may cover today, then the newest of all, in one round trip
+_CANDIDATES = union_all(
+    _DONE.where(ForecastRun.start_date.between(bindparam("lo"), bindparam("hi"))),
+    select(*_RUN_COLUMNS).where(ForecastRun.id.in_(_NEWEST_RUN.with_only_columns(ForecastRun.id).scalar_subquery())),
+)
+_RUN_BY_ID = select(*_RUN_COLUMNS).where(ForecastRun.id == bindparam("id"))
+
+
+def covers(run: ForecastRunRecord, now: dt.datetime) -> bool:
+    """Whether the run's horizon (local days ``[start, start + days)`` in its zone) holds ``now``."""
+    today = now.astimezone(ZoneInfo(run.tz)).date()
+    return run.start_date <= today < run.start_date + dt.timedelta(days=run.days)
+
+
+def _candidates_within(municipalities: list[str]) -> Any:
+    """:data:`_CANDIDATES` among the area-wide runs and those of ``municipalities`` (a scoped token)."""
+    done = _DONE.where(ForecastRun.municipality.is_(None) | ForecastRun.municipality.in_(municipalities))
+    newest = done.order_by(*_NEWEST).limit(1).with_only_columns(ForecastRun.id).scalar_subquery()
+    return union_all(
+        done.where(ForecastRun.start_date.between(bindparam("lo"), bindparam("hi"))),
+        select(*_RUN_COLUMNS).where(ForecastRun.id.in_(newest)),
+    )
+
+
+def latest_run(
+    engine: Engine, now: dt.datetime | None = None, municipalities: list[str] | None = None
+) -> ForecastRunRecord | None:
+    """What ``latest`` means: the newest generated finished run whose horizon covers ``now`` (default the
+    clock), else the newest generated finished run; ``None`` when no run has finished. A forecast made
+    for a past period does not become every dashboard's ``latest`` while a current one exists. With
+    ``municipalities``, only the area-wide runs and theirs count."""
+    now = now or dt.datetime.now(dt.UTC)
+    window = {"lo": now.date() - dt.timedelta(days=MAX_HORIZON_DAYS + 1), "hi": now.date() + dt.timedelta(days=1)}
+    statement = _CANDIDATES if municipalities is None else _candidates_within(municipalities)
+    # Core rows from statements built once, not ORM objects: this runs on every dashboard read of ``latest``
+    with engine.connect() as conn:
+        rows = [ForecastRunRecord(**row._mapping) for row in conn.execute(statement, window)]
+    if not rows:
+        return None
+    rows.sort(key=lambda r: (r.generated_at is not None, r.generated_at or _EPOCH, r.id), reverse=True)
+    return next((r for r in rows if covers(r, now)), rows[0])
+
+
 def get_run(
-    engine: Engine, ref: str | int, done: bool = True, municipalities: list[str] | None = None
+    engine: Engine,
+    ref: str | int,
+    done: bool = True,
+    now: dt.datetime | None = None,
+    municipalities: list[str] | None = None,
 ) -> ForecastRunRecord:
-    """A run by id, or ``latest`` (the newest finished run; with ``municipalities``, the newest of the
-    area-wide runs and theirs). With ``done``, a run that has not finished is refused
+    """A run by id, or ``latest`` (:func:`latest_run` at ``now``, among the area-wide runs and those of
+    ``municipalities`` when given). With ``done``, a run that has not finished is refused
     (:class:`InvalidInputError`) saying its state."""
-    with Session(engine) as session:
+    with engine.connect() as session:
         if ref == "latest":
-            stmt = select(ForecastRun).where(ForecastRun.status == "done")
-            if municipalities is not None:
-                stmt = stmt.where(ForecastRun.municipality.is_(None) | ForecastRun.municipality.in_(municipalities))
-            run = session.scalars(stmt.order_by(ForecastRun.id.desc()).limit(1)).first()
-            if run is None:
+            found = latest_run(engine, now, municipalities)
+            if found is None:
                 raise NotFoundError("no finished forecast yet: start one with POST /api/v1/forecasts")
-            return _record(run)
+            return found
         try:
             run_id = int(ref)
         except ValueError as exc:
             raise InvalidInputError(f"forecast id {str(ref)[:40]!r} is not a number or 'latest'") from exc
-        found = session.get(ForecastRun, run_id) if -(2**63) < run_id < 2**63 else None
+        row = session.execute(_RUN_BY_ID, {"id": run_id}).first() if -(2**63) < run_id < 2**63 else None
+        found = ForecastRunRecord(**row._mapping) if row is not None else None
         if found is None:
             raise NotFoundError(f"no forecast {run_id}: see GET /api/v1/forecasts")
         if done and found.status != "done":
@@ -102,7 +163,7 @@ def get_run(
                 + (f" ({found.error})" if found.error else "")
                 + ": wait until it is done"
             )
-        return _record(found)
+        return found
 
 
 def latest_run_for(engine: Engine, municipality: str | None) -> ForecastRunRecord:
@@ -153,8 +214,9 @@ def mark_running(engine: Engine, run_id: int) -> ForecastRunRecord | None:
         return _record(run)
 
 
-def store_grid(engine: Engine, run_id: int, grid: pd.DataFrame) -> None:
-    """Store a finished run's risk grid and provenance in one transaction; the run becomes ``done``."""
+def store_grid(engine: Engine, run_id: int, grid: pd.DataFrame, grid_dir: Path | None = None) -> None:
+    """Store a finished run's risk grid and provenance in one transaction; the run becomes ``done``.
+    With ``grid_dir``, its columnar file is written there afterwards (:mod:`tryggplan.storage.gridfiles`)."""
     rows = _cells(run_id, grid)
     with Session(engine) as session, session.begin():
         for i in range(0, len(rows), _INSERT_CHUNK):
@@ -172,6 +234,12 @@ def store_grid(engine: Engine, run_id: int, grid: pd.DataFrame) -> None:
             run.generated_at = utcnow()
         run.status = "done"
         run.finished_at = utcnow()
+        generated_at = run.generated_at
+    if grid_dir is not None and len(grid):
+        try:
+            gridfiles.write(grid_dir, run_id, grid, generated_at)
+        except OSError as exc:  # derived data: the first read builds it from the database
+            log.warning("could not write the grid file of forecast %d in %s: %s", run_id, grid_dir, exc.strerror)
 
 
 def mark_failed(engine: Engine, run_id: int, reason: str) -> None:
@@ -183,15 +251,25 @@ def mark_failed(engine: Engine, run_id: int, reason: str) -> None:
         )
 
 
-def fail_unfinished(engine: Engine, reason: str) -> int:
-    """Mark runs left queued or running (by a server that stopped) as failed; returns how many."""
+def fail_unfinished(engine: Engine, reason: str, keep: Collection[int] = ()) -> int:
+    """Mark runs left queued or running (by a server that stopped) as failed, except those in ``keep``
+    (a queued or running job still computes them); returns how many."""
     with Session(engine) as session, session.begin():
-        result = session.execute(
-            update(ForecastRun)
-            .where(ForecastRun.status.in_(["queued", "running"]))
-            .values(status="failed", error=reason, finished_at=utcnow())
-        )
+        stmt = update(ForecastRun).where(ForecastRun.status.in_(["queued", "running"]))
+        if keep:
+            stmt = stmt.where(ForecastRun.id.not_in(list(keep)))
+        result = session.execute(stmt.values(status="failed", error=reason, finished_at=utcnow()))
         return int(result.rowcount or 0)
+
+
+def end_unfinished(engine: Engine, ref_id: int, status: str, reason: str) -> None:
+    """End a queued or running one as ``failed`` or ``cancelled`` (one already finished stays)."""
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(ForecastRun)
+            .where(ForecastRun.id == ref_id, ForecastRun.status.in_(["queued", "running"]))
+            .values(status=status, error=reason[:1000], finished_at=utcnow())
+        )
 
 
 def delete_run(engine: Engine, run_id: int) -> None:
@@ -209,9 +287,67 @@ def read_grid(
     municipality: Municipalities = None,
     start: pd.Timestamp | None = None,
     end: pd.Timestamp | None = None,
+    grid_dir: Path | None = None,
 ) -> pd.DataFrame:
     """The stored risk grid of ``run`` in the contract's columns (``slot_start`` in the run's zone),
-    filtered by places, municipality and ``[start, end)``."""
+    filtered by places, municipality and ``[start, end)`` (see :func:`read_cells`)."""
+    return grid_frame(read_cells(engine, run, place_ids, municipality, start, end, grid_dir), run)
+
+
+def grid_frame(cells: gridfiles.Cells, run: ForecastRunRecord) -> pd.DataFrame:
+    """Cells of ``run`` as the risk-grid contract's frame, with the run's provenance."""
+    return _with_provenance(cells.frame(run.tz), run)
+
+
+def read_cells(
+    engine: Engine,
+    run: ForecastRunRecord,
+    place_ids: list[str] | None = None,
+    municipality: Municipalities = None,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+    grid_dir: Path | None = None,
+) -> gridfiles.Cells:
+    """The cells of ``run`` filtered by places, municipality and ``[start, end)``, sorted by place and slot.
+
+    With ``grid_dir``, read from the run's columnar file there (:mod:`tryggplan.storage.gridfiles`: a
+    window costs O(rows returned)), built from the database first when it is missing."""
+    if grid_dir is None:
+        return gridfiles.Cells.from_frame(_read_cells(engine, run, place_ids, municipality, start, end))
+    wanted = place_ids
+    if municipality is not None:
+        with engine.connect() as conn:
+            towns = set(conn.execute(places_in(municipality)).scalars())
+        wanted = sorted(towns if place_ids is None else towns & set(place_ids))
+    path = gridfiles.path_of(grid_dir, run.id)
+    cells = gridfiles.read_window(path, run.generated_at, start, end, wanted)
+    if cells is None:
+        with gridfiles.build_lock(grid_dir, run.id):
+            cells = gridfiles.read_window(path, run.generated_at, start, end, wanted)
+            if cells is None:
+                write_grid_file(engine, run, grid_dir)
+                cells = gridfiles.read_window(path, run.generated_at, start, end, wanted)
+    if cells is None:
+        raise NotFoundError(f"the grid file of forecast {run.id} cannot be read: check {grid_dir}")
+    return cells
+
+
+def write_grid_file(engine: Engine, run: ForecastRunRecord, grid_dir: Path) -> Path:
+    """(Re)write a finished run's columnar file from the database."""
+    return gridfiles.write(grid_dir, run.id, _read_cells(engine, run), run.generated_at)
+
+
+_CELL_COLUMNS = ["place_id", "slot_start", "expected", "p_any", "lo_80", "hi_80", "nb_alpha", "risk_level"]
+
+
+def _read_cells(
+    engine: Engine,
+    run: ForecastRunRecord,
+    place_ids: list[str] | None = None,
+    municipality: Municipalities = None,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+) -> pd.DataFrame:
     stmt = select(
         RiskCell.place_id,
         RiskCell.slot_start,
@@ -233,15 +369,17 @@ def read_grid(
     stmt = stmt.order_by(RiskCell.place_id, RiskCell.slot_start)
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
-    frame = pd.DataFrame(
-        [tuple(r) for r in rows],
-        columns=["place_id", "slot_start", "expected", "p_any", "lo_80", "hi_80", "nb_alpha", "risk_level"],
-    )
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=_CELL_COLUMNS)
     frame["slot_start"] = pd.to_datetime(frame["slot_start"], utc=True).dt.tz_convert(run.tz)
     for col in ("expected", "p_any", "nb_alpha"):
         frame[col] = frame[col].astype(float)
     for col in ("lo_80", "hi_80"):
         frame[col] = frame[col].astype(int)
+    return frame
+
+
+def _with_provenance(cells: pd.DataFrame, run: ForecastRunRecord) -> pd.DataFrame:
+    frame = cells
     frame["model"] = run.model
     frame["model_version"] = run.model_version
     frame["trained_until"] = pd.Timestamp(run.trained_until).tz_convert(run.tz) if run.trained_until else pd.NaT

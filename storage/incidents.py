@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from tryggplan.domain import (
@@ -36,6 +38,9 @@ from tryggplan.storage.places import Municipalities, in_municipalities, places_i
 #: Longest text stored in an id, place id, category or source column [characters].
 MAX_TEXT = MAX_ID_CHARS
 _CHUNK = 500
+#: concurrent imports of the same rows: attempts before the conflict is reported
+_ATTEMPTS = 5
+_SQLITE_BUSY_SNAPSHOT = 517
 
 
 @dataclass(frozen=True)
@@ -248,9 +253,38 @@ def import_incidents(
     rejected : rows the caller dropped before (``--skip-invalid``), recorded in the history
 
     Ids new to the database are inserted; ids stored with identical content count as
-    ``unchanged``. An id stored with different content, an unknown ``place_id`` or an unusable
+    ``unchanged``, also when another import stores the same rows at the same moment (the import is
+    tried again on the conflict, so identical concurrent uploads all succeed, one adding the rows).
+    An id stored with different content, an unknown ``place_id`` or an unusable
     value raises :class:`InvalidInputError` listing every problem, and nothing is stored.
     """
+    for attempt in range(_ATTEMPTS):
+        try:
+            return _import_once(engine, incidents, places, source_file, actor, rejected)
+        except (IntegrityError, OperationalError) as exc:
+            # another import stored some of the same ids between our read and our write (PostgreSQL:
+            # a unique violation; SQLite: the snapshot the transaction read is stale). Nothing of this
+            # attempt was stored; the next one reads those rows and counts identical ones as unchanged.
+            if attempt == _ATTEMPTS - 1 or not _lost_race(exc):
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _lost_race(exc: IntegrityError | OperationalError) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    return getattr(exc.orig, "sqlite_errorcode", None) == _SQLITE_BUSY_SNAPSHOT
+
+
+def _import_once(
+    engine: Engine,
+    incidents: pd.DataFrame,
+    places: pd.DataFrame | None,
+    source_file: str | None,
+    actor: str,
+    rejected: int,
+) -> ImportResult:
     batch = _Batch(source_file or "incidents")
     _check_columns(incidents, batch.name)
     place_rows = _place_rows(places, batch.name, batch.problems) if places is not None else []

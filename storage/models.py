@@ -115,6 +115,10 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column()
     #: the municipalities the token may read and write (migration 0003); null = area-wide
     municipalities: Mapped[list[str] | None] = mapped_column(JSON)
+    #: after this moment the token answers 401 (migration 0006); null = never
+    expires_at: Mapped[dt.datetime | None] = mapped_column()
+    #: when the token last authenticated a request, to the minute (migration 0006)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 class ForecastRun(Base):
@@ -367,3 +371,37 @@ class AppSecret(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --------------------------------------------------------------------------- hardening (issue 16, migration 0006)
+
+
+class Job(Base):
+    """A forecast run, backtest or plan solve waiting for or running in the worker pool: the queue
+    is this table (``tryggplan.usecases.jobs``)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_status_id", "status", "id"),
+        Index("ix_jobs_owner_status", "owner", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    params: Mapped[dict[str, Any]] = mapped_column()
+    #: the forecast run or backtest the job computes (null for plan solves)
+    ref_id: Mapped[int | None] = mapped_column(Integer)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    #: how the error answers over HTTP: invalid, not_found, forbidden, solver, conflict, full, busy, internal
+    error_kind: Mapped[str | None] = mapped_column(String(20))
+    problems: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    owner: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column()
+    finished_at: Mapped[dt.datetime | None] = mapped_column()
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column()
+    #: host:pid:boot of the worker pool that runs it
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)

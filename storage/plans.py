@@ -250,6 +250,14 @@ def walks_of(engine: Engine, plan_id: int) -> list[WalkRecordInfo]:
         return [walk_info(w) for w in session.scalars(stmt)]
 
 
+def get_walk(engine: Engine, walk_id: int) -> WalkRecordInfo:
+    with Session(engine) as session:
+        found = session.get(WalkRecord, walk_id)
+        if found is None:
+            raise NotFoundError(f"no walk record {walk_id}")
+        return walk_info(found)
+
+
 def record_walk(
     engine: Engine,
     plan_id: int,

@@ -171,6 +171,40 @@ class TokenRecord:
     revoked: bool
     #: the municipalities the token is scoped to; ``None`` = area-wide
     municipalities: tuple[str, ...] | None = None
+    #: after this moment the token is refused; ``None`` = never
+    expires_at: dt.datetime | None = None
+    #: the last request it authenticated (to the minute); ``None`` = never used
+    last_used_at: dt.datetime | None = None
+
+    def expired(self, now: dt.datetime) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
+
+
+FINISHED_JOB_STATES: tuple[str, ...] = ("done", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    id: int
+    kind: str
+    status: str
+    params: dict[str, Any]
+    ref_id: int | None
+    result: dict[str, Any] | None
+    error: str | None
+    error_kind: str | None
+    problems: list[dict[str, Any]] | None
+    owner: str
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    heartbeat_at: dt.datetime | None
+    claimed_by: str | None
+    cancel_requested: bool
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED_JOB_STATES
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support import auth
+from tests.support import auth, finished
 from tryggplan.allocation.spec import demo_resources
 from tryggplan.cli import build_app
 from tryggplan.cli.common import run_guarded
@@ -85,7 +85,7 @@ def town_area(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Area]:
             "small": auth(create_token(engine, "coordinator", "k", [SMALL])[0]),
         }
         run = client.post("/api/v1/forecasts", json={"days": 14}, headers=tokens["analyst"]).json()
-        assert client.get(f"/api/v1/forecasts/{run['id']}", headers=tokens["analyst"]).json()["status"] == "done"
+        assert finished(client, f"/api/v1/forecasts/{run['id']}", tokens["analyst"])["status"] == "done"
         yield Area(client, db, incidents, tokens["analyst"], tokens["coordinator"], tokens["small"])
     app.state.engine.dispose()
 
@@ -158,7 +158,8 @@ def test_a_forecast_of_a_category_group_counts_only_that_group(town_area: Area) 
     body = {"days": 7, "municipality": BIG, "category_group": "kvall"}
     group = c.post("/api/v1/forecasts", json=body, headers=a).json()
     every = c.post("/api/v1/forecasts", json={"days": 7, "municipality": BIG}, headers=a).json()
-    assert c.get(f"/api/v1/forecasts/{group['id']}", headers=a).json()["category_group"] == "kvall"
+    assert finished(c, f"/api/v1/forecasts/{group['id']}", a)["category_group"] == "kvall"
+    assert finished(c, f"/api/v1/forecasts/{every['id']}", a)["status"] == "done"
     total = {
         run: sum(r["expected"] for r in c.get(f"/api/v1/forecasts/{run}/grid", headers=a).json()["rows"])
         for run in (group["id"], every["id"])
@@ -207,7 +208,14 @@ def test_the_area_view_through_the_cli(town_area: Area, capsys: pytest.CaptureFi
 
 
 def _path(template: str) -> str:
-    fill = {"{run}": "latest", "{plan}": "current", "{place_id}": "kp-stortorget", "{resource_id}": "1"}
+    # job 1 is the area-wide analyst's forecast of the fixture
+    fill = {
+        "{run}": "latest",
+        "{plan}": "current",
+        "{place_id}": "kp-stortorget",
+        "{resource_id}": "1",
+        "{job_id}": "1",
+    }
     for key, value in fill.items():
         template = template.replace(key, value)
     return template
@@ -229,7 +237,7 @@ def test_a_scoped_token_never_sees_another_towns_rows(town_area: Area) -> None:
     checked = 0
     for template, operations in spec["paths"].items():
         operation = operations.get("get")
-        if operation is None or "{token_id}" in template or "{job_id}" in template:
+        if operation is None or "{token_id}" in template:
             continue
         params = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
         required = {
@@ -238,7 +246,7 @@ def test_a_scoped_token_never_sees_another_towns_rows(town_area: Area) -> None:
         path = _path(template)
         r = c.get(path, params=required, headers=town_area.small)
         checked += 1
-        if "{place_id}" in template:
+        if "{place_id}" in template or "{job_id}" in template:
             assert r.status_code == 403, (template, r.status_code, r.text[:200])
             continue
         assert r.status_code in (200, 403, 404, 422), (template, r.status_code)
@@ -308,7 +316,8 @@ def test_an_area_run_names_a_town_it_cannot_plan(tmp_path: Path, capsys: pytest.
         import_incidents(engine, area_incidents(days=120), area_places(), source_file="area", actor="test")
         analyst = auth(create_token(engine, "analyst", "a")[0])
         coordinator = auth(create_token(engine, "coordinator", "c")[0])
-        assert client.post("/api/v1/forecasts", json={"days": 14}, headers=analyst).status_code == 202
+        run = client.post("/api/v1/forecasts", json={"days": 14}, headers=analyst)
+        assert finished(client, f"/api/v1/forecasts/{run.json()['id']}", analyst)["status"] == "done"
         spec = {"name": BIG, "spec": _spec(BIG, 9000.0), "municipality": BIG}
         assert client.post("/api/v1/resources", json=spec, headers=coordinator).status_code == 201
         week = "{}-W{:02d}".format(*(TODAY + dt.timedelta(days=7)).isocalendar()[:2])
@@ -371,6 +380,7 @@ def _other_town_requests(area_: Area) -> dict[tuple[str, str], dict[str, object]
             "json": {"incidents": [{"incident_id": "q1", "occurred_at": "2025-08-15 21:10", "place_id": "kp-hamnen"}]}
         },
         ("POST", "/api/v1/incidents/upload"): {"files": files},
+        ("POST", "/api/v1/jobs/{job_id}/cancel"): {"path": "/api/v1/jobs/1/cancel"},
         ("PUT", "/api/v1/municipalities/{name}"): {"path": f"/api/v1/municipalities/{BIG}", "json": {}},
         ("POST", "/api/v1/places"): {"json": {"place_id": "kp-ny", "municipality": BIG}},
         ("PUT", "/api/v1/places/{place_id}"): {"path": "/api/v1/places/kp-hamnen", "json": {"name": "x"}},

@@ -15,7 +15,10 @@ from tryggplan.cli import main
 from tryggplan.demo import DEFAULT_CALENDAR_MULTIPLIERS, Town, default_how_profile, generate_town
 from tryggplan.domain import INCIDENT_COLUMNS, PLACE_COLUMNS, InvalidInputError
 from tryggplan.readers import load_incidents, read_places
+from tryggplan.storage.database import open_database
+from tryggplan.storage.plans import get_plan
 from tryggplan.timeutil import local_slots
+from tryggplan.usecases.demo import prepare_demo
 
 END = dt.date(2026, 11, 20)
 
@@ -143,3 +146,32 @@ def test_demo_data_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 
     spec = yaml.safe_load((out / "resources.yaml").read_text())
     assert {a["name"] for a in spec["areas"]} == set(places["area"])
+
+
+@pytest.mark.parametrize(
+    ("now", "current_week_planned"),
+    [
+        # Wednesday midnight: the rest of the week has its nights, and the dashboard's "current" shows them
+        (dt.datetime(2025, 12, 3, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=1))), True),
+        # late on Sunday: no shift fits in what is left, so no empty plan hides next week's
+        (dt.datetime(2025, 12, 7, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=1))), False),
+    ],
+)
+def test_run_demo_plans_the_rest_of_this_week_only_when_a_shift_fits(
+    tmp_path: Path, now: dt.datetime, current_week_planned: bool
+) -> None:
+    made = prepare_demo(tmp_path, f"sqlite:///{tmp_path / 'demo.db'}", now=now)
+    assert (made.week, made.current_week) == ("2025-W50", "2025-W49")
+    engine = open_database(f"sqlite:///{tmp_path / 'demo.db'}")
+    try:
+        current = get_plan(engine, "current", today=now.date())
+    finally:
+        engine.dispose()
+    if current_week_planned:
+        assert made.current_plan_id is not None and current.id == made.current_plan_id
+        assert current.week == "2025-W49" and current.plan["shifts"]
+    else:
+        assert made.current_plan_id is None and current.id == made.plan_id and current.week == "2025-W50"
+        assert "no plan for the rest of this week (2025-W49): no shift fits in it; the dashboard shows 2025-W50" in (
+            made.lines()
+        )

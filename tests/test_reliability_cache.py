@@ -7,7 +7,7 @@ import time
 
 from fastapi.testclient import TestClient
 
-from tests.support import DEMO_TODAY, auth
+from tests.support import DEMO_TODAY, auth, finished
 
 
 def test_cached_answers_equal_fresh_ones_and_still_need_a_valid_token(
@@ -47,6 +47,7 @@ def test_latest_follows_a_new_run_and_places_follow_edits(demo_client: TestClien
         "/api/v1/forecasts", json={"model": "how_mean", "start": str(DEMO_TODAY), "days": 7}, headers=h
     )
     assert r.status_code == 202
+    assert finished(demo_client, f"/api/v1/forecasts/{r.json()['id']}", h)["status"] == "done"
     time.sleep(1.1)  # what "latest" means is re-read at least every second
     after = demo_client.get("/api/v1/forecasts/latest/heatmap", headers=h).json()
     assert after["run_id"] == r.json()["id"] and after["model"] == "how_mean"

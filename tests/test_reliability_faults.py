@@ -6,6 +6,7 @@ The kill and concurrency tests run a real ``tryggplan serve`` subprocess on loop
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 import threading
 import time
@@ -297,8 +298,8 @@ def test_a_full_disk_gives_a_clear_error_and_no_damage(
     )
     assert r.status_code == 507, r.text
     assert r.json()["detail"] == (
-        "the database is full (no disk space or size limit reached): nothing was stored; free disk space, "
-        "then try again"
+        f"the disk holding the database {demo_db} (or the database's size limit) is full: nothing was stored; "
+        "free space there, then try again"
     )
     assert "Traceback" not in r.text
     assert table_dump(demo_db) == before
@@ -338,8 +339,9 @@ def test_a_solver_time_out_returns_the_best_plan_with_its_gap_flagged(
 @pytest.mark.slow
 def test_a_million_row_file(demo_db: Path, tmp_path: Path) -> None:
     """Over HTTP a 1M-row file (~65 MB) is over the default 20 MB body limit: 413 before it is read
-    (see test_reliability_hostile). Through the CLI it is imported whole, in bounded memory and
-    time: peak RSS of the import process is measured."""
+    (see test_reliability_hostile). Through the CLI it is refused by the default read limits, and
+    imported whole with them raised (TRYGGPLAN_MAX_ROWS and the others), in bounded memory and time:
+    peak RSS of the import process is measured."""
     import resource
     import subprocess
 
@@ -349,12 +351,23 @@ def test_a_million_row_file(demo_db: Path, tmp_path: Path) -> None:
     path = tmp_path / "million.csv"
     path.write_bytes(_big_file(rows, seed=5))
     t0 = time.perf_counter()
+    # over the default read limits (300,000 rows, 32 MiB): raised for this import, as the settings allow
+    raised = {
+        "TRYGGPLAN_MAX_ROWS": "1000000",
+        "TRYGGPLAN_MAX_CELLS": "6000000",
+        "TRYGGPLAN_MAX_DECOMPRESSED_BYTES": "100000000",
+    }
+    refused = subprocess.run(
+        [TRYGGPLAN, "import", str(path), "--db", f"sqlite:///{demo_db}"], capture_output=True, text=True, check=False
+    )
+    assert refused.returncode == 2 and "over the limit max_decompressed_bytes=33554432" in refused.stderr
     r = subprocess.run(
         [TRYGGPLAN, "import", str(path), "--db", f"sqlite:///{demo_db}"],
         capture_output=True,
         text=True,
         timeout=1200,
         check=False,
+        env={**os.environ, **raised},
     )
     seconds = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

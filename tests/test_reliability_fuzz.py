@@ -5,10 +5,13 @@ schema (status code, content type, body).
 
 The non-slow run is bounded to a few examples per operation; ``-m slow`` runs many more.
 
-Forecast and backtest jobs that POST requests queue are not trained here (a generated request may
-ask for a Prophet backtest over 104 origins): ``tryggplan.usecases.forecasts.run_forecast`` and
-``evaluation.run_backtest`` are replaced by recorders. The job runners are tested in
-``tests/test_service_api.py``; what is fuzzed here is the HTTP layer, validation and storage.
+Jobs run in the app's worker pool as in production, but only plan solves, re-plans and area runs
+(``job_kinds=["plan", "walk", "area"]``): forecast and backtest jobs are queued and stay queued (a generated
+request may ask for a Prophet backtest over 104 origins); the test checks that every accepted one is
+in the queue. The job runners are tested in ``tests/test_service_api.py`` and
+``tests/test_reliability_jobs.py``; what is fuzzed here is the HTTP layer, validation, the queue and
+storage. The per-caller bound is raised so that generated requests keep reaching the use cases
+(the bound itself is tested in ``tests/test_reliability_jobs.py``).
 """
 
 from __future__ import annotations
@@ -19,34 +22,39 @@ from typing import Any
 
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import checks
 from schemathesis.specs.openapi import checks as openapi_checks
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tests.support import auth, copy_demo
 from tryggplan.service.app import create_app
 from tryggplan.service.settings import Settings
-from tryggplan.storage.models import ApiToken
+from tryggplan.storage.models import ApiToken, BacktestJob, ForecastRun, Job
 from tryggplan.storage.tokens import create_token
-from tryggplan.usecases import evaluation, forecasts
-
-QUEUED: list[tuple[str, Any]] = []
 
 
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     db = copy_demo(tmp_path_factory.mktemp("fuzz") / "tryggplan.db")
-    app = create_app(Settings(database_url=f"sqlite:///{db}", max_upload_bytes=1_000_000))
+    app = create_app(
+        Settings(
+            database_url=f"sqlite:///{db}",
+            max_upload_bytes=1_000_000,
+            job_workers=1,
+            job_kinds=["plan", "walk", "area"],
+            max_jobs_per_caller=100_000,
+            max_queued_jobs=100_000,
+            job_wait_seconds=60,
+        )
+    )
     secret, info = create_token(app.state.engine, "admin", "fuzzer")
     app.state.fuzz_token = secret
     app.state.fuzz_token_id = info.id
-    mp = pytest.MonkeyPatch()
-    mp.setattr(forecasts, "run_forecast", lambda engine, run_id: QUEUED.append(("forecast", run_id)))
-    mp.setattr(evaluation, "run_backtest", lambda engine, job_id, tz: QUEUED.append(("backtest", job_id)))
-    yield app
-    mp.undo()
+    with TestClient(app):  # runs the lifespan: the worker pool
+        yield app
     app.state.engine.dispose()
 
 
@@ -118,6 +126,23 @@ def test_no_5xx_and_responses_match_the_schema_long(api_schema: Any, fuzz_app: A
     _fuzz(api_schema, fuzz_app, method, path, examples=150, seed=None)
 
 
+def test_accepted_forecasts_and_backtests_are_in_the_queue(fuzz_app: Any) -> None:
+    """Every forecast run and backtest a fuzzed request created has its job, queued (or cancelled by a
+    fuzzed cancel): nothing was accepted that nobody will run (one of each is queued here too)."""
+    client = TestClient(fuzz_app)  # the fixture's client runs the app's lifespan (its pool) already
+    h = _keep_admin(fuzz_app)
+    assert client.post("/api/v1/forecasts", json={"model": "how_mean"}, headers=h).status_code == 202
+    assert client.post("/api/v1/backtests", json={"models": ["how_mean"]}, headers=h).status_code == 202
+    with Session(fuzz_app.state.engine) as session:
+        runs = set(session.scalars(select(ForecastRun.id).where(ForecastRun.id > 1)))
+        backtests = set(session.scalars(select(BacktestJob.id)))
+        jobs = session.execute(select(Job.kind, Job.ref_id, Job.status)).all()
+    queued = {(kind, ref) for kind, ref, status in jobs if status in ("queued", "cancelled")}
+    assert runs and backtests
+    assert {("forecast", r) for r in runs} <= queued
+    assert {("backtest", b) for b in backtests} <= queued
+
+
 def test_the_fuzzer_reached_the_routes(api_schema: Any) -> None:
     """The schema the fuzzer works from holds every API route (none hidden from fuzzing)."""
     paths = set(api_schema.raw_schema["paths"])
@@ -128,6 +153,7 @@ def test_the_fuzzer_reached_the_routes(api_schema: Any) -> None:
         "/api/v1/plans",
         "/api/v1/plans/{plan}/plan.csv",
         "/api/v1/tokens/{token_id}",
+        "/api/v1/jobs/{job_id}/cancel",
     ):
         assert path in paths
     assert Path(__file__).name.startswith("test_reliability_")

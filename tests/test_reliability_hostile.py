@@ -18,7 +18,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from tests.support import DEMO_TODAY, DEMO_WEEK, auth, table_dump
+from tests.support import DEMO_TODAY, DEMO_WEEK, auth, finished, table_dump
 from tryggplan.service.app import create_app
 from tryggplan.service.settings import Settings
 from tryggplan.storage.tokens import create_token
@@ -125,8 +125,10 @@ def test_200_mb_declared_upload_is_refused_before_reading(demo_db: Path) -> None
     app.state.engine.dispose()
     assert r.status_code == 413
     assert r.json()["detail"] == (
-        f"request body is larger than {LIMIT} bytes: split the file or raise TRYGGPLAN_MAX_UPLOAD_BYTES"
+        f"request body is larger than {LIMIT} bytes, over the limit max_upload_bytes: split the file or raise "
+        "TRYGGPLAN_MAX_UPLOAD_BYTES"
     )
+    assert (r.json()["limit"], r.json()["value"]) == ("max_upload_bytes", LIMIT)
     assert sent <= 65536  # at most the first chunk the client pushed before the answer
     assert table_dump(demo_db) == before
 
@@ -441,7 +443,7 @@ def test_formula_injection_is_escaped_in_every_csv_export(demo_client: TestClien
     )
     assert r.status_code == 202, r.text
     run_id = r.json()["id"]
-    assert demo_client.get(f"/api/v1/forecasts/{run_id}", headers=h).json()["status"] == "done"
+    assert finished(demo_client, f"/api/v1/forecasts/{run_id}", h)["status"] == "done"
     r = demo_client.post("/api/v1/plans", json={"week": DEMO_WEEK, "forecast_run_id": run_id}, headers=h)
     assert r.status_code == 201, r.text
     plan_id = r.json()["id"]

@@ -44,7 +44,7 @@ def test_tokens_are_stored_only_as_sha256(demo_client: TestClient, demo_db: Path
 def test_token_hashes_are_compared_in_constant_time() -> None:
     """The lookup is by hash (an index probe on a value the caller cannot steer), and the final
     comparison uses hmac.compare_digest, never ``==`` on secrets."""
-    source = inspect.getsource(auth_module.find_token)
+    source = inspect.getsource(auth_module.lookup_token)
     tree = ast.parse(source.strip())
     calls = {
         f"{node.func.value.id}.{node.func.attr}"

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from tests.support import auth, set_clock
+from tests.support import auth, finished, set_clock
 from tryggplan.allocation.synthetic import synthetic_resources
 from tryggplan.cli import build_app
 from tryggplan.cli.common import run_guarded
@@ -202,7 +202,7 @@ def test_forecast_from_the_database_gives_the_same_grid(fronts: Fronts) -> None:
         "/api/v1/forecasts", json={"model": "how_mean", "start": "2026-03-30", "days": 7}, headers=fronts.analyst
     )
     assert r.status_code == 202, r.text
-    run = fronts.api.get(f"/api/v1/forecasts/{r.json()['id']}", headers=fronts.analyst).json()
+    run = finished(fronts.api, f"/api/v1/forecasts/{r.json()['id']}", fronts.analyst)
     assert run["status"] == "done", run["error"]
     api = pd.read_csv(
         io.StringIO(fronts.api.get(f"/api/v1/forecasts/{run['id']}/grid.csv", headers=fronts.analyst).text)
@@ -219,7 +219,7 @@ def test_forecast_before_the_first_incident_fails_the_same_way(fronts: Fronts) -
         "forecast", "--db", fronts.cli_db, "--start", "2025-12-01", "--out", fronts.tmp / "g.csv", "--no-progress"
     )
     r = fronts.api.post("/api/v1/forecasts", json={"start": "2025-12-01"}, headers=fronts.analyst)
-    run = fronts.api.get(f"/api/v1/forecasts/{r.json()['id']}", headers=fronts.analyst).json()
+    run = finished(fronts.api, f"/api/v1/forecasts/{r.json()['id']}", fronts.analyst)
     assert (code, run["status"]) == (2, "failed")
     assert err == f"tryggplan: error: {run['error']}"
     assert run["error"] == (
@@ -239,6 +239,7 @@ def plan_inputs(f: Fronts) -> tuple[Path, Path, int]:
         "/api/v1/forecasts", json={"model": "how_mean", "start": "2026-03-30", "days": 14}, headers=f.analyst
     )
     run = r.json()["id"]
+    assert finished(f.api, f"/api/v1/forecasts/{run}", f.analyst)["status"] == "done"
     grid = f.tmp / "grid.csv"
     grid.write_text(f.api.get(f"/api/v1/forecasts/{run}/grid.csv", headers=f.analyst).text, encoding="utf-8")
     spec = synthetic_resources(4, 2, season={"walks": 20, "until": "2026-06-30", "min_walks_per_week": 1})
@@ -312,7 +313,7 @@ def test_a_backtest_gives_the_same_summary(fronts: Fronts) -> None:
         headers=fronts.analyst,
     )  # fmt: skip
     assert r.status_code == 202, r.text
-    job = fronts.api.get(f"/api/v1/backtests/{r.json()['id']}", headers=fronts.analyst).json()
+    job = finished(fronts.api, f"/api/v1/backtests/{r.json()['id']}", fronts.analyst)
     assert job["status"] == "done", job["error"]
     cli = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert cli["models"].keys() == job["summary"]["models"].keys() == {"how_mean", "last_14_days"}

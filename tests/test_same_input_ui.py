@@ -23,7 +23,7 @@ import yaml
 from fastapi.testclient import TestClient
 
 from tests.support import EXCEL_PLACES as PLACES
-from tests.support import auth, excel_export
+from tests.support import auth, excel_export, finished
 from tryggplan.allocation.spec import demo_resources
 from tryggplan.cli import build_app
 from tryggplan.cli.common import run_guarded
@@ -120,7 +120,7 @@ def test_swedish_excel_export_to_forecast_and_plan_through_both_front_ends(front
         assert code == 0, err
     r = fronts.api.post("/api/v1/forecasts", json={"start": start.isoformat(), "days": 14}, headers=fronts.admin)
     assert r.status_code == 202, r.text
-    run = fronts.api.get(f"/api/v1/forecasts/{r.json()['id']}", headers=fronts.admin).json()
+    run = finished(fronts.api, f"/api/v1/forecasts/{r.json()['id']}", fronts.admin)
     assert run["status"] == "done", run["error"]
     api_grid = pd.read_csv(
         io.StringIO(fronts.api.get(f"/api/v1/forecasts/{run['id']}/grid.csv", headers=fronts.admin).text)

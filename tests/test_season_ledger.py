@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tests.support import PG_URL, auth, set_clock
+from tests.support import PG_URL, auth, finished, set_clock
 from tryggplan.allocation import demo_resources
 from tryggplan.domain import InvalidInputError
 from tryggplan.storage import ledger as stored
@@ -459,6 +459,7 @@ def test_the_whole_season_is_placed_offered_and_repaced_around_accepted_walks(
         headers=auth(demo_tokens["analyst"]),
     )
     assert run.status_code == 202
+    assert finished(c, f"/api/v1/forecasts/{run.json()['id']}", h)["status"] == "done"
     again = c.post("/api/v1/plans", json={"week": "2025-W50", "kind": "season"}, headers=h).json()
     assert again["forecast_run_id"] == run.json()["id"]
     keys = {(p["association"], p["night"], p["area"], p["template"]) for p in again["plan"]["placed"]}

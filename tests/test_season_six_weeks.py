@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 from fastapi.testclient import TestClient
 
-from tests.support import auth, set_clock
+from tests.support import auth, finished, set_clock
 from tryggplan.allocation import demo_resources
 from tryggplan.storage.incidents import read_places
 
@@ -138,10 +138,8 @@ def test_six_weeks_of_a_season(demo_client: TestClient, demo_tokens: dict[str, s
         json={"model": "how_mean", "start": "2025-12-08", "days": 42},
         headers=auth(demo_tokens["analyst"]),
     )
-    assert (
-        run.status_code == 202
-        and c.get(f"/api/v1/forecasts/{run.json()['id']}", headers=me.h).json()["status"] == "done"
-    )
+    assert run.status_code == 202
+    assert finished(c, f"/api/v1/forecasts/{run.json()['id']}", me.h)["status"] == "done"
     me.check("the season before anything is recorded")
     links: dict[str, str] = {}
     for a in spec["associations"]:

@@ -13,7 +13,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from tests.support import GOOD_CSV, HEADER, PLACES_CSV, auth, places_frame, synthetic_incidents, upload
+from tests.support import GOOD_CSV, HEADER, PLACES_CSV, auth, finished, places_frame, synthetic_incidents, upload
 from tryggplan.domain import ROLES
 from tryggplan.service.app import create_app
 from tryggplan.service.settings import Settings
@@ -433,7 +433,7 @@ def forecast(client: TestClient, tokens: dict[str, str]) -> dict[str, Any]:
         headers=auth(tokens["analyst"]),
     )
     assert r.status_code == 202, r.text
-    run = client.get(f"/api/v1/forecasts/{r.json()['id']}", headers=auth(tokens["reader"])).json()
+    run = finished(client, f"/api/v1/forecasts/{r.json()['id']}", auth(tokens["reader"]))
     assert run["status"] == "done", run
     return run
 
@@ -519,7 +519,7 @@ def test_forecast_without_incidents_fails_with_a_reason(client: TestClient, toke
         json={"model": "how_mean", "start": "2025-09-01"},
         headers=auth(tokens["coordinator"]),
     )
-    run = client.get(f"/api/v1/forecasts/{r.json()['id']}", headers=auth(tokens["reader"])).json()
+    run = finished(client, f"/api/v1/forecasts/{r.json()['id']}", auth(tokens["reader"]))
     assert run["status"] == "failed"
     assert run["error"] == (
         "no incidents before 2025-09-01 to learn from: forecast a later period or import earlier incidents"
@@ -540,7 +540,7 @@ def test_backtest_job(client: TestClient, tokens: dict[str, str]) -> None:
         headers=h,
     )
     assert r.status_code == 202, r.text
-    job = client.get(f"/api/v1/backtests/{r.json()['id']}", headers=h).json()
+    job = finished(client, f"/api/v1/backtests/{r.json()['id']}", h)
     assert job["status"] == "done", job
     assert set(job["summary"]["models"]) == {"how_mean", "last_14_days"}
     assert "poisson_deviance" in job["summary"]["models"]["how_mean"]
@@ -612,9 +612,10 @@ def test_bad_parameters_get_422_with_a_message(
     client: TestClient, tokens: dict[str, str], method: str, path: str, params: dict[str, Any]
 ) -> None:
     import_incidents(client.app.state.engine, synthetic_incidents(), places_frame())  # type: ignore[attr-defined]
-    client.post(
+    r = client.post(
         "/api/v1/forecasts", json={"model": "how_mean", "start": "2025-09-01", "days": 1}, headers=auth(tokens["admin"])
     )
+    finished(client, f"/api/v1/forecasts/{r.json()['id']}", auth(tokens["admin"]))
     r = client.request(method, path, params=params, headers=auth(tokens["admin"]))
     assert r.status_code == 422, r.text
     assert r.json()["detail"]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support import auth, places_frame, set_clock, synthetic_incidents
+from tests.support import auth, finished, places_frame, set_clock, synthetic_incidents
 from tryggplan.storage.incidents import import_incidents
 
 WEEK = "2025-W36"  # Monday 2025-09-01, the first day of the forecast below
@@ -30,6 +30,7 @@ def planned(client: TestClient, tokens: dict[str, str]) -> dict[str, Any]:
         headers=auth(tokens["analyst"]),
     )
     assert run.status_code == 202
+    assert finished(client, f"/api/v1/forecasts/{run.json()['id']}", auth(tokens["analyst"]))["status"] == "done"
     c = auth(tokens["coordinator"])
     res = client.post("/api/v1/resources", json={"name": "test town", "spec": demo_spec()}, headers=c)
     assert res.status_code == 201, res.text

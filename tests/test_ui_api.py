@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from tests.support import GOOD_CSV, PLACES_CSV, auth, synthetic_incidents, upload
+from tests.support import GOOD_CSV, PLACES_CSV, auth, finished, synthetic_incidents, upload
 from tryggplan.domain import InvalidInputError, Problem
 from tryggplan.i18n import category_label, negotiate_lang, problem_text, request_lang
 from tryggplan.service.app import content_security_policy, create_app
@@ -163,7 +163,7 @@ def test_a_reporters_incidents_are_in_the_next_forecast(client: TestClient, toke
     def skolan_expected() -> float:
         r = client.post("/api/v1/forecasts", json={"start": "2025-09-01", "days": 7}, headers=analyst)
         assert r.status_code == 202, r.text
-        assert client.get(f"/api/v1/forecasts/{r.json()['id']}", headers=analyst).json()["status"] == "done"
+        assert finished(client, f"/api/v1/forecasts/{r.json()['id']}", analyst)["status"] == "done"
         grid = client.get(f"/api/v1/forecasts/{r.json()['id']}/grid?place_id=skolan", headers=analyst).json()
         return sum(row["expected"] for row in grid["rows"])
 

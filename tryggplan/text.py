@@ -138,6 +138,24 @@ def normalize_text(value: str, field: str) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFC", stripped)).strip()
 
 
+def normalize_free_text(value: str, field: str) -> str:
+    """``value`` as free text (a note, a comment): NFC, trimmed, line breaks as ``\\n``. Line feeds
+    and tabs are kept; every other control character and every invisible one is refused as in
+    :func:`normalize_text` (:class:`InvalidInputError` naming ``field``, the character and the fix)."""
+    text = unicodedata.normalize("NFC", value.replace("\r\n", "\n")).strip()
+    found = forbidden_character(text.replace("\n", " ").replace("\t", " "))
+    if found is not None:
+        kind = found[2]
+        fix = (
+            "remove it: free text may hold line breaks and tabs, no other control"
+            if kind == "control_character"
+            else _fix(kind)
+        )
+        problem = Problem("", None, field, _message(field, text, found), fix, kind=kind)
+        raise InvalidInputError(f"{problem.message} -> {problem.fix}", [problem])
+    return text
+
+
 def _normalize(value: str) -> str:
     if value.isascii():  # NFC and the space rule change nothing in ASCII
         return value.strip()
@@ -191,6 +209,7 @@ __all__ = [
     "escape_log",
     "forbidden_character",
     "forbidden_mask",
+    "normalize_free_text",
     "normalize_series",
     "normalize_text",
     "text_problem",

@@ -18,14 +18,25 @@ a token without municipalities is area-wide.
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from tryggplan.domain import ROLES, InvalidInputError, PermissionDeniedError, Role
 from tryggplan.storage import places as stored_places
 from tryggplan.storage import tokens
+from tryggplan.storage.models import utcnow
 from tryggplan.storage.records import TokenRecord
+from tryggplan.text import normalize_text
+
+log = logging.getLogger("tryggplan.usecases.access")
 
 #: Who may do what; every route and command names one of these sets.
 #: Dashboards: forecasts, plans, aggregates (every role but ``reporter``).
@@ -97,10 +108,70 @@ def check_role(role: str) -> Role:
     return tokens.check_role(role)
 
 
-def authenticate(engine: Engine, secret: str) -> Principal | None:
-    """The caller behind ``secret``, or ``None`` for an unknown or revoked token."""
-    found = tokens.find_token(engine, secret)
-    return None if found is None else principal_of(found)
+class AuthorizationHeaderError(InvalidInputError):
+    """A request whose credentials cannot be read one way only (the API answers 400)."""
+
+
+def bearer_secret(values: list[str]) -> str | None:
+    """The token of a request's ``Authorization`` header values, read the one way the response cache
+    and the routes both use: ``None`` without the header or for another scheme; the value after
+    ``Bearer`` with surrounding whitespace removed. Two or more headers are refused
+    (:class:`AuthorizationHeaderError`): which one counts would depend on who reads them."""
+    if len(values) > 1:
+        raise AuthorizationHeaderError(
+            f"the request has {len(values)} Authorization headers: send exactly one, 'Authorization: Bearer <token>'"
+        )
+    if not values:
+        return None
+    scheme, _, secret = values[0].strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return secret.strip() or None
+
+
+# last use is written off the request path: a write per request would queue reads behind imports on SQLite
+_last_use = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tryggplan-last-use")
+_last_use_pending: set[int] = set()
+
+
+def _record_use(engine: Engine, token_id: int, now: dt.datetime) -> None:
+    try:
+        tokens.mark_used(engine, token_id, now)
+    except SQLAlchemyError as exc:  # a busy or full database: the next use records it
+        log.warning("could not record the last use of token %d: %s", token_id, type(exc).__name__)
+    finally:
+        _last_use_pending.discard(token_id)
+
+
+#: How long a token looked up for a read is trusted without looking again [s]: dashboards send many
+#: reads a second; a token revoked in this process is forgotten at once, elsewhere within this time
+#: (the response cache has always rechecked this often).
+READ_RECHECK_SECONDS = 1.0
+_seen: dict[str, tuple[float, TokenRecord]] = {}
+_seen_lock = threading.Lock()
+
+
+def authenticate(engine: Engine, secret: str, *, for_read: bool = False) -> Principal | None:
+    """The caller behind ``secret``, or ``None`` for an unknown, revoked or expired token (see
+    :func:`refusal` for why). With ``for_read`` (a GET), a token looked up less than
+    :data:`READ_RECHECK_SECONDS` ago is not looked up again (its expiry is still checked now); changes
+    always look. The token's last use is recorded in the background (to the minute)."""
+    now = utcnow()
+    found = _recently_seen(secret) if for_read else None
+    looked = found is None
+    if looked:
+        found = tokens.find_token(engine, secret, now)
+        if found is not None and for_read:
+            with _seen_lock:
+                if len(_seen) > 10_000:
+                    _seen.clear()
+                _seen[secret] = (time.monotonic(), found)
+    if found is None or found.expired(now):
+        return None
+    if looked and tokens.use_is_stale(found, now) and found.id not in _last_use_pending:
+        _last_use_pending.add(found.id)
+        _last_use.submit(_record_use, engine, found.id, now)
+    return principal_of(found)
 
 
 def authenticate_id(engine: Engine, token_id: int) -> Principal | None:
@@ -117,6 +188,46 @@ def principal_of(found: TokenRecord) -> Principal:
         name=found.name or found.role,
         municipalities=found.municipalities,
     )
+
+
+def _recently_seen(secret: str) -> TokenRecord | None:
+    hit = _seen.get(secret)
+    if hit is None or time.monotonic() - hit[0] > READ_RECHECK_SECONDS:
+        return None
+    return hit[1]
+
+
+def forget_tokens() -> None:
+    """Look every token up again on its next read (after a revocation)."""
+    with _seen_lock:
+        _seen.clear()
+
+
+def refusal(engine: Engine, secret: str) -> str:
+    """Why ``secret`` does not authenticate, as the 401 says it."""
+    found = tokens.lookup_token(engine, secret)
+    if found is not None and found.expired(utcnow()) and not found.revoked:
+        return f"token expired on {found.expires_at:%Y-%m-%d %H:%M} UTC: ask an admin for a new one"
+    return "unknown or revoked token: ask an admin for a new one"
+
+
+_DURATION = re.compile(r"^\s*(\d{1,6})\s*([hdw])\s*$", re.IGNORECASE)
+_UNIT_HOURS = {"h": 1, "d": 24, "w": 24 * 7}
+MAX_EXPIRY_DAYS = 3650
+
+
+def expiry(text: str | None, now: dt.datetime | None = None) -> dt.datetime | None:
+    """The moment a token created ``now`` with ``--expires TEXT`` expires: ``90d`` (days), ``12h``
+    (hours) or ``8w`` (weeks), at most ten years; ``None`` without one."""
+    if text is None:
+        return None
+    m = _DURATION.match(text)
+    if m is None:
+        raise InvalidInputError(f"expires {text[:40]!r} is not a duration: write e.g. 90d (days), 12h or 8w")
+    hours = int(m.group(1)) * _UNIT_HOURS[m.group(2).lower()]
+    if not 1 <= hours <= MAX_EXPIRY_DAYS * 24:
+        raise InvalidInputError(f"expires {text!r}: give between 1 hour and {MAX_EXPIRY_DAYS} days")
+    return (now or utcnow()) + dt.timedelta(hours=hours)
 
 
 def require(principal: Principal, roles: frozenset[Role], what: str) -> Principal:
@@ -142,12 +253,21 @@ def own_municipality(principal: Principal, municipality: str | None) -> str | No
 
 
 def create_token(
-    engine: Engine, role: str, name: str | None = None, municipalities: list[str] | None = None
+    engine: Engine,
+    role: str,
+    name: str | None = None,
+    municipalities: list[str] | None = None,
+    expires: str | None = None,
 ) -> tuple[str, TokenRecord]:
     """A new token: its secret (shown only once) and its description. ``municipalities`` scopes it to
-    those municipalities (each must be one of the stored places' municipalities)."""
+    those municipalities (each must be one of the stored places' municipalities); ``expires`` (``90d``,
+    ``12h``, ``8w``) makes it expire (:func:`expiry`)."""
+    check_role(role)
+    expires_at = expiry(expires)
+    if name is not None:
+        name = normalize_text(name, "name") or None
     if municipalities is not None:
-        municipalities = [m.strip() for m in municipalities]
+        municipalities = [normalize_text(m, "municipality") for m in municipalities]
         if not municipalities or not all(municipalities):
             raise InvalidInputError("--municipality is empty: name a municipality, e.g. --municipality Kungsör")
         known = set(stored_places.municipalities(engine))
@@ -155,7 +275,7 @@ def create_token(
         if unknown:
             listed = ", ".join(sorted(known)) if known else "none yet: import places first"
             raise InvalidInputError(f"unknown municipality {', '.join(map(repr, unknown))}: the places name {listed}")
-    return tokens.create_token(engine, role, name, municipalities)
+    return tokens.create_token(engine, role, name, municipalities, expires_at)
 
 
 def list_tokens(engine: Engine, include_revoked: bool = False) -> list[TokenRecord]:
@@ -163,7 +283,9 @@ def list_tokens(engine: Engine, include_revoked: bool = False) -> list[TokenReco
 
 
 def revoke_token(engine: Engine, token_id: int) -> TokenRecord:
-    return tokens.revoke_token(engine, token_id)
+    revoked = tokens.revoke_token(engine, token_id)
+    forget_tokens()
+    return revoked
 
 
 def check_owned(principal: Principal, municipality: str | None, what: str) -> None:

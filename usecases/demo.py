@@ -94,7 +94,8 @@ class DemoSummary:
             (
                 f"plan: {self.current_plan_id} for the rest of this week ({self.current_week}), shown on the dashboard"
                 if self.current_plan_id is not None
-                else f"no plan for the rest of this week ({self.current_week})"
+                else f"no plan for the rest of this week ({self.current_week}): no shift fits in it; "
+                f"the dashboard shows {self.week}"
             ),
             f"reader token: {self.reader_token}",
             f"coordinator token: {self.coordinator_token}",
@@ -142,10 +143,7 @@ def prepare_demo(
         plan_id, cost, share = _ensure_plan(engine, week, resource_id, run_id, now)
         this_year, this_week, _ = today.isocalendar()
         current_week = f"{this_year}-W{this_week:02d}"
-        try:  # the rest of this week may be too short for the spec (e.g. Sunday night): then skip it
-            current_id: int | None = _ensure_plan(engine, current_week, resource_id, run_id, now)[0]
-        except TryggplanError:
-            current_id = None
+        current_id = _ensure_rest_of_week(engine, current_week, resource_id, run_id, now)
         reader, _ = access.create_token(engine, "reader", "demo dashboard")
         coordinator, _ = access.create_token(engine, "coordinator", "demo coordinator")
         return DemoSummary(
@@ -188,6 +186,22 @@ def _ensure_forecast(engine: Engine, start: dt.date, days: int, tz: str, model: 
     if finished.status != "done":
         raise TryggplanError(f"demo forecast failed: {finished.error}")
     return run.id
+
+
+def _ensure_rest_of_week(engine: Engine, week: str, resource_id: int, run_id: int, now: dt.datetime) -> int | None:
+    """The plan of what is left of this week, when a shift still fits in it: late on a Sunday nothing
+    does, and an empty plan would hide next week's from the dashboard's ``current``."""
+    found = stored_plans.find_plan(engine, week, resource_id, run_id)
+    if found is not None:
+        return found.id
+    try:
+        inputs = plans.gather_plan_inputs(engine, week, now=now, resource_id=resource_id, forecast_run_id=run_id)
+        document = plans.solve_plan(inputs)
+    except TryggplanError:
+        return None
+    if not document.get("shifts"):
+        return None
+    return plans.store_plan_of(engine, inputs, document, "run-demo").id
 
 
 def _ensure_plan(

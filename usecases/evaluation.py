@@ -21,6 +21,7 @@ from typing import Any, Literal
 import pandas as pd
 from sqlalchemy import Engine
 
+from tryggplan.allocation.export import frame_csv
 from tryggplan.allocation.spec import Effects
 from tryggplan.domain import DEFAULT_TZ, InvalidInputError, NotFoundError, TryggplanError
 from tryggplan.forecasting import evaluation
@@ -103,7 +104,17 @@ def write_backtest(result: BacktestResult, out: Path, plots: bool = True) -> dic
     """Write summary.json, metrics.csv, report.md (and plots) into ``out``; returns the summary."""
     if out.exists() and not out.is_dir():
         raise InvalidInputError(f"--out {out} is a file: give a directory")
-    return evaluation.write_report(result, out, default="default", plots=plots)
+    summary = evaluation.write_report(result, out, default="default", plots=plots)
+    _neutralise_csv(out / "metrics.csv")
+    return summary
+
+
+def _neutralise_csv(path: Path) -> None:
+    """Rewrite a CSV the evaluation wrote so a spreadsheet reads it as data: place ids and model names
+    come from the incidents (a place id ``=HYPERLINK(...)`` must not become a formula)."""
+    if path.exists():
+        frame = pd.read_csv(path)
+        path.write_text(frame_csv(frame), encoding="utf-8", newline="")
 
 
 def start_backtest(engine: Engine, params: dict[str, Any], actor: str | None) -> BacktestRecord:
@@ -134,6 +145,7 @@ def run_backtest(engine: Engine, job_id: int, tz: str) -> None:
         with tempfile.TemporaryDirectory(prefix="tryggplan-backtest-") as tmp:
             out = Path(tmp)
             summary = evaluation.write_report(result, out, plots=False)
+            _neutralise_csv(out / "metrics.csv")
             metrics = _text(out / "metrics.csv")
             report = _text(out / "report.md")
         jobs.store_result(engine, job_id, summary, metrics, report)

@@ -14,13 +14,17 @@ import math
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 import pytz
 from sqlalchemy import Engine
 
+from tryggplan.allocation.export import frame_csv
 from tryggplan.calendar import SwedishCalendar
 from tryggplan.counts import hourly_count_matrix
 from tryggplan.domain import DEFAULT_TZ, InvalidInputError, NotFoundError, TryggplanError
@@ -29,16 +33,46 @@ from tryggplan.forecasting.parallel import fit_predict_groups
 from tryggplan.forecasting.registry import resolve_name
 from tryggplan.i18n import Lang
 from tryggplan.storage import forecasts as runs
+from tryggplan.storage import gridfiles
 from tryggplan.storage import incidents as stored
 from tryggplan.storage import places as stored_places
 from tryggplan.storage.records import ForecastRunRecord, PlaceRecord
 from tryggplan.timeutil import check_tz, local_midnight
 from tryggplan.usecases import area
+from tryggplan.usecases.places import place_id_of
 
 log = logging.getLogger("tryggplan.usecases.forecasts")
 
 ParallelEngine = Literal["local", "dask"]
 MAX_DAYS = 92
+#: The dates forecasts and time filters may name: the time rules (pandas timestamps, the zone
+#: database, the Swedish calendar) handle them all, and no history or horizon lies outside.
+FIRST_DATE = dt.date(1970, 1, 1)
+LAST_DATE = dt.date(2100, 12, 31)
+
+
+def check_date(day: dt.date, name: str, shown: str | None = None) -> dt.date:
+    """``day`` when it lies in :data:`FIRST_DATE`..:data:`LAST_DATE`, else :class:`InvalidInputError`
+    (quoting ``shown``, what the caller wrote, or the date)."""
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise InvalidInputError(
+            f"{name} {(shown or day.isoformat())[:40]!r} is outside the dates tryggplan handles ({FIRST_DATE} to "
+            f"{LAST_DATE}): give a date in that range, e.g. today's"
+        )
+    return day
+
+
+def check_horizon(start: dt.date, days: int) -> None:
+    """A forecast of local days ``[start, start + days)``: ``days`` in 1..:data:`MAX_DAYS` and every day
+    within :func:`check_date`'s range (422 at the request, not an overflow in the job)."""
+    if not 1 <= days <= MAX_DAYS:
+        raise InvalidInputError(f"days must be 1..{MAX_DAYS}, got {days}")
+    check_date(start, "start")
+    if start + dt.timedelta(days=days - 1) > LAST_DATE:
+        raise InvalidInputError(
+            f"a forecast of {days} days from {start} runs past {LAST_DATE}, the last date tryggplan handles: "
+            "start earlier or forecast fewer days"
+        )
 
 
 # --------------------------------------------------------------------------- training and prediction
@@ -82,8 +116,7 @@ def forecast_grid(
     """
     check_tz(tz)
     resolve_name(model)
-    if not 1 <= days <= MAX_DAYS:
-        raise InvalidInputError(f"days must be 1..{MAX_DAYS}, got {days}")
+    check_horizon(start, days)
     if engine not in ("local", "dask"):
         raise InvalidInputError(f"engine {engine!r}: use local or dask")
     before = incidents[incidents["occurred_at"] < local_midnight(start, tz)] if len(incidents) else incidents
@@ -157,6 +190,7 @@ def start_run(
     that group's categories (each municipality's own group), ``weighted`` sums the weights."""
     check_tz(tz)
     resolve_name(model)
+    check_horizon(start, days)
     if municipality is not None and not stored_places.has_municipality(engine, municipality):
         raise NotFoundError(f"no places in municipality {municipality[:80]!r}: see GET /api/v1/places")
     if category_group is not None:
@@ -164,9 +198,36 @@ def start_run(
     return runs.new_run(engine, model, start, days, tz, municipality, actor, category_group, weighted)
 
 
-def run_forecast(engine: Engine, run_id: int) -> None:
-    """Train the run's model on the stored incidents and store its risk grid. Never raises: a failure
-    ends the run as ``failed`` with a one-line reason (the traceback goes to the log, without data)."""
+def replacement_warning(
+    engine: Engine, start: dt.date, days: int, tz: str, now: dt.datetime | None = None
+) -> str | None:
+    """What a new run of ``[start, start + days)`` would do to ``latest`` when it finishes, when that
+    is worth a warning: it would replace a run trained on later incidents (``None`` otherwise).
+
+    The new run becomes ``latest`` (:func:`tryggplan.storage.forecasts.latest_run`) when its horizon
+    covers ``now``, or when the current ``latest`` does not either; it learns from the incidents
+    before local midnight of ``start``."""
+    now = now or dt.datetime.now(dt.UTC)
+    current = runs.latest_run(engine, now)
+    if current is None or current.trained_until is None:
+        return None
+    today = now.astimezone(ZoneInfo(tz)).date()
+    becomes_latest = start <= today < start + dt.timedelta(days=days) or not runs.covers(current, now)
+    learns_until = local_midnight(start, tz)
+    if not becomes_latest or pd.Timestamp(current.trained_until) <= learns_until:
+        return None
+    return (
+        f"this run learns from the incidents before {start} and will replace forecast {current.id} (trained "
+        f"until {pd.Timestamp(current.trained_until).tz_convert(tz):%Y-%m-%d %H:%M}) as latest for every "
+        f"dashboard, although that one was trained on later incidents; start at {today} to forecast from "
+        "the newest incidents"
+    )
+
+
+def run_forecast(engine: Engine, run_id: int, grid_dir: str | None = None) -> None:
+    """Train the run's model on the stored incidents and store its risk grid (and, with ``grid_dir``,
+    its columnar copy for window reads). Never raises: a failure ends the run as ``failed`` with a
+    one-line reason (the traceback goes to the log, without data)."""
     run = runs.mark_running(engine, run_id)
     if run is None:
         return
@@ -184,7 +245,7 @@ def run_forecast(engine: Engine, run_id: int) -> None:
             categories=categories,
             weighted=run.weighted,
         )
-        runs.store_grid(engine, run_id, grid)
+        runs.store_grid(engine, run_id, grid, Path(grid_dir) if grid_dir else None)
     except Exception as exc:  # noqa: BLE001 - a job must always end in a state the client can read
         runs.mark_failed(engine, run_id, job_failure(exc, f"forecast run {run_id}"))
 
@@ -220,12 +281,16 @@ def parse_time(value: str | None, tz: str, name: str) -> pd.Timestamp | None:
     text = value.strip()
     try:
         if len(text) == 10:
-            return local_midnight(dt.date.fromisoformat(text), tz)
-        ts = pd.Timestamp(text)
+            return local_midnight(check_date(dt.date.fromisoformat(text), name, value), tz)
+        ts = _iso_time(text)
     except (ValueError, TypeError, OverflowError) as exc:  # OutOfBoundsDatetime is a ValueError
+        if isinstance(exc, InvalidInputError):
+            raise
+        _check_iso_date(text, name, value)
         raise InvalidInputError(
             f"{name} {value[:40]!r} is not a date or time: write e.g. 2026-12-07 or 2026-12-07T18:00:00+01:00"
         ) from exc
+    check_date(ts.date(), name, value)
     if ts is pd.NaT:
         raise InvalidInputError(f"{name} is empty: write e.g. 2026-12-07")
     if ts.tzinfo is None:
@@ -238,12 +303,38 @@ def parse_time(value: str | None, tz: str, name: str) -> pd.Timestamp | None:
     return ts
 
 
+def _iso_time(text: str) -> pd.Timestamp:
+    """An ISO time read by the standard library (fast: every dashboard window names two), else by pandas
+    (the other forms it reads)."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return pd.Timestamp(text)
+    if not FIRST_DATE <= moment.date() <= LAST_DATE:
+        raise ValueError("outside the dates tryggplan handles")
+    return pd.Timestamp(moment)
+
+
+def _check_iso_date(text: str, name: str, shown: str) -> None:
+    """Say "outside the dates tryggplan handles" for an ISO time pandas cannot hold (year 9999)."""
+    try:
+        day = dt.datetime.fromisoformat(text).date()
+    except ValueError:
+        return
+    check_date(day, name, shown)
+
+
 @dataclass(frozen=True)
 class GridSelection:
-    """A finished run and (part of) its risk grid."""
+    """A finished run and (part of) its risk grid: ``cells`` as read (arrays sorted by place and slot),
+    ``grid`` the contract's frame of them (built on first use)."""
 
     run: ForecastRunRecord
-    grid: pd.DataFrame
+    cells: gridfiles.Cells
+
+    @cached_property
+    def grid(self) -> pd.DataFrame:
+        return runs.grid_frame(self.cells, self.run)
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -258,6 +349,13 @@ class GridSelection:
         }
 
 
+def grid_folder(engine: Engine, configured: Path | None = None) -> Path:
+    """Where finished runs' grids are kept in columnar form: ``configured``, else beside a SQLite
+    database (a ``grids`` folder), else a folder of the temporary directory
+    (:func:`tryggplan.storage.gridfiles.default_dir`)."""
+    return configured if configured is not None else gridfiles.default_dir(engine)
+
+
 def select_grid(
     engine: Engine,
     run_ref: str,
@@ -266,14 +364,17 @@ def select_grid(
     municipalities: list[str] | None = None,
     start: str | None = None,
     end: str | None = None,
+    grid_dir: Path | None = None,
 ) -> GridSelection:
     """The finished run ``run_ref`` (an id or ``latest``: the newest one covering ``municipalities``) and
     its grid filtered by places, municipalities and the local time range ``[start, end)`` (dates or ISO
-    times in the run's zone)."""
+    times in the run's zone). With ``grid_dir`` the grid is read from the run's columnar file (O(rows
+    returned), :func:`grid_folder`)."""
     run = runs.get_run(engine, run_ref, municipalities=municipalities)
     t0 = parse_time(start, run.tz, "start")
     t1 = parse_time(end, run.tz, "end")
-    return GridSelection(run, runs.read_grid(engine, run, place_ids, municipalities, t0, t1))
+    ids = [place_id_of(p) for p in place_ids] if place_ids else place_ids
+    return GridSelection(run, runs.read_cells(engine, run, ids, municipalities, t0, t1, grid_dir=grid_dir))
 
 
 def heatmap(selection: GridSelection) -> list[dict[str, Any]]:
@@ -361,6 +462,19 @@ def windows(
         }
         for r in frame.itertuples(index=False)
     ]
+
+
+def grid_csv(grid: pd.DataFrame) -> str:
+    """The risk grid as CSV (the contract's columns, times ISO 8601 with offset) that a spreadsheet reads
+    as data: every text cell through :func:`tryggplan.allocation.export.excel_safe` (a place id
+    ``"\\r=7+7"`` does not become a formula), fields holding CR or LF quoted (:func:`frame_csv`)."""
+    out = grid.copy()
+    # ISO 8601 with offset, vectorised ("2026-12-04 21:00:00+01:00" -> "2026-12-04T21:00:00+01:00")
+    out["slot_start"] = out["slot_start"].astype(str).str.replace(" ", "T", n=1, regex=False)
+    for col in ("trained_until", "generated_at"):
+        value = out[col].iloc[0] if len(out) else pd.NaT
+        out[col] = "" if pd.isna(value) else pd.Timestamp(value).isoformat()
+    return frame_csv(out)
 
 
 def daily(selection: GridSelection) -> list[dict[str, Any]]:

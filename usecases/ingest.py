@@ -26,14 +26,17 @@ from sqlalchemy import Engine
 
 from tryggplan.domain import DEFAULT_TZ, INCIDENT_COLUMNS, InvalidInputError, PermissionDeniedError, Problem
 from tryggplan.readers import (
+    DEFAULT_LIMITS,
     FORMATS,
     Format,
     IncidentFile,
+    ReadLimits,
     load_incidents,
     places_from_incidents,
     read_places,
     read_table,
     summarize,
+    unique_problems,
 )
 from tryggplan.storage import incidents as stored
 from tryggplan.storage import places as stored_places
@@ -112,6 +115,7 @@ def _load(
     include_noncrime: bool,
     create_places: bool,
     strict: bool = True,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> IncidentFile:
     """The file read with the place rule of the module docstring: with ``strict`` and no place known,
     every place is unknown (the police feed is checked against the municipalities it brings)."""
@@ -125,6 +129,7 @@ def _load(
             source=source,
             places=places,
             include_noncrime=include_noncrime,
+            limits=limits,
         )
 
     if create_places:
@@ -162,13 +167,15 @@ def check_file(
     source: str | None = None,
     include_noncrime: bool = False,
     create_places: bool = False,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> IncidentFile:
-    """Read and check an incident file without storing anything.
+    """Read and check an incident file without storing anything (within ``limits``: a file over one
+    raises :class:`tryggplan.domain.InputTooLargeError`).
 
     Place ids are checked against the places file and (with ``engine``) the stored places, when any are
     known. With ``engine``, also ids stored with other content are problems; the database is only read.
     """
-    places_file = read_places(places_path) if places_path is not None else None
+    places_file = read_places(places_path, limits=limits) if places_path is not None else None
     known = known_places(engine, places_file)
     result = _load(
         path,
@@ -180,6 +187,7 @@ def check_file(
         include_noncrime=include_noncrime,
         create_places=create_places,
         strict=False,
+        limits=limits,
     )
     if engine is not None and not result.valid.empty:
         conflicts = stored_conflicts(result.valid, stored.read_incidents(engine), result.file)
@@ -188,7 +196,7 @@ def check_file(
             moved = set(result.valid.loc[result.valid["row"].isin(bad), "row"])
             result.problems = sorted(result.problems + conflicts, key=lambda p: p.row or 0)
             result.valid = result.valid[~result.valid["row"].isin(bad)].reset_index(drop=True)
-            result.rejected = pd.concat([result.rejected, raw_rows(path, moved)], ignore_index=True)
+            result.rejected = pd.concat([result.rejected, raw_rows(path, moved, limits)], ignore_index=True)
     return result
 
 
@@ -201,10 +209,11 @@ def read_file(
     columns: str | None = None,
     source: str | None = None,
     include_noncrime: bool = False,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The incidents of a file ``import`` would accept and the places of the places file (``None``
     without one), for commands that work on a file without a database; any problem refuses it."""
-    places_file = read_places(places_path) if places_path is not None else None
+    places_file = read_places(places_path, limits=limits) if places_path is not None else None
     result = load_incidents(
         path,
         format=check_format(fmt),
@@ -213,6 +222,7 @@ def read_file(
         source=source,
         places=places_file,
         include_noncrime=include_noncrime,
+        limits=limits,
     )
     result.raise_for_problems()
     return result.incidents, places_file
@@ -232,10 +242,13 @@ def import_file(
     actor: str = "cli",
     municipalities: list[str] | None = None,
     create_places: bool = False,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> ImportOutcome:
     """Read, check and store an incident file (see the module docstring for the rules). With
-    ``municipalities``, only incidents of places in them may be imported (:func:`check_scope`)."""
-    places_file = read_places(places_path) if places_path is not None else None
+    ``municipalities``, only incidents of places in them may be imported (:func:`check_scope`). The
+    file and the places file are read within ``limits`` (:class:`tryggplan.domain.InputTooLargeError`
+    when one is passed, before anything is stored)."""
+    places_file = read_places(places_path, limits=limits) if places_path is not None else None
     known = known_places(engine, places_file)
     result = _load(
         path,
@@ -246,6 +259,7 @@ def import_file(
         source=source,
         include_noncrime=include_noncrime,
         create_places=create_places,
+        limits=limits,
     )
     if result.problems and (not skip_invalid or not result.rows or any(map(is_file_level, result.problems))):
         raise ImportRefusedError(
@@ -266,8 +280,43 @@ def import_file(
         skip_invalid,
         result.problems,
         result.rejected,
-        lambda rows: raw_rows(path, rows),
+        lambda rows: raw_rows(path, rows, limits),
         result,
+    )
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How a file is imported (the options of ``tryggplan import`` and of the upload route)."""
+
+    tz: str = DEFAULT_TZ
+    fmt: str = "auto"
+    columns: str | None = None
+    source: str | None = None
+    include_noncrime: bool = False
+    skip_invalid: bool = False
+    actor: str = "cli"
+    municipalities: list[str] | None = None
+    create_places: bool = False
+    limits: ReadLimits = DEFAULT_LIMITS
+
+
+def import_upload(engine: Engine, path: Path, places_path: Path | None, options: ImportOptions) -> ImportOutcome:
+    """:func:`import_file` with the options of one request."""
+    return import_file(
+        engine,
+        path,
+        places_path=places_path,
+        fmt=options.fmt,
+        tz=options.tz,
+        columns=options.columns,
+        source=options.source,
+        include_noncrime=options.include_noncrime,
+        skip_invalid=options.skip_invalid,
+        actor=options.actor,
+        municipalities=options.municipalities,
+        create_places=options.create_places,
+        limits=options.limits,
     )
 
 
@@ -303,7 +352,8 @@ def import_records(
     ]
     allowed = None if create_places else (set() if known is None else set(known["place_id"].astype(str)))
     check = validate_incidents(raw, name, tz=tz, places=allowed)
-    problems = sorted(text_problems + note_problems + check.problems, key=lambda p: p.row or 0)
+    # a control character is one problem, not one from each check
+    problems = unique_problems(sorted(text_problems + note_problems + check.problems, key=lambda p: p.row or 0))
     problems = [dataclasses.replace(p, fix=CREATE_PLACES_FIX) if p.kind == "unknown_place" else p for p in problems]
     bad = {p.row for p in problems if p.row is not None}
     valid = check.frame[~check.frame["row"].isin(bad) & ~check.frame["row"].isin(check.duplicate_rows)]
@@ -484,7 +534,7 @@ def _strings(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def raw_rows(path: Path, rows: set[int]) -> pd.DataFrame:
+def raw_rows(path: Path, rows: set[int], limits: ReadLimits = DEFAULT_LIMITS) -> pd.DataFrame:
     """The rows of ``path`` with these spreadsheet row numbers, as they are in the file."""
-    raw = read_table(path).frame()
+    raw = read_table(path, limits=limits).frame()
     return raw[raw["row"].isin(rows)].copy()

@@ -6,10 +6,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from tryggplan.storage import backtests as backtest_jobs
 from tryggplan.storage import backup, status
-from tryggplan.storage import forecasts as forecast_runs
 from tryggplan.storage.database import default_url, open_database, open_existing_database
+from tryggplan.usecases import jobs
 
 
 def database(url: str | None = None) -> Engine:
@@ -41,12 +40,14 @@ def restore_database(file: Path, url: str, force: bool = False) -> tuple[Path, i
     return path, incidents
 
 
-INTERRUPTED = "interrupted: the server stopped before the job finished; start it again"
+INTERRUPTED = jobs.INTERRUPTED
 
 
 def recover_interrupted_jobs(engine: Engine) -> int:
-    """Mark forecast runs and backtests left queued or running by a stopped server as failed (on start)."""
-    return forecast_runs.fail_unfinished(engine, INTERRUPTED) + backtest_jobs.fail_unfinished(engine, INTERRUPTED)
+    """On start: mark jobs left running by a stopped or crashed server as failed, with their forecast runs
+    and backtests (and runs or backtests left unfinished without a job); queued jobs stay queued and run
+    now (:func:`tryggplan.usecases.jobs.recover`). Returns how many jobs were failed."""
+    return jobs.recover(engine)
 
 
 def data_generation(engine: Engine) -> tuple[object, ...]:

@@ -1,4 +1,9 @@
-"""Places one at a time: list, read, create, change, delete (a place incidents refer to stays)."""
+"""Places one at a time: list, read, create, change, delete (a place incidents refer to stays).
+
+Ids and names are identifying text (:mod:`tryggplan.text`): normalised (NFC, plain spaces, trimmed)
+before they are stored or looked up, and refused (422 naming the character) when they hold a control,
+zero-width or bidirectional-override character, exactly as the file readers treat them.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +11,51 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from tryggplan.domain import InvalidInputError
 from tryggplan.storage import places as stored
 from tryggplan.storage.records import PlaceRecord
+from tryggplan.text import normalize_text
+
+#: The text fields of a place (``lat``/``lon`` are numbers).
+TEXT_FIELDS: tuple[str, ...] = ("name", "municipality", "kind", "area")
 
 
-def list_places(engine: Engine, municipality: str | None = None) -> list[PlaceRecord]:
+def place_id_of(place_id: str) -> str:
+    """``place_id`` as identifying text (what it is stored and looked up as)."""
+    cleaned = normalize_text(place_id, "place_id")
+    if not cleaned:
+        raise InvalidInputError("place_id is empty: give the place an id")
+    return cleaned
+
+
+def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``fields`` with every text field normalised (an empty one becomes ``None``);
+    :class:`InvalidInputError` naming the field and the character for a control or invisible one."""
+    out = dict(fields)
+    if "place_id" in out:
+        out["place_id"] = place_id_of(str(out["place_id"]))
+    for name in TEXT_FIELDS:
+        value = out.get(name)
+        if isinstance(value, str):
+            out[name] = normalize_text(value, name) or None
+    return out
+
+
+def list_places(engine: Engine, municipality: str | list[str] | None = None) -> list[PlaceRecord]:
     return stored.list_places(engine, municipality=municipality)
 
 
 def get_place(engine: Engine, place_id: str) -> PlaceRecord:
-    return stored.get_place(engine, place_id)
+    return stored.get_place(engine, place_id_of(place_id))
 
 
 def create_place(engine: Engine, place_id: str, fields: dict[str, Any]) -> PlaceRecord:
-    return stored.create_place(engine, place_id, fields)
+    return stored.create_place(engine, place_id_of(place_id), clean_fields(fields))
 
 
 def update_place(engine: Engine, place_id: str, changes: dict[str, Any]) -> PlaceRecord:
-    return stored.update_place(engine, place_id, changes)
+    return stored.update_place(engine, place_id_of(place_id), clean_fields(changes))
 
 
 def delete_place(engine: Engine, place_id: str) -> None:
-    stored.delete_place(engine, place_id)
+    stored.delete_place(engine, place_id_of(place_id))

@@ -36,6 +36,7 @@ from tryggplan.storage import incidents as stored
 from tryggplan.storage import places as stored_places
 from tryggplan.storage import plans as stored_plans
 from tryggplan.storage.records import PlanRecordInfo, ResourceRecord, WalkRecordInfo
+from tryggplan.text import normalize_free_text, normalize_text
 from tryggplan.timeutil import iso_week_of, parse_iso_week
 from tryggplan.usecases import season as ledger
 from tryggplan.usecases.season import PlanningInputs, Season, check_now, with_unavailable
@@ -59,16 +60,26 @@ def validate_resources(spec: dict[str, Any], name: str = "resources") -> dict[st
     return parse_resources(spec, source=name).to_dict()
 
 
+def resources_name(name: str) -> str:
+    """The name of a stored spec as identifying text (:func:`tryggplan.text.normalize_text`)."""
+    cleaned = normalize_text(name, "name")
+    if not cleaned:
+        raise InvalidInputError("name is empty: name the resources spec, e.g. 'Arboga 2026'")
+    return cleaned
+
+
 def store_resources(
     engine: Engine, name: str, spec: dict[str, Any], actor: str | None, municipality: str | None = None
 ) -> ResourceRecord:
     """Store a spec for ``municipality`` (``None``: a single-town deployment); its plans and season
     ledger belong to that municipality."""
+    name = resources_name(name)
     return stored_plans.store_resources(engine, name, validate_resources(spec, name), actor, municipality)
 
 
 def replace_resources(engine: Engine, resource_id: int, name: str, spec: dict[str, Any]) -> ResourceRecord:
     """Replace a spec (plans made from it keep the copy they stored)."""
+    name = resources_name(name)
     return stored_plans.replace_resources(engine, resource_id, name, validate_resources(spec, name))
 
 
@@ -238,6 +249,13 @@ def _covered_share(plans: list[Plan]) -> float | None:
     if total <= 0:
         return None
     return float(sum(p.risk_total * p.risk_covered_share for p in plans) / total)
+
+
+def check_plan_request(week: str, kind: str) -> None:
+    """What a plan request can be refused for before it is queued: the week and the kind (422)."""
+    parse_iso_week(week)
+    if kind not in ("week", "season"):
+        raise InvalidInputError(f"kind {kind!r}: use 'week' or 'season'")
 
 
 def season_for_plan(engine: Engine, municipality: str | None, resource_id: int | None) -> Season:
@@ -414,6 +432,28 @@ def walks_of(engine: Engine, plan_ref: str) -> list[WalkRecordInfo]:
     return ledger.records_of_plan(engine, stored_plans.get_plan(engine, plan_ref).id)
 
 
+def check_walk(
+    engine: Engine, plan_ref: str, shift_index: int, note: str | None = None
+) -> tuple[PlanRecordInfo, dict[str, Any], str | None]:
+    """The plan, the shift and the note (free text, :func:`tryggplan.text.normalize_free_text`) of a walk
+    to record; 404 for an unknown plan, 422 for a shift that is not a night walk of it."""
+    cleaned = (normalize_free_text(note, "note") or None) if note is not None else None
+    record = stored_plans.get_plan(engine, plan_ref)
+    shifts = record.plan.get("shifts", [])
+    if shift_index >= len(shifts):
+        raise InvalidInputError(f"plan {record.id} has {len(shifts)} shift(s): shift_index must be below that")
+    shift = shifts[shift_index]
+    if shift.get("kind") != "night_walk":
+        raise InvalidInputError(
+            f"shift {shift_index} is a {shift.get('kind')} shift: record walks only for night_walk shifts"
+        )
+    return record, shift, cleaned
+
+
+def get_walk(engine: Engine, walk_id: int) -> WalkRecordInfo:
+    return stored_plans.get_walk(engine, walk_id)
+
+
 def record_walk(
     engine: Engine,
     plan_ref: str,
@@ -431,15 +471,7 @@ def record_walk(
     ``replan_cancelled`` also stores a re-made plan for the rest of the week (the other shifts still
     ahead kept, the association unavailable that night), published when the plan was."""
     check_now(now)
-    record = stored_plans.get_plan(engine, plan_ref)
-    shifts = record.plan.get("shifts", [])
-    if shift_index >= len(shifts):
-        raise InvalidInputError(f"plan {record.id} has {len(shifts)} shift(s): shift_index must be below that")
-    shift = shifts[shift_index]
-    if shift.get("kind") != "night_walk":
-        raise InvalidInputError(
-            f"shift {shift_index} is a {shift.get('kind')} shift: record walks only for night_walk shifts"
-        )
+    record, shift, note = check_walk(engine, plan_ref, shift_index, note)
     association = str(shift["association"])
     night = dt.date.fromisoformat(str(shift.get("night") or shift["start"][:10]))
     season = ledger.season_of(engine, record.municipality, infer=False)

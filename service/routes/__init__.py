@@ -14,6 +14,7 @@ from tryggplan.service.routes import (
     forecasts,
     health,
     incidents,
+    jobs,
     places,
     plans,
     reports,
@@ -23,7 +24,20 @@ from tryggplan.service.routes import (
 )
 
 api_router = APIRouter()
-for module in (incidents, places, forecasts, plans, season, associations, backtests, tokens, area, reports, session):
+for module in (
+    incidents,
+    places,
+    forecasts,
+    plans,
+    season,
+    associations,
+    backtests,
+    tokens,
+    jobs,
+    area,
+    reports,
+    session,
+):
     api_router.include_router(module.router)
 
 health_router = health.router

@@ -1,16 +1,17 @@
-"""Backtests (analyst/admin): start a rolling-origin evaluation of the stored incidents (background
-job, :mod:`tryggplan.usecases.evaluation`), poll its status, read the summary, metrics CSV and report."""
+"""Backtests (analyst/admin): start a rolling-origin evaluation of the stored incidents (a job of the
+worker pool, :mod:`tryggplan.usecases.jobs`), poll its status, read the summary, metrics CSV and report."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from tryggplan.service.deps import EngineDep, SettingsDep, require
-from tryggplan.service.schemas import BacktestOut, BacktestRequest, ErrorOut
+from tryggplan.service.routes.jobs import queue_limits, wake
+from tryggplan.service.schemas import BacktestOut, BacktestRequest, BusyOut, ErrorOut
 from tryggplan.storage.records import BacktestRecord
-from tryggplan.usecases import access, evaluation
+from tryggplan.usecases import access, evaluation, jobs
 from tryggplan.usecases.access import DATA, Principal
 
 router = APIRouter(prefix="/backtests", tags=["backtests"])
@@ -29,20 +30,30 @@ def _out(job: BacktestRecord) -> BacktestOut:
     return BacktestOut.model_validate(job, from_attributes=True)
 
 
-@router.post("", response_model=BacktestOut, status_code=status.HTTP_202_ACCEPTED, responses=_ERRORS)
+@router.post(
+    "",
+    response_model=BacktestOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={**_ERRORS, 429: {"model": BusyOut}},
+)
 def start_backtest(
     body: BacktestRequest,
+    request: Request,
     principal: Analyst,
     engine: EngineDep,
     settings: SettingsDep,
-    background: BackgroundTasks,
 ) -> BacktestOut:
-    """Start a backtest; poll ``GET /backtests/{id}`` until ``status`` is ``done`` or ``failed``."""
+    """Queue a backtest for the worker pool; poll ``GET /backtests/{id}`` until ``status`` is ``done``,
+    ``failed`` or ``cancelled``. 429 when the caller's or the whole queue is full."""
     params = body.model_dump()
     params["municipality"] = access.own_municipality(principal, body.municipality)
-    job = evaluation.start_backtest(engine, params, principal.actor)
-    background.add_task(evaluation.run_backtest, engine, job.id, settings.tz)
-    return _out(job)
+    backtest, job = jobs.submit_backtest(
+        engine, params, principal.actor, settings.tz, queue_limits(settings), settings.job_workers
+    )
+    wake(request)
+    out = _out(backtest)
+    out.job_id = job.id
+    return out
 
 
 @router.get("", response_model=list[BacktestOut], responses=_ERRORS)

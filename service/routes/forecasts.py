@@ -4,20 +4,21 @@ hour-of-week heatmap and daily totals. Every payload carries ``model``, ``model_
 
 from __future__ import annotations
 
-import io
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from tryggplan.allocation.export import excel_safe
 from tryggplan.domain import MAX_NAME_CHARS
 from tryggplan.forecasting.registry import DEFAULT_MODEL, available_models
-from tryggplan.service.deps import EngineDep, SettingsDep, require
+from tryggplan.service.deps import EngineDep, GridDirDep, SettingsDep, require
+from tryggplan.service.routes.jobs import queue_limits, wake
 from tryggplan.service.schemas import (
+    BusyOut,
     DailyOut,
     ErrorOut,
+    ForecastMeta,
     ForecastRequest,
     ForecastRunOut,
     HeatCell,
@@ -27,8 +28,9 @@ from tryggplan.service.schemas import (
     RiskWindow,
     WindowsOut,
 )
+from tryggplan.storage.gridfiles import Cells, row_json
 from tryggplan.storage.records import ForecastRunRecord
-from tryggplan.usecases import access, forecasts
+from tryggplan.usecases import access, forecasts, jobs
 from tryggplan.usecases.access import FORECAST, READ, Principal
 from tryggplan.usecases.forecasts import GridSelection
 
@@ -58,17 +60,24 @@ def list_models(principal: Reader) -> ModelsOut:
     return ModelsOut(default=DEFAULT_MODEL, models=available_models())
 
 
-@router.post("/forecasts", response_model=ForecastRunOut, status_code=status.HTTP_202_ACCEPTED, responses=_ERRORS)
+@router.post(
+    "/forecasts",
+    response_model=ForecastRunOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={**_ERRORS, 429: {"model": BusyOut}},
+)
 def start_forecast(
     body: ForecastRequest,
+    request: Request,
     principal: Runner,
     engine: EngineDep,
     settings: SettingsDep,
-    background: BackgroundTasks,
 ) -> ForecastRunOut:
-    """Train ``model`` on the stored incidents before ``start`` and forecast ``days`` local days.
-    Answers 202 at once; poll ``GET /forecasts/{id}`` until ``status`` is ``done`` or ``failed``."""
-    run = forecasts.start_run(
+    """Train ``model`` on the stored incidents before ``start`` and forecast ``days`` local days, in the
+    worker pool. Answers 202 at once; poll ``GET /forecasts/{id}`` until ``status`` is ``done``,
+    ``failed`` or ``cancelled`` (cancel with ``POST /jobs/{job_id}/cancel``). ``warning`` says when the
+    run will replace a run trained on later incidents as ``latest``. 429 when the queue is full."""
+    submitted = jobs.submit_forecast(
         engine,
         model=body.model or settings.default_model,
         start=body.start or pd.Timestamp.now(tz=settings.tz).date(),
@@ -78,9 +87,14 @@ def start_forecast(
         actor=principal.actor,
         category_group=body.category_group,
         weighted=body.weighted,
+        limits=queue_limits(settings),
+        workers=settings.job_workers,
     )
-    background.add_task(forecasts.run_forecast, engine, run.id)
-    return _run_out(run)
+    wake(request)
+    out = _run_out(submitted.run)
+    out.job_id = submitted.job.id
+    out.warning = submitted.warning
+    return out
 
 
 @router.get("/forecasts", response_model=list[ForecastRunOut], responses=_ERRORS)
@@ -107,6 +121,7 @@ def selected_grid(
     run: str,
     principal: Reader,
     engine: EngineDep,
+    grid_dir: GridDirDep,
     place_id: PlaceFilter = None,
     municipality: MunicipalityFilter = None,
     start: TimeFilter = None,
@@ -115,7 +130,9 @@ def selected_grid(
     """The finished run and its risk grid, filtered by place, municipality (a scoped token sees only
     its own) and local time range."""
     towns = access.municipality_filter(principal, municipality)
-    selection = forecasts.select_grid(engine, run, place_ids=place_id, municipalities=towns, start=start, end=end)
+    selection = forecasts.select_grid(
+        engine, run, place_ids=place_id, municipalities=towns, start=start, end=end, grid_dir=grid_dir
+    )
     access.check_municipality(principal, selection.run.municipality)
     return selection
 
@@ -125,14 +142,24 @@ SelectedGrid = Annotated[GridSelection, Depends(selected_grid)]
 
 
 @router.get("/forecasts/{run}/grid", response_model=RiskGridOut, responses=_ERRORS)
-def forecast_grid(
+async def forecast_grid(
     principal: Reader,
     selected: SelectedGrid,
-) -> RiskGridOut:
+) -> Response:
     """The risk grid as JSON: one row per place and local hour."""
-    cols = ["place_id", "slot_start", "expected", "p_any", "lo_80", "hi_80", "nb_alpha", "risk_level"]
-    rows = [dict(zip(cols, values, strict=True)) for values in selected.grid[cols].itertuples(index=False)]
-    return RiskGridOut(**selected.meta, rows=rows)  # type: ignore[arg-type]
+    # Written straight from the cells' arrays (what RiskGridOut would write, without building a model
+    # per row): a dashboard's window of 384 rows costs well under a millisecond this way
+    meta = ForecastMeta(**selected.meta).model_dump_json()
+    return Response(
+        meta[:-1] + ',"rows":' + grid_rows_json(selected.cells, selected.run.tz) + "}",
+        media_type="application/json",
+    )
+
+
+def grid_rows_json(cells: Cells, tz: str) -> str:
+    """The cells as the JSON array of :class:`RiskRow` objects (kept with the run's file, else written now)."""
+    texts = cells.json.tolist() if cells.json is not None else row_json(cells, tz)
+    return "[" + ",".join(texts) + "]"
 
 
 @router.get(
@@ -145,19 +172,9 @@ def forecast_csv(
     selected: SelectedGrid,
 ) -> Response:
     """The risk grid as CSV (columns of the contract; times ISO 8601 with offset)."""
-    record, out = selected.run, selected.grid.copy()
-    # ISO 8601 with offset, vectorised ("2026-12-04 21:00:00+01:00" -> "2026-12-04T21:00:00+01:00")
-    out["slot_start"] = out["slot_start"].astype(str).str.replace(" ", "T", n=1, regex=False)
-    for col in ("trained_until", "generated_at"):
-        value = out[col].iloc[0] if len(out) else pd.NaT
-        out[col] = "" if pd.isna(value) else pd.Timestamp(value).isoformat()
-    for col in ("place_id", "model", "model_version", "risk_level"):
-        # a place id like =HYPERLINK(...) must not become a formula in Excel
-        out[col] = [excel_safe(str(v)) if isinstance(v, str) else v for v in out[col]]
-    buf = io.StringIO()
-    out.to_csv(buf, index=False)
+    record = selected.run
     return Response(
-        buf.getvalue(),
+        forecasts.grid_csv(selected.grid),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="forecast-{record.id}.csv"'},
     )

@@ -12,10 +12,12 @@ row-level problem.
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, BinaryIO, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile, status
@@ -25,6 +27,7 @@ from sqlalchemy.engine import Engine
 from tryggplan.domain import MAX_NAME_CHARS, Problem
 from tryggplan.i18n import request_lang
 from tryggplan.service.deps import EngineDep, SettingsDep, require
+from tryggplan.service.limits import ReadBudget
 from tryggplan.service.schemas import (
     AggregateOut,
     AggregateRow,
@@ -38,6 +41,7 @@ from tryggplan.service.schemas import (
     IncidentOut,
     IncidentPage,
     ProblemOut,
+    TooLargeOut,
 )
 from tryggplan.timeutil import check_tz
 from tryggplan.usecases import access, incidents, ingest
@@ -123,20 +127,28 @@ def list_incidents(
 
 
 @router.post("/incidents", response_model=ImportOut, status_code=status.HTTP_201_CREATED, responses=_ERRORS)
-def post_incidents(batch: IncidentBatch, principal: Reporter, engine: EngineDep, settings: SettingsDep) -> ImportOut:
+async def post_incidents(
+    request: Request, batch: IncidentBatch, principal: Reporter, engine: EngineDep, settings: SettingsDep
+) -> ImportOut:
     """Import a JSON batch. ``row`` in problems is the 1-based position in ``incidents``
     (``places``). Idempotent by ``incident_id``; all or nothing unless ``skip_invalid``. Each incident
     records who stored it and when. A reporter (the form at ``/rapportera``) may send incidents only,
-    no places; ``note`` carries its short text. Send ``Accept-Language: sv`` for Swedish problems."""
-    outcome = ingest.report_incidents(
-        engine,
-        principal,
-        [i.model_dump() for i in batch.incidents],
-        [p.model_dump() for p in batch.places] if batch.places else None,
-        tz=_tz(settings.tz, batch.tz),
-        skip_invalid=batch.skip_invalid,
-        create_places=batch.create_places,
-    )
+    no places; ``note`` carries its short text. Read in turn with uploads, within the memory budget.
+    Send ``Accept-Language: sv`` for Swedish problems."""
+    budget: ReadBudget = request.app.state.read_budget
+    async with budget.turn(request):
+        outcome = await run_in_threadpool(
+            partial(
+                ingest.report_incidents,
+                engine,
+                principal,
+                [i.model_dump() for i in batch.incidents],
+                [p.model_dump() for p in batch.places] if batch.places else None,
+                tz=_tz(settings.tz, batch.tz),
+                skip_invalid=batch.skip_invalid,
+                create_places=batch.create_places,
+            )
+        )
     return _import_out(outcome)
 
 
@@ -153,9 +165,10 @@ def _safe_name(name: str | None, default: str) -> str:
     "/incidents/upload",
     response_model=ImportOut,
     status_code=status.HTTP_201_CREATED,
-    responses={**_ERRORS, 413: {"model": ErrorOut}},
+    responses={**_ERRORS, 413: {"model": TooLargeOut}, 507: {"model": ErrorOut}},
 )
 async def upload_incidents(
+    request: Request,
     principal: Analyst,
     engine: EngineDep,
     settings: SettingsDep,
@@ -176,67 +189,60 @@ async def upload_incidents(
         bool, Query(description="create the places the file names that are not known yet (bare places named by id)")
     ] = False,
 ) -> ImportOut:
-    """Upload an incident file, read, checked and stored exactly like ``tryggplan import``."""
+    """Upload an incident file, read, checked and stored exactly like ``tryggplan import``. A file over
+    one of the read limits (decompressed size, rows, values, columns, row length, problems) is refused
+    with 413 naming the limit; uploads are read one (or a few) at a time within the memory budget."""
     zone = _tz(settings.tz, tz)
-    data = await file.read()
-    places_data = await places.read() if places is not None else None
     name = _safe_name(file.filename, "upload.csv")
     places_name = _safe_name(places.filename if places is not None else None, "places.csv")
     scope = list(principal.municipalities) if principal.municipalities is not None else None
-    outcome = await run_in_threadpool(
-        _upload,
-        engine,
-        data,
-        name,
-        places_data,
-        places_name,
-        zone,
-        format,
-        columns,
-        source,
-        skip_invalid,
-        principal.actor,
-        scope,
-        create_places,
-    )
+    budget: ReadBudget = request.app.state.read_budget
+    async with budget.turn(request):
+        outcome = await run_in_threadpool(
+            _upload,
+            engine,
+            _Upload(file.file, name, places.file if places is not None else None, places_name),
+            ingest.ImportOptions(
+                tz=zone,
+                fmt=format,
+                columns=columns,
+                source=source,
+                skip_invalid=skip_invalid,
+                actor=principal.actor,
+                municipalities=scope,
+                create_places=create_places,
+                limits=settings.read_limits(),
+            ),
+        )
     return _import_out(outcome)
 
 
-def _upload(
-    engine: Engine,
-    data: bytes,
-    name: str,
-    places_data: bytes | None,
-    places_name: str,
-    tz: str,
-    fmt: str,
-    columns: str | None,
-    source: str | None,
-    skip_invalid: bool,
-    actor: str,
-    scope: list[str] | None,
-    create_places: bool,
-) -> ingest.ImportOutcome:
+@dataclass(frozen=True)
+class _Upload:
+    """The uploaded files as Starlette spooled them (in memory up to 1 MB, else in a temporary file)."""
+
+    data: BinaryIO
+    name: str
+    places: BinaryIO | None
+    places_name: str
+
+
+def _upload(engine: Engine, upload: _Upload, options: ingest.ImportOptions) -> ingest.ImportOutcome:
+    """Copy the uploads into a private folder chunk by chunk (never whole into memory) and import them."""
     with tempfile.TemporaryDirectory(prefix="tryggplan-upload-") as tmp:
         places_path = None
-        if places_data is not None:
-            places_path = Path(tmp) / ("places-" + places_name)
-            places_path.write_bytes(places_data)
-        path = Path(tmp) / name
-        path.write_bytes(data)
-        return ingest.import_file(
-            engine,
-            path,
-            places_path=places_path,
-            fmt=fmt,
-            tz=tz,
-            columns=columns,
-            source=source,
-            skip_invalid=skip_invalid,
-            actor=actor,
-            municipalities=scope,
-            create_places=create_places,
-        )
+        if upload.places is not None:
+            places_path = Path(tmp) / ("places-" + upload.places_name)
+            _copy(upload.places, places_path)
+        path = Path(tmp) / upload.name
+        _copy(upload.data, path)
+        return ingest.import_upload(engine, path, places_path, options)
+
+
+def _copy(source: BinaryIO, target: Path) -> None:
+    source.seek(0)
+    with target.open("wb") as out:
+        shutil.copyfileobj(source, out, 1 << 20)
 
 
 @router.get("/imports", response_model=list[ImportRecordOut], tags=["incidents"], responses=_ERRORS)

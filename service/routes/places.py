@@ -51,7 +51,7 @@ def get_place(place_id: str, principal: Reader, engine: EngineDep) -> PlaceOut:
 )
 def create_place(body: PlaceIn, principal: Editor, engine: EngineDep) -> PlaceOut:
     """Create a place; 422 if the id exists (use PUT to change it)."""
-    fields = body.model_dump()
+    fields = places.clean_fields(body.model_dump())
     fields["municipality"] = access.own_municipality(principal, fields.get("municipality"))
     return PlaceOut(**asdict(places.create_place(engine, fields.pop("place_id"), fields)))
 
@@ -60,7 +60,7 @@ def create_place(body: PlaceIn, principal: Editor, engine: EngineDep) -> PlaceOu
 def update_place(place_id: str, body: PlaceUpdate, principal: Editor, engine: EngineDep) -> PlaceOut:
     """Change the fields given (the id stays)."""
     access.check_place(principal, place_id, places.get_place(engine, place_id).municipality)
-    changes = body.model_dump(exclude_unset=True)
+    changes = places.clean_fields(body.model_dump(exclude_unset=True))
     if "municipality" in changes:
         access.check_place(principal, place_id, changes["municipality"])
     return PlaceOut(**asdict(places.update_place(engine, place_id, changes)))

@@ -4,17 +4,23 @@ plans belong to one municipality: a scoped token sees only its own (403 naming a
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 
 from tryggplan.i18n import Lang
 from tryggplan.service.deps import EngineDep, NowDep, SettingsDep, require
+from tryggplan.service.routes.jobs import job_out, queue_limits, wait_for, wake
 from tryggplan.service.routes.season import offer_out, walk_out
 from tryggplan.service.schemas import (
     AreaPlanOut,
     AreaPlanRequest,
+    BusyOut,
     ErrorOut,
+    JobOut,
     PlanOut,
     PlanRequest,
     PlanSummary,
@@ -25,10 +31,9 @@ from tryggplan.service.schemas import (
     WalkIn,
     WalkOut,
 )
-from tryggplan.storage.records import PlanRecordInfo, ResourceRecord
-from tryggplan.usecases import access, area, forecasts, plans, season
+from tryggplan.storage.records import PlanRecordInfo, ResourceRecord, WalkRecordInfo
+from tryggplan.usecases import access, forecasts, jobs, plans, season
 from tryggplan.usecases.access import PLAN, READ, Principal
-from tryggplan.usecases.parallel import Engine as ParallelEngine
 
 router = APIRouter(tags=["plans"])
 
@@ -110,74 +115,122 @@ def replace_resources(resource_id: ResId, body: ResourceIn, principal: Coordinat
     return _res_out(plans.replace_resources(engine, resource_id, body.name, body.spec))
 
 
+_SOLVE = {
+    202: {"model": JobOut, "description": "the solve takes longer than job_wait_seconds: poll GET /api/v1/jobs/{id}"},
+    409: {"model": ErrorOut},
+    429: {"model": BusyOut},
+    503: {"model": ErrorOut},
+}
+
+
 @router.post(
     "/plans",
     response_model=PlanOut,
     status_code=status.HTTP_201_CREATED,
-    responses={**_ERRORS, 409: {"model": ErrorOut}},
+    responses={**_ERRORS, **_SOLVE},
 )
-def create_plan(
-    body: PlanRequest, principal: Coordinator, engine: EngineDep, settings: SettingsDep, now: NowDep
-) -> PlanOut:
+async def create_plan(
+    body: PlanRequest,
+    request: Request,
+    principal: Coordinator,
+    engine: EngineDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> PlanOut | JSONResponse:
     """Make the optimal plan for an ISO week (or, with ``kind`` season, place every remaining walk of the
     season) from a stored forecast and resources spec and the season ledger, at this moment: nothing that
     starts earlier is placed, and only what is left of the week's budget is spent (``warnings`` say so).
     The plan is a draft until published. An infeasible request answers 422 naming the constraints that
-    conflict; without a season block and without ``walks`` the refusal names both fixes."""
+    conflict; without a season block and without ``walks`` the refusal names both fixes.
+
+    The solve runs in the worker pool; the answer waits for it (201 with the plan) up to
+    ``job_wait_seconds``, else 202 with the job to poll. 429 when the caller's or the whole queue is full."""
     town = access.own_municipality(principal, body.municipality)
+    await run_in_threadpool(_check_plan_refs, engine, body, principal)
+    job = await run_in_threadpool(
+        partial(
+            jobs.submit_plan,
+            engine,
+            body.week,
+            now=now,
+            kind=body.kind,
+            resource_id=body.resource_id,
+            forecast_run_id=body.forecast_run_id,
+            municipality=town,
+            walks=body.walks,
+            actor=principal.actor,
+            limits=queue_limits(settings),
+            workers=settings.job_workers,
+            time_limit=settings.solver_time_limit,
+        )
+    )
+    wake(request)
+    done = await wait_for(request, engine, job.id, settings.job_wait_seconds)
+    if done is None:
+        return JSONResponse(status_code=202, content=job_out(job).model_dump(mode="json"))
+    plan_id = jobs.outcome(done)["plan_id"]
+    return plan_out(await run_in_threadpool(plans.get_plan, engine, str(plan_id)))
+
+
+def _check_plan_refs(engine: Any, body: PlanRequest, principal: Principal) -> None:
+    """403 for a resources spec or forecast of another municipality, before anything is queued."""
     if body.resource_id is not None:
-        _resources(engine, body.resource_id, principal)  # 403 for another municipality's spec
+        _resources(engine, body.resource_id, principal)
     if body.forecast_run_id is not None:
         access.check_municipality(principal, forecasts.get_run(engine, str(body.forecast_run_id)).municipality)
-    record = plans.plan_from_store(
-        engine,
-        body.week,
-        now=now,
-        kind=body.kind,
-        resource_id=body.resource_id,
-        forecast_run_id=body.forecast_run_id,
-        municipality=town,
-        walks=body.walks,
-        actor=principal.actor,
-        time_limit=settings.solver_time_limit,
-    )
-    return plan_out(record)
 
 
 @router.post(
     "/plans/area",
     response_model=AreaPlanOut,
     status_code=status.HTTP_201_CREATED,
-    responses=_ERRORS,
+    responses={**_ERRORS, **_SOLVE},
 )
-def create_area_plans(
-    body: AreaPlanRequest, principal: Coordinator, engine: EngineDep, settings: SettingsDep, now: NowDep
-) -> AreaPlanOut:
+async def create_area_plans(
+    body: AreaPlanRequest,
+    request: Request,
+    principal: Coordinator,
+    engine: EngineDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> AreaPlanOut | JSONResponse:
     """Every municipality's plan for the week in one run (a scoped token: its own municipalities), each
     from its own resources, forecast and season ledger and within its own budget; in parallel on the
     Dask cluster of ``TRYGGPLAN_DASK_SCHEDULER`` when one is set. A town that cannot be planned gets the
-    reason in ``error``; the others are stored as drafts all the same."""
-    parallel: ParallelEngine = "dask" if settings.dask_scheduler else "local"
-    towns = area.plan_area(
-        engine,
-        body.week,
-        now=now,
-        kind=body.kind,
-        municipalities=access.municipality_filter(principal, None),
-        police_area=body.police_area,
-        parallel=parallel,
-        scheduler=settings.dask_scheduler,
-        actor=principal.actor,
-        time_limit=settings.solver_time_limit,
+    reason in ``error``; the others are stored as drafts all the same. The run is a job of the worker
+    pool, answered as ``POST /plans`` is (201 when done within ``job_wait_seconds``, else 202)."""
+    job = await run_in_threadpool(
+        partial(
+            jobs.submit_area,
+            engine,
+            body.week,
+            now=now,
+            kind=body.kind,
+            municipalities=access.municipality_filter(principal, None),
+            police_area=body.police_area,
+            scheduler=settings.dask_scheduler,
+            actor=principal.actor,
+            limits=queue_limits(settings),
+            workers=settings.job_workers,
+            time_limit=settings.solver_time_limit,
+        )
     )
-    return AreaPlanOut(
-        week=body.week,
-        engine=parallel,
-        towns=[
-            TownPlanOut(municipality=t.municipality, plan=_summary(t.plan) if t.plan else None, error=t.error)
-            for t in towns
-        ],
-    )
+    wake(request)
+    done = await wait_for(request, engine, job.id, settings.job_wait_seconds)
+    if done is None:
+        return JSONResponse(status_code=202, content=job_out(job).model_dump(mode="json"))
+    result = jobs.outcome(done)
+    return await run_in_threadpool(_area_out, engine, body.week, result)
+
+
+def _area_out(engine: Any, week: str, result: dict[str, Any]) -> AreaPlanOut:
+    towns = []
+    for town in result["towns"]:
+        plan = plans.get_plan(engine, str(town["plan_id"])) if town.get("plan_id") is not None else None
+        towns.append(
+            TownPlanOut(municipality=town["municipality"], plan=_summary(plan) if plan else None, error=town["error"])
+        )
+    return AreaPlanOut(week=week, engine=result["engine"], towns=towns)
 
 
 @router.get("/plans", response_model=list[PlanSummary], responses=_ERRORS)
@@ -268,26 +321,68 @@ def list_walks(plan: str, principal: Reader, engine: EngineDep) -> list[WalkOut]
     return [walk_out(w) for w in plans.walks_of(engine, str(record.id))]
 
 
-@router.post("/plans/{plan}/walks", response_model=WalkOut, status_code=status.HTTP_201_CREATED, responses=_ERRORS)
-def record_walk(
-    plan: str, body: WalkIn, principal: Coordinator, engine: EngineDep, settings: SettingsDep, now: NowDep
-) -> WalkOut:
+@router.post(
+    "/plans/{plan}/walks",
+    response_model=WalkOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={**_ERRORS, **_SOLVE},
+)
+async def record_walk(
+    plan: str,
+    body: WalkIn,
+    request: Request,
+    principal: Coordinator,
+    engine: EngineDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> WalkOut | JSONResponse:
     """Record a night walk of the plan in the season ledger (as ``POST /season/walks`` with ``plan_id`` and
     ``shift_index``): completed or no_show once it has ended (422 says from when), cancelled any time. A
     cancellation with ``replan`` makes a new plan for the rest of the week (the other shifts still ahead
-    kept, the cancelled one moved; published when this plan is) and returns its id as ``new_plan_id``."""
-    record = _plan(engine, plan, principal)
-    outcome = plans.record_walk(
-        engine,
-        str(record.id),
-        body.shift_index,
-        body.status,
-        now=now,
-        note=body.note,
-        replan_cancelled=body.replan,
-        actor=principal.actor,
-        time_limit=settings.solver_time_limit,
+    kept, the cancelled one moved; published when this plan is) and returns its id as ``new_plan_id``:
+    that re-solve runs in the worker pool and the answer waits for it as ``POST /plans`` does."""
+    record = await run_in_threadpool(_plan, engine, plan, principal)
+    if not (body.status == "cancelled" and body.replan):
+        outcome = await run_in_threadpool(
+            partial(
+                plans.record_walk,
+                engine,
+                str(record.id),
+                body.shift_index,
+                body.status,
+                now=now,
+                note=body.note,
+                replan_cancelled=False,
+                actor=principal.actor,
+            )
+        )
+        return _walk_out(outcome.walk, outcome.new_plan_id)
+    await run_in_threadpool(plans.check_walk, engine, str(record.id), body.shift_index, body.note)
+    job = await run_in_threadpool(
+        partial(
+            jobs.submit_walk,
+            engine,
+            str(record.id),
+            body.shift_index,
+            body.status,
+            now=now,
+            note=body.note,
+            actor=principal.actor,
+            limits=queue_limits(settings),
+            workers=settings.job_workers,
+            time_limit=settings.solver_time_limit,
+        )
     )
-    out = walk_out(outcome.walk)
-    out.new_plan_id = outcome.new_plan_id
+    wake(request)
+    done = await wait_for(request, engine, job.id, settings.job_wait_seconds)
+    if done is None:
+        return JSONResponse(status_code=202, content=job_out(job).model_dump(mode="json"))
+    result = jobs.outcome(done)
+    walk = await run_in_threadpool(plans.get_walk, engine, int(result["walk_id"]))
+    return _walk_out(walk, result.get("new_plan_id"))
+
+
+def _walk_out(walk: WalkRecordInfo, new_plan_id: int | None) -> WalkOut:
+    out = walk_out(walk)
+    out.new_plan_id = new_plan_id
     return out

@@ -25,7 +25,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 @router.get("", response_model=list[TokenOut], responses=_ERRORS)
 def list_tokens(principal: Admin, engine: EngineDep, include_revoked: bool = False) -> list[TokenOut]:
-    """Tokens (never their secrets): id, role, name, first characters, created, revoked."""
+    """Tokens (never their secrets): id, role, name, first characters, created, revoked, expiry and last use."""
     return [TokenOut(**asdict(t)) for t in access.list_tokens(engine, include_revoked)]
 
 
@@ -35,7 +35,9 @@ def create_token(body: TokenCreate, principal: Admin, engine: EngineDep) -> Toke
     wanted = body.municipalities if body.municipalities is not None else principal.municipalities
     for municipality in wanted or ():
         access.check_municipality(principal, municipality)
-    secret, info = access.create_token(engine, body.role, body.name, list(wanted) if wanted is not None else None)
+    secret, info = access.create_token(
+        engine, body.role, body.name, list(wanted) if wanted is not None else None, body.expires
+    )
     return TokenCreated(**asdict(info), token=secret)
 
 
