@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
 from tryggplan.domain import PermissionDeniedError
@@ -65,6 +66,18 @@ async def wait_for(request: Request, engine: Engine, job_id: int, timeout: float
                 return None
             await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
             pause = min(pause * 2, 0.5)
+
+
+async def outcome_or_accepted(
+    request: Request, engine: Engine, job: JobRecord, timeout: float
+) -> dict[str, Any] | JSONResponse:
+    """Wake the pool, wait up to ``timeout`` seconds for ``job``: its result when it is done in time (a
+    failure raises its domain error), else a 202 with the job to poll."""
+    wake(request)
+    done = await wait_for(request, engine, job.id, timeout)
+    if done is None:
+        return JSONResponse(status_code=202, content=job_out(job).model_dump(mode="json"))
+    return jobs.outcome(done)
 
 
 def _sees_all(principal: Principal) -> bool:

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from tryggplan.i18n import Lang
 from tryggplan.service.deps import EngineDep, NowDep, SettingsDep, require
-from tryggplan.service.routes.jobs import job_out, queue_limits, wait_for, wake
+from tryggplan.service.routes.jobs import outcome_or_accepted, queue_limits
 from tryggplan.service.routes.season import offer_out, walk_out
 from tryggplan.service.schemas import (
     AreaPlanOut,
@@ -164,12 +164,10 @@ async def create_plan(
             time_limit=settings.solver_time_limit,
         )
     )
-    wake(request)
-    done = await wait_for(request, engine, job.id, settings.job_wait_seconds)
-    if done is None:
-        return JSONResponse(status_code=202, content=job_out(job).model_dump(mode="json"))
-    plan_id = jobs.outcome(done)["plan_id"]
-    return plan_out(await run_in_threadpool(plans.get_plan, engine, str(plan_id)))
+    result = await outcome_or_accepted(request, engine, job, settings.job_wait_seconds)
+    if isinstance(result, JSONResponse):
+        return result
+    return plan_out(await run_in_threadpool(plans.get_plan, engine, str(result["plan_id"])))
 
 
 def _check_plan_refs(engine: Any, body: PlanRequest, principal: Principal) -> None:
@@ -215,11 +213,9 @@ async def create_area_plans(
             time_limit=settings.solver_time_limit,
         )
     )
-    wake(request)
-    done = await wait_for(request, engine, job.id, settings.job_wait_seconds)
-    if done is None:
-        return JSONResponse(status_code=202, content=job_out(job).model_dump(mode="json"))
-    result = jobs.outcome(done)
+    result = await outcome_or_accepted(request, engine, job, settings.job_wait_seconds)
+    if isinstance(result, JSONResponse):
+        return result
     return await run_in_threadpool(_area_out, engine, body.week, result)
 
 
@@ -373,11 +369,9 @@ async def record_walk(
             time_limit=settings.solver_time_limit,
         )
     )
-    wake(request)
-    done = await wait_for(request, engine, job.id, settings.job_wait_seconds)
-    if done is None:
-        return JSONResponse(status_code=202, content=job_out(job).model_dump(mode="json"))
-    result = jobs.outcome(done)
+    result = await outcome_or_accepted(request, engine, job, settings.job_wait_seconds)
+    if isinstance(result, JSONResponse):
+        return result
     walk = await run_in_threadpool(plans.get_walk, engine, int(result["walk_id"]))
     return _walk_out(walk, result.get("new_plan_id"))
 
