@@ -282,15 +282,20 @@ def _spec(town: str, budget: float) -> dict[str, object]:
     return spec
 
 
-def test_an_area_run_plans_every_town_within_its_own_budget(town_area: Area) -> None:
-    c, coordinator = town_area.client, town_area.coordinator
+def _store_specs(area_: Area) -> None:
+    """Each town's own resources spec (3000 and 9000 SEK a week), stored as its newest."""
     for town, budget in ((SMALL, 3000.0), (BIG, 9000.0)):
-        r = c.post(
+        r = area_.client.post(
             "/api/v1/resources",
             json={"name": town, "spec": _spec(town, budget), "municipality": town},
-            headers=coordinator,
+            headers=area_.coordinator,
         )
         assert r.status_code == 201, r.text
+
+
+def test_an_area_run_plans_every_town_within_its_own_budget(town_area: Area) -> None:
+    c, coordinator = town_area.client, town_area.coordinator
+    _store_specs(town_area)
     week = "{}-W{:02d}".format(*(TODAY + dt.timedelta(days=7)).isocalendar()[:2])
     r = c.post("/api/v1/plans/area", json={"week": week}, headers=coordinator)
     assert r.status_code == 201, r.text
@@ -339,6 +344,7 @@ def test_an_area_run_names_a_town_it_cannot_plan(tmp_path: Path, capsys: pytest.
 def test_an_area_run_on_a_local_dask_cluster_plans_the_same(
     town_area: Area, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    _store_specs(town_area)
     week = "{}-W{:02d}".format(*(TODAY + dt.timedelta(days=7)).isocalendar()[:2])
     code, out, err = cli(capsys, "area", "plan", "--week", week, "--db", town_area.db, "--json", "--now", NOW)
     assert code == 0, err
