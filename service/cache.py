@@ -107,7 +107,9 @@ class ReadCacheMiddleware:
         if not valid:
             await self.app(scope, receive, send)
             return
-        key = (scope["path"], scope.get("query_string", b""), generation)
+        # answers follow the language a request asks for (``Accept-Language``, as the dashboard sends it)
+        language = b"".join(v for k, v in scope.get("headers", []) if k.lower() == b"accept-language")[:200]
+        key = (scope["path"], scope.get("query_string", b""), language, generation)
         with self._lock:
             hit = self._entries.get(key)
             if hit is not None:

@@ -15,11 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
 from tryggplan.domain import Role
+from tryggplan.i18n import Lang, request_lang
 from tryggplan.service.settings import Settings
 from tryggplan.usecases.access import AuthorizationHeaderError, Principal, authenticate, bearer_secret, refusal
 from tryggplan.usecases.sessions import SESSION_COOKIE, session_principal
@@ -48,10 +49,24 @@ async def get_grid_dir(request: Request) -> Path:
     return request.app.state.grid_dir  # type: ignore[no-any-return]
 
 
+async def get_text_lang(
+    request: Request,
+    lang: Annotated[
+        Lang | None,
+        Query(description="language of the answer's texts (warnings): sv or en; default: Accept-Language, else en"),
+    ] = None,
+) -> Lang:
+    """The language of an answer's texts for people (a plan's ``warnings``): ``?lang``, else the
+    ``Accept-Language`` header's preference, else English, as for error messages (scripts read the
+    English texts; the dashboard asks for its own language on every request)."""
+    return request_lang(lang, request.headers.get("accept-language"), default="en")
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 NowDep = Annotated[dt.datetime, Depends(get_now)]
 GridDirDep = Annotated[Path, Depends(get_grid_dir)]
+TextLangDep = Annotated[Lang, Depends(get_text_lang)]
 
 
 #: reads a download-session cookie may authorise: files a link opens or saves

@@ -176,3 +176,17 @@ def test_plan_without_resources_or_forecast(client: TestClient, tokens: dict[str
     r = client.post("/api/v1/plans", json={"week": WEEK}, headers=auth(tokens["coordinator"]))
     assert r.status_code == 404 and "POST one to /api/v1/resources" in r.json()["detail"]
     assert client.get("/api/v1/plans/current", headers=auth(tokens["reader"])).status_code == 404
+
+
+def test_a_plans_warnings_are_in_the_language_asked_for(demo_client: TestClient, demo_tokens: dict[str, str]) -> None:
+    h = auth(demo_tokens["reader"])
+    english = demo_client.get("/api/v1/plans/1", headers=h).json()
+    assert english["warnings"] and english["warnings"][0].startswith("season pacing: ")
+    # the dashboard's way (Accept-Language) and a link's (?lang=sv): Swedish; the stored plan keeps English
+    for params, headers in (({}, {**h, "Accept-Language": "sv-SE,sv;q=0.9"}), ({"lang": "sv"}, h)):
+        swedish = demo_client.get("/api/v1/plans/1", params=params, headers=headers).json()
+        assert swedish["warnings"][0].startswith("säsongens fördelning: ")
+        assert len(swedish["warnings"]) == len(english["warnings"])
+        assert swedish["plan"]["warnings"] == english["plan"]["warnings"] == english["warnings"]
+    r = demo_client.get("/api/v1/plans/1", params={"lang": "de"}, headers=h)
+    assert r.status_code == 422 and r.json()["problems"][0]["column"] == "query.lang"

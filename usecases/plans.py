@@ -28,6 +28,7 @@ from tryggplan.allocation.pacing import SeasonPlan
 from tryggplan.allocation.plan import Baseline, Plan, Shift, SolverInfo
 from tryggplan.allocation.season import replan, season_plan
 from tryggplan.allocation.spec import Resources, parse_resources
+from tryggplan.allocation.warning_text import warnings_text
 from tryggplan.allocation.weekly import plan_week
 from tryggplan.domain import InvalidInputError
 from tryggplan.i18n import Lang
@@ -564,6 +565,11 @@ def plan_ics(doc: dict[str, Any], lang: Lang = "sv", engine: Engine | None = Non
     """The plan as iCalendar (one event per shift), as ``tryggplan plan --ics`` writes it; texts in
     ``lang`` with the stored places' names (with ``engine``)."""
     return bytes(export_ics(typed_plan(doc), lang, place_names(engine, doc)))
+
+
+def plan_warnings(doc: dict[str, Any], lang: Lang = "sv") -> list[str]:
+    """A stored plan's warnings in ``lang`` (stored in the planner's English)."""
+    return warnings_text([str(w) for w in doc.get("warnings") or []], lang)
 
 
 def plan_csv(doc: dict[str, Any], lang: Lang = "sv", engine: Engine | None = None) -> bytes:

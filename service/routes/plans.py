@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from tryggplan.i18n import Lang
-from tryggplan.service.deps import EngineDep, NowDep, SettingsDep, require
+from tryggplan.service.deps import EngineDep, NowDep, SettingsDep, TextLangDep, require
 from tryggplan.service.routes.jobs import outcome_or_accepted, queue_limits
 from tryggplan.service.routes.season import offer_out, walk_out
 from tryggplan.service.schemas import (
@@ -52,7 +52,9 @@ def _res_out(r: ResourceRecord) -> ResourceOut:
     return ResourceOut(id=r.id, name=r.name, spec=r.spec, created_at=r.created_at, municipality=r.municipality)
 
 
-def plan_out(p: PlanRecordInfo) -> PlanOut:
+def plan_out(p: PlanRecordInfo, lang: Lang = "en") -> PlanOut:
+    """A stored plan as the API answers it; ``warnings`` in ``lang`` (the stored ``plan`` keeps the
+    planner's English)."""
     return PlanOut(
         id=p.id,
         kind=p.kind,
@@ -65,7 +67,7 @@ def plan_out(p: PlanRecordInfo) -> PlanOut:
         parent_id=p.parent_id,
         created_at=p.created_at,
         published_at=p.published_at,
-        warnings=[str(w) for w in p.plan.get("warnings") or []],
+        warnings=plans.plan_warnings(p.plan, lang),
         plan=p.plan,
     )
 
@@ -136,6 +138,7 @@ async def create_plan(
     engine: EngineDep,
     settings: SettingsDep,
     now: NowDep,
+    lang: TextLangDep,
 ) -> PlanOut | JSONResponse:
     """Make the optimal plan for an ISO week (or, with ``kind`` season, place every remaining walk of the
     season) from a stored forecast and resources spec and the season ledger, at this moment: nothing that
@@ -167,7 +170,7 @@ async def create_plan(
     result = await outcome_or_accepted(request, engine, job, settings.job_wait_seconds)
     if isinstance(result, JSONResponse):
         return result
-    return plan_out(await run_in_threadpool(plans.get_plan, engine, str(result["plan_id"])))
+    return plan_out(await run_in_threadpool(plans.get_plan, engine, str(result["plan_id"])), lang)
 
 
 def _check_plan_refs(engine: Any, body: PlanRequest, principal: Principal) -> None:
@@ -256,14 +259,14 @@ def _summary(p: PlanRecordInfo) -> PlanSummary:
 
 
 @router.get("/plans/{plan}", response_model=PlanOut, responses=_ERRORS)
-def get_plan(plan: str, principal: Reader, engine: EngineDep) -> PlanOut:
+def get_plan(plan: str, principal: Reader, engine: EngineDep, lang: TextLangDep) -> PlanOut:
     """A plan (``current`` = the newest published plan of this ISO week, else its newest plan, else the
-    newest plan)."""
-    return plan_out(_plan(engine, plan, principal))
+    newest plan); ``warnings`` in the language asked for (``?lang=sv`` or ``Accept-Language: sv``)."""
+    return plan_out(_plan(engine, plan, principal), lang)
 
 
 @router.post("/plans/{plan}/publish", response_model=PublishOut, responses=_ERRORS)
-def publish_plan(plan: str, principal: Coordinator, engine: EngineDep, now: NowDep) -> PublishOut:
+def publish_plan(plan: str, principal: Coordinator, engine: EngineDep, now: NowDep, lang: TextLangDep) -> PublishOut:
     """Publish a plan: each of its walks still ahead is offered to its association (answered through the
     association's link); earlier offers of the same weeks that are not in this plan are withdrawn (an
     accepted walk stays accepted). Publishing again re-offers what changed."""
@@ -271,7 +274,7 @@ def publish_plan(plan: str, principal: Coordinator, engine: EngineDep, now: NowD
     done = season.publish(engine, record.id, now=now)
     tz = str(done.plan.plan.get("tz") or "Europe/Stockholm")
     return PublishOut(
-        plan=plan_out(done.plan),
+        plan=plan_out(done.plan, lang),
         offered=[offer_out(o, tz) for o in done.offers],
         withdrawn=[offer_out(o, tz) for o in done.withdrawn],
         notes=done.notes,
