@@ -431,6 +431,11 @@ def test_without_a_season_block_a_plan_takes_the_walks_it_is_given(
     s = c.get("/api/v1/season", headers=h).json()
     assert (s["walks_total"], s["walks_left"], s["pot_sek"]) == (None, None, None)
     assert s["warnings"][0].startswith("the resources have no 'season' block")
+    sv = c.get("/api/v1/season", headers={**h, "Accept-Language": "sv"}).json()
+    assert sv["warnings"] == [
+        "resursfilen saknar blocket 'season': kvoten, potten och återstående pass är okända; lägg till "
+        "season: {walks: N, until: ÅÅÅÅ-MM-DD} i resursfilen"
+    ]
 
 
 def test_the_whole_season_is_placed_offered_and_repaced_around_accepted_walks(

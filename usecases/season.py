@@ -35,8 +35,10 @@ from tryggplan.allocation import ledger as lib
 from tryggplan.allocation.export import walks_ics
 from tryggplan.allocation.season import replan
 from tryggplan.allocation.spec import PinnedWalk, Resources, parse_resources
+from tryggplan.allocation.warning_text import warnings_text
 from tryggplan.allocation.weekly import spent_before
 from tryggplan.domain import DEFAULT_TZ, InvalidInputError, NotFoundError, TryggplanError
+from tryggplan.i18n import Lang
 from tryggplan.storage import forecasts as runs
 from tryggplan.storage import ledger as stored
 from tryggplan.storage import plans as stored_plans
@@ -177,10 +179,13 @@ def status(engine: Engine, season: Season) -> lib.SeasonStatus:
     return lib.season_status(season.spec, led.records, led.payouts, led.planned())
 
 
-def status_document(engine: Engine, season: Season) -> dict[str, Any]:
+def status_document(engine: Engine, season: Season, lang: Lang = "en") -> dict[str, Any]:
     """The season's figures as ``GET /api/v1/season`` and ``tryggplan season status --json`` show them:
-    the library's :meth:`SeasonStatus.to_dict` with the season's ``municipality`` and ``resource_id``."""
-    return {"municipality": season.municipality, "resource_id": season.resource_id, **status(engine, season).to_dict()}
+    the library's :meth:`SeasonStatus.to_dict` with the season's ``municipality`` and ``resource_id``,
+    its ``warnings`` in ``lang``."""
+    doc = status(engine, season).to_dict()
+    doc["warnings"] = warnings_text(list(doc["warnings"]), lang)
+    return {"municipality": season.municipality, "resource_id": season.resource_id, **doc}
 
 
 def list_records(engine: Engine, season: Season, association: str | None = None) -> list[WalkRecordInfo]:

@@ -11,7 +11,7 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from tryggplan.domain import DEFAULT_TZ
-from tryggplan.service.deps import EngineDep, NowDep, require
+from tryggplan.service.deps import EngineDep, NowDep, TextLangDep, require
 from tryggplan.service.schemas import (
     ErrorOut,
     LinkCreated,
@@ -104,10 +104,11 @@ def _season(engine: Any, principal: Principal, municipality: str | None) -> seas
 
 
 @router.get("/season", response_model=SeasonOut, responses=_ERRORS)
-def get_season(principal: Reader, engine: EngineDep, municipality: Town = None) -> SeasonOut:
+def get_season(principal: Reader, engine: EngineDep, lang: TextLangDep, municipality: Town = None) -> SeasonOut:
     """The season's figures from the ledger: quota, walks done, no-shows, planned (offered or accepted,
-    not yet recorded), left, the pot, owed, paid and what is left of it, and per association."""
-    return SeasonOut.model_validate(season.status_document(engine, _season(engine, principal, municipality)))
+    not yet recorded), left, the pot, owed, paid and what is left of it, and per association;
+    ``warnings`` in the language asked for (``?lang=sv`` or ``Accept-Language: sv``)."""
+    return SeasonOut.model_validate(season.status_document(engine, _season(engine, principal, municipality), lang))
 
 
 @router.get("/season/walks", response_model=list[WalkOut], responses=_ERRORS)
