@@ -78,6 +78,7 @@ def area(client: TestClient, tokens: dict[str, str]) -> dict[str, Any]:
     admin = auth(tokens["admin"])
     r = client.post("/api/v1/forecasts", json={"model": "how_mean", "start": "2025-09-01", "days": 14}, headers=admin)
     assert r.status_code == 202
+    assert finished(client, f"/api/v1/forecasts/{r.json()['id']}", admin)["status"] == "done"
     k = client.post("/api/v1/resources", json={"name": "Kungsör", "spec": town_spec("Kungsör")}, headers=auth(kungsor))
     a = client.post(
         "/api/v1/resources",
