@@ -166,18 +166,31 @@ def get_run(
         return found
 
 
-def latest_run_for(engine: Engine, municipality: str | None) -> ForecastRunRecord:
+def latest_run_for(
+    engine: Engine, municipality: str | None, days: tuple[dt.date, dt.date] | None = None
+) -> ForecastRunRecord:
     """The newest finished run that covers ``municipality``: one made for it or an area-wide one
-    (``None``: the newest finished run of any kind)."""
+    (``None``: the newest finished run of any kind). With ``days`` (the first and last local day a plan
+    needs), the newest of those whose horizon holds all of them, else the newest that holds some, else
+    the newest: a newer short forecast does not hide an older one that covers the week being planned."""
     stmt = select(ForecastRun).where(ForecastRun.status == "done")
     if municipality is not None:
         stmt = stmt.where((ForecastRun.municipality == municipality) | ForecastRun.municipality.is_(None))
     with Session(engine) as session:
-        run = session.scalars(stmt.order_by(ForecastRun.id.desc()).limit(1)).first()
-        if run is None:
-            where = f" for {municipality[:80]!r}" if municipality is not None else ""
-            raise NotFoundError(f"no finished forecast{where} yet: start one with POST /api/v1/forecasts")
-        return _record(run)
+        found = list(session.scalars(stmt.order_by(ForecastRun.id.desc()).limit(1 if days is None else 200)))
+    if not found:
+        where = f" for {municipality[:80]!r}" if municipality is not None else ""
+        raise NotFoundError(f"no finished forecast{where} yet: start one with POST /api/v1/forecasts")
+    if days is None:
+        return _record(found[0])
+    first, last = days
+
+    def horizon(run: ForecastRun) -> tuple[dt.date, dt.date]:
+        return run.start_date, run.start_date + dt.timedelta(days=run.days - 1)
+
+    whole = next((r for r in found if horizon(r)[0] <= first and last <= horizon(r)[1]), None)
+    some = next((r for r in found if horizon(r)[0] <= last and first <= horizon(r)[1]), None)
+    return _record(whole or some or found[0])
 
 
 def list_runs(engine: Engine, limit: int = 50) -> list[ForecastRunRecord]:

@@ -3,6 +3,7 @@ SQLite and on the PostgreSQL server at 127.0.0.1:5432 (skipped with a reason whe
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -219,3 +220,34 @@ def test_migrations_match_the_models(engine: Engine) -> None:
 
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata) == []
+
+
+def _done_run(engine: Engine, start: str, days: int, municipality: str | None = None) -> int:
+    from tryggplan.storage.forecasts import new_run
+    from tryggplan.storage.models import ForecastRun
+
+    run = new_run(engine, "how_mean", dt.date.fromisoformat(start), days, "Europe/Stockholm", municipality, "test")
+    with engine.begin() as conn:
+        conn.execute(sa.update(ForecastRun).where(ForecastRun.id == run.id).values(status="done"))
+    return run.id
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "want"),
+    [
+        ("2026-12-14", "2026-12-20", "long"),  # next week: only the older 14-day run holds all of it
+        ("2026-12-08", "2026-12-13", "short"),  # the rest of this week: the newest run holding it all
+        ("2026-12-19", "2026-12-25", "long"),  # none holds all of it: the newest holding some
+        ("2027-01-04", "2027-01-10", "short"),  # none holds any of it: the newest
+    ],
+)
+def test_a_plan_takes_the_newest_forecast_that_covers_its_week(
+    engine: Engine, first: str, last: str, want: str
+) -> None:
+    from tryggplan.storage.forecasts import latest_run_for
+
+    runs = {"long": _done_run(engine, "2026-12-07", 14), "short": _done_run(engine, "2026-12-07", 7)}
+    _done_run(engine, "2026-12-07", 21, municipality="Arboga")  # another town's: never taken for Kungsör
+    days = (dt.date.fromisoformat(first), dt.date.fromisoformat(last))
+    assert latest_run_for(engine, "Kungsör", days).id == runs[want]
+    assert latest_run_for(engine, "Kungsör").id == runs["short"]  # without days: the newest

@@ -292,6 +292,15 @@ class PlanInputs:
     forecast_run_id: int
 
 
+def _days_needed(week: str, now: dt.datetime, tz: str) -> tuple[dt.date, dt.date]:
+    """The local days of ``week`` a plan made at ``now`` places walks on: from today (or the Monday)
+    to the Sunday (a season plan's first week: later weeks may be paced from the night profile)."""
+    monday = parse_iso_week(week)
+    today = pd.Timestamp(now).tz_convert(tz).date()
+    sunday = monday + dt.timedelta(days=6)
+    return min(max(monday, today), sunday), sunday
+
+
 def gather_plan_inputs(
     engine: Engine,
     week: str,
@@ -304,14 +313,15 @@ def gather_plan_inputs(
     walks: int | None = None,
 ) -> PlanInputs:
     """What the plan of ``week`` at ``now`` is made from: the spec (``resource_id``, else the newest of
-    the municipality's), the forecast (``forecast_run_id``, else the newest covering the municipality)
+    the municipality's), the forecast (``forecast_run_id``, else the newest covering the municipality,
+    preferring one whose horizon holds the days left of the week)
     restricted to its places, the incidents before the forecast's training end (pacing history) and
     the season ledger's figures."""
     check_now(now)
     parse_iso_week(week)
     season = season_for_plan(engine, municipality, resource_id)
     if forecast_run_id is None:
-        run = runs.latest_run_for(engine, season.municipality)
+        run = runs.latest_run_for(engine, season.municipality, _days_needed(week, now, season.tz))
     else:
         run = runs.get_run(engine, forecast_run_id)
         if run.municipality is not None and run.municipality != season.municipality:
@@ -390,7 +400,8 @@ def plan_from_store(
     marginal: bool = True,
 ) -> PlanRecordInfo:
     """Make and store (as a draft) the plan of ``week`` at ``now`` from a stored spec and forecast
-    (default: the newest of the municipality's, or area-wide, ones) and the season ledger; the
+    (default: the newest of the municipality's, or area-wide, ones that covers the week) and the season
+    ledger; the
     incidents before the forecast's training end are the pacing history. Its ``created_at`` is ``now``."""
     inputs = gather_plan_inputs(
         engine,
