@@ -222,6 +222,10 @@ def test_swedish_dashboard_renders_map_heatmap_history_and_plan(browser: Any, de
     assert re.fullmatch(r"\d{1,3}(\xa0\d{3})*\xa0kr", page.inner_text("#plan-cost"))
     assert re.fullmatch(r"\d+,\d\xa0%", page.inner_text("#plan-covered"))
     assert re.fullmatch(rf"{SV_DAY} \d\d:\d\d–\d\d:\d\d", page.inner_text("#plan-table tr.shift td.when >> nth=0"))
+    # its warnings in Swedish: the demo's season pacing always says how many walks this week gets
+    notes = page.locator("#plan-warnings li:not(.title)").all_inner_texts()
+    assert notes and notes[0].startswith("säsongens fördelning: ") and "återstående passen denna vecka" in notes[0]
+    assert not [n for n in notes if re.search(r"\b(walks|season pacing|planned at|SEK)\b", n)], notes
     text = page.inner_text("main")
     ids = [
         f["properties"]["place_id"]

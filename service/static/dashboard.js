@@ -513,7 +513,8 @@ function renderPlan(rec) {
     wrap.append(TP.el("dt", {}, k), TP.el("dd", { id: "plan-" + id }, v));
     dl.append(wrap);
   }
-  const notes = (plan.warnings || []).map((w) => (typeof w === "string" ? w : w.text || w.message || JSON.stringify(w)));
+  // the record's warnings are in the language the page asked for; the stored document keeps English
+  const notes = (rec.warnings || plan.warnings || []).map((w) => (typeof w === "string" ? w : w.text || w.message || JSON.stringify(w)));
   warnings.hidden = !notes.length;
   if (notes.length) {
     warnings.append(TP.el("li", { class: "title" }, TP.t("plan.warnings")));
