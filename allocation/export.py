@@ -1,21 +1,16 @@
 """Exports a coordinator uses: plan.json, a CSV for Swedish Excel, and iCalendar.
 
 * JSON: :meth:`tryggplan.allocation.plan.Plan.to_dict` (fields in docs/architecture.md).
-* CSV: UTF-8 with BOM, ``;`` separators, decimal commas, and cells that start with
-  ``= + - @`` (after any leading whitespace, line break or invisible character; or with a tab or
-  CR) prefixed with ``'`` so Excel never runs them as formulas (OWASP "CSV injection"). Fields
-  holding CR or LF are quoted (CRLF line ends), so a value cannot start a new row that begins
-  with a formula. :func:`csv_text` and :func:`frame_csv` write any CSV export that way.
+* CSV: UTF-8 with BOM, ``;`` separators, decimal commas, written by :func:`tryggplan.spreadsheet.csv_text`
+  (no cell can run as a formula in Excel, no field can start a row of its own).
 * ICS: one VEVENT per shift (UID, DTSTAMP, SUMMARY, LOCATION, DESCRIPTION, DTSTART/DTEND
   with TZID) and a VTIMEZONE for the plan's zone (RFC 5545).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -23,10 +18,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
-import pandas as pd
 
 from tryggplan.allocation.plan import Plan, Shift
 from tryggplan.i18n import Lang, expected_in_words, format_number, format_percent, format_sek, format_time_range
+from tryggplan.spreadsheet import csv_text
 
 CSV_COLUMNS: tuple[str, ...] = (
     "vecka",
@@ -47,48 +42,6 @@ CSV_COLUMNS: tuple[str, ...] = (
     "varför",
 )
 _KIND_SV = {"night_walk": "nattvandring", "guard": "väktare"}
-#: what starts a formula in Excel (and LibreOffice), including the full-width forms some input
-#: methods type
-_FORMULA = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-#: whitespace, line breaks, controls and invisible characters a spreadsheet may skip before a formula
-_LEADING = re.compile(r"^[\s\x00-\x1f\x7f-\x9f\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]*")
-
-
-def excel_safe(text: str) -> str:
-    """Prefix a cell that Excel would read as a formula with ``'``: one that starts with a tab or a
-    carriage return, or whose first character after any leading whitespace, line break, control or
-    invisible character is ``= + - @`` (a place id ``"\\r=7+7"`` or ``" =1+1"`` is neutralised too)."""
-    if not text:
-        return text
-    if text[0] in "\t\r" or text[_LEADING.match(text).end() :].startswith(_FORMULA):  # type: ignore[union-attr]
-        return "'" + text
-    return text
-
-
-def csv_text(rows: Iterable[Sequence[object]], *, delimiter: str = ";") -> str:
-    """Rows as CSV text a spreadsheet reads as data: string cells through :func:`excel_safe`, other
-    values with ``str`` (``None`` as empty); CRLF line ends, so a field holding CR or LF (or the
-    separator or a quote) is quoted and cannot start a row of its own."""
-    buf = io.StringIO()
-    w = csv.writer(buf, delimiter=delimiter, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    for row in rows:
-        w.writerow([excel_safe(c) if isinstance(c, str) else ("" if c is None else str(c)) for c in row])
-    return buf.getvalue()
-
-
-def frame_csv(frame: pd.DataFrame, *, delimiter: str = ",", index: bool = False) -> str:
-    """A frame as CSV text the way :func:`csv_text` writes rows: the header and every string cell
-    through :func:`excel_safe`, fields with CR/LF quoted. The caller's frame is not changed."""
-    out = frame.reset_index() if index else frame
-    body = [[None if _missing(v) else v for v in rec] for rec in out.itertuples(index=False, name=None)]
-    return csv_text([[str(c) for c in out.columns], *body], delimiter=delimiter)
-
-
-def _missing(value: object) -> bool:
-    try:
-        return bool(pd.isna(value))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
 
 
 def _num(x: float, digits: int = 3) -> str:

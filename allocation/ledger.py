@@ -53,9 +53,9 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from tryggplan.allocation.export import excel_safe
 from tryggplan.allocation.spec import Resources
 from tryggplan.domain import InvalidInputError
+from tryggplan.spreadsheet import excel_safe
 
 WalkStatus = Literal["completed", "no_show", "cancelled"]
 WALK_STATUSES: tuple[str, ...] = ("completed", "no_show", "cancelled")

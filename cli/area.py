@@ -11,14 +11,10 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from tryggplan.cli.common import stdout
+from tryggplan.cli.common import DbOption, stdout
 from tryggplan.domain import DEFAULT_TZ, InvalidInputError
 from tryggplan.usecases import area
 from tryggplan.usecases.maintenance import database
-
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="database URL (default $DATABASE_URL or sqlite:///tryggplan.db)")
-]
 
 
 def _group(value: str) -> tuple[str, list[str]]:

@@ -5,13 +5,19 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from pydantic import ValidationError
 from rich.console import Console
 
 from tryggplan.domain import InvalidInputError, TryggplanError
 from tryggplan.service.settings import Settings
+
+#: ``--db`` of the commands that work on a database
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="database URL (default $DATABASE_URL or sqlite:///tryggplan.db)")
+]
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -1,4 +1,4 @@
-"""CLI commands for data: ``validate``, ``import`` and ``demo-data``."""
+"""CLI commands for data: ``validate`` and ``import``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from tryggplan.allocation.export import frame_csv
 from tryggplan.cli.common import EXIT_INVALID, EXIT_OK, fail, one_line, settings_for, stderr, stdout
 from tryggplan.cli.sources import (
     ColumnsOpt,
@@ -23,7 +22,8 @@ from tryggplan.cli.sources import (
 )
 from tryggplan.domain import DEFAULT_TZ, Problem
 from tryggplan.readers import IncidentFile, summarize
-from tryggplan.usecases import demo, ingest
+from tryggplan.spreadsheet import frame_csv
+from tryggplan.usecases import ingest
 from tryggplan.usecases.maintenance import database, existing_database
 
 MaxOpt = Annotated[int, typer.Option("--max-problems", min=0, help="How many problems to list.")]
@@ -65,7 +65,7 @@ def _report(result: IncidentFile, console: Any, limit: int) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``validate``, ``import`` and ``demo-data`` to ``app``."""
+    """Add ``validate`` and ``import`` to ``app``."""
 
     @app.command("validate")
     def validate(
@@ -183,25 +183,6 @@ def register(app: typer.Typer) -> None:
         )
         return EXIT_OK
 
-    @app.command("demo-data")
-    def demo_data(
-        out: Annotated[
-            Path,
-            typer.Option(
-                "--out", help="Directory to write places.csv, incidents.csv, resources.yaml and truth.json into."
-            ),
-        ],
-        seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same town).")] = 42,
-        years: Annotated[float, typer.Option("--years", min=1.0, max=10.0, help="Years of history.")] = 3.25,
-    ) -> int:
-        """Write the synthetic demo town: places, incidents, resources and the planted truth."""
-        town = demo.write_demo_files(out, seed=seed, years=years)
-        stdout.print(
-            f"demo town (seed {seed}): {town.places} places in {town.areas} areas, {town.incidents} incidents "
-            f"{town.first:%Y-%m-%d} .. {town.last:%Y-%m-%d}; wrote {', '.join(town.files)} to {out}"
-        )
-        return EXIT_OK
-
 
 def _stem(path: Path) -> str:
     name = path.name
@@ -214,7 +195,7 @@ def _stem(path: Path) -> str:
 def _write_rejected(frame: pd.DataFrame, target: Path, sep: str) -> None:
     """Rejected rows with ``row`` and ``reason``, UTF-8 with BOM so Excel opens it; text cells that a
     spreadsheet would read as a formula are neutralised and fields with line breaks quoted
-    (:func:`tryggplan.allocation.export.frame_csv`)."""
+    (:func:`tryggplan.spreadsheet.frame_csv`)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     cols = [c for c in frame.columns if c not in ("row", "reason")] + ["row", "reason"]
     text = frame_csv(frame.loc[:, cols], delimiter=sep if sep in (",", ";", "\t") else ",")

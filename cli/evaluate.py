@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from tryggplan.allocation.export import atomic_write
-from tryggplan.cli.common import stdout
-from tryggplan.cli.report import DbOpt, LangOpt, MunicipalityOpt, TzOpt, open_existing
+from tryggplan.cli.common import DbOption, stdout
+from tryggplan.cli.report import LangOpt, MunicipalityOpt, TzOpt, open_existing
 from tryggplan.domain import DEFAULT_TZ
 from tryggplan.usecases import evaluation
 
@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
     def walks(
         kind: Annotated[str, typer.Option("--kind", help="night_walk (default) or guard")] = "night_walk",
         municipality: MunicipalityOpt = None,
-        db: DbOpt = None,
+        db: DbOption = None,
         lang: LangOpt = "sv",
         tz: TzOpt = DEFAULT_TZ,
         as_json: Annotated[bool, typer.Option("--json", help="print the figures as JSON")] = False,

@@ -11,7 +11,6 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tryggplan.allocation.export import frame_csv
 from tryggplan.cli.common import stderr, stdout
 from tryggplan.cli.sources import (
     CategoryGroupOpt,
@@ -25,6 +24,7 @@ from tryggplan.cli.sources import (
 )
 from tryggplan.domain import DEFAULT_TZ, InvalidInputError
 from tryggplan.forecasting.registry import DEFAULT_MODEL, available_models, resolve_name
+from tryggplan.spreadsheet import frame_csv
 from tryggplan.usecases import forecasts
 
 GRID_SUFFIXES = (".csv", ".parquet", ".json")

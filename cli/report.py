@@ -12,7 +12,7 @@ import typer
 from sqlalchemy import Engine
 
 from tryggplan.allocation.export import atomic_write
-from tryggplan.cli.common import stdout
+from tryggplan.cli.common import DbOption, stdout
 from tryggplan.domain import DEFAULT_TZ, InvalidInputError
 from tryggplan.i18n import format_percent
 from tryggplan.storage.database import default_url
@@ -20,9 +20,6 @@ from tryggplan.usecases import reports
 from tryggplan.usecases.maintenance import database, existing_database
 from tryggplan.usecases.reports import DEFAULT_DAYS
 
-DbOpt = Annotated[
-    str | None, typer.Option("--db", help="database URL (default $DATABASE_URL or sqlite:///tryggplan.db)")
-]
 MunicipalityOpt = Annotated[
     list[str] | None,
     typer.Option("--municipality", help="only this municipality's places (repeat for several; default: all)"),
@@ -59,7 +56,7 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Option("--out", help="folder for situation.json, situation.html, situation.csv")],
         days: Annotated[int, typer.Option("--days", help="length of the period [days]")] = DEFAULT_DAYS,
         municipality: MunicipalityOpt = None,
-        db: DbOpt = None,
+        db: DbOption = None,
         lang: LangOpt = "sv",
         tz: TzOpt = DEFAULT_TZ,
     ) -> None:
@@ -95,7 +92,7 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--at", help="when it was decided (YYYY-MM-DD, local time or ISO 8601; default now)"),
         ] = None,
-        db: DbOpt = None,
+        db: DbOption = None,
         tz: TzOpt = DEFAULT_TZ,
     ) -> None:
         """Note a decision of the situation-picture meeting; the next report lists it with what happened
@@ -112,7 +109,7 @@ def register(app: typer.Typer) -> None:
     def notes(
         start: Annotated[str | None, typer.Option("--start", help="from this day or time (local)")] = None,
         end: Annotated[str | None, typer.Option("--end", help="before this day or time (local)")] = None,
-        db: DbOpt = None,
+        db: DbOption = None,
         tz: TzOpt = DEFAULT_TZ,
         as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     ) -> None:

@@ -14,15 +14,12 @@ import typer
 from sqlalchemy import Engine
 
 from tryggplan.allocation.export import atomic_write
-from tryggplan.cli.common import stdout
+from tryggplan.cli.common import DbOption, stdout
 from tryggplan.domain import InvalidInputError
 from tryggplan.storage.records import OfferInfo, WalkRecordInfo
 from tryggplan.usecases import season
 from tryggplan.usecases.maintenance import database
 
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="database URL (default $DATABASE_URL or sqlite:///tryggplan.db)")
-]
 TownOption = Annotated[
     str | None,
     typer.Option(

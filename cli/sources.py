@@ -13,8 +13,9 @@ from tryggplan.cli.common import settings_for
 from tryggplan.counts import category_group
 from tryggplan.domain import InvalidInputError
 from tryggplan.readers import FORMATS
-from tryggplan.usecases import area, incidents, ingest
+from tryggplan.usecases import incidents, ingest
 from tryggplan.usecases.maintenance import existing_database
+from tryggplan.usecases.places import category_selection
 
 FormatOpt = Annotated[
     str,
@@ -80,7 +81,7 @@ def categories_of(
         return list(category_group(group))
     engine = existing_database(db)
     try:
-        return area.category_selection(engine, group, places)[0]
+        return category_selection(engine, group, places)[0]
     finally:
         engine.dispose()
 

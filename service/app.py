@@ -54,9 +54,9 @@ from tryggplan.service.limits import InFlightLimitMiddleware, ReadBudget
 from tryggplan.service.routes import api_router, dashboard_router, docs_router, health_router
 from tryggplan.service.settings import Settings
 from tryggplan.text import escape_log
-from tryggplan.usecases import forecasts
+from tryggplan.usecases import forecasts, jobs
 from tryggplan.usecases.jobs import JobFailedError, JobOptions, QueueFullError, WorkerPool
-from tryggplan.usecases.maintenance import database, recover_interrupted_jobs
+from tryggplan.usecases.maintenance import database
 
 log = logging.getLogger("tryggplan.service")
 access_log = logging.getLogger("tryggplan.service.access")
@@ -540,7 +540,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        recover_interrupted_jobs(engine)
+        jobs.recover(engine)
         pool = WorkerPool(
             engine, job_options(settings, engine), workers=settings.job_workers, kinds=settings.job_kinds
         ).start()

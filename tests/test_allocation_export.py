@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from tryggplan.allocation.export import excel_safe, plan_csv, plan_ics
+from tryggplan.allocation.export import plan_csv, plan_ics
 from tryggplan.allocation.grid import normalise_grid, week_risk
 from tryggplan.allocation.plan import Plan, Shift, SolverInfo
 from tryggplan.allocation.spec import parse_resources
 from tryggplan.allocation.synthetic import synthetic_grid, synthetic_resources
 from tryggplan.allocation.weekly import plan_from_risk
+from tryggplan.spreadsheet import excel_safe
 
 TZ = "Europe/Stockholm"
 

@@ -28,7 +28,6 @@ from tryggplan.storage import jobs as queue
 from tryggplan.storage.models import ForecastRun, Job, utcnow
 from tryggplan.storage.tokens import create_token
 from tryggplan.usecases import jobs
-from tryggplan.usecases.maintenance import recover_interrupted_jobs
 
 
 def _app(db: Path, **settings: Any) -> Any:
@@ -177,7 +176,7 @@ def test_a_job_whose_pool_stopped_beating_is_failed_and_a_live_one_kept(demo_db:
          "heartbeat_at": now, "claimed_by": "elsewhere:2:bb", "cancel_requested": False},
     ]  # fmt: skip
     queue.add_jobs(engine, rows)
-    assert recover_interrupted_jobs(engine) == 1
+    assert jobs.recover(engine) == 1
     with Session(engine) as session:
         states = dict(session.execute(select(Job.claimed_by, Job.status)).all())
     assert states == {"elsewhere:1:aa": "failed", "elsewhere:2:bb": "running"}
@@ -235,8 +234,9 @@ def test_tryggplan_worker_runs_the_queue_and_stops_on_sigterm(demo_db: Path, tmp
         try:
             done = finished(client, f"/api/v1/forecasts/{run['id']}", h, timeout=120)
             assert done["status"] == "done", done
-            job = client.get(f"/api/v1/jobs/{run['job_id']}", headers=h).json()
-            assert job["result"] == {"forecast_run_id": run["id"]}
+            # the run is done before its job records the result: the job is what to wait on for that
+            job = finished(client, f"/api/v1/jobs/{run['job_id']}", h, timeout=30)
+            assert job["status"] == "done" and job["result"] == {"forecast_run_id": run["id"]}
         finally:
             worker.send_signal(signal.SIGTERM)
             assert worker.wait(timeout=60) == 0

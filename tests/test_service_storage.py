@@ -67,9 +67,13 @@ def test_sqlite_file_dir_wal_and_foreign_keys(tmp_path: Path) -> None:
         stored = c.execute("select version_num from alembic_version").fetchone()[0]
     from alembic.script import ScriptDirectory
 
-    from tryggplan.storage.database import alembic_config
+    from tryggplan.storage.database import HEAD_REVISION, alembic_config, stored_revision
 
-    assert stored == ScriptDirectory.from_config(alembic_config()).get_current_head()
+    # a database at HEAD_REVISION is opened without running Alembic: it must be Alembic's head
+    assert stored == ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD_REVISION
+    engine = open_database(f"sqlite:///{path}")
+    assert stored_revision(engine) == HEAD_REVISION
+    engine.dispose()
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tryggplan.allocation.export import csv_text, excel_safe, frame_csv
 from tryggplan.domain import InvalidInputError
 from tryggplan.readers import load_incidents, read_places, unique_problems
+from tryggplan.spreadsheet import csv_text, excel_safe, frame_csv
 from tryggplan.text import (
     FORBIDDEN,
     char_label,

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from tryggplan.counts import DEFAULT_CATEGORY_GROUPS, category_group
+from tryggplan.counts import DEFAULT_CATEGORY_GROUPS
 from tryggplan.domain import MAX_NAME_CHARS, InvalidInputError, NotFoundError, TryggplanError
 from tryggplan.forecasting.grid import high_risk_windows
 from tryggplan.storage import areas
@@ -104,26 +104,6 @@ def _checked_groups(groups: Mapping[str, Sequence[str]]) -> dict[str, list[str]]
     if not out:
         raise InvalidInputError("no category groups given: give at least one, e.g. nattvandring: [disorder, vandalism]")
     return out
-
-
-def places_with_areas(engine: Engine, municipality: str | list[str] | None = None) -> pd.DataFrame:
-    """The stored places with a ``police_area`` column (the municipality's, or its own name)."""
-    places = stored.read_places(engine, municipality=municipality)
-    settings = {m.name: m.police_area for m in areas.list_municipalities(engine)}
-    town = places["municipality"].fillna("")
-    places["police_area"] = [settings.get(m) or m for m in town]
-    return places
-
-
-def category_selection(engine: Engine, group: str, places: pd.DataFrame) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """Each municipality's categories of ``group`` (its own groups, else the defaults) and the
-    place -> municipality map the counts need."""
-    town_of = {str(p): str(m or "") for p, m in zip(places["place_id"], places["municipality"], strict=True)}
-    settings = {m.name: m.category_groups for m in areas.list_municipalities(engine)}
-    return {
-        town: list(category_group(group, settings.get(town) or DEFAULT_CATEGORY_GROUPS))
-        for town in sorted(set(town_of.values()))
-    }, town_of
 
 
 # --------------------------------------------------------------------------- the area view

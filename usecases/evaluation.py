@@ -21,7 +21,6 @@ from typing import Any, Literal
 import pandas as pd
 from sqlalchemy import Engine
 
-from tryggplan.allocation.export import frame_csv
 from tryggplan.allocation.spec import Effects
 from tryggplan.domain import DEFAULT_TZ, InvalidInputError, NotFoundError, TryggplanError
 from tryggplan.forecasting import evaluation
@@ -29,6 +28,7 @@ from tryggplan.forecasting.evaluation.harness import BacktestResult
 from tryggplan.forecasting.registry import resolve_name
 from tryggplan.i18n import check_lang
 from tryggplan.reporting.evaluation import evaluate_coverage
+from tryggplan.spreadsheet import frame_csv
 from tryggplan.storage import backtests as jobs
 from tryggplan.storage import forecasts as runs
 from tryggplan.storage import incidents as stored

@@ -21,10 +21,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-import pytz
 from sqlalchemy import Engine
 
-from tryggplan.allocation.export import frame_csv
 from tryggplan.calendar import SwedishCalendar
 from tryggplan.counts import hourly_count_matrix
 from tryggplan.domain import DEFAULT_TZ, InvalidInputError, NotFoundError, TryggplanError
@@ -32,34 +30,20 @@ from tryggplan.forecasting.grid import high_risk_windows, hour_of_week_heatmap
 from tryggplan.forecasting.parallel import fit_predict_groups
 from tryggplan.forecasting.registry import resolve_name
 from tryggplan.i18n import Lang
+from tryggplan.spreadsheet import frame_csv
 from tryggplan.storage import forecasts as runs
 from tryggplan.storage import gridfiles
 from tryggplan.storage import incidents as stored
 from tryggplan.storage import places as stored_places
 from tryggplan.storage.records import ForecastRunRecord, PlaceRecord
 from tryggplan.timeutil import check_tz, local_midnight
-from tryggplan.usecases import area
-from tryggplan.usecases.places import place_id_of
+from tryggplan.usecases.moments import LAST_DATE, check_date, parse_time
+from tryggplan.usecases.places import category_selection, place_id_of, places_with_areas
 
 log = logging.getLogger("tryggplan.usecases.forecasts")
 
 ParallelEngine = Literal["local", "dask"]
 MAX_DAYS = 92
-#: The dates forecasts and time filters may name: the time rules (pandas timestamps, the zone
-#: database, the Swedish calendar) handle them all, and no history or horizon lies outside.
-FIRST_DATE = dt.date(1970, 1, 1)
-LAST_DATE = dt.date(2100, 12, 31)
-
-
-def check_date(day: dt.date, name: str, shown: str | None = None) -> dt.date:
-    """``day`` when it lies in :data:`FIRST_DATE`..:data:`LAST_DATE`, else :class:`InvalidInputError`
-    (quoting ``shown``, what the caller wrote, or the date)."""
-    if not FIRST_DATE <= day <= LAST_DATE:
-        raise InvalidInputError(
-            f"{name} {(shown or day.isoformat())[:40]!r} is outside the dates tryggplan handles ({FIRST_DATE} to "
-            f"{LAST_DATE}): give a date in that range, e.g. today's"
-        )
-    return day
 
 
 def check_horizon(start: dt.date, days: int) -> None:
@@ -194,7 +178,7 @@ def start_run(
     if municipality is not None and not stored_places.has_municipality(engine, municipality):
         raise NotFoundError(f"no places in municipality {municipality[:80]!r}: see GET /api/v1/places")
     if category_group is not None:
-        area.category_selection(engine, category_group, area.places_with_areas(engine, municipality))
+        category_selection(engine, category_group, places_with_areas(engine, municipality))
     return runs.new_run(engine, model, start, days, tz, municipality, actor, category_group, weighted)
 
 
@@ -233,8 +217,8 @@ def run_forecast(engine: Engine, run_id: int, grid_dir: str | None = None) -> No
         return
     try:
         incidents = stored.read_incidents(engine, municipality=run.municipality)
-        places = area.places_with_areas(engine, run.municipality)
-        categories = area.category_selection(engine, run.category_group, places)[0] if run.category_group else None
+        places = places_with_areas(engine, run.municipality)
+        categories = category_selection(engine, run.category_group, places)[0] if run.category_group else None
         grid = forecast_grid(
             incidents,
             run.start_date,
@@ -268,60 +252,6 @@ def get_run(engine: Engine, ref: str, done: bool = True, municipalities: list[st
 
 
 # --------------------------------------------------------------------------- reading a run
-
-
-# pandas raises pytz's NonExistentTimeError / AmbiguousTimeError, which are not ValueErrors
-_LOCALIZE_ERRORS = (ValueError, TypeError, OverflowError, pytz.NonExistentTimeError, pytz.AmbiguousTimeError)
-
-
-def parse_time(value: str | None, tz: str, name: str) -> pd.Timestamp | None:
-    """A query time: ``YYYY-MM-DD`` (local midnight) or ISO 8601 (local time if no offset)."""
-    if value is None or value == "":
-        return None
-    text = value.strip()
-    try:
-        if len(text) == 10:
-            return local_midnight(check_date(dt.date.fromisoformat(text), name, value), tz)
-        ts = _iso_time(text)
-    except (ValueError, TypeError, OverflowError) as exc:  # OutOfBoundsDatetime is a ValueError
-        if isinstance(exc, InvalidInputError):
-            raise
-        _check_iso_date(text, name, value)
-        raise InvalidInputError(
-            f"{name} {value[:40]!r} is not a date or time: write e.g. 2026-12-07 or 2026-12-07T18:00:00+01:00"
-        ) from exc
-    check_date(ts.date(), name, value)
-    if ts is pd.NaT:
-        raise InvalidInputError(f"{name} is empty: write e.g. 2026-12-07")
-    if ts.tzinfo is None:
-        try:
-            ts = ts.tz_localize(tz, nonexistent="raise", ambiguous="raise")
-        except _LOCALIZE_ERRORS as exc:
-            raise InvalidInputError(
-                f"{name} {value[:40]!r} does not exist or is ambiguous in {tz}: add the offset, e.g. +02:00"
-            ) from exc
-    return ts
-
-
-def _iso_time(text: str) -> pd.Timestamp:
-    """An ISO time read by the standard library (fast: every dashboard window names two), else by pandas
-    (the other forms it reads)."""
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return pd.Timestamp(text)
-    if not FIRST_DATE <= moment.date() <= LAST_DATE:
-        raise ValueError("outside the dates tryggplan handles")
-    return pd.Timestamp(moment)
-
-
-def _check_iso_date(text: str, name: str, shown: str) -> None:
-    """Say "outside the dates tryggplan handles" for an ISO time pandas cannot hold (year 9999)."""
-    try:
-        day = dt.datetime.fromisoformat(text).date()
-    except ValueError:
-        return
-    check_date(day, name, shown)
 
 
 @dataclass(frozen=True)
@@ -466,7 +396,7 @@ def windows(
 
 def grid_csv(grid: pd.DataFrame) -> str:
     """The risk grid as CSV (the contract's columns, times ISO 8601 with offset) that a spreadsheet reads
-    as data: every text cell through :func:`tryggplan.allocation.export.excel_safe` (a place id
+    as data: every text cell through :func:`tryggplan.spreadsheet.excel_safe` (a place id
     ``"\\r=7+7"`` does not become a formula), fields holding CR or LF quoted (:func:`frame_csv`)."""
     out = grid.copy()
     # ISO 8601 with offset, vectorised ("2026-12-04 21:00:00+01:00" -> "2026-12-04T21:00:00+01:00")

@@ -17,8 +17,7 @@ from tryggplan.storage import places as stored_places
 from tryggplan.storage import reports as stored_reports
 from tryggplan.storage.records import ImportRecordInfo
 from tryggplan.timeutil import check_tz, local_midnight
-from tryggplan.usecases.forecasts import parse_time
-from tryggplan.usecases.reports import parse_day
+from tryggplan.usecases.moments import parse_day, parse_time
 
 Period = Literal["day", "week", "month", "year", "total"]
 PERIODS: tuple[str, ...] = ("day", "week", "month", "year", "total")

@@ -8,7 +8,6 @@ from sqlalchemy import Engine
 
 from tryggplan.storage import backup, status
 from tryggplan.storage.database import default_url, open_database, open_existing_database
-from tryggplan.usecases import jobs
 
 
 def database(url: str | None = None) -> Engine:
@@ -38,16 +37,6 @@ def restore_database(file: Path, url: str, force: bool = False) -> tuple[Path, i
     incidents = backup.restore_sqlite(file, path, force=force)
     open_database(url).dispose()  # a backup from an older version gets the newest schema
     return path, incidents
-
-
-INTERRUPTED = jobs.INTERRUPTED
-
-
-def recover_interrupted_jobs(engine: Engine) -> int:
-    """On start: mark jobs left running by a stopped or crashed server as failed, with their forecast runs
-    and backtests (and runs or backtests left unfinished without a job); queued jobs stay queued and run
-    now (:func:`tryggplan.usecases.jobs.recover`). Returns how many jobs were failed."""
-    return jobs.recover(engine)
 
 
 def data_generation(engine: Engine) -> tuple[object, ...]:

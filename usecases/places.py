@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Engine
 
+from tryggplan.counts import DEFAULT_CATEGORY_GROUPS, category_group
 from tryggplan.domain import InvalidInputError
+from tryggplan.storage import areas
+from tryggplan.storage import incidents as stored_incidents
 from tryggplan.storage import places as stored
 from tryggplan.storage.records import PlaceRecord
 from tryggplan.text import normalize_text
@@ -59,3 +63,23 @@ def update_place(engine: Engine, place_id: str, changes: dict[str, Any]) -> Plac
 
 def delete_place(engine: Engine, place_id: str) -> None:
     stored.delete_place(engine, place_id_of(place_id))
+
+
+def places_with_areas(engine: Engine, municipality: str | list[str] | None = None) -> pd.DataFrame:
+    """The stored places with a ``police_area`` column (the municipality's, or its own name)."""
+    places = stored_incidents.read_places(engine, municipality=municipality)
+    settings = {m.name: m.police_area for m in areas.list_municipalities(engine)}
+    town = places["municipality"].fillna("")
+    places["police_area"] = [settings.get(m) or m for m in town]
+    return places
+
+
+def category_selection(engine: Engine, group: str, places: pd.DataFrame) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Each municipality's categories of ``group`` (its own groups, else the defaults) and the
+    place -> municipality map the counts need."""
+    town_of = {str(p): str(m or "") for p, m in zip(places["place_id"], places["municipality"], strict=True)}
+    settings = {m.name: m.category_groups for m in areas.list_municipalities(engine)}
+    return {
+        town: list(category_group(group, settings.get(town) or DEFAULT_CATEGORY_GROUPS))
+        for town in sorted(set(town_of.values()))
+    }, town_of

@@ -42,6 +42,7 @@ from tryggplan.storage.records import NoteRecord, PlanRecordInfo, WalkRecordInfo
 from tryggplan.timeutil import check_tz, iso_week_of, local_midnight
 from tryggplan.usecases import forecasts
 from tryggplan.usecases.access import Principal, check_place
+from tryggplan.usecases.moments import parse_day, parse_time
 
 DEFAULT_DAYS = 14
 MAX_DAYS = 366
@@ -49,32 +50,9 @@ MAX_DAYS = 366
 MAX_NOTE_CHARS = 2000
 #: most places one note may name
 MAX_NOTE_PLACES = 200
-#: the dates a report may end on: a year and two periods of a year back, and a period ahead, stay
-#: within what the time stamps hold (pandas: 1677-2262)
-FIRST_DAY = dt.date(1900, 1, 1)
-LAST_DAY = dt.date(2199, 12, 31)
 
 
 # --------------------------------------------------------------------------- input checks
-
-
-def parse_day(value: str | dt.date, what: str = "to") -> dt.date:
-    """A local date ``YYYY-MM-DD`` from :data:`FIRST_DAY` to :data:`LAST_DAY`; :class:`InvalidInputError`
-    saying how to write it otherwise."""
-    if isinstance(value, dt.datetime):
-        day = value.date()
-    elif isinstance(value, dt.date):
-        day = value
-    else:
-        try:
-            day = dt.date.fromisoformat(str(value).strip())
-        except ValueError as exc:
-            raise InvalidInputError(
-                f"{what} {str(value)[:40]!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-11-29"
-            ) from exc
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise InvalidInputError(f"{what} {day.isoformat()} is out of range: give a date from {FIRST_DAY} to {LAST_DAY}")
-    return day
 
 
 def check_days(days: int) -> int:
@@ -442,7 +420,7 @@ def add_note(
                 f"this token is for {', '.join(principal.municipalities or ())}: name the places the note concerns"
             )
     moment = now_utc(now)
-    when = forecasts.parse_time(at, check_tz(tz), "at") if isinstance(at, str) else at
+    when = parse_time(at, check_tz(tz), "at") if isinstance(at, str) else at
     if when is None:
         when = moment
     when = pd.Timestamp(when)
@@ -467,8 +445,8 @@ def list_notes(
     """Meeting notes taken in ``[start, end)`` (dates or times in ``tz``), oldest first; a scoped
     ``principal`` sees the notes about its municipalities' places only."""
     check_tz(tz)
-    t0 = forecasts.parse_time(start, tz, "start")
-    t1 = forecasts.parse_time(end, tz, "end")
+    t0 = parse_time(start, tz, "start")
+    t1 = parse_time(end, tz, "end")
     notes = stored_reports.list_notes(
         engine,
         start=t0.to_pydatetime() if t0 is not None else None,
