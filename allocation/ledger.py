@@ -271,6 +271,7 @@ def planned_walks(plans: Iterable[tuple[int | None, Mapping[str, Any]]]) -> list
     out: list[PlannedWalk] = []
     seen: set[WalkKey] = set()
     for plan_id, doc in plans:
+        entries: list[tuple[int | None, dict[str, Any]]]
         if "placed" in doc:
             entries = [(None, s) for s in doc.get("placed") or []]
         else:
@@ -506,8 +507,8 @@ def season_status(
     n_no_show = Counter(a for a, _ in no_show)
     n_planned = Counter(p.association for p in waiting)
     paid_sum: dict[str, float] = {}
-    for p in payouts:
-        paid_sum[p.association] = paid_sum.get(p.association, 0.0) + p.amount_sek
+    for payout in payouts:
+        paid_sum[payout.association] = paid_sum.get(payout.association, 0.0) + payout.amount_sek
     assocs = [
         AssociationStatus(
             name=n,

@@ -145,6 +145,8 @@ class SeasonPlan:
 
 def _season_weeks(resources: Resources, first_week: str) -> list[str]:
     q = resources.season
+    if q is None:
+        raise InvalidInputError(NO_SEASON)
     monday = parse_iso_week(first_week)
     if q.start and monday < q.start - dt.timedelta(days=q.start.weekday()):
         monday = q.start - dt.timedelta(days=q.start.weekday())

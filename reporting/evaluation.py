@@ -269,17 +269,17 @@ def evaluate_coverage(
     cand_places = cand.index.get_level_values(0).to_numpy()
     cand_hours = pd.DatetimeIndex(cand.index.get_level_values(1))
     cand_how = hour_of_week(cand_hours.tz_convert(tz))
-    cand_night = night_of(cand_hours, tz)
+    cand_night = np.asarray(night_of(cand_hours, tz))
     t_hours = pd.DatetimeIndex(treated.get_level_values(1))
     wanted = set(zip(treated.get_level_values(0), hour_of_week(t_hours.tz_convert(tz)).tolist(), strict=True))
     all_hours = pd.DatetimeIndex(cells["hour"])
-    busy_nights = set(zip(cells["place_id"], night_of(all_hours, tz), strict=True))
+    busy_nights = set(zip(cells["place_id"], np.asarray(night_of(all_hours, tz)), strict=True))
     keep = np.fromiter(
         (
             (p, int(h)) in wanted and (p, n) not in busy_nights
             for p, h, n in zip(cand_places, cand_how, cand_night, strict=True)
         ),
-        dtype=bool,
+        dtype=np.bool_,
         count=len(cand),
     )
     control = cand.index[keep]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -111,7 +111,7 @@ def get_principal(
     return principal
 
 
-def require(roles: frozenset[Role], what: str) -> Callable[[Principal], Principal]:
+def require(roles: frozenset[Role], what: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets only ``roles`` through (403 for others). ``what`` names the action."""
 
     async def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:

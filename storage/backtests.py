@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from tryggplan.domain import NotFoundError
-from tryggplan.storage.models import BacktestJob, utcnow
+from tryggplan.storage.models import BacktestJob, rows_changed, utcnow
 from tryggplan.storage.records import BacktestRecord
 
 
@@ -90,7 +90,7 @@ def fail_unfinished(engine: Engine, reason: str, keep: Collection[int] = ()) -> 
         if keep:
             stmt = stmt.where(BacktestJob.id.not_in(list(keep)))
         result = session.execute(stmt.values(status="failed", error=reason, finished_at=utcnow()))
-        return int(result.rowcount or 0)
+        return rows_changed(result)
 
 
 def end_unfinished(engine: Engine, ref_id: int, status: str, reason: str) -> None:

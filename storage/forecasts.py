@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from tryggplan.domain import RISK_GRID_COLUMNS, InvalidInputError, NotFoundError
 from tryggplan.storage import gridfiles
-from tryggplan.storage.models import ForecastRun, Place, RiskCell, utcnow
+from tryggplan.storage.models import ForecastRun, Place, RiskCell, rows_changed, utcnow
 from tryggplan.storage.places import Municipalities, places_in
 from tryggplan.storage.records import ForecastRunRecord
 
@@ -272,7 +272,7 @@ def fail_unfinished(engine: Engine, reason: str, keep: Collection[int] = ()) -> 
         if keep:
             stmt = stmt.where(ForecastRun.id.not_in(list(keep)))
         result = session.execute(stmt.values(status="failed", error=reason, finished_at=utcnow()))
-        return int(result.rowcount or 0)
+        return rows_changed(result)
 
 
 def end_unfinished(engine: Engine, ref_id: int, status: str, reason: str) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from tryggplan.domain import NotFoundError
-from tryggplan.storage.models import Job, utcnow
+from tryggplan.storage.models import Job, rows_changed, utcnow
 from tryggplan.storage.records import FINISHED_JOB_STATES, JobRecord
 
 ACTIVE = ("queued", "running")
@@ -142,11 +142,13 @@ def claim_next(engine: Engine, claimer: str, kinds: Collection[str] | None = Non
             return None
         now = utcnow()
         with Session(engine) as session, session.begin():
-            taken = session.execute(
-                update(Job)
-                .where(Job.id == first, Job.status == "queued")
-                .values(status="running", claimed_by=claimer, started_at=now, heartbeat_at=now)
-            ).rowcount
+            taken = rows_changed(
+                session.execute(
+                    update(Job)
+                    .where(Job.id == first, Job.status == "queued")
+                    .values(status="running", claimed_by=claimer, started_at=now, heartbeat_at=now)
+                )
+            )
             if taken:
                 row = session.get(Job, first)
                 assert row is not None
@@ -183,18 +185,20 @@ def finish(
     if claimer is not None:
         conditions.append(Job.claimed_by == claimer)
     with Session(engine) as session, session.begin():
-        done = session.execute(
-            update(Job)
-            .where(*conditions)
-            .values(
-                status=status,
-                result=result,
-                error=error[:2000] if error else None,
-                error_kind=error_kind,
-                problems=problems,
-                finished_at=utcnow(),
+        done = rows_changed(
+            session.execute(
+                update(Job)
+                .where(*conditions)
+                .values(
+                    status=status,
+                    result=result,
+                    error=error[:2000] if error else None,
+                    error_kind=error_kind,
+                    problems=problems,
+                    finished_at=utcnow(),
+                )
             )
-        ).rowcount
+        )
         return bool(done)
 
 
@@ -249,14 +253,14 @@ def recent_seconds(engine: Engine, limit: int = 20) -> list[float]:
             .order_by(Job.id.desc())
             .limit(limit)
         ).all()
-    return [max(0.0, (end - start).total_seconds()) for start, end in rows]
+    return [max(0.0, (end - start).total_seconds()) for start, end in rows if start and end]
 
 
 def active_refs(engine: Engine, kind: str) -> set[int]:
     """The forecast runs or backtests queued or running jobs compute."""
     with Session(engine) as session:
         stmt = select(Job.ref_id).where(Job.kind == kind, Job.status.in_(ACTIVE), Job.ref_id.is_not(None))
-        return {int(r) for r in session.scalars(stmt)}
+        return {int(r) for r in session.scalars(stmt) if r is not None}
 
 
 def fail_unreferenced(engine: Engine, older_than: dt.datetime, reason: str) -> int:
@@ -273,7 +277,7 @@ def fail_unreferenced(engine: Engine, older_than: dt.datetime, reason: str) -> i
             )
             .values(status="failed", error=reason, error_kind="internal", finished_at=utcnow())
         )
-        return int(result.rowcount or 0)
+        return rows_changed(result)
 
 
 def add_jobs(engine: Engine, rows: list[dict[str, Any]]) -> None:

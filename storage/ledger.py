@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -324,7 +324,7 @@ def writing(engine: Engine, municipality: str | None) -> Iterator[LedgerWrite]:
         conn = session.connection()
         if engine.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
-            ensure = sqlite_insert(SeasonLedger).values(municipality=key, version=0).on_conflict_do_nothing()
+            ensure: Insert = sqlite_insert(SeasonLedger).values(municipality=key, version=0).on_conflict_do_nothing()
         else:
             ensure = pg_insert(SeasonLedger).values(municipality=key, version=0).on_conflict_do_nothing()
         session.execute(ensure)

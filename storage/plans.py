@@ -17,10 +17,8 @@ from sqlalchemy.orm import Session
 
 from tryggplan.domain import InvalidInputError, NotFoundError
 from tryggplan.storage.models import PlanRecord, ResourceSpec, WalkRecord, utcnow
+from tryggplan.storage.places import Municipalities
 from tryggplan.storage.records import PlanRecordInfo, ResourceRecord, WalkRecordInfo
-
-#: municipalities a read is limited to; ``None`` = no limit
-Municipalities = list[str] | None
 
 
 def _resource(r: ResourceSpec) -> ResourceRecord:

@@ -96,8 +96,8 @@ def select_categories(
             )
         wanted = {t: None if c is None else {_norm(x) for x in c} for t, c in categories.items()}
         keep = np.fromiter(
-            (wanted[t] is None or c in wanted[t] for t, c in zip(town, category, strict=True)),
-            dtype=bool,
+            ((w := wanted[t]) is None or c in w for t, c in zip(town, category, strict=True)),
+            dtype=np.bool_,
             count=len(incidents),
         )
     else:

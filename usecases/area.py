@@ -122,7 +122,8 @@ def _current_run(engine: Engine, today: dt.date) -> ForecastRunRecord | None:
         if r.status == "done" and r.municipality is None and r.category_group is None and not r.weighted
     ]
     covering = [r for r in finished if r.start_date <= today < r.start_date + dt.timedelta(days=r.days)]
-    return (covering or finished or [None])[0]
+    chosen = covering or finished
+    return chosen[0] if chosen else None
 
 
 def area_view(

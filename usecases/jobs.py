@@ -343,7 +343,7 @@ def outcome(job: JobRecord) -> dict[str, Any]:
                 p.get("column"),
                 str(p.get("message") or ""),
                 str(p.get("fix") or ""),
-                kind=p.get("kind"),
+                kind=str(p.get("kind") or ""),
             )
             for p in job.problems or []
         ]
@@ -592,7 +592,7 @@ def recover(engine: Engine) -> int:
 # --------------------------------------------------------------------------- the pool
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context() -> multiprocessing.context.ForkServerContext:
     """Fork server with the use cases (pandas, the models, the solver) imported once: each job's process
     is a fork of it, started in milliseconds, with nothing of the HTTP server's state."""
     ctx = multiprocessing.get_context("forkserver")

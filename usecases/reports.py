@@ -215,7 +215,7 @@ def shifts_in_force(plans: Sequence[PlanRecordInfo]) -> list[ShiftInForce]:
                 if replaced_at is not None and item.start >= replaced_at:
                     continue
                 s = item.shift
-                key = (s.get("kind"), s.get("association") or s.get("guard"), item.start, item.end)
+                key: tuple[Any, ...] = (s.get("kind"), s.get("association") or s.get("guard"), item.start, item.end)
                 key += tuple(sorted(map(str, s["place_ids"])))
                 if key not in seen:
                     seen.add(key)

@@ -424,8 +424,8 @@ def _weekly_plan_of(engine: Engine, season: Season, week: str) -> PlanRecordInfo
         for p in stored_plans.list_plans(engine, week, limit=200, municipalities=None)
         if p.kind == "week" and p.municipality == season.municipality
     ]
-    published = [p for p in plans if p.state == "published"]
-    return (published or plans or [None])[0]
+    chosen = [p for p in plans if p.state == "published"] or plans
+    return chosen[0] if chosen else None
 
 
 def planning_inputs(

@@ -117,7 +117,7 @@ def replace_resources(resource_id: ResId, body: ResourceIn, principal: Coordinat
     return _res_out(plans.replace_resources(engine, resource_id, body.name, body.spec))
 
 
-_SOLVE = {
+_SOLVE: dict[int | str, dict[str, Any]] = {
     202: {"model": JobOut, "description": "the solve takes longer than job_wait_seconds: poll GET /api/v1/jobs/{id}"},
     409: {"model": ErrorOut},
     429: {"model": BusyOut},
