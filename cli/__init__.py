@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 import typer
 
 from tryggplan import __version__
-from tryggplan.cli.common import run_guarded
+from tryggplan.cli.common import HELP_MARKUP, run_guarded
 
 #: Each top-level command or group, and the sibling module that registers it.
 COMMAND_MODULES: dict[str, str] = {
@@ -60,6 +60,7 @@ def modules_for(argv: Sequence[str]) -> tuple[str, ...]:
 def build_app(modules: Iterable[str] = ALL_MODULES) -> typer.Typer:
     """The typer app with the commands of ``modules`` (all by default)."""
     app = typer.Typer(
+        rich_markup_mode=HELP_MARKUP,
         name="tryggplan",
         help="Crime-risk forecasts and optimal night-walk / guard plans for a municipality.",
         no_args_is_help=True,

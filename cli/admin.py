@@ -11,15 +11,15 @@ from typing import Annotated
 
 import typer
 
-from tryggplan.cli.common import DbOption, fail, settings_for, stderr, stdout
+from tryggplan.cli.common import DbOption, command_group, fail, settings_for, stderr, stdout
 from tryggplan.usecases import access
 from tryggplan.usecases.maintenance import database
 
 
 def register(app: typer.Typer) -> None:
     """Add ``token`` and ``db`` to ``app``."""
-    token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
-    db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+    token_app = command_group("Create, list and revoke API tokens.")
+    db_app = command_group("Database maintenance.")
     app.add_typer(token_app, name="token")
     app.add_typer(db_app, name="db")
 

@@ -11,7 +11,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from tryggplan.cli.common import DbOption, stdout
+from tryggplan.cli.common import DbOption, command_group, stdout
 from tryggplan.domain import DEFAULT_TZ, InvalidInputError
 from tryggplan.usecases import area
 from tryggplan.usecases.maintenance import database
@@ -40,7 +40,7 @@ def _moment(value: str | None) -> dt.datetime:
 
 def register(app: typer.Typer) -> None:
     """Add the ``area`` command group to ``app``."""
-    area_app = typer.Typer(help="The police area: municipalities side by side, police areas, category groups.")
+    area_app = command_group("The police area: municipalities side by side, police areas, category groups.")
     app.add_typer(area_app, name="area")
 
     @area_app.command("show")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import typer
 from pydantic import ValidationError
@@ -18,6 +18,17 @@ from tryggplan.service.settings import Settings
 DbOption = Annotated[
     str | None, typer.Option("--db", help="database URL (default $DATABASE_URL or sqlite:///tryggplan.db)")
 ]
+
+
+#: help texts are paragraphs whose line breaks are the source's, not the reader's: typer's markdown
+#: mode reflows them to the terminal (its default "rich" mode keeps every line break: ragged lines)
+HELP_MARKUP: Final = "markdown"
+
+
+def command_group(help: str) -> typer.Typer:
+    """A group of subcommands (``tryggplan season ...``); without a subcommand it shows its help."""
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=HELP_MARKUP)
+
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from tryggplan.allocation.export import atomic_write
-from tryggplan.cli.common import DbOption, stdout
+from tryggplan.cli.common import DbOption, command_group, stdout
 from tryggplan.cli.report import LangOpt, MunicipalityOpt, TzOpt, open_existing
 from tryggplan.domain import DEFAULT_TZ
 from tryggplan.usecases import evaluation
@@ -17,7 +17,7 @@ from tryggplan.usecases import evaluation
 
 def register(app: typer.Typer) -> None:
     """Add ``evaluate walks`` to ``app``."""
-    evaluate_app = typer.Typer(help="Did the walks and guards work? (from the recorded walks)", no_args_is_help=True)
+    evaluate_app = command_group("Did the walks and guards work? (from the recorded walks)")
     app.add_typer(evaluate_app, name="evaluate")
 
     @evaluate_app.command("walks")

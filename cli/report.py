@@ -12,7 +12,7 @@ import typer
 from sqlalchemy import Engine
 
 from tryggplan.allocation.export import atomic_write
-from tryggplan.cli.common import DbOption, stdout
+from tryggplan.cli.common import DbOption, command_group, stdout
 from tryggplan.domain import DEFAULT_TZ, InvalidInputError
 from tryggplan.i18n import format_percent
 from tryggplan.storage.database import default_url
@@ -45,9 +45,7 @@ def cli_actor() -> str:
 
 def register(app: typer.Typer) -> None:
     """Add ``report situation|note|notes`` to ``app``."""
-    report_app = typer.Typer(
-        help="The fortnightly situation picture (lägesbild) and the meeting's decisions.", no_args_is_help=True
-    )
+    report_app = command_group("The fortnightly situation picture (lägesbild) and the meeting's decisions.")
     app.add_typer(report_app, name="report")
 
     @report_app.command("situation")

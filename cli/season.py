@@ -14,7 +14,7 @@ import typer
 from sqlalchemy import Engine
 
 from tryggplan.allocation.export import atomic_write
-from tryggplan.cli.common import DbOption, stdout
+from tryggplan.cli.common import DbOption, command_group, stdout
 from tryggplan.domain import InvalidInputError
 from tryggplan.storage.records import OfferInfo, WalkRecordInfo
 from tryggplan.usecases import season
@@ -73,8 +73,8 @@ def _open(db: str | None) -> Engine:
 
 def register(app: typer.Typer) -> None:
     """Add ``season`` (and its ``links`` group) to ``app``."""
-    season_app = typer.Typer(help="The season ledger: walks done, money owed and paid, offers.", no_args_is_help=True)
-    links_app = typer.Typer(help="The associations' links (a secret each, no login).", no_args_is_help=True)
+    season_app = command_group("The season ledger: walks done, money owed and paid, offers.")
+    links_app = command_group("The associations' links (a secret each, no login).")
     app.add_typer(season_app, name="season")
     season_app.add_typer(links_app, name="links")
 

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from tryggplan.cli.common import DbOption, settings_for, stderr, stdout
+from tryggplan.cli.common import DbOption, command_group, settings_for, stderr, stdout
 from tryggplan.domain import InvalidInputError
 from tryggplan.service.app import configure_logging, create_app
 from tryggplan.service.settings import Settings
@@ -27,7 +27,7 @@ def _settings(db: str | None, **extra: object) -> Settings:
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
-    job_app = typer.Typer(help="Jobs of the worker pool: list and cancel.", no_args_is_help=True)
+    job_app = command_group("Jobs of the worker pool: list and cancel.")
     app.add_typer(job_app, name="job")
 
     @job_app.command("list")

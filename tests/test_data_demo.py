@@ -60,11 +60,11 @@ def test_incidents_are_canonical_and_span_three_years(town: Town) -> None:
     assert (inc["weight"] == 1.0).all()
 
 
-def test_about_350_a_year_falling_about_18_percent(town: Town) -> None:
+def test_about_580_a_year_falling_about_18_percent(town: Town) -> None:
     t = town.truth
     slots = local_slots(t.start, (t.end - t.start).days + 1)
     per_year = len(town.incidents) / ((t.end - t.start).days / 365.25)
-    assert 280 <= per_year <= 420
+    assert 480 <= per_year <= 690
     local = town.incidents["occurred_at"].dt.tz_convert("Europe/Stockholm")
     first = (local < pd.Timestamp(t.start + dt.timedelta(days=365), tz="Europe/Stockholm")).sum()
     last = (local >= pd.Timestamp(t.end - dt.timedelta(days=364), tz="Europe/Stockholm")).sum()

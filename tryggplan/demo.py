@@ -1,6 +1,6 @@
 """The synthetic demo town: places, incidents from a known intensity, and the truth planted.
 
-A small Swedish town around Arboga (59.39 N, 15.84 E): 16 places in 4 walking areas, about 350
+A small Swedish town around Arboga (59.39 N, 15.84 E): 16 places in 4 walking areas, about 580
 reported incidents a year falling about 18% a year (docs/architecture.md, "Who uses it"). Incidents come from
 a Hawkes process per place (Hawkes 1971): a background intensity
 
@@ -213,7 +213,7 @@ def generate_town(
     years: float = 3.25,
     end: dt.date | None = None,
     tz: str = DEFAULT_TZ,
-    annual_rate_at_start: float = 420.0,
+    annual_rate_at_start: float = 700.0,
     yearly_decline: float = 0.18,
     branching_ratio: float = 0.2,
     decay_hours: float = 36.0,
@@ -229,7 +229,8 @@ def generate_town(
     end : last local day with incidents (exclusive end is the day after); default yesterday
     tz : local time zone
     annual_rate_at_start : expected incidents in the first year [incidents/yr]; with the
-        defaults the years hold about 420, 345, 283 (about 350 a year on average)
+        defaults the years hold about 700, 574, 471 (about 580 a year on average; busy enough
+        that the next 14 days hold high-risk windows over the floor in winter too)
     yearly_decline : relative fall of the rate per year
     branching_ratio : mean incidents triggered by each incident at the same place (< 1)
     decay_hours : mean delay of a triggered incident [h]
