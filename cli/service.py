@@ -21,10 +21,6 @@ from tryggplan.usecases.demo import prepare_demo
 from tryggplan.usecases.maintenance import database
 
 
-def _settings(db: str | None, **extra: object) -> Settings:
-    return settings_for(db, **extra)
-
-
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
     job_app = command_group("Jobs of the worker pool: list and cancel.")
@@ -37,7 +33,7 @@ def register(app: typer.Typer) -> None:
         limit: Annotated[int, typer.Option(min=1, max=10_000, help="at most this many, newest first")] = 50,
     ) -> None:
         """List jobs (forecast runs, backtests, plan solves): id, kind, status, owner, times, error."""
-        engine = database(_settings(db).database_url)
+        engine = database(settings_for(db).database_url)
         try:
             found = jobs.list_jobs(engine, active_only=active, limit=limit)
         finally:
@@ -56,7 +52,7 @@ def register(app: typer.Typer) -> None:
         job_id: Annotated[int, typer.Argument(help="id from `tryggplan job list`")], db: DbOption = None
     ) -> None:
         """Cancel a job: a queued one at once, a running one within a second (its process is stopped)."""
-        engine = database(_settings(db).database_url)
+        engine = database(settings_for(db).database_url)
         try:
             job = jobs.cancel_job(engine, job_id, "cli")
         finally:
@@ -77,7 +73,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run queued jobs from the database until SIGTERM or Ctrl-C (a pool beside or instead of the
         server's: `serve` runs TRYGGPLAN_JOB_WORKERS jobs itself, 0 leaves them to workers)."""
-        settings = _settings(db)
+        settings = settings_for(db)
         chosen = [k.strip() for k in kinds.split(",") if k.strip()] if kinds else None
         for kind in chosen or ():
             if kind not in jobs.JOB_KINDS:
@@ -108,7 +104,7 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
     ) -> None:
         """Run the HTTP service (API under /api/v1, docs at /docs, dashboard at /)."""
-        _serve(_settings(db), host, port)
+        _serve(settings_for(db), host, port)
 
     @app.command("run-demo")
     def run_demo(
@@ -121,7 +117,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Demo town end to end: database, demo data imported, forecast trained, next week planned,
         reader and coordinator tokens printed, then serve. Running it again reuses what exists."""
-        settings = _settings(f"sqlite:///{(dir / 'tryggplan.db').resolve()}")
+        settings = settings_for(f"sqlite:///{(dir / 'tryggplan.db').resolve()}")
         summary = prepare_demo(
             dir, settings.database_url, tz=settings.tz, seed=seed, model=model, now=dt.datetime.now(dt.UTC)
         )
