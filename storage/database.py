@@ -31,7 +31,10 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 DEFAULT_DATABASE_URL = "sqlite:///tryggplan.db"
-#: the newest migration (a test holds it to Alembic's head: a new migration must update it)
+#: the newest migration (a test holds it to Alembic's head: a new migration must update it). Migration
+#: files are numbered in the order they apply; the revision ids of files 0004-0008 are the ids they
+#: were first written with (0008, 0005, 0004, 0007, 0006) because databases out there store them. A new
+#: migration's revision id is its file number.
 HEAD_REVISION = "0006"
 
 

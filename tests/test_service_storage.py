@@ -76,6 +76,19 @@ def test_sqlite_file_dir_wal_and_foreign_keys(tmp_path: Path) -> None:
     engine.dispose()
 
 
+def test_migration_files_are_numbered_in_the_order_they_apply() -> None:
+    """A newcomer reads the migrations in file order: the chain from the base must visit 0001, 0002, ...
+    (revision ids of files from before the renumbering keep their stored values, see storage/database.py)."""
+    from alembic.script import ScriptDirectory
+
+    from tryggplan.storage.database import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config())
+    in_order = list(reversed(list(script.walk_revisions())))
+    numbers = [int(Path(rev.path).name.split("_", 1)[0]) for rev in in_order]
+    assert numbers == list(range(1, len(in_order) + 1))
+
+
 @pytest.mark.parametrize(
     ("url", "want"),
     [
