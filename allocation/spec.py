@@ -47,7 +47,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pandas as pd
 import yaml
@@ -56,6 +56,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tryggplan.domain import DEFAULT_TZ, InvalidInputError
 from tryggplan.text import normalize_text
 from tryggplan.timeutil import check_tz
+
+if TYPE_CHECKING:
+    from tryggplan.demo import DemoResources
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -203,9 +206,12 @@ class GuardContract(_Model):
     ``hourly_rate_sek`` [SEK/guard-h]; ``min_block_hours`` [h] the shortest shift a guard
     works; ``max_hours_per_week`` [guard-h]; ``concurrent_guards``: guards on duty at once;
     ``places``: where guards may be posted (``None`` = every place); ``hours``: local hours
-    of the day when guards may be on duty.
+    of the day when guards may be on duty. ``company``: the guard company's name; plans then name
+    its guards by it (``Mälardalens Bevakning AB``, or ``... 2`` for a second guard on duty at
+    once) instead of ``guard 1``.
     """
 
+    company: str | None = Field(default=None, min_length=1, max_length=200)
     hourly_rate_sek: float = Field(default=450.0, ge=0)
     min_block_hours: int = Field(default=3, ge=1, le=24)
     max_hours_per_week: int = Field(default=24, ge=0)
@@ -535,13 +541,18 @@ def check_against_places(resources: Resources, place_ids: set[str] | list[str], 
         )
 
 
-def demo_resources(places: pd.DataFrame, season_until: dt.date | None = None) -> dict[str, Any]:
+def demo_resources(
+    places: pd.DataFrame, season_until: dt.date | None = None, town: DemoResources | None = None
+) -> dict[str, Any]:
     """A realistic resources spec for the demo town (JSON/YAML-able dict).
 
     ``places`` has the canonical place columns (``place_id``, ``area``, ...). One walking
     area per ``area`` value; five associations with different nights; three shift
     templates; 40 walks a season at 1000 SEK; a guard contract at 450 SEK/h (min 3 h,
     24 h a week, one guard at a time, nights only); a weekly budget of 12 000 SEK.
+
+    ``town``: a demo town's own associations, guard company, quota, prices and budget (a town of
+    :data:`tryggplan.demo.DEMO_TOWNS`) instead of those defaults.
     """
     if "place_id" not in places.columns:
         raise InvalidInputError("places lacks the column 'place_id'")
@@ -554,13 +565,17 @@ def demo_resources(places: pd.DataFrame, season_until: dt.date | None = None) ->
         {"name": name, "place_ids": sorted(g["place_id"].tolist())} for name, g in frame.groupby("area", sort=True)
     ]
     area_names = [a["name"] for a in areas]
-    nights_by_assoc: list[tuple[str, list[str], int]] = [
-        ("Nattvandrarna Centrum", ["fri", "sat"], 2),
-        ("Föräldragruppen", ["thu", "fri", "sat"], 1),
-        ("Idrottsföreningen IFK", ["fri", "sat", "sun"], 1),
-        ("Kyrkans ungdom", ["wed", "fri"], 1),
-        ("Lions", ["thu", "sat"], 1),
-    ]
+    nights_by_assoc: list[tuple[str, list[str], int]] = (
+        [
+            ("Nattvandrarna Centrum", ["fri", "sat"], 2),
+            ("Föräldragruppen", ["thu", "fri", "sat"], 1),
+            ("Idrottsföreningen IFK", ["fri", "sat", "sun"], 1),
+            ("Kyrkans ungdom", ["wed", "fri"], 1),
+            ("Lions", ["thu", "sat"], 1),
+        ]
+        if town is None
+        else [(a.name, list(a.nights), a.per_week) for a in town.associations]
+    )
     associations = []
     for i, (name, nights, per_week) in enumerate(nights_by_assoc):
         entry: dict[str, Any] = {
@@ -578,10 +593,10 @@ def demo_resources(places: pd.DataFrame, season_until: dt.date | None = None) ->
     guard_places = frame["place_id"].tolist()
     spec = {
         "tz": DEFAULT_TZ,
-        "cost_per_walk_sek": 1000,
-        "weekly_budget_sek": 12000,
+        "cost_per_walk_sek": town.cost_per_walk_sek if town else 1000,
+        "weekly_budget_sek": town.weekly_budget_sek if town else 12000,
         "season": {
-            "walks": 40,
+            "walks": town.walks if town else 40,
             "horizon_weeks": 26,
             "min_walks_per_week": 1,
             **({"until": season_until.isoformat()} if season_until else {}),
@@ -595,9 +610,10 @@ def demo_resources(places: pd.DataFrame, season_until: dt.date | None = None) ->
         "associations": associations,
         "max_teams_per_area_night": 2,
         "guard": {
-            "hourly_rate_sek": 450,
+            **({"company": town.guard_company} if town else {}),
+            "hourly_rate_sek": town.guard_rate_sek if town else 450,
             "min_block_hours": 3,
-            "max_hours_per_week": 24,
+            "max_hours_per_week": town.guard_hours_per_week if town else 24,
             "concurrent_guards": 1,
             "places": guard_places,
             "hours": [18, 19, 20, 21, 22, 23, 0, 1, 2, 3],

@@ -153,12 +153,15 @@ def extract_shifts(
                 )
             )
     shifts.sort(key=lambda s: (s.start, s.kind, s.association or "", s.place_ids))
-    return _number_guards(shifts)
+    return _number_guards(shifts, g.company if g else None)
 
 
-def _number_guards(shifts: list[Shift]) -> list[Shift]:
+def _number_guards(shifts: list[Shift], company: str | None = None) -> list[Shift]:
     """Name the guards ``guard 1``, ``guard 2``, ...: each block goes to the lowest-numbered
-    guard free at its start (interval partitioning; never more guards than are on duty at once)."""
+    guard free at its start (interval partitioning; never more guards than are on duty at once).
+    With the contract's ``company`` the guards carry its name (``Mälardalens Bevakning AB``, and
+    ``Mälardalens Bevakning AB 2`` for a second guard on duty at the same time): a name people read
+    as it is, in every language."""
     from dataclasses import replace
 
     free_at: list[pd.Timestamp] = []
@@ -174,7 +177,11 @@ def _number_guards(shifts: list[Shift]) -> list[Shift]:
             k = len(free_at) - 1
         else:
             free_at[k] = end
-        out.append(replace(s, guard=f"guard {k + 1}"))
+        if company is None:
+            name = f"guard {k + 1}"
+        else:
+            name = company if k == 0 else f"{company} {k + 1}"
+        out.append(replace(s, guard=name))
     return out
 
 

@@ -1,14 +1,24 @@
-"""``tryggplan run-demo``: the demo town end to end, idempotently.
+"""``tryggplan run-demo`` and ``tryggplan demo-data``: the demo police area end to end, idempotently.
 
-1. open (create, migrate) the database in ``DIR/tryggplan.db``;
-2. write the demo town (:func:`tryggplan.demo.generate_town`) to ``DIR`` and import it; when
-   incidents are stored already they are kept (a second run does not import a second town);
-3. store the demo resources spec (:func:`tryggplan.allocation.demo_resources`) unless one exists;
-4. train the forecast from today through the end of next ISO week, unless a finished forecast
-   for that range exists;
-5. make next week's plan from it, and one for the rest of this week (what the dashboard shows as
-   the current plan), unless they exist for that forecast;
-6. create a reader and a coordinator token (tokens are shown only once, so each run makes new ones).
+The demo is the seed's world (docs/demo.md): Kungsör and the other municipalities of its local police
+area, LPO Köping (Kungsör, Arboga, Köping, Hallstahammar), each with its own places and walking areas,
+resources spec, season ledger and coordinator (:data:`tryggplan.demo.DEMO_TOWNS`).
+
+``run-demo`` (:func:`prepare_demo`):
+
+1. opens (creates, migrates) the database in ``DIR/tryggplan.db``;
+2. writes the area (:func:`tryggplan.demo.generate_area`) to ``DIR`` and imports it; when incidents are
+   stored already they are kept (a second run imports nothing);
+3. puts every town in the police area (unless its settings are stored already: a coordinator's change
+   stays), with the product's default category groups;
+4. stores each town's resources spec (:func:`tryggplan.allocation.demo_resources` with the town's
+   associations, guard company, quota and budget) unless the town has one;
+5. trains one forecast of the whole area from today through the end of next ISO week, unless a finished
+   area-wide forecast for that range exists;
+6. makes each town's plan of next week from it, and of the rest of this week (what the dashboard shows
+   as the current plan), unless they exist for that spec and forecast;
+7. creates a reader token for the whole area and a coordinator token for Kungsör (tokens are shown
+   only once, so each run makes new ones: the one thing a second run adds).
 """
 
 from __future__ import annotations
@@ -23,20 +33,39 @@ import yaml
 from sqlalchemy import Engine
 
 from tryggplan.allocation import demo_resources
-from tryggplan.demo import generate_town
-from tryggplan.domain import DEFAULT_TZ, NotFoundError, TryggplanError
+from tryggplan.demo import DEMO_POLICE_AREA, DEMO_TOWNS, DemoTown, generate_area
+from tryggplan.domain import DEFAULT_TZ, TryggplanError
 from tryggplan.storage import forecasts as runs
+from tryggplan.storage import places as stored_places
 from tryggplan.storage import plans as stored_plans
 from tryggplan.storage.database import open_database
 from tryggplan.storage.incidents import count_incidents, import_incidents, read_places
-from tryggplan.usecases import access, forecasts, plans
+from tryggplan.usecases import access, area, forecasts, plans
 from tryggplan.usecases.plans import PlanKind
+
+
+def resources_file(town: DemoTown) -> str:
+    """The file a town's resources spec is written to: ``resources-kungsor.yaml``."""
+    return f"resources-{town.slug}.yaml"
+
+
+def _write_spec(path: Path, spec: dict[str, object]) -> None:
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def _write_incidents(path: Path, incidents: pd.DataFrame, tz: str) -> None:
+    """Canonical incidents with explicit local offsets (``2026-12-04T21:13:00+01:00``)."""
+    out = incidents.copy()
+    out["occurred_at"] = out["occurred_at"].dt.tz_convert(tz).map(lambda t: t.isoformat())
+    out.to_csv(path, index=False)
 
 
 @dataclass(frozen=True)
 class DemoFiles:
     """What ``tryggplan demo-data`` wrote."""
 
+    towns: tuple[str, ...]
+    police_area: str
     places: int
     areas: int
     incidents: int
@@ -46,28 +75,64 @@ class DemoFiles:
 
 
 def write_demo_files(out: Path, *, seed: int = 42, years: float = 3.25) -> DemoFiles:
-    """The synthetic demo town as files: ``places.csv``, ``incidents.csv`` (canonical, explicit offsets),
-    ``truth.json`` (the planted parameters) and ``resources.yaml``."""
-    town = generate_town(seed=seed, years=years)
+    """The demo police area as files: ``places.csv`` and ``incidents.csv`` of all four towns (canonical,
+    explicit offsets), ``truth.json`` (the planted parameters, per town), ``resources.yaml`` (the first
+    town's spec, Kungsör's: a plan is made for one municipality) and each town's spec in
+    ``resources-<town>.yaml``."""
+    made = generate_area(seed=seed, years=years)
     out.mkdir(parents=True, exist_ok=True)
-    town.places.to_csv(out / "places.csv", index=False)
-    incidents = town.incidents.copy()
-    local = incidents["occurred_at"].dt.tz_convert(town.truth.tz)
-    incidents["occurred_at"] = local.map(lambda t: t.isoformat())
-    incidents.to_csv(out / "incidents.csv", index=False)
+    made.places.to_csv(out / "places.csv", index=False)
+    _write_incidents(out / "incidents.csv", made.incidents, made.truth.tz)
     (out / "truth.json").write_text(
-        json.dumps(town.truth.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        json.dumps(made.truth.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    spec = demo_resources(town.places)
-    (out / "resources.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    written = ["places.csv", "incidents.csv", "truth.json", "resources.yaml"]
+    for i, town in enumerate(DEMO_TOWNS):
+        spec = demo_resources(made.town(town.municipality).places, town=town.resources)
+        if i == 0:
+            _write_spec(out / "resources.yaml", spec)
+        _write_spec(out / resources_file(town), spec)
+        written.append(resources_file(town))
+    local = made.incidents["occurred_at"].dt.tz_convert(made.truth.tz)
     return DemoFiles(
-        places=len(town.places),
-        areas=int(town.places["area"].nunique()),
-        incidents=len(town.incidents),
+        towns=tuple(made.municipalities),
+        police_area=made.truth.police_area,
+        places=len(made.places),
+        areas=int(made.places.groupby(["municipality", "area"]).ngroups),
+        incidents=len(made.incidents),
         first=local.min().date(),
         last=local.max().date(),
-        files=("places.csv", "incidents.csv", "truth.json", "resources.yaml"),
+        files=tuple(written),
     )
+
+
+# --------------------------------------------------------------------------- run-demo
+
+
+@dataclass(frozen=True)
+class TownSummary:
+    """What ``run-demo`` made for one municipality."""
+
+    municipality: str
+    places: int
+    resource_id: int
+    plan_id: int
+    cost_sek: float | None
+    risk_covered_share: float | None
+    current_plan_id: int | None
+
+    def line(self, week: str, current_week: str) -> str:
+        share = f"{self.risk_covered_share:.0%}" if self.risk_covered_share is not None else "?"
+        cost = f"{self.cost_sek:.0f}" if self.cost_sek is not None else "?"
+        rest = (
+            f"plan {self.current_plan_id} for the rest of this week ({current_week})"
+            if self.current_plan_id is not None
+            else f"no plan for the rest of this week ({current_week}): no shift fits in it"
+        )
+        return (
+            f"{self.municipality} ({self.places} places): plan {self.plan_id} for {week}: cost {cost} SEK, "
+            f"risk covered {share}; {rest}"
+        )
 
 
 @dataclass(frozen=True)
@@ -75,30 +140,28 @@ class DemoSummary:
     database: str
     incidents_added: int
     incidents_stored: int
+    police_area: str
     forecast_run_id: int
-    plan_id: int
-    current_plan_id: int | None
-    current_week: str
     week: str
-    cost_sek: float | None
-    risk_covered_share: float | None
+    current_week: str
+    towns: tuple[TownSummary, ...]
     reader_token: str
     coordinator_token: str
+    #: the municipality the coordinator token is scoped to
+    coordinator_town: str
+
+    def town(self, municipality: str) -> TownSummary:
+        return next(t for t in self.towns if t.municipality == municipality)
 
     def lines(self) -> list[str]:
-        share = f"{self.risk_covered_share:.0%}" if self.risk_covered_share is not None else "?"
         return [
             f"database: {self.database} ({self.incidents_stored} incidents, {self.incidents_added} added now)",
-            f"forecast: run {self.forecast_run_id}",
-            f"plan: {self.plan_id} for {self.week}: cost {self.cost_sek} SEK, risk covered {share}",
-            (
-                f"plan: {self.current_plan_id} for the rest of this week ({self.current_week}), shown on the dashboard"
-                if self.current_plan_id is not None
-                else f"no plan for the rest of this week ({self.current_week}): no shift fits in it; "
-                f"the dashboard shows {self.week}"
-            ),
+            f"police area {self.police_area}: {', '.join(t.municipality for t in self.towns)}",
+            f"forecast: run {self.forecast_run_id} (the whole area)",
+            *(t.line(self.week, self.current_week) for t in self.towns),
             f"reader token: {self.reader_token}",
             f"coordinator token: {self.coordinator_token}",
+            f"(the reader token sees the whole area; the coordinator token is {self.coordinator_town}'s)",
         ]
 
 
@@ -126,60 +189,101 @@ def prepare_demo(
     directory.mkdir(parents=True, exist_ok=True)
     engine = open_database(database_url)
     try:
-        added = 0
-        if count_incidents(engine) == 0:
-            town = generate_town(seed=seed, end=today - dt.timedelta(days=1), tz=tz)
-            town.places.to_csv(directory / "places.csv", index=False)
-            incidents = town.incidents.copy()
-            incidents["occurred_at"] = incidents["occurred_at"].dt.tz_convert(tz).map(lambda t: t.isoformat())
-            incidents.to_csv(directory / "incidents.csv", index=False)
-            added = import_incidents(
-                engine, town.incidents, town.places, source_file="demo town", actor="run-demo"
-            ).added
-        resource_id = _ensure_resources(engine, directory)
+        added = _ensure_area(engine, directory, seed=seed, today=today, tz=tz)
+        for town in DEMO_TOWNS:
+            _ensure_police_area(engine, town.municipality)
+        resource_ids = {town.municipality: _ensure_resources(engine, directory, town) for town in DEMO_TOWNS}
         week, monday = _next_week(today)
         days = max(14, (monday - today).days + 7)
         run_id = _ensure_forecast(engine, today, days, tz, model)
-        plan_id, cost, share = _ensure_plan(engine, week, resource_id, run_id, now)
         this_year, this_week, _ = today.isocalendar()
         current_week = f"{this_year}-W{this_week:02d}"
-        current_id = _ensure_rest_of_week(engine, current_week, resource_id, run_id, now)
+        made: dict[str, TownSummary] = {}
+        # the seed's town last: its plans are then the newest, which an area-wide dashboard shows as current
+        for town in reversed(DEMO_TOWNS):
+            resource_id = resource_ids[town.municipality]
+            plan_id, cost, share = _ensure_plan(engine, week, resource_id, run_id, now)
+            current_id = _ensure_rest_of_week(engine, current_week, resource_id, run_id, now)
+            made[town.municipality] = TownSummary(
+                municipality=town.municipality,
+                places=len(town.places),
+                resource_id=resource_id,
+                plan_id=plan_id,
+                cost_sek=cost,
+                risk_covered_share=share,
+                current_plan_id=current_id,
+            )
+        first = DEMO_TOWNS[0].municipality
         reader, _ = access.create_token(engine, "reader", "demo dashboard")
-        coordinator, _ = access.create_token(engine, "coordinator", "demo coordinator")
+        coordinator, _ = access.create_token(engine, "coordinator", f"demo coordinator {first}", [first])
         return DemoSummary(
             database=engine.url.render_as_string(hide_password=True),
             incidents_added=added,
             incidents_stored=count_incidents(engine),
+            police_area=DEMO_POLICE_AREA,
             forecast_run_id=run_id,
-            plan_id=plan_id,
-            current_plan_id=current_id,
-            current_week=current_week,
             week=week,
-            cost_sek=cost,
-            risk_covered_share=share,
+            current_week=current_week,
+            towns=tuple(made[t.municipality] for t in DEMO_TOWNS),
             reader_token=reader,
             coordinator_token=coordinator,
+            coordinator_town=first,
         )
     finally:
         engine.dispose()
 
 
-def _ensure_resources(engine: Engine, directory: Path) -> int:
-    try:
-        return stored_plans.get_resources(engine).id
-    except NotFoundError:
-        pass
-    spec = demo_resources(read_places(engine))
-    (directory / "resources.yaml").write_text(
-        yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8"
+def _ensure_area(engine: Engine, directory: Path, *, seed: int, today: dt.date, tz: str) -> int:
+    """Import the demo area into an empty database (writing its files to ``directory``); a database that
+    holds incidents already is kept as it is, once it is known to hold the demo's towns. Returns the
+    incidents added."""
+    if count_incidents(engine) > 0:
+        stored = set(stored_places.municipalities(engine))
+        missing = [t.municipality for t in DEMO_TOWNS if t.municipality not in stored]
+        if missing:
+            raise TryggplanError(
+                f"{directory} holds a database without the demo's towns {', '.join(missing)} (an older demo of "
+                f"one town, or other data): remove {directory} (or give another --dir) to build the demo of "
+                f"{DEMO_POLICE_AREA}"
+            )
+        return 0
+    made = generate_area(seed=seed, end=today - dt.timedelta(days=1), tz=tz)
+    made.places.to_csv(directory / "places.csv", index=False)
+    _write_incidents(directory / "incidents.csv", made.incidents, tz)
+    (directory / "truth.json").write_text(
+        json.dumps(made.truth.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    return plans.store_resources(engine, "demo town", spec, "run-demo").id
+    return import_incidents(
+        engine, made.incidents, made.places, source_file=f"demo {DEMO_POLICE_AREA}", actor="run-demo"
+    ).added
+
+
+def _ensure_police_area(engine: Engine, municipality: str) -> None:
+    """The town in the demo's police area, with the default category groups, unless its settings are
+    stored already."""
+    if area.list_municipalities(engine, [municipality])[0].configured:
+        return
+    area.set_municipality(engine, municipality, police_area=DEMO_POLICE_AREA, category_groups=None)
+
+
+def _ensure_resources(engine: Engine, directory: Path, town: DemoTown) -> int:
+    """The town's newest resources spec; the demo's spec for it (also written to ``directory``) when it
+    has none."""
+    found = stored_plans.newest_resources(engine, town.municipality)
+    if found is not None:
+        return found.id
+    spec = demo_resources(read_places(engine, municipality=town.municipality), town=town.resources)
+    _write_spec(directory / resources_file(town), spec)
+    return plans.store_resources(engine, f"demo {town.municipality}", spec, "run-demo", town.municipality).id
 
 
 def _ensure_forecast(engine: Engine, start: dt.date, days: int, tz: str, model: str) -> int:
+    """A finished forecast of the whole area for the range (all incidents, unweighted): the one found,
+    else a new one."""
     existing = runs.find_finished_run(engine, start, days, tz)
-    if existing is not None:
-        return existing.id
+    if existing is not None and existing.municipality is None and existing.category_group is None:
+        if not existing.weighted:  # a run of one town or of some categories does not plan the others
+            return existing.id
     run = forecasts.start_run(engine, model=model, start=start, days=days, tz=tz, municipality=None, actor="run-demo")
     forecasts.run_forecast(engine, run.id)
     finished = runs.get_run(engine, run.id, done=False)
