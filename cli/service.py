@@ -111,12 +111,14 @@ def register(app: typer.Typer) -> None:
         dir: Annotated[Path, typer.Option("--dir", help="where the demo database and files go")] = Path("var/demo"),
         host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
         port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
-        seed: Annotated[int, typer.Option(help="seed of the demo town")] = 7,
+        seed: Annotated[int, typer.Option(help="seed of the demo area")] = 7,
         model: Annotated[str, typer.Option(help="forecast model")] = "default",
         no_serve: Annotated[bool, typer.Option("--no-serve", help="prepare everything, do not serve")] = False,
     ) -> None:
-        """Demo town end to end: database, demo data imported, forecast trained, next week planned,
-        reader and coordinator tokens printed, then serve. Running it again reuses what exists."""
+        """The demo end to end: the four towns of LPO Köping (Kungsör, Arboga, Köping, Hallstahammar)
+        imported, each with its resources and season; the forecast trained; each town's next week and the
+        rest of this week planned; reader and coordinator tokens printed, then serve. Running it again
+        reuses what exists (docs/demo.md)."""
         settings = settings_for(f"sqlite:///{(dir / 'tryggplan.db').resolve()}")
         summary = prepare_demo(
             dir, settings.database_url, tz=settings.tz, seed=seed, model=model, now=dt.datetime.now(dt.UTC)

@@ -133,45 +133,59 @@ def test_demo_data_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         main(["demo-data", "--out", str(out), "--seed", "7"])
     assert done.value.code == 0
     printed = capsys.readouterr().out
-    assert printed.startswith("demo town (seed 7): 16 places in 4 areas, ")
-    assert {p.name for p in out.iterdir()} >= {"places.csv", "incidents.csv", "truth.json", "resources.yaml"}
+    assert printed.startswith(
+        "demo area LPO Köping (seed 7): 4 towns (Kungsör, Arboga, Köping, Hallstahammar), 53 places in 17 areas, "
+    )
+    assert {p.name for p in out.iterdir()} == {
+        "places.csv",
+        "incidents.csv",
+        "truth.json",
+        "resources.yaml",
+        "resources-kungsor.yaml",
+        "resources-arboga.yaml",
+        "resources-koping.yaml",
+        "resources-hallstahammar.yaml",
+    }
     raw = pd.read_csv(out / "incidents.csv")
     assert raw["occurred_at"].str.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$").all()
     places = read_places(out / "places.csv")
     result = load_incidents(out / "incidents.csv", places=places)
     assert result.ok and len(result.incidents) == len(raw)
     truth = json.loads((out / "truth.json").read_text())
-    assert truth["seed"] == 7 and truth["tz"] == "Europe/Stockholm"
+    assert truth["seed"] == 7 and truth["tz"] == "Europe/Stockholm" and truth["police_area"] == "LPO Köping"
+    assert list(truth["towns"]) == ["Kungsör", "Arboga", "Köping", "Hallstahammar"]
     import yaml
 
+    # resources.yaml is the first town's (Kungsör's) spec: a plan is made for one municipality
     spec = yaml.safe_load((out / "resources.yaml").read_text())
-    assert {a["name"] for a in spec["areas"]} == set(places["area"])
+    assert spec == yaml.safe_load((out / "resources-kungsor.yaml").read_text())
+    kungsor = places[places["municipality"] == "Kungsör"]
+    assert {a["name"] for a in spec["areas"]} == set(kungsor["area"])
+    assert {p for a in spec["areas"] for p in a["place_ids"]} == set(kungsor["place_id"])
+    koping = yaml.safe_load((out / "resources-koping.yaml").read_text())
+    assert {p for a in koping["areas"] for p in a["place_ids"]} == set(
+        places[places["municipality"] == "Köping"]["place_id"]
+    )
 
 
-@pytest.mark.parametrize(
-    ("now", "current_week_planned"),
-    [
-        # Wednesday midnight: the rest of the week has its nights, and the dashboard's "current" shows them
-        (dt.datetime(2025, 12, 3, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=1))), True),
-        # late on Sunday: no shift fits in what is left, so no empty plan hides next week's
-        (dt.datetime(2025, 12, 7, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=1))), False),
-    ],
-)
-def test_run_demo_plans_the_rest_of_this_week_only_when_a_shift_fits(
-    tmp_path: Path, now: dt.datetime, current_week_planned: bool
-) -> None:
+def test_run_demo_late_on_a_sunday_plans_only_next_week(tmp_path: Path) -> None:
+    """Late on a Sunday no shift fits in what is left of the week: no empty plan hides next week's from the
+    dashboard's "current"."""
+    now = dt.datetime(2025, 12, 7, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
     made = prepare_demo(tmp_path, f"sqlite:///{tmp_path / 'demo.db'}", now=now)
     assert (made.week, made.current_week) == ("2025-W50", "2025-W49")
     engine = open_database(f"sqlite:///{tmp_path / 'demo.db'}")
     try:
-        current = get_plan(engine, "current", today=now.date())
+        for town in made.towns:
+            assert town.current_plan_id is None
+            current = get_plan(engine, "current", today=now.date(), municipalities=[town.municipality])
+            assert current.id == town.plan_id and current.week == "2025-W50"
+            assert f"{town.municipality} ({town.places} places): plan {town.plan_id} for 2025-W50: " in "\n".join(
+                made.lines()
+            )
+        assert get_plan(engine, "current", today=now.date()).id == made.town("Kungsör").plan_id
     finally:
         engine.dispose()
-    if current_week_planned:
-        assert made.current_plan_id is not None and current.id == made.current_plan_id
-        assert current.week == "2025-W49" and current.plan["shifts"]
-    else:
-        assert made.current_plan_id is None and current.id == made.plan_id and current.week == "2025-W50"
-        assert "no plan for the rest of this week (2025-W49): no shift fits in it; the dashboard shows 2025-W50" in (
-            made.lines()
-        )
+    assert (
+        sum("no plan for the rest of this week (2025-W49): no shift fits in it" in line for line in made.lines()) == 4
+    )

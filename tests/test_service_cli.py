@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import table_dump
+
 TRYGGPLAN = str(Path(sys.executable).parent / "tryggplan")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -108,30 +110,44 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_run_demo_is_idempotent(demo: Path) -> None:
     db = demo / "tryggplan.db"
-    with sqlite3.connect(db) as c:
-        before = [c.execute(f"select count(*) from {t}").fetchone()[0] for t in ("incidents", "forecast_runs", "plans")]
+    before = table_dump(db)
     again = tp("run-demo", "--dir", str(demo), "--no-serve")
     assert again.returncode == 0, again.stderr
     assert "0 added now" in again.stdout
     assert re.search(r"^reader token: tp_\S+$", again.stdout, re.M)
     assert re.search(r"^coordinator token: tp_\S+$", again.stdout, re.M)
+    after = table_dump(db)
+    # a second run adds nothing but the two tokens it prints (a token is shown only once)
+    assert {t: rows for t, rows in after.items() if t != "api_tokens"} == {
+        t: rows for t, rows in before.items() if t != "api_tokens"
+    }
+    assert len(after["api_tokens"]) == len(before["api_tokens"]) + 2
+    towns = ["Kungsör", "Arboga", "Köping", "Hallstahammar"]
+    assert re.search(r"^police area LPO Köping: Kungsör, Arboga, Köping, Hallstahammar$", again.stdout, re.M)
     with sqlite3.connect(db) as c:
-        after = [c.execute(f"select count(*) from {t}").fetchone()[0] for t in ("incidents", "forecast_runs", "plans")]
-        plan = json.loads(c.execute("select plan from plans").fetchone()[0])
-    # next week's plan, and one for the rest of this week unless no shift fits in it (late on a Sunday)
-    rest_of_week = re.search(
-        r"^plan: 2 for the rest of this week \(\d{4}-W\d\d\), shown on the dashboard$", again.stdout, re.M
-    )
-    none_fits = re.search(
-        r"^no plan for the rest of this week \(\d{4}-W\d\d\): no shift fits in it", again.stdout, re.M
-    )
-    assert (rest_of_week is None) != (none_fits is None), again.stdout
-    assert after == before and before[0] > 500 and before[1:] == [1, 2 if rest_of_week else 1]
-    assert plan["status"] == "optimal" and plan["shifts"]
+        assert c.execute("select count(*) from incidents").fetchone()[0] > 8000
+        assert c.execute("select count(*) from forecast_runs").fetchone()[0] == 1
+        specs = dict(c.execute("select municipality, count(*) from resources group by municipality").fetchall())
+        assert specs == dict.fromkeys(towns, 1)
+        areas = dict(c.execute("select name, police_area from municipalities").fetchall())
+        assert areas == dict.fromkeys(towns, "LPO Köping")
+        plans = c.execute("select municipality, week, plan from plans order by id").fetchall()
+    # each town: next week's plan, and one for the rest of this week unless no shift fits in it (late Sunday)
+    for town in towns:
+        line = re.search(rf"^{town} \(\d+ places\): plan \d+ for (\d{{4}}-W\d\d): .*; (.*)$", again.stdout, re.M)
+        assert line is not None, again.stdout
+        mine = [(week, json.loads(doc)) for m, week, doc in plans if m == town]
+        rest = line.group(2).startswith("plan ")
+        assert len(mine) == (2 if rest else 1) and mine[0][0] == line.group(1), (town, again.stdout)
+        assert all(doc["status"] == "optimal" and doc["shifts"] for _, doc in mine)
     assert {p.name for p in demo.iterdir()} >= {
         "places.csv",
         "incidents.csv",
-        "resources.yaml",
+        "truth.json",
+        "resources-kungsor.yaml",
+        "resources-arboga.yaml",
+        "resources-koping.yaml",
+        "resources-hallstahammar.yaml",
         "tryggplan.db",
     }
 

@@ -1,7 +1,12 @@
-"""The synthetic demo town: places, incidents from a known intensity, and the truth planted.
+"""The synthetic demo town and demo police area: places, incidents from a known intensity, and the truth
+planted.
 
-A small Swedish town around Arboga (59.39 N, 15.84 E): 16 places in 4 walking areas, about 580
-reported incidents a year falling about 18% a year (docs/architecture.md, "Who uses it"). Incidents come from
+:func:`generate_town` makes one small Swedish town around Arboga (59.39 N, 15.84 E): 16 places in 4 walking
+areas, about 580 reported incidents a year falling about 18% a year; many tests use it.
+:func:`generate_area` makes the demo of ``run-demo`` and ``demo-data`` (docs/demo.md): the four towns of the
+local police area LPO Köping (:data:`DEMO_TOWNS`: Kungsör, the seed's small town of about 350 incidents a
+year falling about 18% a year; Arboga; Köping, the busiest; Hallstahammar), each at its own level from the
+same machinery, with the resources a town has to allocate (associations, guard company, quota). Incidents come from
 a Hawkes process per place (Hawkes 1971): a background intensity
 
     mu(place, t) = R(t) * share[place] * how[hour_of_week(t)] * season(t) * calendar(activity_day(t))

@@ -25,8 +25,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pandas as pd
 import yaml
@@ -274,6 +278,8 @@ def _ensure_resources(engine: Engine, directory: Path, town: DemoTown) -> int:
         return found.id
     spec = demo_resources(read_places(engine, municipality=town.municipality), town=town.resources)
     _write_spec(directory / resources_file(town), spec)
+    if town == DEMO_TOWNS[0]:  # as demo-data writes it: the first town's spec is resources.yaml
+        _write_spec(directory / "resources.yaml", spec)
     return plans.store_resources(engine, f"demo {town.municipality}", spec, "run-demo", town.municipality).id
 
 
@@ -318,3 +324,121 @@ def _ensure_plan(
             engine, week, now=now, kind=kind, resource_id=resource_id, forecast_run_id=run_id, actor="run-demo"
         )
     return found.id, found.plan.get("cost_sek"), found.plan.get("risk_covered_share")
+
+
+# --------------------------------------------------------------------------- sign-in users
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    """A sign-in user of the demo: one coordinator per town, scoped to it."""
+
+    username: str
+    municipality: str
+    display_name: str
+
+
+#: One coordinator per town (usernames without å, ä, ö: easy to type on any keyboard).
+DEMO_USERS: tuple[DemoUser, ...] = (
+    DemoUser("kungsor", "Kungsör", "Samordnare Kungsör"),
+    DemoUser("arboga", "Arboga", "Samordnare Arboga"),
+    DemoUser("koping", "Köping", "Samordnare Köping"),
+    DemoUser("hallstahammar", "Hallstahammar", "Samordnare Hallstahammar"),
+)
+#: The file in the demo directory that keeps the demo users' passwords (readable by its owner only).
+LOGINS_FILE = "inloggningar.txt"
+
+
+class CreateUser(Protocol):
+    """Creates a user (``tryggplan.usecases.users.create_user``)."""
+
+    def __call__(
+        self,
+        engine: Engine,
+        *,
+        username: str,
+        role: str,
+        password: str,
+        municipalities: Sequence[str] | None = None,
+        display_name: str | None = None,
+    ) -> object: ...
+
+
+@dataclass(frozen=True)
+class DemoLogins:
+    """The demo's sign-in users: who was created now (with the password, shown once) and where every
+    password is kept."""
+
+    file: Path
+    created: tuple[tuple[DemoUser, str], ...]
+    kept: tuple[DemoUser, ...]
+
+    def lines(self, base_url: str | None = None) -> list[str]:
+        where = f"{base_url.rstrip('/')}/logga-in" if base_url else "/logga-in"
+        out = [f"sign in at {where}: one coordinator per town"]
+        out += [f"  {u.username} / {password} ({u.municipality})" for u, password in self.created]
+        if self.kept:
+            names = ", ".join(u.username for u in self.kept)
+            if self.file.exists():
+                out.append(f"  {names}: kept from an earlier run, passwords in {self.file}")
+            else:
+                out.append(
+                    f"  {names}: kept from an earlier run, but {self.file} is gone: give a new password with "
+                    "`tryggplan user reset-password`"
+                )
+        return out
+
+
+def ensure_demo_users(
+    engine: Engine,
+    directory: Path,
+    create_user: CreateUser,
+    existing: Callable[[Engine], set[str]],
+    users: Sequence[DemoUser] = DEMO_USERS,
+) -> DemoLogins:
+    """One coordinator user per town, scoped to it, with a generated password; users that exist already
+    (``existing``: the stored usernames) are kept as they are, with their passwords. The passwords of the
+    users created now are added to ``directory/inloggningar.txt``, readable by its owner only.
+
+    TO WIRE (issue 20, item 9): sign-in users are another engineer's work. Once
+    ``tryggplan.usecases.users`` is on main, :func:`prepare_demo` calls this as
+    ``ensure_demo_users(engine, directory, users.create_user, lambda e: {u.username for u in
+    users.list_users(e)})`` after the resources, and ``run-demo`` prints ``DemoLogins.lines(base_url)``
+    at the end."""
+    known = existing(engine)
+    created: list[tuple[DemoUser, str]] = []
+    kept: list[DemoUser] = []
+    for user in users:
+        if user.username in known:
+            kept.append(user)
+            continue
+        password = secrets.token_urlsafe(12)
+        create_user(
+            engine,
+            username=user.username,
+            role="coordinator",
+            password=password,
+            municipalities=[user.municipality],
+            display_name=user.display_name,
+        )
+        created.append((user, password))
+    path = directory / LOGINS_FILE
+    if created:
+        _add_logins(path, created)
+    return DemoLogins(path, tuple(created), tuple(kept))
+
+
+def _add_logins(path: Path, created: list[tuple[DemoUser, str]]) -> None:
+    """Append the new users' lines to the logins file, made readable and writable by its owner only (also
+    when it existed with wider permissions)."""
+    header = (
+        "# Inloggningar till tryggplans demo: en samordnare per kommun. Logga in på /logga-in.\n"
+        "# kommun;användarnamn;lösenord\n"
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as out:
+        if out.tell() == 0:
+            out.write(header)
+        for user, password in created:
+            out.write(f"{user.municipality};{user.username};{password}\n")

@@ -781,12 +781,15 @@ async function load() {
     if (!create.dataset.touched) create.checked = places.length === 0;
     state.categories = new Map(categories.categories.map((c) => [c.category, c.label]));
     const to = TP.isoDay(-1);
-    const [plan, season, report, area] = await Promise.all([
-      TP.optional("/plans/current"), TP.optional("/season"), TP.optional("/reports/situation?to=" + to + "&days=14"), TP.optional("/area"),
+    // a caller who sees several towns that each keep a season gets a 422 ("name one"): the page then shows
+    // no season, and the area page shows every town's
+    const season = TP.optional("/season").catch((e) => { if (e.status === 422) return null; throw e; });
+    const [plan, seasonFound, report, area] = await Promise.all([
+      TP.optional("/plans/current"), season, TP.optional("/reports/situation?to=" + to + "&days=14"), TP.optional("/area"),
       loadHistory(),
     ]);
     renderPlan(plan);
-    renderSeason(season);
+    renderSeason(seasonFound);
     renderReport(report, to);
     document.getElementById("area-section").hidden = !area;
     try {
