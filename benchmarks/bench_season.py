@@ -27,7 +27,7 @@ from tryggplan.service.app import create_app
 from tryggplan.service.settings import Settings
 from tryggplan.storage.tokens import create_token
 from tryggplan.usecases import plans, season
-from tryggplan.usecases.demo import prepare_demo
+from tryggplan.usecases.demo import prepare_town_demo
 
 NOW = dt.datetime(2026, 12, 1, 10, tzinfo=dt.UTC)
 
@@ -90,7 +90,7 @@ def ledger(records: int, repeat: int, tmp: Path) -> None:
 def whole_season(tmp: Path) -> None:
     today = dt.date(2026, 12, 1)
     now = dt.datetime(2026, 12, 1, 10, tzinfo=dt.UTC)
-    summary = prepare_demo(tmp / "demo", f"sqlite:///{tmp / 'demo' / 'tryggplan.db'}", today=today, now=now)
+    summary = prepare_town_demo(tmp / "demo", f"sqlite:///{tmp / 'demo' / 'tryggplan.db'}", today=today, now=now)
     app = create_app(Settings(database_url=f"sqlite:///{tmp / 'demo' / 'tryggplan.db'}", frozen_now=now))
     h = {"Authorization": f"Bearer {summary.coordinator_token}"}
     with TestClient(app) as client:

@@ -6,7 +6,7 @@
 
 What it does, per database:
 
-1. prepares the demo town (``tryggplan.usecases.demo.prepare_demo``: 16 places, ~1 100 incidents, a 14-day
+1. prepares the demo town (``tryggplan.usecases.demo.prepare_town_demo``: 16 places, ~1 100 incidents, a 14-day
    forecast, a resources spec, next week's plan) in a fresh SQLite file, or in a fresh PostgreSQL
    database it creates (``tryggplan_load_<pid>`` on ``--pg-url``'s server) and drops afterwards;
 2. starts ``tryggplan serve --host 127.0.0.1 --port <free port>`` as a subprocess (loopback only);
@@ -64,7 +64,7 @@ import httpx
 import numpy as np
 import sqlalchemy as sa
 
-from tryggplan.usecases.demo import prepare_demo
+from tryggplan.usecases.demo import prepare_town_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 TRYGGPLAN = str(Path(sys.executable).with_name("tryggplan"))
@@ -102,7 +102,7 @@ def demo_database(kind: str, pg_url: str, tmp: Path) -> Iterator[str]:
     """A database URL holding the prepared demo town (a PostgreSQL database is dropped after)."""
     if kind == "sqlite":
         url = f"sqlite:///{tmp / 'load.db'}"
-        prepare_demo(tmp, url, today=TODAY)
+        prepare_town_demo(tmp, url, today=TODAY)
         yield url
         return
 
@@ -113,7 +113,7 @@ def demo_database(kind: str, pg_url: str, tmp: Path) -> Iterator[str]:
         conn.execute(sa.text(f'create database "{name}"'))
     url = pg_url.rsplit("/", 1)[0] + "/" + name
     try:
-        prepare_demo(tmp, url, today=TODAY)
+        prepare_town_demo(tmp, url, today=TODAY)
         yield url
     finally:
         with admin.connect() as conn:

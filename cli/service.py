@@ -125,6 +125,9 @@ def register(app: typer.Typer) -> None:
         )
         for line in summary.lines():
             stdout.print(line)
+        if summary.logins is not None:
+            for line in summary.logins.lines(f"http://{host}:{port}"):
+                stdout.print(line)
         if not no_serve:
             stdout.print(f"dashboard: http://{host}:{port}/?token={summary.reader_token}")
             _serve(settings, host, port)

@@ -29,7 +29,7 @@ import pandas as pd
 from fastapi.testclient import TestClient
 
 from tryggplan.storage.backup import backup_sqlite
-from tryggplan.usecases.demo import prepare_demo
+from tryggplan.usecases.demo import prepare_town_demo
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -142,7 +142,7 @@ def demo_template() -> Path:
     directory = Path(tempfile.mkdtemp(prefix="tryggplan-demo-template-"))
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
     db = directory / "tryggplan.db"
-    prepare_demo(directory, f"sqlite:///{db}", seed=7, today=DEMO_TODAY)
+    prepare_town_demo(directory, f"sqlite:///{db}", seed=7, today=DEMO_TODAY)
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()

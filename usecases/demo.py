@@ -37,7 +37,7 @@ import yaml
 from sqlalchemy import Engine
 
 from tryggplan.allocation import demo_resources
-from tryggplan.demo import DEMO_POLICE_AREA, DEMO_TOWNS, DemoTown, generate_area
+from tryggplan.demo import DEMO_POLICE_AREA, DEMO_TOWNS, DemoTown, generate_area, generate_town
 from tryggplan.domain import DEFAULT_TZ, TryggplanError
 from tryggplan.storage import forecasts as runs
 from tryggplan.storage import places as stored_places
@@ -153,6 +153,8 @@ class DemoSummary:
     coordinator_token: str
     #: the municipality the coordinator token is scoped to
     coordinator_town: str
+    #: the sign-in users (``None`` until sign-in exists: see :func:`ensure_demo_users`)
+    logins: DemoLogins | None = None
 
     def town(self, municipality: str) -> TownSummary:
         return next(t for t in self.towns if t.municipality == municipality)
@@ -232,6 +234,80 @@ def prepare_demo(
             reader_token=reader,
             coordinator_token=coordinator,
             coordinator_town=first,
+        )
+    finally:
+        engine.dispose()
+
+
+@dataclass(frozen=True)
+class TownDemoSummary:
+    """What :func:`prepare_town_demo` made."""
+
+    database: str
+    incidents_added: int
+    forecast_run_id: int
+    plan_id: int
+    current_plan_id: int | None
+    week: str
+    current_week: str
+    reader_token: str
+    coordinator_token: str
+
+
+def prepare_town_demo(
+    directory: Path,
+    database_url: str,
+    *,
+    tz: str = DEFAULT_TZ,
+    seed: int = 7,
+    model: str = "default",
+    today: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> TownDemoSummary:
+    """The single demo town (:func:`tryggplan.demo.generate_town`, Arboga's 16 places) end to end, as
+    ``run-demo`` built it before the demo became the police area: one town, one spec without a
+    municipality (a single-town deployment), a forecast, next week's plan and the rest of this week's,
+    tokens without a scope. The service's tests and benchmarks run on it; idempotent like
+    :func:`prepare_demo`."""
+    if now is None:
+        now = pd.Timestamp(today, tz=tz).to_pydatetime() if today is not None else dt.datetime.now(dt.UTC)
+    today = today or pd.Timestamp(now).tz_convert(tz).date()
+    directory.mkdir(parents=True, exist_ok=True)
+    engine = open_database(database_url)
+    try:
+        added = 0
+        if count_incidents(engine) == 0:
+            town = generate_town(seed=seed, end=today - dt.timedelta(days=1), tz=tz)
+            town.places.to_csv(directory / "places.csv", index=False)
+            _write_incidents(directory / "incidents.csv", town.incidents, tz)
+            added = import_incidents(
+                engine, town.incidents, town.places, source_file="demo town", actor="run-demo"
+            ).added
+        found = stored_plans.newest_resources(engine, None)
+        if found is None:
+            spec = demo_resources(read_places(engine))
+            _write_spec(directory / "resources.yaml", spec)
+            resource_id = plans.store_resources(engine, "demo town", spec, "run-demo").id
+        else:
+            resource_id = found.id
+        week, monday = _next_week(today)
+        run_id = _ensure_forecast(engine, today, max(14, (monday - today).days + 7), tz, model)
+        plan_id, _, _ = _ensure_plan(engine, week, resource_id, run_id, now)
+        this_year, this_week, _ = today.isocalendar()
+        current_week = f"{this_year}-W{this_week:02d}"
+        current_id = _ensure_rest_of_week(engine, current_week, resource_id, run_id, now)
+        reader, _ = access.create_token(engine, "reader", "demo dashboard")
+        coordinator, _ = access.create_token(engine, "coordinator", "demo coordinator")
+        return TownDemoSummary(
+            database=engine.url.render_as_string(hide_password=True),
+            incidents_added=added,
+            forecast_run_id=run_id,
+            plan_id=plan_id,
+            current_plan_id=current_id,
+            week=week,
+            current_week=current_week,
+            reader_token=reader,
+            coordinator_token=coordinator,
         )
     finally:
         engine.dispose()
