@@ -18,10 +18,11 @@ import pytest
 
 from tests.support import ROOT, TRYGGPLAN, free_port
 
+DOCS = ROOT / "docs"
 # who: (the page that holds the walkthrough, the heading its shell block follows)
 SECTIONS = {
-    "coordinator": (ROOT / "docs" / "coordinator" / "index.md", "## A coordinator gets next week's plan with curl"),
-    "dashboard author": (ROOT / "docs" / "analyst" / "dashboards.md", "## A dashboard author pulls forecasts with curl"),
+    "coordinator": (DOCS / "coordinator" / "index.md", "## A coordinator gets next week's plan with curl"),
+    "dashboard author": (DOCS / "analyst" / "dashboards.md", "## A dashboard author pulls forecasts with curl"),
 }
 
 
