@@ -271,6 +271,22 @@ def test_guards_are_numbered_without_overlaps() -> None:
     assert violations(plan, res, 1) == []
 
 
+def test_guards_of_a_named_company_carry_its_name() -> None:
+    guard = {
+        "company": "Mälardalens Bevakning AB",
+        "hourly_rate_sek": 450,
+        "min_block_hours": 3,
+        "max_hours_per_week": 30,
+        "concurrent_guards": 2,
+        "hours": [19, 20, 21, 22, 23, 0, 1],
+    }
+    res = parse_resources(_spec(weekly_budget_sek=None, guard=guard))
+    plan = plan_from_risk(_risk(), res, 1, now=MONDAY, with_baselines=False, with_marginal=False)
+    names = {s.guard for s in plan.shifts if s.kind == "guard"}
+    assert names == {"Mälardalens Bevakning AB", "Mälardalens Bevakning AB 2"} and plan.guard_hours == 30
+    assert violations(plan, res, 1) == []
+
+
 def test_a_start_that_breaks_a_constraint_is_never_taken_as_the_plan() -> None:
     import pulp
 
