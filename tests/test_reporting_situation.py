@@ -14,7 +14,13 @@ import pytest
 from scipy import stats
 
 from tryggplan.domain import InvalidInputError
-from tryggplan.reporting.situation import pct_change, rate_test, same_date_last_year, situation_picture
+from tryggplan.reporting.situation import (
+    SourceSpan,
+    pct_change,
+    rate_test,
+    same_date_last_year,
+    situation_picture,
+)
 
 TZ = "Europe/Stockholm"
 TO, DAYS = dt.date(2026, 11, 29), 14
@@ -91,7 +97,18 @@ def test_planted_town_exact_counts_changes_flags_and_ytd() -> None:
     # 27 vs 14 looks like a doubling, but the exact test says it could be chance (p = 0.060)
     assert t["p_value"] == pytest.approx(stats.binomtest(27, 41, 0.5).pvalue) and round(t["p_value"], 3) == 0.060
     assert (t["flag"], t["text"]) == (None, "inom normal variation")
-    assert rep["ytd"] == {"count": 317, "last_year": 387, "change_pct": -18.1}
+    # the year to date by the same exact test: 317 against 387 is a real decrease (p = 0.0093)
+    assert {k: rep["ytd"][k] for k in ("count", "last_year", "change_pct", "flag")} == {
+        "count": 317,
+        "last_year": 387,
+        "change_pct": -18.1,
+        "flag": "down",
+    }
+    assert rep["ytd"]["p_value"] == pytest.approx(stats.binomtest(317, 704, 0.5).pvalue)
+    assert round(rep["ytd"]["p_value"], 4) == 0.0093 and rep["ytd"]["text"] == "minskning utöver normal variation"
+    # the data run from the first of last year's incidents to the period's last day: nothing to warn of
+    assert (rep["data_from"], rep["data_until"], rep["sources_until"]) == ("2025-01-01", "2026-11-29", "2026-11-29")
+    assert rep["warnings"] == [] and rep["compared"] == {"previous": True, "last_year": True, "ytd": True}
     rows = {r["place_id"]: r for r in rep["places"]}
     got = {p: (r["count"], r["previous"], r["last_year"], r["flag"]) for p, r in rows.items()}
     assert got == {"torget": (20, 4, 6, "up"), "parken": (5, 4, 5, None), "skolan": (2, 6, 3, None)}
@@ -313,7 +330,12 @@ def test_decisions_and_what_happened_since() -> None:
         # long ago: in neither
         {"at": "2026-06-01T10:00:00+02:00", "text": "Gammalt", "place_ids": ["a"]},
     ]
-    rep = situation_picture(incidents, places, TO, tz=TZ, notes=notes)
+    # the town's incidents end on 22 November, but the source's data run to `to` (a quiet week)
+    spans = [
+        SourceSpan(town, "police", pd.Timestamp("2025-01-01T00:00Z"), pd.Timestamp("2026-11-29T20:00Z"))
+        for town in ("M", "N")
+    ]
+    rep = situation_picture(incidents, places, TO, tz=TZ, notes=notes, spans=spans)
     assert rep["decisions"] == [
         {"at": "2026-12-01T10:00:00+01:00", "text": "Väktare vid parken fredagar", "place_ids": ["b"]},
         {"at": "2026-12-01T11:00:00+01:00", "text": "Allmänt", "place_ids": []},
@@ -324,6 +346,10 @@ def test_decisions_and_what_happened_since() -> None:
     assert (followed["name"], followed["since"], followed["before"], followed["days"]) == ("Torget", 2, 0, 9.6)
     assert (followed["flag"], followed["text"]) == (None, "inom normal variation")
     assert prev[1]["places"][0]["since"] == 1
+    # from the incidents alone the data end on 22 November: the days since the note are not all held
+    unheld = situation_picture(incidents, places, TO, tz=TZ, notes=notes)["previous_decisions"][0]["places"][0]
+    assert (unheld["since"], unheld["p_value"], unheld["flag"]) == (2, None, None)
+    assert unheld["text"] == "bedöms inte (uppgifter saknas för en del av tiden)"
     scoped = situation_picture(incidents, places, TO, tz=TZ, notes=notes, municipalities=["M"])
     assert [d["text"] for d in scoped["decisions"]] == ["Väktare vid parken fredagar"]  # no area-wide, no N
     assert [d["text"] for d in scoped["previous_decisions"]] == ["Fler vandringar vid torget"]
