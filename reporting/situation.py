@@ -64,7 +64,15 @@ from statsmodels.stats.multitest import multipletests
 
 from tryggplan.counts import pct_change
 from tryggplan.domain import DEFAULT_TZ, InvalidInputError
-from tryggplan.i18n import Lang, check_lang, format_date, format_number, message, register_messages
+from tryggplan.i18n import (
+    Lang,
+    check_lang,
+    format_date,
+    format_date_range,
+    format_number,
+    message,
+    register_messages,
+)
 from tryggplan.reporting.coverage import incident_times, parse_shift, shift_cells
 from tryggplan.timeutil import check_tz, local_midnight
 
@@ -105,9 +113,9 @@ register_messages(
             "and no place, category or total is marked.",
         },
         "report.warn.last_year_before_data": {
-            "sv": "Uppgifterna börjar {start}, före dem ligger samma period i fjol ({last_year}): "
-            "förändringen mot i fjol anges inte.",
-            "en": "The data begin {start}, after the same period last year ({last_year}) begins: the change "
+            "sv": "Samma period i fjol ({last_year}) börjar före uppgifterna, som börjar {start}: förändringen "
+            "mot i fjol anges inte.",
+            "en": "The same period last year ({last_year}) begins before the data, which begin {start}: the change "
             "against last year is not given.",
         },
         "report.warn.ytd_after_data": {
@@ -263,9 +271,10 @@ class _Coverage:
         return all(self.start <= w.first and w.last <= self.end for w in windows)
 
 
-def _coverage(spans: Sequence[SourceSpan], tz: str, towns: set[str | None] | None) -> _Coverage:
-    """The coverage of the municipalities ``towns`` (``None``: all) from every span in the data."""
-    mine = [s for s in spans if towns is None or s.municipality in towns]
+def _coverage(spans: Sequence[SourceSpan], tz: str, towns: set[str | None]) -> _Coverage:
+    """The coverage of the municipalities ``towns`` (``None`` in it: places without one) from every
+    span in the data."""
+    mine = [s for s in spans if s.municipality in towns]
     if not mine:
         return _Coverage(None, None, None)
     sources = {s.source for s in mine}
@@ -285,7 +294,8 @@ def spans_of(incidents: pd.DataFrame, places: pd.DataFrame) -> list[SourceSpan]:
     ``source`` ``unknown`` when the column is missing), municipalities from ``places``."""
     if incidents.empty:
         return []
-    town = dict(zip(places["place_id"].astype(str), places.get("municipality", pd.Series(None)), strict=False))
+    muni = places["municipality"] if "municipality" in places.columns else pd.Series(None, index=places.index)
+    town = dict(zip(places["place_id"].astype(str), muni, strict=True))
     frame = pd.DataFrame(
         {
             "town": [t if isinstance(t, str) and t else None for t in incidents["place_id"].astype(str).map(town)],
@@ -517,7 +527,7 @@ def _warnings(
     if previous.first < cov.start:
         out.append(message("report.warn.period_before_data", lang, start=day(cov.start), first=day(previous.first)))
     if last_year.first < cov.start and period.last <= cov.end:
-        span = f"{day(last_year.first)}–{day(last_year.last)}"
+        span = format_date_range(last_year.first, last_year.last, lang)
         out.append(message("report.warn.last_year_before_data", lang, start=day(cov.start), last_year=span))
     if ytd_last.first < cov.start:
         out.append(message("report.warn.ytd_before_data", lang, start=day(cov.start), first=day(ytd_last.first)))
@@ -566,7 +576,8 @@ def _build(
     ytd, ytd_last = _Window(*w.ytd), _Window(*w.ytd_last_year)
     windows = {"count": period, "previous": previous, "last_year": last_year, "ytd": ytd, "ytd_last": ytd_last}
     in_scope = set(place_table["place_id"])
-    towns: set[str | None] | None = set(scope) if filtered else None
+    # an unfiltered report also holds the places without a municipality
+    towns: set[str | None] = set(scope) if filtered else {*scope, None}
     cov = _coverage(shared.spans, tz, towns)
     compared = {
         "previous": cov.holds(period, previous),

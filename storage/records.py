@@ -85,6 +85,18 @@ class PlanRecordInfo:
 
 
 @dataclass(frozen=True)
+class IncidentExtent:
+    """The stored incidents of one source at the places of one municipality (``None``: places without
+    one): the oldest and newest (UTC) and how many."""
+
+    municipality: str | None
+    source: str
+    first: dt.datetime
+    last: dt.datetime
+    count: int
+
+
+@dataclass(frozen=True)
 class WalkRecordInfo:
     """One stored record of the season ledger (``municipality`` ``None`` = a single-town deployment)."""
 

@@ -22,6 +22,7 @@ from tests.test_reporting_evaluation import START as EVAL_START
 from tests.test_reporting_situation import DAYS, PLANTED, TO, TZ, YTD, YTD_LAST, planted_town
 from tryggplan.domain import InvalidInputError, PermissionDeniedError
 from tryggplan.storage import forecasts as runs
+from tryggplan.storage import ledger as stored_ledger
 from tryggplan.storage import plans as stored_plans
 from tryggplan.storage.database import open_database
 from tryggplan.storage.incidents import import_incidents
@@ -84,12 +85,38 @@ def store_forecast(engine: Engine, grid: pd.DataFrame, first: dt.date, days: int
     return run.id
 
 
-def store_plan(engine: Engine, week: str, shifts: list[dict[str, Any]], run_id: int, resource_id: int) -> int:
+def store_plan(
+    engine: Engine,
+    week: str,
+    shifts: list[dict[str, Any]],
+    run_id: int,
+    resource_id: int,
+    *,
+    municipality: str | None = None,
+    published: str | None = "2026-11-01T12:00:00Z",
+) -> int:
+    """A weekly plan of ``shifts``, published at ``published`` (``None``: left a draft)."""
     doc = {"kind": "week", "week": week, "status": "optimal", "tz": TZ, "shifts": shifts}
     new = stored_plans.NewPlan(
-        kind="week", week=week, plan=doc, resource_id=resource_id, forecast_run_id=run_id, actor="test"
+        kind="week",
+        week=week,
+        plan=doc,
+        resource_id=resource_id,
+        forecast_run_id=run_id,
+        actor="test",
+        municipality=municipality,
+        created_at=pd.Timestamp(published or "2026-11-01T12:00:00Z").to_pydatetime(),
     )
-    return stored_plans.store_plan(engine, new).id
+    plan_id = stored_plans.store_plan(engine, new).id
+    if published is not None:
+        publish(engine, plan_id, published, municipality)
+    return plan_id
+
+
+def publish(engine: Engine, plan_id: int, at: str, municipality: str | None = None) -> None:
+    """Mark a stored plan published at ``at`` (what publishing does to the plan; no offers made)."""
+    with stored_ledger.writing(engine, municipality) as w:
+        w.set_plan_state(plan_id, "published", pd.Timestamp(at).to_pydatetime())
 
 
 def plant_report_town(engine: Engine) -> dict[str, int]:
@@ -153,7 +180,9 @@ def test_the_planted_town_from_the_database(engine: Engine) -> None:
     n, p, ly = (sum(c[i] for c in PLANTED.values()) for i in range(3))
     assert (rep["totals"]["count"], rep["totals"]["previous"], rep["totals"]["last_year"]) == (n, p, ly) == (27, 14, 14)
     assert rep["totals"]["change_vs_previous_pct"] == 92.9 and rep["totals"]["flag"] is None
-    assert rep["ytd"] == {"count": YTD, "last_year": YTD_LAST, "change_pct": -18.1}
+    assert (rep["ytd"]["count"], rep["ytd"]["last_year"], rep["ytd"]["change_pct"]) == (YTD, YTD_LAST, -18.1)
+    assert (rep["ytd"]["flag"], round(rep["ytd"]["p_value"], 4)) == ("down", 0.0093)
+    assert (rep["data_until"], rep["warnings"], rep["feed"]) == ("2026-11-29", [], None)
     by_place = {r["place_id"]: (r["count"], r["previous"], r["last_year"], r["flag"]) for r in rep["places"]}
     assert by_place == {"torget": (20, 4, 6, "up"), "parken": (5, 4, 5, None), "skolan": (2, 6, 3, None)}
     done = rep["done"]
@@ -256,22 +285,27 @@ def test_bad_report_requests(engine: Engine, to: Any, days: int, towns: list[str
         reports.situation(engine, to, days=days, municipalities=towns, now=NOW)
 
 
-def _plan(pid: int, created: str, shifts: list[dict[str, Any]]) -> PlanRecordInfo:
+def _plan(
+    pid: int, published: str | None, shifts: list[dict[str, Any]], town: str | None = None, state: str = "published"
+) -> PlanRecordInfo:
+    """A weekly plan of week 48, published at ``published`` (``None``: a draft)."""
+    at = pd.Timestamp(published or "2026-11-20T12:00:00Z").to_pydatetime()
     return PlanRecordInfo(
         id=pid, kind="week", week="2026-W48", status="optimal", resource_id=1, forecast_run_id=1, parent_id=None,
-        plan={"shifts": shifts}, created_at=pd.Timestamp(created).to_pydatetime(), actor=None,
+        plan={"shifts": shifts}, created_at=at, actor=None, municipality=town,
+        state=state if published is not None else "draft", published_at=at if published is not None else None,
     )  # fmt: skip
 
 
 def test_the_plan_in_force() -> None:
-    """A later plan of the same week replaces the shifts that had not started when it was made; shifts
-    a re-plan keeps count once."""
+    """A later published plan of the same week replaces the shifts that had not started when it was
+    published; shifts a re-plan keeps count once."""
     walk_tue = _shift("night_walk", "Lions", ["torget"], "2026-11-24 20:00", 4)
     walk_fri = _shift("night_walk", "Lions", ["torget"], "2026-11-27 20:00", 4)
     guard_sat = _shift("guard", "G", ["torget"], "2026-11-28 21:00", 5)
     walk_sat = _shift("night_walk", "Scouterna", ["parken"], "2026-11-28 20:00", 4)
-    first = _plan(1, "2026-11-20T12:00:00Z", [walk_tue, walk_fri, guard_sat])
-    # made on Wednesday after Lions cancelled Friday: keeps Tuesday's walk, moves Friday's to Saturday
+    first = _plan(1, "2026-11-20T12:00:00Z", [walk_tue, walk_fri, guard_sat], state="superseded")
+    # published on Wednesday after Lions cancelled Friday: keeps Tuesday's walk, moves Friday's to Saturday
     second = _plan(2, "2026-11-25T12:00:00Z", [walk_tue, walk_sat, guard_sat])
     kept = reports.shifts_in_force([first, second])
     assert [(k.plan_id, k.shift.get("association") or k.shift.get("guard"), k.start.day) for k in kept] == [
@@ -279,12 +313,37 @@ def test_the_plan_in_force() -> None:
         (2, "Scouterna", 28),
         (2, "G", 28),
     ]
-    # a plan made after its week (a late re-plan) replaces nothing that was walked
+    # a plan published after its week (a late re-plan) replaces nothing that was walked
     late = _plan(3, "2026-12-10T12:00:00Z", [walk_sat])
     assert len(reports.shifts_in_force([first, late])) == 4
     # the guard shift ends at 02:00 local, 01:00 UTC: worked from then on
     assert reports.guard_shifts_worked(kept, pd.Timestamp("2026-11-29T00:59:59Z")) == []
     assert [k.plan_id for k in reports.guard_shifts_worked(kept, pd.Timestamp("2026-11-29T01:00:00Z"))] == [2]
+
+
+def test_a_draft_is_never_in_force() -> None:
+    """A draft's shifts are nobody's commitment: its guard hours are never done, and a draft made after a
+    published plan replaces none of its shifts."""
+    guard_sat = _shift("guard", "G", ["torget"], "2026-11-28 21:00", 5)
+    guard_fri = _shift("guard", "G", ["parken"], "2026-11-27 21:00", 3)
+    published = _plan(1, "2026-11-20T12:00:00Z", [guard_sat])
+    draft = _plan(2, None, [guard_fri])
+    kept = reports.shifts_in_force([published, draft])
+    assert [(k.plan_id, k.shift["place_ids"]) for k in kept] == [(1, ["torget"])]
+    assert reports.shifts_in_force([draft]) == []
+    worked = reports.guard_shifts_worked(kept, pd.Timestamp("2026-12-01T00:00:00Z"))
+    assert [k.plan_id for k in worked] == [1]
+
+
+def test_plans_replace_each_other_only_within_their_town() -> None:
+    """Kungsör's week-48 plan, published later, does not replace Arboga's published one."""
+    arboga = _plan(1, "2026-11-20T12:00:00Z", [_shift("guard", "G", ["a-torget"], "2026-11-28 21:00", 5)], "Arboga")
+    kungsor = _plan(2, "2026-11-25T12:00:00Z", [_shift("guard", "G", ["k-torget"], "2026-11-28 21:00", 5)], "Kungsör")
+    kept = reports.shifts_in_force([arboga, kungsor])
+    assert [(k.plan_id, k.municipality, k.shift["place_ids"]) for k in kept] == [
+        (1, "Arboga", ["a-torget"]),
+        (2, "Kungsör", ["k-torget"]),
+    ]
 
 
 def test_the_newest_forecast_of_each_municipality(engine: Engine) -> None:
@@ -344,13 +403,17 @@ def test_the_walk_evaluation_from_the_database(engine: Engine, factor: float, ve
     ev = evaluation.evaluate_walks(engine, now=NOW)
     assert (ev["kind"], ev["shifts"], ev["place_hours"], ev["verdict"]) == ("night_walk", 32, 512, verdict)
     assert ev["expected"] == pytest.approx(0.3 * 4 * 4 * 32)
-    assert len(ev["forecast_run_ids"]) == 8 and ev["prior"] == 0.1
+    assert len(ev["forecast_run_ids"]) == 8 and ev["assumed_effect"] == 0.1
+    assert (ev["shifts_given"], ev["not_evaluated"]) == (32, [])
+    # the data end with the hour after the newest incident of the source (police) anywhere (the grid's
+    # 16 x 168 hours from 5 January end at 01:00 on 27 April: the spring-forward hour is not in a day)
+    assert ev["until"] == "2026-04-27T01:00:00+02:00"
     if verdict == "fewer":
         assert ev["did_lo"] > 0 and ev["forecast_lo"] > 0 and ev["more_needed"] == 0
         assert ev["text"].startswith("Färre händelser än väntat där nattvandringar fanns. 32 nattvandringar")
     else:
         assert ev["more_needed"] > 0
-        assert ev["text"].startswith("Underlaget räcker inte för att avgöra det än.")
+        assert ev["text"].startswith("Kan inte avgöra ännu: underlaget räcker inte. 32 nattvandringar täckte 512")
         assert evaluation.evaluate_walks(engine, now=NOW, lang="en")["text"].startswith("The data cannot tell yet.")
 
 
