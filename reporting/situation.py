@@ -498,15 +498,11 @@ def _benjamini_hochberg(rows: list[dict[str, Any]], lang: Lang) -> dict[str, Any
         "flagged": k,
         "expected_by_chance": round(chance, 2),
         "flagged_after_correction": j,
-        "text": message(
-            "report.multiple_testing", lang, n=n, k=k, j=j, chance=format_number(chance, 1, lang)
-        ),
+        "text": message("report.multiple_testing", lang, n=n, k=k, j=j, chance=format_number(chance, 1, lang)),
     }
 
 
-def _warnings(
-    cov: _Coverage, windows: Mapping[str, _Window], scope_name: str, to: dt.date, lang: Lang
-) -> list[str]:
+def _warnings(cov: _Coverage, windows: Mapping[str, _Window], scope_name: str, to: dt.date, lang: Lang) -> list[str]:
     """The report's warnings about where its data end (see the module's rules), in ``lang``."""
     if cov.start is None or cov.end is None or cov.until is None:
         return [message("report.warn.no_data", lang, scope=scope_name)]
@@ -521,9 +517,7 @@ def _warnings(
         n = min((period.last - cov.end).days, (period.last - period.first).days + 1)
         out.append(message("report.warn.period_after_data", lang, until=day(cov.end), to=day(to), n=n))
     elif cov.until < period.last:
-        out.append(
-            message("report.warn.quiet", lang, scope=scope_name, data_until=day(cov.until), until=day(cov.end))
-        )
+        out.append(message("report.warn.quiet", lang, scope=scope_name, data_until=day(cov.until), until=day(cov.end)))
     if previous.first < cov.start:
         out.append(message("report.warn.period_before_data", lang, start=day(cov.start), first=day(previous.first)))
     if last_year.first < cov.start and period.last <= cov.end:

@@ -102,7 +102,9 @@ def test_no_effect_is_not_claimed(seed: int) -> None:
     grid, walks = _grid(WEEKS), _walks(WEEKS)
     ev = evaluate_coverage(walks, _incidents(grid, walks, 1.0, seed), grid, tz=TZ, until=UNTIL)
     assert ev.verdict == "cannot_tell"
-    assert ev.text().startswith("Kan inte avgöra ännu: underlaget räcker inte. 32 nattvandringar täckte 512 platstimmar")
+    assert ev.text().startswith(
+        "Kan inte avgöra ännu: underlaget räcker inte. 32 nattvandringar täckte 512 platstimmar"
+    )
     assert ev.text("en").startswith("The data cannot tell yet. 32 night walks covered 512 place-hours")
 
 
@@ -216,7 +218,9 @@ def test_every_incident_in_walked_hours_is_no_crash() -> None:
     assert ev.did_hi == pytest.approx(1 - p_lo / (1 - p_lo) * ev.control_expected / ev.expected)
     text = ev.text()
     assert text.startswith("Kan inte avgöra ännu: underlaget räcker inte. 8 nattvandringar täckte 128 platstimmar: 3 ")
-    assert "Alla 3 händelser inträffade under passen och ingen i de jämförbara timmarna: effekten kan inte skattas" in text
+    assert (
+        "Alla 3 händelser inträffade under passen och ingen i de jämförbara timmarna: effekten kan inte skattas" in text
+    )
     assert "All 3 incidents happened during the shifts and none in the comparable hours" in ev.text("en")
     assert "inf" not in text
 

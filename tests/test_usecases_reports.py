@@ -576,7 +576,10 @@ def test_the_whole_feed_beside_the_town_from_the_database(engine: Engine) -> Non
 
 SPEC = {
     "tz": TZ,
-    "templates": [{"name": "tidig", "start": "18:00", "end": "21:00"}, {"name": "kväll", "start": "20:00", "end": "00:00"}],
+    "templates": [
+        {"name": "tidig", "start": "18:00", "end": "21:00"},
+        {"name": "kväll", "start": "20:00", "end": "00:00"},
+    ],
     "areas": [{"name": "A", "place_ids": EVAL_PLACES[:4]}, {"name": "B", "place_ids": EVAL_PLACES[4:]}],
     "associations": [{"name": "Lions", "templates": ["kväll"]}, {"name": "Scouterna", "areas": ["B"]}],
     "effects": {"walk": 0.1, "guard": 0.2},

@@ -223,7 +223,9 @@ register_messages(
 )
 
 
-def _in_scope(municipality: str | None, place_ids: Sequence[str], scope: Sequence[str] | None, places: set[str]) -> bool:
+def _in_scope(
+    municipality: str | None, place_ids: Sequence[str], scope: Sequence[str] | None, places: set[str]
+) -> bool:
     """Whether a walk or shift belongs to the municipalities in scope: by its own municipality (area
     names repeat across towns), else (a single-town ledger or plan) by its places."""
     if scope is None:
@@ -261,14 +263,17 @@ class _Done:
     area: str | None = None
 
 
-def _newest_run(engine: Engine, night: dt.date, municipality: str | None, cache: dict[dt.date, list[int]]) -> int | None:
+def _newest_run(
+    engine: Engine, night: dt.date, municipality: str | None, cache: dict[dt.date, list[int]]
+) -> int | None:
     """The newest finished forecast of all incidents covering ``night`` for ``municipality`` (its own
     or an area-wide one): what a walk recorded without a plan is compared against."""
     if night not in cache:
         cache[night] = [
             run.id
             for run in (
-                runs.get_run(engine, i) for i in stored_reports.runs_covering(engine, night, night + dt.timedelta(days=1))
+                runs.get_run(engine, i)
+                for i in stored_reports.runs_covering(engine, night, night + dt.timedelta(days=1))
             )
             if run.category_group is None and not run.weighted and run.municipality in (None, municipality)
         ]
@@ -375,7 +380,9 @@ def evaluate_walks(
     grids = [
         g for g in (runs.read_grid(engine, runs.get_run(engine, r), place_ids=place_ids) for r in run_ids) if len(g)
     ]
-    incidents = stored.read_incidents(engine, place_ids=place_ids) if place_ids else stored.read_incidents(engine, limit=0)
+    incidents = (
+        stored.read_incidents(engine, place_ids=place_ids) if place_ids else stored.read_incidents(engine, limit=0)
+    )
     effect = assumed_effect(engine, kind)
     left_out: list[dict[str, Any]] = []
     if evaluable:

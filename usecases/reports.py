@@ -390,7 +390,9 @@ def shifts_in_force(plans: Sequence[PlanRecordInfo]) -> list[ShiftInForce]:
                 if key not in seen:
                     seen.add(key)
                     kept.append(item)
-    kept.sort(key=lambda x: (x.start, x.municipality or "", str(x.shift.get("association") or x.shift.get("guard") or "")))
+    kept.sort(
+        key=lambda x: (x.start, x.municipality or "", str(x.shift.get("association") or x.shift.get("guard") or ""))
+    )
     return kept
 
 
