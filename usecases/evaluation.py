@@ -177,17 +177,19 @@ def _text(path: Path) -> str | None:
 SHIFT_KINDS: tuple[str, ...] = ("night_walk", "guard")
 
 
-def assumed_effect(engine: Engine, kind: str) -> float:
-    """The effect the newest resources spec assumes for ``kind`` [0-1] (``effects.walk`` or
-    ``effects.guard``), else the spec's documented default: the prior the evaluation updates."""
+def assumed_effect(engine: Engine, kind: str, municipality: str | None = None) -> float:
+    """The effect the newest resources spec (of ``municipality`` when given and it has one) assumes for
+    ``kind`` [0-1] (``effects.walk`` or ``effects.guard``), else the spec's documented default: the
+    effect the "how many more walks" calculation asks to see, never a result."""
     default = Effects()
     try:
-        spec = stored_plans.get_resources(engine).spec
+        own = stored_plans.newest_resources(engine, municipality) if municipality else None
+        spec = (own or stored_plans.get_resources(engine)).spec
         effects = Effects.model_validate(spec.get("effects") or {})
     except (NotFoundError, ValueError):
         effects = default
     value = effects.walk if kind == "night_walk" else effects.guard
-    if not 0 < value < 1:  # the update needs an effect strictly between none and all
+    if not 0 < value < 1:  # the power calculation needs an effect strictly between none and all
         value = default.walk if kind == "night_walk" else default.guard
     return float(value)
 
@@ -383,7 +385,7 @@ def evaluate_walks(
     incidents = (
         stored.read_incidents(engine, place_ids=place_ids) if place_ids else stored.read_incidents(engine, limit=0)
     )
-    effect = assumed_effect(engine, kind)
+    effect = assumed_effect(engine, kind, scope[0] if scope is not None and len(scope) == 1 else None)
     left_out: list[dict[str, Any]] = []
     if evaluable:
         shifts: list[dict[str, Any]] = [i.shift for i in evaluable if i.shift is not None]
