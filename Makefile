@@ -7,7 +7,7 @@ DEMO := var/demo
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-all lint bench clean
+.PHONY: run test test-all lint bench clean messages messages-extract messages-update messages-compile
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,27 @@ lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --target build/layers .
 	cd build/layers && PYTHONPATH=. ../../$(BIN)/lint-imports ../../pyproject.toml
 	cd build/layers && ../../$(BIN)/mypy --config-file ../../pyproject.toml -p tryggplan
+
+# The texts people read (tryggplan.catalogs; docs/signin.md, "Adding a text"): extract the English ids from
+# the code and the templates into the template catalog, merge them into each language's .po, and compile the
+# .mo files that are kept in the repository and shipped (tests/test_catalogs.py fails while one is stale).
+LOCALE := tryggplan/locale
+PYBABEL := $(BIN)/pybabel
+SOURCES := tryggplan usecases service cli reporting allocation forecasting storage
+KEYWORDS := --no-default-keywords -k _ -k gettext -k ngettext:1,2 -k translate:2 -k translate_plural:2,3 \
+	-k PasswordPolicyError:1
+
+messages: messages-extract messages-update messages-compile
+
+messages-extract: $(STAMP)
+	$(PYBABEL) extract -F babel.cfg $(KEYWORDS) --sort-by-file --no-wrap --omit-header \
+		--project tryggplan -o $(LOCALE)/messages.pot $(SOURCES)
+
+messages-update: $(STAMP)
+	$(PYBABEL) update -i $(LOCALE)/messages.pot -d $(LOCALE) -D messages --no-wrap --omit-header --ignore-obsolete
+
+messages-compile: $(STAMP)
+	$(PYBABEL) compile -d $(LOCALE) -D messages --statistics
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -27,12 +27,12 @@ PasswordStdin = Annotated[
 def _password(from_stdin: bool) -> str:
     """The password on standard input: its first line, without the line break."""
     if not from_stdin:
-        fail("give the password on standard input with --password-stdin, e.g. `read -s P; echo \"$P\" | tryggplan ...`")
+        fail('give the password on standard input with --password-stdin, e.g. `read -s P; echo "$P" | tryggplan ...`')
     line = sys.stdin.readline()
     password = line[:-1] if line.endswith("\n") else line
     password = password[:-1] if password.endswith("\r") else password
     if not password:
-        fail("no password on standard input: write it there, e.g. `echo \"$P\" | tryggplan user create ...`")
+        fail('no password on standard input: write it there, e.g. `echo "$P" | tryggplan user create ...`')
     return password
 
 
@@ -93,15 +93,14 @@ def register(app: typer.Typer) -> None:
         finally:
             engine.dispose()
         if as_json:
-            stdout.print(json.dumps([_user_doc(u) for u in found], ensure_ascii=False))
+            typer.echo(json.dumps([_user_doc(u) for u in found], ensure_ascii=False, indent=2))
             return
         for u in found:
             scope = ",".join(u.municipalities) if u.municipalities is not None else "area-wide"
             state = "disabled" if u.disabled else "active"
             seen = f"signed in {u.last_sign_in_at:%Y-%m-%d %H:%M}Z" if u.last_sign_in_at else "never signed in"
-            stdout.print(
-                f"{u.username}\t{u.role}\t{scope}\t{state}\t{u.created_at:%Y-%m-%d %H:%M}Z\t{seen}\t{u.display_name or ''}"
-            )
+            created = f"{u.created_at:%Y-%m-%d %H:%M}Z"
+            stdout.print(f"{u.username}\t{u.role}\t{scope}\t{state}\t{created}\t{seen}\t{u.display_name or ''}")
         if not found:
             stderr.print("no users: create one with `tryggplan user create --username NAME --role coordinator "
                          "--password-stdin`")  # fmt: skip

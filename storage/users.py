@@ -225,7 +225,9 @@ def find_session(engine: Engine, session_id: str) -> SessionRecord | None:
     digest = hash_session(session_id)
     with Session(engine) as session:
         found = session.execute(
-            select(UserSession, User).join(User, User.id == UserSession.user_id).where(UserSession.session_hash == digest)
+            select(UserSession, User)
+            .join(User, User.id == UserSession.user_id)
+            .where(UserSession.session_hash == digest)
         ).first()
         if found is None:
             return None
@@ -291,7 +293,9 @@ class Failures:
     oldest: dt.datetime | None
 
 
-def failures_since(engine: Engine, since: dt.datetime, *, username: str | None = None, address: str | None = None) -> Failures:
+def failures_since(
+    engine: Engine, since: dt.datetime, *, username: str | None = None, address: str | None = None
+) -> Failures:
     """Failed sign-ins after ``since`` for ``username`` (any case) or from ``address``."""
     stmt = select(func.count(), func.min(SignInFailure.at)).where(SignInFailure.at > since)
     if username is not None:

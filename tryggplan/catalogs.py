@@ -4,9 +4,12 @@ Message ids are the English texts, with named parameters (``"%(walkers)d walked"
 live in ``tryggplan/locale/sv/LC_MESSAGES/messages.po`` (English: ``.../en/...``, ids as they are),
 compiled to ``messages.mo`` beside them. A text is rendered at the edge, in the language asked for::
 
-    from tryggplan.catalogs import gettext, ngettext
-    gettext("sv", "Signed in as %(name)s.", name="Kim")            # "Inloggad som Kim."
-    ngettext("sv", "%(num)d walk", "%(num)d walks", 3)              # "3 pass"
+    from tryggplan.catalogs import translate, translate_plural
+    translate("sv", "Signed in as %(name)s", name="Kim")            # "Inloggad som Kim"
+    translate_plural("sv", "%(num)d walk", "%(num)d walks", 3)      # "3 pass"
+
+(``pybabel extract`` finds the ids by these two names: ``-k translate:2 -k translate_plural:2,3``, see the
+Makefile.)
 
 Templates get the same catalogs through ``jinja2.ext.i18n`` (:func:`translations`; see
 ``tryggplan.service.pages``). Numbers and dates go through Babel (``sv_SE`` / ``en``):
@@ -67,13 +70,13 @@ def translations(lang: Lang) -> Translations:
     return Translations(io.BytesIO(data), domain=DOMAIN)
 
 
-def gettext(lang: Lang, message_id: str, /, **values: object) -> str:
+def translate(lang: Lang, message_id: str, /, **values: object) -> str:
     """``message_id`` (English, ``%(name)s`` parameters) in ``lang``, its parameters filled from ``values``."""
     text = translations(lang).gettext(message_id)
     return text % values if values else text
 
 
-def ngettext(lang: Lang, singular: str, plural: str, n: int, /, **values: object) -> str:
+def translate_plural(lang: Lang, singular: str, plural: str, n: int, /, **values: object) -> str:
     """The form of ``singular``/``plural`` for ``n`` in ``lang``; ``%(num)d`` is ``n`` unless given."""
     text = translations(lang).ngettext(singular, plural, n)
     return text % {"num": n, **values}
@@ -108,7 +111,7 @@ __all__ = [
     "format_day",
     "format_decimal",
     "format_hours",
-    "gettext",
-    "ngettext",
+    "translate",
+    "translate_plural",
     "translations",
 ]

@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from tryggplan.domain import TryggplanError
 from tryggplan.storage import users as stored
 from tryggplan.storage.models import utcnow
+from tryggplan.storage.secrets import app_secret
 from tryggplan.storage.users import UserRecord
 from tryggplan.usecases.access import Principal
 from tryggplan.usecases.users import dummy_verify, hash_password, needs_rehash, user_principal, verify_password
@@ -173,3 +174,20 @@ def sign_out(engine: Engine, session_id: str | None, now: dt.datetime | None = N
     if not session_id or len(session_id) > 200:
         return False
     return stored.end_session(engine, session_id, now or utcnow())
+
+
+# --------------------------------------------------------------------------- form tokens of pages without a session
+
+_FORM_KEY = "page-forms"
+
+
+def form_token(engine: Engine, *parts: str) -> str:
+    """A token a page puts in its form and checks when the form comes back (a signed double submit: the
+    sign-in form signs a random value kept in a cookie; an association's page its link): a form posted
+    from another site cannot carry it."""
+    message = "\x00".join(parts).encode("utf-8", "surrogatepass")
+    return hmac.new(app_secret(engine, _FORM_KEY), message, "sha256").hexdigest()
+
+
+def check_form_token(engine: Engine, token: str | None, *parts: str) -> bool:
+    return bool(token) and hmac.compare_digest(form_token(engine, *parts).encode(), str(token).encode())

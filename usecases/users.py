@@ -23,7 +23,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Engine
 
-from tryggplan.catalogs import gettext
+from tryggplan.catalogs import translate
 from tryggplan.domain import InvalidInputError, NotFoundError, PermissionDeniedError, Problem
 from tryggplan.i18n import Lang
 from tryggplan.storage import places as stored_places
@@ -61,11 +61,11 @@ class PasswordPolicyError(InvalidInputError):
     def __init__(self, message_id: str, **values: object) -> None:
         self.message_id = message_id
         self.values = values
-        text = gettext("sv", message_id, **values)
+        text = translate("sv", message_id, **values)
         super().__init__(text, [Problem("", None, "password", text, "", kind="password_policy")])
 
     def text(self, lang: Lang) -> str:
-        return gettext(lang, self.message_id, **self.values)
+        return translate(lang, self.message_id, **self.values)
 
 
 def check_password(password: str, username: str | None = None) -> str:
