@@ -100,7 +100,7 @@ def register(app: typer.Typer) -> None:
             state = "disabled" if u.disabled else "active"
             seen = f"signed in {u.last_sign_in_at:%Y-%m-%d %H:%M}Z" if u.last_sign_in_at else "never signed in"
             created = f"{u.created_at:%Y-%m-%d %H:%M}Z"
-            stdout.print(f"{u.username}\t{u.role}\t{scope}\t{state}\t{created}\t{seen}\t{u.display_name or ''}")
+            typer.echo(f"{u.username}\t{u.role}\t{scope}\t{state}\t{created}\t{seen}\t{u.display_name or ''}")
         if not found:
             stderr.print("no users: create one with `tryggplan user create --username NAME --role coordinator "
                          "--password-stdin`")  # fmt: skip

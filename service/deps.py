@@ -115,12 +115,16 @@ def cross_site(request: Request) -> str | None:
     (``Sec-Fetch-Site`` and ``Origin`` are set by browsers, not by page scripts; without them the CSRF
     token alone decides)."""
     fetch_site = request.headers.get("sec-fetch-site")
-    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-        return f"the browser says the request comes from another site (Sec-Fetch-Site: {fetch_site[:40]})"
+    if fetch_site is not None:
+        if fetch_site not in ("same-origin", "none"):
+            return f"the browser says the request comes from another site (Sec-Fetch-Site: {fetch_site[:40]})"
+        return None
+    # an older browser: its Origin, unless "null" (what a form POST of a page with Referrer-Policy:
+    # no-referrer, as every page here has, sends even from the same site; the CSRF token still decides)
     origin = request.headers.get("origin")
-    if origin is not None:
+    if origin is not None and origin != "null":
         own = request.headers.get("host", "")
-        if origin == "null" or urlsplit(origin).netloc.lower() != own.lower():
+        if urlsplit(origin).netloc.lower() != own.lower():
             return f"the request comes from another origin ({origin[:100]}), not from this site"
     return None
 

@@ -11,7 +11,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, status
 
-from tryggplan.service.deps import EngineDep, require
+from tryggplan.domain import InvalidInputError
+from tryggplan.service.deps import EngineDep, TextLangDep, require
 from tryggplan.service.schemas import ErrorOut, MeOut, PasswordIn, UserChanged, UserCreate, UserOut
 from tryggplan.storage.users import UserRecord
 from tryggplan.usecases import users
@@ -62,17 +63,21 @@ def list_users(principal: Admin, engine: EngineDep) -> list[UserOut]:
 
 
 @router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED, responses=_ERRORS)
-def create_user(body: UserCreate, principal: Admin, engine: EngineDep) -> UserOut:
-    """A new user; it signs in at ``/logga-in`` with this username and password."""
-    made = users.create_user(
-        engine,
-        username=body.username,
-        role=body.role,
-        password=body.password,
-        municipalities=body.municipalities,
-        display_name=body.name,
-        principal=principal,
-    )
+def create_user(body: UserCreate, principal: Admin, engine: EngineDep, lang: TextLangDep) -> UserOut:
+    """A new user; it signs in at ``/logga-in`` with this username and password (at least 10 characters;
+    a refused one is explained in the language asked for)."""
+    try:
+        made = users.create_user(
+            engine,
+            username=body.username,
+            role=body.role,
+            password=body.password,
+            municipalities=body.municipalities,
+            display_name=body.name,
+            principal=principal,
+        )
+    except users.PasswordPolicyError as exc:
+        raise InvalidInputError(exc.text(lang)) from None
     return user_out(made)
 
 
@@ -84,7 +89,12 @@ def disable_user(username: Username, principal: Admin, engine: EngineDep) -> Use
 
 
 @router.post("/users/{username}/password", response_model=UserChanged, responses=_ERRORS)
-def reset_password(username: Username, body: PasswordIn, principal: Admin, engine: EngineDep) -> UserChanged:
+def reset_password(
+    username: Username, body: PasswordIn, principal: Admin, engine: EngineDep, lang: TextLangDep
+) -> UserChanged:
     """Give a user a new password (at least 10 characters); its sessions end now."""
-    done, ended = users.reset_password(engine, username, body.password, principal)
+    try:
+        done, ended = users.reset_password(engine, username, body.password, principal)
+    except users.PasswordPolicyError as exc:
+        raise InvalidInputError(exc.text(lang)) from None
     return UserChanged(**user_out(done).model_dump(), sessions_ended=ended)
