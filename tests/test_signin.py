@@ -6,10 +6,13 @@ expiry, signing out), the limit on failed sign-ins, and the association's page `
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
+import logging
 import re
-import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +20,11 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tests.support import TRYGGPLAN, auth, set_clock
+from tests.support import auth, set_clock
 from tests.test_season_ledger import PLACES, incidents
+from tryggplan.catalogs import format_day
+from tryggplan.cli import build_app, modules_for
+from tryggplan.cli.common import run_guarded
 from tryggplan.domain import InvalidInputError, NotFoundError, PermissionDeniedError
 from tryggplan.service.app import create_app
 from tryggplan.service.settings import Settings
@@ -110,7 +116,8 @@ def test_a_user_is_stored_with_an_argon2_hash_and_signs_in_in_any_case(towns: Te
          "The password is empty: choose one of at least 10 characters."),
         ("Kim.Andersson", "Lösenordet är samma som användarnamnet: välj ett annat lösenord.",
          "The password is the username: choose another password."),
-        ("x" * 1025, "Lösenordet har 1025 tecken: använd högst 1024.", "The password has 1025 characters: use at most 1024."),
+        ("x" * 1025, "Lösenordet har 1025 tecken: använd högst 1024.",
+         "The password has 1025 characters: use at most 1024."),
     ],
 )  # fmt: skip
 def test_the_password_policy_names_the_fix_in_swedish(password: str, swedish: str, english: str) -> None:
@@ -218,11 +225,28 @@ def test_a_scoped_admin_manages_only_its_own_towns_users(towns: TestClient) -> N
 # --------------------------------------------------------------------------- the command line
 
 
-def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([TRYGGPLAN, *args], input=stdin, capture_output=True, text=True, timeout=120)
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def test_the_user_commands(tmp_path: Path) -> None:
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Ran]:
+    """``tryggplan ARGS`` in this process (as the console script runs it), ``stdin`` on standard input."""
+
+    def run(*args: str, stdin: str = "") -> Ran:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        capsys.readouterr()
+        code = run_guarded(lambda: build_app(modules_for(args))(args=list(args), prog_name="tryggplan"))
+        out = capsys.readouterr()
+        return Ran(code, out.out, out.err)
+
+    return run
+
+
+def test_the_user_commands(tmp_path: Path, run_cli: Callable[..., Ran]) -> None:
     db = f"sqlite:///{tmp_path / 'u.db'}"
     made = run_cli("user", "create", "--username", "Kim", "--role", "coordinator", "--name", "Kim Andersson",
                    "--password-stdin", "--db", db, stdin=PASSWORD + "\n")  # fmt: skip
@@ -230,8 +254,6 @@ def test_the_user_commands(tmp_path: Path) -> None:
     assert made.stdout.strip() == "user Kim (coordinator, area-wide) created: sign in at /logga-in"
     listed = run_cli("user", "list", "--json", "--db", db)
     assert listed.returncode == 0
-    import json
-
     doc = json.loads(listed.stdout)
     assert [(u["username"], u["role"], u["municipalities"], u["disabled"], u["name"]) for u in doc] == [
         ("Kim", "coordinator", None, False, "Kim Andersson")
@@ -263,7 +285,9 @@ def test_the_user_commands(tmp_path: Path) -> None:
          "no user 'nobody': see the list of users"),
     ],
 )  # fmt: skip
-def test_bad_user_commands_exit_non_zero_with_one_line(tmp_path: Path, args: list[str], stdin: str, error: str) -> None:
+def test_bad_user_commands_exit_non_zero_with_one_line(
+    tmp_path: Path, run_cli: Callable[..., Ran], args: list[str], stdin: str, error: str
+) -> None:
     done = run_cli("user", *args, "--db", f"sqlite:///{tmp_path / 'u.db'}", stdin=stdin)
     assert done.returncode != 0
     lines = [line for line in done.stderr.splitlines() if line.strip()]
@@ -358,7 +382,9 @@ def test_signing_out_expiry_and_disabling_end_the_session(towns: TestClient) -> 
     assert (follow.status_code, follow.headers["location"]) == (303, "/logga-in?next=%2F")
     assert sign_in(c, "kim").status_code == 303
     with engine.begin() as conn:
-        conn.execute(sa.update(UserSession).values(last_seen_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2, minutes=1)))
+        conn.execute(
+            sa.update(UserSession).values(last_seen_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2, minutes=1))
+        )
     assert c.get("/api/v1/me").status_code == 401  # idle for the whole idle time
     assert sign_in(c, "kim").status_code == 303
     users.disable_user(engine, "kim")
@@ -455,12 +481,17 @@ def test_users_through_the_api_by_a_scoped_admin(towns: TestClient) -> None:
     assert c.post("/api/v1/users", json=other, headers=small).status_code == 403
     short = c.post("/api/v1/users", json={**other, "municipalities": None, "password": "kort"}, headers=small)
     assert short.status_code == 422
-    assert short.json()["detail"] == "The password has 4 characters: use at least 10, e.g. three or four words in a row."
+    assert (
+        short.json()["detail"] == "The password has 4 characters: use at least 10, e.g. three or four words in a row."
+    )
     swedish = c.post("/api/v1/users?lang=sv", json={**other, "municipalities": None, "password": "kort"}, headers=small)
     assert swedish.json()["detail"] == "Lösenordet har 4 tecken: använd minst 10, t.ex. tre eller fyra ord i rad."
     assert [u["username"] for u in c.get("/api/v1/users", headers=small).json()] == ["kim"]
     assert c.post("/api/v1/users/arboga.k/disable", headers=small).status_code == 404
-    assert c.post("/api/v1/users/arboga.k/password", json={"password": "ett nytt lösenord"}, headers=small).status_code == 404
+    assert (
+        c.post("/api/v1/users/arboga.k/password", json={"password": "ett nytt lösenord"}, headers=small).status_code
+        == 404
+    )
     assert not users.get_user(engine, "arboga.k").disabled
     off = c.post("/api/v1/users/KIM/disable", headers=small)
     assert off.status_code == 200 and off.json()["disabled"] is True and off.json()["sessions_ended"] == 0
@@ -483,15 +514,11 @@ def _published(c: TestClient, h: dict[str, str]) -> tuple[dict[str, Any], str]:
 def test_the_association_page_answers_and_reports_back_without_javascript(
     demo_client: TestClient, demo_tokens: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    import logging
-
     c, h = demo_client, auth(demo_tokens["coordinator"])
     offer, secret = _published(c, h)
     page = c.get(f"/forening/{secret}")
     assert page.status_code == 200 and '<html lang="sv">' in page.text
     night = dt.date.fromisoformat(offer["night"])
-    from tryggplan.catalogs import format_day
-
     day, start, end = format_day(night, "sv"), offer["start"][11:16], offer["end"][11:16]
     item = re.search(rf'<li class="walk" id="pass-{offer["id"]}">(.*?)</li>', page.text, re.S)
     assert item, page.text
