@@ -222,6 +222,31 @@ def test_a_scoped_admin_manages_only_its_own_towns_users(towns: TestClient) -> N
         users.list_users(engine, Principal(5, "coordinator", "k", None))
 
 
+@pytest.mark.postgres
+def test_users_sessions_and_failures_on_postgresql(pg_schema: dict[str, object]) -> None:
+    from tests.support import PG_URL
+    from tryggplan.storage.database import open_database
+
+    engine = open_database(PG_URL, **pg_schema)  # type: ignore[arg-type]
+    try:
+        users.create_user(engine, username="Kim", role="coordinator", password=PASSWORD)
+        with pytest.raises(InvalidInputError, match="username 'kim' is taken"):
+            users.create_user(engine, username="kim", role="reader", password=PASSWORD)
+        limit = signin.RateLimit(window=dt.timedelta(minutes=15), per_user=2, per_address=10)
+        t0 = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(minutes=1)
+        for k in range(2):
+            with pytest.raises(signin.SignInRefusedError):
+                signin.sign_in(engine, "KIM", "fel", "a", now=t0 + dt.timedelta(minutes=k), limit=limit)
+        with pytest.raises(signin.TooManyAttemptsError) as limited:
+            signin.sign_in(engine, "kim", PASSWORD, "a", now=t0 + dt.timedelta(minutes=2), limit=limit)
+        assert limited.value.retry_after == 13 * 60
+        done = signin.sign_in(engine, "kim", PASSWORD, "a", now=t0 + dt.timedelta(minutes=16), limit=limit)
+        assert signin.active_session(engine, done.session_id, now=t0 + dt.timedelta(minutes=17)) is not None
+        assert users.disable_user(engine, "KIM")[1] == 1
+    finally:
+        engine.dispose()
+
+
 # --------------------------------------------------------------------------- the command line
 
 

@@ -133,6 +133,7 @@ def sign_in(
         stored.add_failure(engine, username, address, now, limit.window)
         raise SignInRefusedError("wrong username or password")
     stored.clear_failures(engine, username)
+    stored.purge_sessions(engine, now - dt.timedelta(days=1))  # ended or expired a day ago: never valid again
     session_id = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     expires = now + policy.absolute
