@@ -124,6 +124,7 @@ def test_a_coordinator_signs_in_uses_the_dashboard_and_signs_out(browser: Any, t
     assert page.get_by_label("Lösenord", exact=True).count() == 0 and page.locator("#token-form").count() == 0
     assert page.inner_text("form.signedin") == "Inloggad som Kim Samordnare\nLogga ut"
     assert page.locator("#plan-table tr.shift").count() >= 1  # read with the session, no key anywhere
+    assert _axe(page) == []  # the signed-in header included
     status = page.evaluate(
         """async () => (await fetch("/api/v1/season", {credentials: "same-origin",
                                                         headers: {Accept: "application/json"}})).status"""
