@@ -495,6 +495,21 @@ class WalkIn(BaseModel):
     replan: bool = Field(default=True, description="for a cancelled walk: make a new plan without it")
 
 
+class WalkReportOut(BaseModel):
+    """An association's report-back on a walk it did (from its page, ``/forening/{secret}``)."""
+
+    id: int
+    association: str
+    night: dt.date
+    area: str | None = Field(description="the walk's area (from its walk record)")
+    walkers: int = Field(description="how many walked")
+    observations: str | None = Field(description="what they saw, as written (free text)")
+    walk_record_id: int = Field(description="the completed walk record it belongs to (GET /api/v1/season/walks)")
+    offer_id: int | None
+    created_at: dt.datetime
+    actor: str = Field(description="the association's link that sent it (link:ID:ASSOCIATION)")
+
+
 class WalkOut(BaseModel):
     """One record of the season ledger."""
 
@@ -749,6 +764,50 @@ class TokenOut(BaseModel):
 
 class TokenCreated(TokenOut):
     token: str = Field(description="the secret; shown only once")
+
+
+# --------------------------------------------------------------------------- users, the caller
+
+
+class UserCreate(BaseModel):
+    username: str = Field(min_length=2, max_length=64, description="what the person types at /logga-in (any case)")
+    role: Role
+    name: str | None = Field(default=None, max_length=200, description="the person's name as pages show it")
+    municipalities: list[str] | None = Field(
+        default=None, min_length=1, max_length=300,
+        description="scope the user to these municipalities (default: a scoped admin's own; else area-wide)",
+    )  # fmt: skip
+    password: str = Field(min_length=1, max_length=1024, description="at least 10 characters")
+
+
+class PasswordIn(BaseModel):
+    password: str = Field(min_length=1, max_length=1024, description="at least 10 characters")
+
+
+class UserOut(BaseModel):
+    username: str
+    name: str | None
+    role: Role
+    municipalities: list[str] | None = Field(description="null: area-wide")
+    disabled: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    last_sign_in_at: dt.datetime | None
+
+
+class UserChanged(UserOut):
+    sessions_ended: int = Field(description="sign-in sessions of the user ended by this change")
+
+
+class MeOut(BaseModel):
+    """Who the caller is: a token or a signed-in user, with the role and municipalities that decide what it
+    may do."""
+
+    kind: Literal["token", "user"]
+    role: Role
+    name: str
+    username: str | None = Field(description="a signed-in user's username; null for a token")
+    municipalities: list[str] | None = Field(description="null: area-wide")
 
 
 # --------------------------------------------------------------------------- municipalities, the area

@@ -174,6 +174,22 @@ class BacktestRecord:
 
 
 @dataclass(frozen=True)
+class WalkReportInfo:
+    """An association's report-back on a walk (``municipality`` ``None`` = a single-town deployment)."""
+
+    id: int
+    walk_record_id: int
+    municipality: str | None
+    association: str
+    night: dt.date
+    offer_id: int | None
+    walkers: int
+    observations: str | None
+    created_at: dt.datetime
+    actor: str
+
+
+@dataclass(frozen=True)
 class TokenRecord:
     id: int
     role: str

@@ -620,7 +620,7 @@ def add_note(
             check_place(principal, p, known[p])
         if principal.scoped and not ids:
             raise InvalidInputError(
-                f"this token is for {', '.join(principal.municipalities or ())}: name the places the note concerns"
+                f"{principal.who} is for {', '.join(principal.municipalities or ())}: name the places the note concerns"
             )
     moment = now_utc(now)
     when = parse_time(at, check_tz(tz), "at") if isinstance(at, str) else at
