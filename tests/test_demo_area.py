@@ -215,6 +215,33 @@ def test_run_demo_plans_every_town_from_its_own_season(demo: tuple[Path, DemoSum
     assert made.lines()[1] == "police area LPO Köping: Kungsör, Arboga, Köping, Hallstahammar"
 
 
+def test_run_demo_makes_one_coordinator_user_per_town(demo: tuple[Path, DemoSummary]) -> None:
+    from tryggplan.storage.users import password_hash_of
+    from tryggplan.usecases import users
+
+    directory, made = demo
+    engine = open_database(f"sqlite:///{directory / 'demo.db'}")
+    try:
+        stored = {u.username: (u.role, u.municipalities, u.disabled) for u in users.list_users(engine)}
+        assert made.logins is not None
+        for user, password in made.logins.created:  # the password printed and kept is the one that signs in
+            record = users.get_user(engine, user.username)
+            assert users.verify_password(password_hash_of(engine, record.id), password)
+            assert not users.verify_password(password_hash_of(engine, record.id), password + "x")
+    finally:
+        engine.dispose()
+    assert stored == {
+        "kungsor": ("coordinator", ("Kungsör",), False),
+        "arboga": ("coordinator", ("Arboga",), False),
+        "koping": ("coordinator", ("Köping",), False),
+        "hallstahammar": ("coordinator", ("Hallstahammar",), False),
+    }
+    assert {u.username for u, _ in made.logins.created} == set(stored) and made.logins.kept == ()
+    path = directory / "inloggningar.txt"
+    assert made.logins.file == path and (path.stat().st_mode & 0o777) == 0o600
+    assert {line.split(";")[1] for line in path.read_text(encoding="utf-8").splitlines()[2:]} == set(stored)
+
+
 def test_every_town_has_its_own_high_risk_windows_in_december(demo: tuple[Path, DemoSummary]) -> None:
     """The dashboard stays meaningful for the small town: its next 14 days in December hold windows over
     the floor, by its own levels (a quieter demo town once had none)."""

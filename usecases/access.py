@@ -25,6 +25,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -51,19 +52,42 @@ FORECAST: frozenset[Role] = frozenset({"coordinator", "analyst", "admin"})
 ADMIN: frozenset[Role] = frozenset({"admin"})
 
 
+#: what authenticated a caller: a bearer token (scripts, dashboards) or a signed-in user (people)
+PrincipalKind = Literal["token", "user"]
+
+
 @dataclass(frozen=True)
 class Principal:
-    """The caller behind a valid token; ``municipalities`` ``None`` means area-wide."""
+    """The caller behind a valid token or a signed-in user's session; ``municipalities`` ``None`` means
+    area-wide. Both are checked alike: a user's role and municipalities work exactly as a token's.
 
-    token_id: int
+    ``kind`` and ``id`` say who it is (the token's id, or the user's); ``name`` is what people read (the
+    token's name, the user's display name); ``username`` is a user's (``None`` for a token)."""
+
+    id: int
     role: Role
     name: str
     municipalities: tuple[str, ...] | None = None
+    kind: PrincipalKind = "token"
+    username: str | None = None
 
     @property
     def actor(self) -> str:
-        """Who did it, as stored with every change (never the secret)."""
-        return f"token:{self.token_id}:{self.name}"
+        """Who did it, as stored with every change (never a secret): ``token:ID:NAME`` for a token,
+        ``user:ID:USERNAME`` for a user (the username, which never changes, not the display name)."""
+        if self.kind == "user":
+            return f"user:{self.id}:{self.username}"
+        return f"token:{self.id}:{self.name}"
+
+    @property
+    def who(self) -> str:
+        """How a refusal names the caller: "this token" or "this user"."""
+        return "this user" if self.kind == "user" else "this token"
+
+    @property
+    def token_id(self) -> int | None:
+        """The token's id (``None`` for a signed-in user)."""
+        return self.id if self.kind == "token" else None
 
     @property
     def scoped(self) -> bool:
@@ -79,7 +103,7 @@ def check_municipality(principal: Principal, municipality: str | None) -> None:
     """Refuse (403) a request that names a municipality outside the caller's scope."""
     if municipality is not None and not principal.may_see(municipality):
         raise PermissionDeniedError(
-            f"this token is for {', '.join(principal.municipalities or ())}: it may not read or change "
+            f"{principal.who} is for {', '.join(principal.municipalities or ())}: it may not read or change "
             f"{municipality[:80]!r}; use a token for that municipality or an area-wide one"
         )
 
@@ -89,7 +113,7 @@ def check_place(principal: Principal, place_id: str, municipality: str | None) -
     if not principal.may_see(municipality):
         where = f"belongs to {municipality[:80]!r}" if municipality else "belongs to no municipality"
         raise PermissionDeniedError(
-            f"this token is for {', '.join(principal.municipalities or ())}: place {place_id[:80]!r} {where}; "
+            f"{principal.who} is for {', '.join(principal.municipalities or ())}: place {place_id[:80]!r} {where}; "
             "use a token for that municipality or an area-wide one"
         )
 
@@ -183,7 +207,7 @@ def authenticate_id(engine: Engine, token_id: int) -> Principal | None:
 
 def principal_of(found: TokenRecord) -> Principal:
     return Principal(
-        token_id=found.id,
+        id=found.id,
         role=check_role(found.role),
         name=found.name or found.role,
         municipalities=found.municipalities,
@@ -247,7 +271,7 @@ def own_municipality(principal: Principal, municipality: str | None) -> str | No
         if len(principal.municipalities) == 1:
             return principal.municipalities[0]
         raise InvalidInputError(
-            f"this token is for {', '.join(principal.municipalities)}: name the municipality (municipality=...)"
+            f"{principal.who} is for {', '.join(principal.municipalities)}: name the municipality (municipality=...)"
         )
     return None
 
@@ -295,6 +319,6 @@ def check_owned(principal: Principal, municipality: str | None, what: str) -> No
     if not principal.may_see(municipality):
         where = f"belongs to {municipality[:80]!r}" if municipality else "belongs to no municipality"
         raise PermissionDeniedError(
-            f"this token is for {', '.join(principal.municipalities or ())}: {what} {where}; "
+            f"{principal.who} is for {', '.join(principal.municipalities or ())}: {what} {where}; "
             "use a token for that municipality or an area-wide one"
         )

@@ -17,7 +17,10 @@ resources spec, season ledger and coordinator (:data:`tryggplan.demo.DEMO_TOWNS`
    area-wide forecast for that range exists;
 6. makes each town's plan of next week from it, and of the rest of this week (what the dashboard shows
    as the current plan), unless they exist for that spec and forecast;
-7. creates a reader token for the whole area and a coordinator token for Kungsör (tokens are shown
+7. creates one coordinator user per town, scoped to it (``kungsor``, ``arboga``, ``koping``,
+   ``hallstahammar``), with generated passwords kept in ``DIR/inloggningar.txt`` (owner only); users that
+   exist are kept with their passwords;
+8. creates a reader token for the whole area and a coordinator token for Kungsör (tokens are shown
    only once, so each run makes new ones: the one thing a second run adds).
 """
 
@@ -44,7 +47,7 @@ from tryggplan.storage import places as stored_places
 from tryggplan.storage import plans as stored_plans
 from tryggplan.storage.database import open_database
 from tryggplan.storage.incidents import count_incidents, import_incidents, read_places
-from tryggplan.usecases import access, area, forecasts, plans
+from tryggplan.usecases import access, area, forecasts, plans, users
 from tryggplan.usecases.plans import PlanKind
 
 
@@ -153,7 +156,7 @@ class DemoSummary:
     coordinator_token: str
     #: the municipality the coordinator token is scoped to
     coordinator_town: str
-    #: the sign-in users (``None`` until sign-in exists: see :func:`ensure_demo_users`)
+    #: the sign-in users: one coordinator per town
     logins: DemoLogins | None = None
 
     def town(self, municipality: str) -> TownSummary:
@@ -219,6 +222,9 @@ def prepare_demo(
                 risk_covered_share=share,
                 current_plan_id=current_id,
             )
+        logins = ensure_demo_users(
+            engine, directory, users.create_user, lambda e: {u.username for u in users.list_users(e)}
+        )
         first = DEMO_TOWNS[0].municipality
         reader, _ = access.create_token(engine, "reader", "demo dashboard")
         coordinator, _ = access.create_token(engine, "coordinator", f"demo coordinator {first}", [first])
@@ -234,6 +240,7 @@ def prepare_demo(
             reader_token=reader,
             coordinator_token=coordinator,
             coordinator_town=first,
+            logins=logins,
         )
     finally:
         engine.dispose()
@@ -475,12 +482,7 @@ def ensure_demo_users(
     """One coordinator user per town, scoped to it, with a generated password; users that exist already
     (``existing``: the stored usernames) are kept as they are, with their passwords. The passwords of the
     users created now are added to ``directory/inloggningar.txt``, readable by its owner only.
-
-    TO WIRE (issue 20, item 9): sign-in users are another engineer's work. Once
-    ``tryggplan.usecases.users`` is on main, :func:`prepare_demo` calls this as
-    ``ensure_demo_users(engine, directory, users.create_user, lambda e: {u.username for u in
-    users.list_users(e)})`` after the resources, and ``run-demo`` prints ``DemoLogins.lines(base_url)``
-    at the end."""
+    :func:`prepare_demo` passes :func:`tryggplan.usecases.users.create_user` and the stored usernames."""
     known = existing(engine)
     created: list[tuple[DemoUser, str]] = []
     kept: list[DemoUser] = []
