@@ -146,6 +146,17 @@ def open_database(url: str | None = None, migrate: bool = True, **engine_kwargs:
     return engine
 
 
+def scratch_database() -> Engine:
+    """An empty database in memory with the newest schema, made from the models (no Alembic): what
+    ``tryggplan validate`` without ``--db`` checks a file against, so it runs the import's own code as a
+    dry run into an empty database."""
+    from tryggplan.storage.models import Base  # the models only when a scratch database is asked for
+
+    engine = create_db_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    return engine
+
+
 def open_existing_database(url: str) -> Engine:
     """An engine on an existing tryggplan database, without creating or migrating anything (for
     commands that only read, e.g. ``tryggplan validate --db``)."""

@@ -33,6 +33,7 @@ class ImportRecordInfo:
     rows_unchanged: int
     rows_rejected: int
     places_upserted: int
+    municipality: str | None = None
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,15 @@ class Scope:
                 "use a token for that municipality or an area-wide one"
             )
 
+    def check_move(self, place_id: str, municipality: str | None) -> None:
+        """Refuse (403) moving a place (of the scope) to ``municipality`` outside the scope, or to none."""
+        self.check(municipality)
+        if municipality is None and self.municipalities is not None:
+            raise PermissionDeniedError(
+                f"{self.who} is for {self._towns()}: place {place_id[:80]!r} must stay in one of them; "
+                "name its municipality"
+            )
+
     def narrowed(self, municipalities: str | Sequence[str] | None) -> Scope:
         """The scope of a read that names ``municipalities`` (each checked, 403 outside the scope), or this
         scope when it names none."""
