@@ -743,6 +743,7 @@ class JobOut(BaseModel):
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     cancel_requested: bool
+    municipality: str | None = Field(default=None, description="the municipality it is for (null: area-wide)")
 
 
 # --------------------------------------------------------------------------- tokens

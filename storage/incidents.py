@@ -388,9 +388,10 @@ def _check_scope(
             if not scope.allows(given):
                 outside.append(pid)
             town_of[pid] = given
-    for row in batch.rows.values():
-        if row.place_id in town_of and not scope.allows(town_of[row.place_id]) and row.place_id not in outside:
-            outside.append(row.place_id)
+    for incident in batch.rows.values():
+        pid = incident.place_id
+        if pid in town_of and not scope.allows(town_of[pid]) and pid not in outside:
+            outside.append(pid)
     if outside:
         shown = ", ".join(repr(p[:60]) for p in sorted(outside)[:5]) + (" and more" if len(outside) > 5 else "")
         raise PermissionDeniedError(

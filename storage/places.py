@@ -78,7 +78,9 @@ def _get(session: Session, place_id: str, scope: Scope = AREA_WIDE) -> Place:
 def municipalities(engine: Engine, scope: Scope = AREA_WIDE) -> list[str]:
     """The municipalities the stored places name (of ``scope``), sorted."""
     with Session(engine) as session:
-        stmt = scope.where(select(Place.municipality).where(Place.municipality.is_not(None)).distinct(), Place.municipality)
+        stmt = scope.where(
+            select(Place.municipality).where(Place.municipality.is_not(None)).distinct(), Place.municipality
+        )
         return sorted(m for m in session.scalars(stmt) if m)
 
 

@@ -202,6 +202,8 @@ class JobRecord:
     heartbeat_at: dt.datetime | None
     claimed_by: str | None
     cancel_requested: bool
+    #: the municipality the job is for (``None``: area-wide)
+    municipality: str | None = None
 
     @property
     def finished(self) -> bool:

@@ -34,7 +34,7 @@ from tryggplan.storage import places as stored_places
 from tryggplan.storage import tokens
 from tryggplan.storage.models import utcnow
 from tryggplan.storage.records import TokenRecord
-from tryggplan.storage.scope import Scope
+from tryggplan.storage.scope import AREA_WIDE, Scope
 from tryggplan.text import normalize_text
 
 log = logging.getLogger("tryggplan.usecases.access")
@@ -266,14 +266,34 @@ def create_token(
     return tokens.create_token(engine, role, name, municipalities, expires_at)
 
 
-def list_tokens(engine: Engine, include_revoked: bool = False) -> list[TokenRecord]:
-    return tokens.list_tokens(engine, include_revoked)
+def manages(scope: Scope, municipalities: tuple[str, ...] | list[str] | None) -> bool:
+    """Whether an admin of ``scope`` manages a token (or user) of ``municipalities``: an area-wide admin
+    every one; an admin scoped to towns only those scoped to some of its towns and to none other (never an
+    area-wide one, which reaches every town)."""
+    if scope.municipalities is None:
+        return True
+    return municipalities is not None and len(municipalities) > 0 and scope.covers(municipalities)
 
 
-def revoke_token(engine: Engine, token_id: int) -> TokenRecord:
-    revoked = tokens.revoke_token(engine, token_id)
+def list_tokens(engine: Engine, include_revoked: bool = False, scope: Scope = AREA_WIDE) -> list[TokenRecord]:
+    """Tokens (never their secrets); an admin scoped to towns sees only the tokens of its towns
+    (:func:`manages`)."""
+    return [t for t in tokens.list_tokens(engine, include_revoked) if manages(scope, t.municipalities)]
+
+
+def revoke_token(engine: Engine, token_id: int, scope: Scope = AREA_WIDE) -> TokenRecord:
+    """Revoke a token by id; an admin scoped to towns revokes only its towns' tokens (403 for an
+    area-wide token or another town's, checked in the transaction that revokes)."""
+    revoked = tokens.revoke_token(
+        engine, token_id, allowed=lambda found: _check_managed(scope, found.id, found.municipalities)
+    )
     forget_tokens()
     return revoked
+
+
+def _check_managed(scope: Scope, token_id: int, municipalities: tuple[str, ...] | None) -> None:
+    if not manages(scope, municipalities):
+        scope.check_row(None, f"token {token_id}")
 
 
 def check_owned(principal: Principal, municipality: str | None, what: str) -> None:

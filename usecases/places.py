@@ -46,7 +46,9 @@ def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def list_places(engine: Engine, municipality: str | list[str] | None = None, scope: Scope = AREA_WIDE) -> list[PlaceRecord]:
+def list_places(
+    engine: Engine, municipality: str | list[str] | None = None, scope: Scope = AREA_WIDE
+) -> list[PlaceRecord]:
     """The places of ``scope`` (of ``municipality``, each checked against the scope, when named)."""
     return stored.list_places(engine, municipality=scope.narrowed(municipality).names, scope=scope)
 

@@ -281,7 +281,10 @@ def list_imports(
 ) -> list[ImportRecordOut]:
     """Import history, newest first: who, when, which file, rows added / unchanged / rejected. A scoped
     caller sees its municipalities' imports and its own, never other towns' files or reporters."""
-    return [ImportRecordOut(**asdict(r)) for r in incidents.list_imports(engine, limit, offset, principal.scope, principal.actor)]
+    return [
+        ImportRecordOut(**asdict(r))
+        for r in incidents.list_imports(engine, limit, offset, principal.scope, principal.actor)
+    ]
 
 
 @router.get("/aggregates/incidents", response_model=AggregateOut, tags=["incidents"], responses=_ERRORS)

@@ -71,7 +71,9 @@ def _fill_notes(bind: sa.Connection) -> None:
     notes = bind.execute(sa.text("select id, place_ids from situation_notes")).all()
     if not notes:
         return
-    town_of = dict(bind.execute(sa.text("select place_id, municipality from places")).all())
+    town_of: dict[str, str | None] = {
+        str(p): m for p, m in bind.execute(sa.text("select place_id, municipality from places")).all()
+    }
     found: dict[int, str | None] = {}
     for note_id, place_ids in notes:
         ids = [str(p) for p in _json(place_ids) or ()]
