@@ -334,7 +334,9 @@ def _import_once(
             )
         touched = {town_of.get(p) for p in given | {r.place_id for r in batch.rows.values()}}
         record = _record_import(session, source_file, actor, len(new), unchanged + batch.repeated, rejected, place_rows)
-        record.municipality = next(iter(touched)) if len(touched) == 1 else None
+        # the import's town: that of every place it touched; an import that touched none (every row set
+        # aside) is the caller's own town's
+        record.municipality = next(iter(touched)) if len(touched) == 1 else (scope.single if not touched else None)
         if place_rows:
             _upsert_places(session, place_rows)
         session.flush()

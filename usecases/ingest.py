@@ -194,8 +194,10 @@ def _with_new_places(
     fresh = places_from_incidents(incidents)
     fresh = fresh[~fresh["place_id"].astype(str).isin(have)].reset_index(drop=True)
     fresh = fresh.assign(municipality=pd.Series([town] * len(fresh), dtype="object"))
+    if not len(fresh):
+        return given
     if given is None:
-        return fresh if len(fresh) else None
+        return fresh
     return pd.concat([given, fresh], ignore_index=True)
 
 
@@ -575,7 +577,9 @@ def _store(
         except InvalidInputError as exc:
             rows = {p.row for p in exc.problems if p.row is not None}
             if not writer.skip_invalid or not rows or not valid["row"].isin(rows).any():
-                raise ImportRefusedError(f"nothing imported: {exc}", list(exc.problems), file) from exc
+                # the same one line as every other refusal (and as ``validate`` says it)
+                reason = summarize(list(exc.problems), name) if exc.problems else str(exc)
+                raise ImportRefusedError(f"nothing imported: {reason}", list(exc.problems), file) from exc
             problems += exc.problems
             rejected = pd.concat([rejected, _with_reasons(raw_of(rows), exc.problems)], ignore_index=True)
             valid = valid[~valid["row"].isin(rows)].reset_index(drop=True)

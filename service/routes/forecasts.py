@@ -110,10 +110,14 @@ def list_forecasts(
 
 
 @router.get("/forecasts/{run}", response_model=ForecastRunOut, responses=_ERRORS)
-def get_forecast(run: str, principal: Reader, engine: EngineDep) -> ForecastRunOut:
-    """One run's state and provenance (``latest`` = the newest finished run)."""
-    found = forecasts.get_run(engine, run, done=False, municipalities=principal.scope.names)
-    return _run_out(forecasts.readable_run(found, principal.scope))
+def get_forecast(
+    run: str, principal: Reader, engine: EngineDep, municipality: MunicipalityFilter = None
+) -> ForecastRunOut:
+    """One run's state and provenance (``latest`` = the newest finished run covering today: for one
+    municipality, its own or an area-wide one; for the whole area, an area-wide one)."""
+    scope = principal.scope.narrowed(municipality)
+    found = forecasts.get_run(engine, run, done=False, municipalities=scope.names)
+    return _run_out(forecasts.readable_run(found, scope))
 
 
 def selected_grid(
