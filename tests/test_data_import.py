@@ -180,16 +180,23 @@ def test_unknown_places_are_refused_unless_created_from_the_file(
     code, _, err = run(capsys, "import", more, "--db", f"sqlite:///{work['db']}")  # places known in the DB
     assert code == 2 and "unknown place 'ny'" in err
     fresh = work["dir"] / "fresh.db"
-    # the first import into a town without places creates them, unless told not to
-    code, _, err = run(capsys, "import", more, "--db", f"sqlite:///{fresh}", "--no-create-places")
+    # an empty database knows no place: the first import into a named town creates them, unless told not to
+    code, _, err = run(capsys, "import", more, "--db", f"sqlite:///{fresh}")
+    assert (
+        code == 2
+        and "unknown place 'skolan' -> no place is known yet: name the file's town" in err
+        and rows(fresh) == 0
+    )
+    args = ("--db", f"sqlite:///{fresh}", "--municipality", "Arboga")
+    code, _, err = run(capsys, "import", more, *args, "--no-create-places")
     assert code == 2 and "unknown place 'skolan'" in err and rows(fresh) == 0
-    code, out, err = run(capsys, "import", more, "--db", f"sqlite:///{fresh}")
+    code, out, err = run(capsys, "import", more, *args)
     assert code == 0 and rows(fresh) == 2, err
     assert "2 new place(s) created from the file's place ids: ny, skolan" in out
     with sqlite3.connect(fresh) as con:
-        assert con.execute("select place_id, name from places order by place_id").fetchall() == [
-            ("ny", "ny"),
-            ("skolan", "skolan"),
+        assert con.execute("select place_id, name, municipality from places order by place_id").fetchall() == [
+            ("ny", "ny", "Arboga"),
+            ("skolan", "skolan", "Arboga"),
         ]
     # with places stored, only the new one is created: a stored place keeps its name
     code, _, err = run(capsys, "import", more, "--db", f"sqlite:///{work['db']}", "--create-places")

@@ -152,9 +152,9 @@ def test_import_stores_the_same_rows_and_places(
 def test_the_first_import_creates_the_same_places(fronts: Fronts) -> None:
     """Into a town without places, both front ends create the file's places (one rule); the next file
     naming a place the town does not know is refused by both."""
-    code, err = fronts.cli("import", fronts.tmp / "excel.csv", "--db", fronts.cli_db)
+    code, err = fronts.cli("import", fronts.tmp / "excel.csv", "--db", fronts.cli_db, "--municipality", "Kungsör")
     assert code == 0, err
-    r = fronts.upload(fronts.tmp / "excel.csv")
+    r = fronts.upload(fronts.tmp / "excel.csv", municipality="Kungsör")
     assert r.status_code == 201, r.text  # type: ignore[attr-defined]
     assert r.json()["new_places"] == ["Parken", "Torget"]  # type: ignore[attr-defined]
     pd.testing.assert_frame_equal(stored(fronts.cli_db)[1], stored(_api_url(fronts))[1])
@@ -169,12 +169,13 @@ def test_the_first_import_creates_the_same_places(fronts: Fronts) -> None:
 
 
 def test_unknown_places_are_refused_with_the_same_message(fronts: Fronts) -> None:
-    code, err = fronts.cli("import", fronts.tmp / "excel.csv", "--db", fronts.cli_db, "--no-create-places")
-    r = fronts.upload(fronts.tmp / "excel.csv", create_places="false")
+    code, err = fronts.cli("import", fronts.tmp / "excel.csv", "--db", fronts.cli_db)
+    r = fronts.upload(fronts.tmp / "excel.csv")
     assert (code, r.status_code) == (2, 422)  # type: ignore[attr-defined]
     detail = r.json()["detail"]  # type: ignore[attr-defined]
     assert err == f"tryggplan: error: {detail}"
-    assert "unknown place 'Torget' -> add it to the places file" in detail
+    # an empty database: the fix names the first import's town, a places file or creating them
+    assert "unknown place 'Torget' -> no place is known yet: name the file's town (--municipality" in detail
     assert "(--create-places / create_places=true)" in detail
 
 
@@ -184,8 +185,7 @@ def test_a_bad_file_is_refused_with_the_same_message(fronts: Fronts) -> None:
     assert (code, r.status_code) == (2, 422)  # type: ignore[attr-defined]
     detail = r.json()["detail"]  # type: ignore[attr-defined]
     assert err == f"tryggplan: error: {detail}"
-    # a first import: P00 would be created, so the problems are the file's own
-    assert detail.startswith("nothing imported: bad.csv: 2 problem(s) in 2 row(s) (1 bad_timestamp, 1 empty_place)")
+    assert detail.startswith("nothing imported: bad.csv: 3 problem(s) in 2 row(s) (1 bad_timestamp, 1 unknown_place")
 
 
 def test_skip_invalid_keeps_the_same_rows(fronts: Fronts) -> None:

@@ -786,7 +786,7 @@ def test_validate_says_exactly_what_import_does(tmp_path: Path, capsys: pytest.C
     db = f"sqlite:///{tmp_path / 't.db'}"
     first = tmp_path / "first.csv"
     first.write_bytes(_excel_export(10, ["Torget", "Parken"]))
-    assert _cli(capsys, "import", first, "--db", db)[0] == 0
+    assert _cli(capsys, "import", first, "--db", db, "--municipality", OWN)[0] == 0
     again = tmp_path / "again.csv"
     again.write_bytes(_excel_export(14, ["Torget", "Parken"]))  # 10 stored, 4 new
     code, out, _ = _cli(capsys, "validate", again, "--db", db)

@@ -4,11 +4,12 @@ One rule set for ``tryggplan validate|import`` and ``POST /api/v1/incidents[/upl
 
 * every incident names a known place: one of the places file given (upserted), of those stored, or of
   those the file brings itself (the police feed's municipalities);
-* **the first import creates the places** (:func:`creates_places`, one rule for the CLI and the upload):
-  when no place is known to the import (none given with it and none stored in the town it is for), the
-  file's place ids become new places of that town (with no coordinates or area yet); afterwards an
-  unknown place id is a problem (a typo never makes a place silently) unless ``create_places`` asks for
-  it; ``create_places=False`` refuses unknown places even on a first import;
+* **the first import into a town creates its places** (:func:`creates_places`, one rule for the CLI and
+  the upload): when the import is for a known town (the caller's only municipality, or the one named)
+  that has no place yet, and no places are given with it, the file's place ids become new places of
+  that town (with no coordinates or area yet); afterwards an unknown place id is a problem (a typo never
+  makes a place silently) unless ``create_places`` asks for it; ``create_places=False`` refuses unknown
+  places even on a first import;
 * **towns stay apart**: the caller's :class:`~tryggplan.storage.scope.Scope` goes to the storage's
   transaction, which refuses (403) changing, moving or referring to a place of another municipality,
   judged by the stored place, and never describes a stored incident the caller may not read;
@@ -118,33 +119,40 @@ CREATE_PLACES_FIX = (
     "add it to the places file (--places / the upload's places file), correct the place_id, or create the "
     "file's new places from their ids (--create-places / create_places=true)"
 )
+#: the fix of an unknown place when no place is known at all: the first import of a town not named
+FIRST_IMPORT_FIX = (
+    "no place is known yet: name the file's town (--municipality / municipality=) to make its first import "
+    "create them, give a places file (--places), or create them (--create-places / create_places=true)"
+)
+
+
+def unknown_place_fix(known: pd.DataFrame | None) -> str:
+    """What to do about an unknown place: create it or correct it, or, when no place is known yet, name
+    the town so that its first import creates them."""
+    return FIRST_IMPORT_FIX if known is None else CREATE_PLACES_FIX
 
 
 def target_town(scope: Scope, municipality: str | None) -> str | None:
     """The municipality an import is for: the one named (checked against the scope), else the caller's
-    only one, else ``None`` (an area-wide caller, or one of several towns naming none)."""
+    only one, else ``None`` (an area-wide caller, or one of several towns, naming none)."""
     if municipality is not None:
         scope.check(municipality)
         return municipality
     return scope.single
 
 
-def creates_places(
-    engine: Engine | None, scope: Scope, town: str | None, create_places: bool | None, places_given: bool
-) -> bool:
+def creates_places(engine: Engine, town: str | None, create_places: bool | None, places_given: bool) -> bool:
     """The first-import rule, one for ``tryggplan import|validate`` and the upload: ``create_places`` when
-    it is given; otherwise the file's unknown place ids become new places exactly when no place is known
-    to the import: none is given with it (a places file, JSON places) and none is stored in the town it is
-    for (:func:`target_town`; an area-wide caller naming no town: none stored at all). Afterwards a place
-    id the town does not know is a problem of its row: a typo never makes a place silently."""
+    it is given; otherwise the file's unknown place ids become new places exactly on the first import
+    into a town: the import is for a known town (:func:`target_town`: the caller's only municipality, or
+    the one named), no places are given with it (a places file, JSON places) and that town has no stored
+    place yet. Afterwards, or for an import of no named town, an unknown place id is a problem of its
+    row: a typo never makes a place silently, and a place always belongs to a town."""
     if create_places is not None:
         return create_places
-    if places_given:
+    if places_given or town is None:
         return False
-    if engine is None:
-        return True
-    where = scope.narrowed(town) if town is not None else scope
-    return not stored_places.any_place(engine, where)
+    return not stored_places.any_place(engine, Scope((town,)))
 
 
 def _load(
@@ -180,7 +188,8 @@ def _load(
     if known is None and result.format == "police":
         result = read(None)
     result.problems = [
-        dataclasses.replace(p, fix=CREATE_PLACES_FIX) if p.kind == "unknown_place" else p for p in result.problems
+        dataclasses.replace(p, fix=unknown_place_fix(known)) if p.kind == "unknown_place" else p
+        for p in result.problems
     ]
     return result
 
@@ -312,7 +321,7 @@ def import_file(
     places_file = read_places(places_path, limits=limits) if places_path is not None else None
     known = known_places(engine, places_file)
     given = places_file is not None and len(places_file) > 0
-    create = creates_places(engine, scope, town, create_places, given)
+    create = creates_places(engine, town, create_places, given)
     result = _load(
         path,
         known,
@@ -415,7 +424,7 @@ def import_records(
         if place_problems:
             raise ImportRefusedError(summarize(place_problems, "request.places"), place_problems)
     known = known_places(engine, places_frame)
-    create = creates_places(engine, scope, town, create_places, bool(places))
+    create = creates_places(engine, town, create_places, bool(places))
     raw = _strings(pd.DataFrame(incidents, columns=list(INCIDENT_COLUMNS)))
     notes, note_problems = _notes(incidents, name)
     header = list(INCIDENT_COLUMNS)
@@ -429,7 +438,9 @@ def import_records(
     check = validate_incidents(raw, name, tz=tz, places=allowed)
     # a control character is one problem, not one from each check
     problems = unique_problems(sorted(text_problems + note_problems + check.problems, key=lambda p: p.row or 0))
-    problems = [dataclasses.replace(p, fix=CREATE_PLACES_FIX) if p.kind == "unknown_place" else p for p in problems]
+    problems = [
+        dataclasses.replace(p, fix=unknown_place_fix(known)) if p.kind == "unknown_place" else p for p in problems
+    ]
     bad = {p.row for p in problems if p.row is not None}
     valid = check.frame[~check.frame["row"].isin(bad) & ~check.frame["row"].isin(check.duplicate_rows)]
     valid = valid.reset_index(drop=True)
