@@ -212,6 +212,16 @@ def _build(db: Path) -> dict[str, Any]:
             limits=jobs.QueueLimits(per_caller=10, overall=100),
         )
         ids["job"] = job.job.id
+        ids["backtests"] = []
+        for town in (OTHER, None):
+            backtest, _ = jobs.submit_backtest(
+                engine,
+                {"models": ["how_mean"], "municipality": town, "origins": 2},
+                f"token:0:K {SECRET}",
+                TZ,
+                jobs.QueueLimits(per_caller=10, overall=100),
+            )
+            ids["backtests"].append(backtest.id)
     app.state.engine.dispose()
     return {"ids": ids, "area_admin": area_admin[0], "other": other}
 
@@ -586,6 +596,11 @@ def _read_requests(ids: dict[str, Any]) -> st.SearchStrategy[Request]:
         ),
         st.builds(lambda r: f"/api/v1/resources/{r}", st.sampled_from([*ids["specs"].values(), 999])),
         st.builds(lambda j: f"/api/v1/jobs/{j}", st.sampled_from([ids["job"], 1, 999])),
+        st.builds(
+            lambda b, x: f"/api/v1/backtests/{b}{x}",
+            st.sampled_from([*ids["backtests"], 999]),
+            st.sampled_from(["", "/metrics.csv", "/report.md"]),
+        ),
     )
     return st.one_of(
         st.builds(lambda p, m: Request("GET", p, _params(municipality=m)), lists, MUNICIPALITY),
