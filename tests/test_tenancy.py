@@ -846,3 +846,77 @@ def test_repeated_problems_are_summarised_by_kind(tmp_path: Path, capsys: pytest
     ]
     assert lines[3].startswith("  bad_timestamp: 1 (row 81): ")
     assert len(lines) == 5  # the two kinds, then the one-line reason
+
+
+# --------------------------------------------------------------------------- migration 0009
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_migration_0009_gives_imports_notes_and_jobs_their_town(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Rows stored before 0009 get the municipality of what they refer to; rows of several towns or of
+    none stay area-wide (null)."""
+    import sqlalchemy as sa
+
+    from tests.support import PG_URL
+    from tryggplan.storage.database import create_db_engine, upgrade_database
+
+    if backend == "sqlite":
+        url, kwargs = f"sqlite:///{tmp_path / 'old.db'}", {}
+    else:
+        url, kwargs = PG_URL, request.getfixturevalue("pg_schema")
+    engine = create_db_engine(url, **kwargs)
+    upgrade_database(engine, "0006")  # the newest revision before 0009
+    at = dt.datetime(2025, 8, 1, 12, tzinfo=dt.UTC)
+    with engine.begin() as conn:
+        for pid, town in (("k1", OTHER), ("k2", OTHER), ("a1", OWN)):
+            conn.execute(
+                sa.text("insert into places (place_id, name, municipality, updated_at) values (:p, :p, :m, :t)"),
+                {"p": pid, "m": town, "t": at},
+            )
+        for import_id in (1, 2, 3):
+            conn.execute(
+                sa.text(
+                    "insert into imports (id, actor, created_at, source_file, rows_added, rows_unchanged, "
+                    "rows_rejected, places_upserted) values (:i, 'cli', :t, 'f.csv', 0, 0, 0, 0)"
+                ),
+                {"i": import_id, "t": at},
+            )
+        for iid, pid, import_id in (("x1", "k1", 1), ("x2", "k2", 1), ("x3", "k1", 2), ("x4", "a1", 2)):
+            conn.execute(
+                sa.text(
+                    "insert into incidents (incident_id, occurred_at, place_id, weight, import_id) "
+                    "values (:i, :t, :p, 1.0, :imp)"
+                ),
+                {"i": iid, "t": at, "p": pid, "imp": import_id},
+            )
+        for note_id, places in ((1, ["k1", "k2"]), (2, ["k1", "a1"]), (3, [])):
+            conn.execute(
+                sa.text(
+                    "insert into situation_notes (id, at, text, place_ids, created_at) values (:i, :t, 'x', :p, :t)"
+                ),
+                {"i": note_id, "t": at, "p": json.dumps(places)},
+            )
+        for job_id, params in ((1, {"municipality": OWN}), (2, {"municipalities": [OTHER]}), (3, {})):
+            conn.execute(
+                sa.text(
+                    "insert into jobs (id, kind, status, params, owner, created_at, cancel_requested) "
+                    "values (:i, 'forecast', 'done', :p, 'cli', :t, :c)"
+                ),
+                {"i": job_id, "p": json.dumps(params), "t": at, "c": False},
+            )
+    upgrade_database(engine)
+    try:
+        with engine.connect() as conn:
+            found = {
+                table: dict(conn.execute(sa.text(f"select id, municipality from {table} order by id")).all())
+                for table in ("imports", "situation_notes", "jobs")
+            }
+        assert found == {
+            "imports": {1: OTHER, 2: None, 3: None},
+            "situation_notes": {1: OTHER, 2: None, 3: None},
+            "jobs": {1: OWN, 2: OTHER, 3: None},
+        }
+    finally:
+        engine.dispose()
