@@ -7,7 +7,7 @@ DEMO := var/demo
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-all lint bench clean
+.PHONY: run test test-all lint docs bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --target build/layers .
 	cd build/layers && PYTHONPATH=. ../../$(BIN)/lint-imports ../../pyproject.toml
 	cd build/layers && ../../$(BIN)/mypy --config-file ../../pyproject.toml -p tryggplan
+	$(MAKE) --no-print-directory docs
+
+# The documentation site (mkdocs.yml, pages under docs/) into build/site; --strict fails on a broken
+# link or anchor and on a page missing from the nav. Offline: nothing is fetched while building.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -465,7 +465,7 @@ def parse_resources(data: Any, source: str = "resources") -> Resources:
     if not isinstance(data, dict):
         raise InvalidInputError(
             f"{source}: expected a mapping of settings at the top level, got "
-            f"{type(data).__name__}: see README 'Allocation' for an example"
+            f"{type(data).__name__}: see docs/coordinator/plans.md, 'The resources spec', for an example"
         )
     try:
         return Resources.model_validate(_clean_text(data, (), source))

@@ -1,6 +1,6 @@
 """Backtest every model on the Swedish police events feed (290 municipalities x hour).
 
-Reproduces the Swedish half of the README's accuracy table::
+Reproduces the Swedish half of the accuracy table (docs/analyst/accuracy.md)::
 
     .venv/bin/python backtests/se_police.py                    # all models, 26 weekly origins
     .venv/bin/python backtests/se_police.py --engine dask      # origins in parallel

@@ -1,6 +1,6 @@
 """Backtest every model on the Vancouver 2018 crime data (24 neighbourhoods x hour).
 
-Reproduces the Vancouver half of the README's accuracy table::
+Reproduces the Vancouver half of the accuracy table (docs/analyst/accuracy.md)::
 
     .venv/bin/python backtests/vancouver.py
     .venv/bin/python backtests/vancouver.py --models default,how_mean,croston --origins 40

@@ -876,7 +876,7 @@ class SituationDecision(_Open):
 
 
 class SituationOut(_Open):
-    """The situation picture (DESIGN.md, "Situation picture"); see README for the extra keys."""
+    """The situation picture (DESIGN.md, "Situation picture"); docs/coordinator/situation.md lists the extra keys."""
 
     to: str = Field(examples=["2026-11-29"])
     days: int

@@ -1,6 +1,7 @@
 """The CLI loads only the module of the command it runs: ``tryggplan import`` (called once per file by
 scripts) and ``tryggplan token`` must not load the forecasting models, the solver, the web service or
-Alembic. Start-up time itself is measured in the README's benchmark, not here."""
+Alembic. Start-up time itself is measured by benchmarks/bench_cli_startup.py (figures in
+docs/operator/benchmarks.md), not here."""
 
 from __future__ import annotations
 

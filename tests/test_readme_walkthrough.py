@@ -1,6 +1,8 @@
-"""The README's walkthroughs run as written: its coordinator and dashboard-author shell blocks, against
-a live ``tryggplan run-demo`` server on the demo town (what ``make run`` starts), with the tokens it
-prints. A block that fails (curl -f on an HTTP error, a missing field) fails the test with its output."""
+"""The documentation's walkthroughs run as written: the coordinator's (``docs/coordinator/index.md``) and
+the dashboard author's (``docs/analyst/dashboards.md``) shell blocks, against a live ``tryggplan run-demo``
+server on the demo town (what ``make run`` starts), with the tokens it prints. A block that fails (curl -f
+on an HTTP error, a missing field) fails the test with its output. (The walkthroughs were the README's;
+the file keeps its name.)"""
 
 from __future__ import annotations
 
@@ -16,19 +18,21 @@ import pytest
 
 from tests.support import ROOT, TRYGGPLAN, free_port
 
-README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+# who: (the page that holds the walkthrough, the heading its shell block follows)
 SECTIONS = {
-    "coordinator": "### A coordinator gets next week's plan with curl",
-    "dashboard author": "### A dashboard author pulls forecasts as CSV and GeoJSON",
+    "coordinator": (DOCS / "coordinator" / "index.md", "## A coordinator gets next week's plan with curl"),
+    "dashboard author": (DOCS / "analyst" / "dashboards.md", "## A dashboard author pulls forecasts with curl"),
 }
 
 
-def shell_block(heading: str) -> str:
-    """The first ```sh block after ``heading`` in the README."""
-    text = README.read_text(encoding="utf-8")
-    start = text.index(heading)
-    found = re.search(r"```sh\n(.*?)```", text[start:], flags=re.S)
-    assert found is not None, f"no ```sh block after {heading!r} in README.md"
+def shell_block(page: Path, heading: str) -> str:
+    """The first ```sh block after the line ``heading`` of ``page``."""
+    text = page.read_text(encoding="utf-8")
+    found_heading = re.search(rf"^{re.escape(heading)}$", text, flags=re.M)
+    assert found_heading is not None, f"no heading {heading!r} in {page.relative_to(ROOT)}"
+    found = re.search(r"```sh\n(.*?)```", text[found_heading.end() :], flags=re.S)
+    assert found is not None, f"no ```sh block after {heading!r} in {page.relative_to(ROOT)}"
     return found.group(1)
 
 
@@ -66,11 +70,11 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int,
 
 
 @pytest.mark.parametrize(("who", "role"), [("coordinator", "coordinator"), ("dashboard author", "reader")])
-def test_the_readme_block_runs_as_written(
+def test_the_walkthrough_block_runs_as_written(
     demo_server: tuple[int, dict[str, str]], tmp_path: Path, who: str, role: str
 ) -> None:
     port, tokens = demo_server
-    block = shell_block(SECTIONS[who])
+    block = shell_block(*SECTIONS[who])
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", block],
         cwd=tmp_path,

@@ -181,7 +181,7 @@ def hourly_count_matrix(
     places : all places to include (rows of zeros for places without incidents); default the
         places that appear in ``incidents``, sorted
     weighted : sum ``weight`` [weighted incidents/h] instead of counting rows [incidents/h];
-        the counts are then non-integer (the models accept them, see the README)
+        the counts are then non-integer (the models accept them, see docs/analyst/police-area.md)
     categories : count only these categories (:func:`select_categories`: a collection, or a
         mapping municipality -> collection with ``municipality_of``); default all
     municipality_of : ``place_id`` -> municipality, for ``categories`` per municipality
