@@ -32,6 +32,7 @@ COMMAND_MODULES: dict[str, str] = {
     "season": "season",
     "area": "area",
     "token": "admin",
+    "user": "users",
     "db": "admin",
     "job": "service",
     "worker": "service",

@@ -31,9 +31,10 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path | None, typer.Option("--out", help="also write the JSON to this file")] = None,
     ) -> None:
         """Incidents where the completed walks (or the guard shifts) were, against the forecast and
-        against the same places and hours of the week on nights without a shift; says "the data
-        cannot tell yet" when it cannot, and how many more walks would tell. The same as
-        GET /api/v1/evaluation/walks."""
+        against the same places and hours of the week on nights without a shift, up to where the data
+        end; says "the data cannot tell yet" when it cannot, with the walks and incidents behind it and
+        how many more walks would tell, and lists every walk it could not compare with the reason. The
+        same as GET /api/v1/evaluation/walks."""
         engine = open_existing(db)
         try:
             result = evaluation.evaluate_walks(engine, kind=kind, municipalities=municipality or None, tz=tz, lang=lang)
@@ -46,3 +47,6 @@ def register(app: typer.Typer) -> None:
             typer.echo(text)
         else:
             stdout.print(result["text"], markup=False)
+            for left in result["not_evaluated"]:
+                where = f" ({left['municipality']})" if left["municipality"] else ""
+                stdout.print(f"  - {left['who']} {left['night']}{where}: {left['text']}", markup=False)

@@ -79,6 +79,8 @@ def register(app: typer.Typer) -> None:
             "situation.html, situation.csv",
             markup=False,
         )
+        for warning in report.get("warnings") or []:
+            stdout.print(f"warning: {warning}", markup=False)
 
     @report_app.command("note")
     def note(

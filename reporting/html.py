@@ -58,7 +58,6 @@ MAX_CHART_PLACES = 8
 register_messages(
     {
         "report.title": {"sv": "Lägesbild", "en": "Situation picture"},
-        "report.whole_area": {"sv": "hela området", "en": "the whole area"},
         "report.look_back": {"sv": "Tillbakablick", "en": "Look back"},
         "report.ytd": {"sv": "Hittills i år", "en": "Year to date"},
         "report.done": {"sv": "Genomfört", "en": "What was done"},
@@ -82,6 +81,19 @@ register_messages(
             "en": "Marked means the difference from the period before is larger than chance usually gives (exact "
             "binomial test, p < 0.05); otherwise it says within normal variation.",
         },
+        "report.feed_line": {
+            "sv": "Hela polisens händelseflöde i databasen ({n} kommuner): {count} händelser under perioden, mot "
+            "{previous} perioden före ({chg_prev}) och {last_year} samma period i fjol ({chg_ly}); hittills i år "
+            "{ytd} mot {ytd_last} ({chg_ytd}). När hela flödet ändras lika mycket kan förändringen bero på hur "
+            "mycket polisen publicerar, inte på brottsligheten här.",
+            "en": "The whole police feed in the database ({n} municipalities): {count} incidents in the period, "
+            "against {previous} in the period before ({chg_prev}) and {last_year} in the same period last year "
+            "({chg_ly}); year to date {ytd} against {ytd_last} ({chg_ytd}). When the whole feed changes as much, "
+            "the change may come from how much the police publish, not from crime here.",
+        },
+        "report.total_row": {"sv": "Totalt", "en": "Total"},
+        "report.col.municipality": {"sv": "Kommun", "en": "Municipality"},
+        "report.whole_area_title": {"sv": "Hela området", "en": "The whole area"},
         "report.col.place": {"sv": "Plats", "en": "Place"},
         "report.col.category": {"sv": "Händelsetyp", "en": "Category"},
         "report.col.count": {"sv": "Perioden", "en": "Period"},
@@ -108,8 +120,8 @@ register_messages(
             "en": "{n} more categories are in the CSV file.",
         },
         "report.ytd_line": {
-            "sv": "{count} händelser {period}, mot {last_year} samma datum {year} ({chg}).",
-            "en": "{count} incidents {period}, against {last_year} on the same dates in {year} ({chg}).",
+            "sv": "{count} händelser {period}, mot {last_year} samma datum {year} ({chg}): {verdict}{p}.",
+            "en": "{count} incidents {period}, against {last_year} on the same dates in {year} ({chg}): {verdict}{p}.",
         },
         "report.chart.places": {
             "sv": "Perioden och perioden före, per plats",
@@ -193,6 +205,8 @@ td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space:
 tr { break-inside: avoid; }
 tr.up td { background: #fde2dc; }
 tr.down td { background: #dff0e0; }
+tr.total td { font-weight: bold; border-top: 0.6pt solid #666; }
+.warning { border-left: 1.2mm solid #c0392b; padding: 0.8mm 2mm; margin: 1mm 0; background: #fbeeee; }
 .charts { display: flex; gap: 4mm; }
 .charts figure { flex: 1 1 0; margin: 0; }
 figure img { width: 100%; height: auto; display: block; }
@@ -318,6 +332,8 @@ def situation_html(report: Mapping[str, Any], *, lang: Lang | None = None) -> st
     title = message("report.title", lang)
     where = ", ".join(report.get("municipalities") or []) or message("report.whole_area", lang)
     body = "\n".join(_section(s, lang) for s in sections)
+    if len(sections) > 1:
+        body = _overview(report, sections, lang) + "\n" + body
     return (
         f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{_e(title)} {_e(where)} {_e(format_date(dt.date.fromisoformat(report['to']), lang))}</title>\n"
@@ -343,6 +359,7 @@ def _section(rep: Mapping[str, Any], lang: Lang) -> str:
         )
         + "</p>"
     )
+    out += [f'<p class="warning">{_e(w)}</p>' for w in rep.get("warnings") or []]
     out += _look_back(rep, lang)
     out += _year_to_date(rep, lang)
     out += _done(rep, lang)
@@ -352,13 +369,45 @@ def _section(rep: Mapping[str, Any], lang: Lang) -> str:
     return "\n".join(out)
 
 
+def _overview(report: Mapping[str, Any], sections: Sequence[Mapping[str, Any]], lang: Lang) -> str:
+    """The area at a glance: one row per municipality and the area's total."""
+    rows = [{**s["totals"], "municipality": s["municipality"]} for s in sections]
+    # each town's row is assessed as its own section was; the total as the whole report was
+    assessed = all(_compared(s, "previous") for s in sections) and _compared(report, "previous")
+    table = _count_table(
+        rows, "municipality", message("report.col.municipality", lang), lang, total=report["totals"], assessed=assessed
+    )
+    out = [f'<section class="overview">\n<h2>{_e(message("report.whole_area_title", lang))}</h2>', table]
+    out += [f'<p class="warning">{_e(w)}</p>' for w in report.get("warnings") or []]
+    out.append("</section>")
+    return "\n".join(out)
+
+
 def _verdict(row: Mapping[str, Any], lang: Lang) -> str:
-    text = row_text(row.get("flag"), lang)
+    text = _text_of(row, lang, bool(row.get("assessed", True)))
     p = row.get("p_value")
     return text if p is None else f"{text} ({format_p_value(p, lang)})"
 
 
-def _count_table(rows: Sequence[Mapping[str, Any]], label_key: str, header: str, lang: Lang) -> str:
+def _text_of(row: Mapping[str, Any], lang: Lang, assessed: bool = True) -> str:
+    """A row's assessment in ``lang``: "not assessed" when the data do not hold all its days, else the
+    one its flag gives."""
+    return row_text(row.get("flag"), lang) if assessed else message("report.not_assessed", lang)
+
+
+def _compared(rep: Mapping[str, Any], what: str) -> bool:
+    """Whether the report made the comparison ``what`` (reports without ``compared`` made them all)."""
+    return bool((rep.get("compared") or {}).get(what, True))
+
+
+def _count_table(
+    rows: Sequence[Mapping[str, Any]],
+    label_key: str,
+    header: str,
+    lang: Lang,
+    total: Mapping[str, Any] | None = None,
+    assessed: bool = True,
+) -> str:
     head = (
         f"<tr><th>{_e(header)}</th>"
         + "".join(
@@ -374,8 +423,10 @@ def _count_table(rows: Sequence[Mapping[str, Any]], label_key: str, header: str,
         + f"<th>{_e(message('report.col.assessment', lang))}</th></tr>"
     )
     body = []
-    for r in rows:
+    shown = [*rows, {**total, label_key: message("report.total_row", lang), "total": True}] if total else rows
+    for r in shown:
         cls = f' class="{r["flag"]}"' if r.get("flag") in ("up", "down") else ""
+        cls = ' class="total"' if r.get("total") else cls
         body.append(
             f"<tr{cls}><td>{_e(r[label_key])}</td>"
             f'<td class="n">{format_number(r["count"], 0, lang)}</td>'
@@ -383,7 +434,7 @@ def _count_table(rows: Sequence[Mapping[str, Any]], label_key: str, header: str,
             f'<td class="n">{_e(_pct(r.get("change_vs_previous_pct"), lang, EN_DASH))}</td>'
             f'<td class="n">{format_number(r["last_year"], 0, lang)}</td>'
             f'<td class="n">{_e(_p(r.get("p_value"), lang))}</td>'
-            f"<td>{_e(row_text(r.get('flag'), lang))}</td></tr>"
+            f"<td>{_e(_text_of(r, lang, assessed))}</td></tr>"
         )
     return f"<table>\n{head}\n" + "\n".join(body) + "\n</table>"
 
@@ -391,7 +442,8 @@ def _count_table(rows: Sequence[Mapping[str, Any]], label_key: str, header: str,
 def _look_back(rep: Mapping[str, Any], lang: Lang) -> list[str]:
     t = rep["totals"]
     p = t.get("p_value")
-    verdict = row_text(t.get("flag"), lang)
+    assessed = _compared(rep, "previous")
+    verdict = _text_of(t, lang, assessed)
     out = [f"<h2>{_e(message('report.look_back', lang))}</h2>"]
     out.append(
         "<p>"
@@ -416,7 +468,7 @@ def _look_back(rep: Mapping[str, Any], lang: Lang) -> list[str]:
     shown = flagged[:MAX_PLACES]
     shown += [r for r in places if not r.get("flag")][: max(0, MAX_PLACES - len(shown))]
     shown.sort(key=lambda r: (-r["count"], -r["previous"], r["name"]))
-    out.append(_count_table(shown, "name", message("report.col.place", lang), lang))
+    out.append(_count_table(shown, "name", message("report.col.place", lang), lang, total=t, assessed=assessed))
     hidden = len(places) - len(shown)
     hidden_flagged = len(flagged) - sum(1 for r in shown if r.get("flag"))
     if hidden_flagged:
@@ -424,11 +476,38 @@ def _look_back(rep: Mapping[str, Any], lang: Lang) -> list[str]:
     elif hidden:
         out.append(f'<p class="note">{_e(message("report.more_places", lang, n=hidden))}</p>')
     cats = list(rep["categories"])
-    out.append(_count_table(cats[:MAX_CATEGORIES], "category", message("report.col.category", lang), lang))
+    out.append(
+        _count_table(cats[:MAX_CATEGORIES], "category", message("report.col.category", lang), lang, assessed=assessed)
+    )
     if len(cats) > MAX_CATEGORIES:
         out.append(f'<p class="note">{_e(message("report.more_categories", lang, n=len(cats) - MAX_CATEGORIES))}</p>')
     out.append(f'<p class="note">{_e(message("report.test_note", lang))}</p>')
+    multiple = rep.get("multiple_testing")
+    if multiple and multiple.get("text"):
+        out.append(f'<p class="note">{_e(multiple["text"])}</p>')
+    feed = rep.get("feed")
+    if feed:
+        out.append(f"<p>{_e(_feed_line(feed, lang))}</p>")
     return out
+
+
+def _feed_line(feed: Mapping[str, Any], lang: Lang) -> str:
+    def n(x: int) -> str:
+        return format_number(x, 0, lang)
+
+    return message(
+        "report.feed_line",
+        lang,
+        n=feed["municipalities"],
+        count=n(feed["count"]),
+        previous=n(feed["previous"]),
+        last_year=n(feed["last_year"]),
+        chg_prev=_pct(feed.get("change_vs_previous_pct"), lang),
+        chg_ly=_pct(feed.get("change_vs_last_year_pct"), lang),
+        ytd=n(feed["ytd"]["count"]),
+        ytd_last=n(feed["ytd"]["last_year"]),
+        chg_ytd=_pct(feed["ytd"].get("change_pct"), lang),
+    )
 
 
 def _year_to_date(rep: Mapping[str, Any], lang: Lang) -> list[str]:
@@ -446,6 +525,8 @@ def _year_to_date(rep: Mapping[str, Any], lang: Lang) -> list[str]:
                 period=_range(f"{to.year}-01-01", rep["to"], lang),
                 year=to.year - 1,
                 chg=_pct(y.get("change_pct"), lang),
+                verdict=_text_of(y, lang, _compared(rep, "ytd")),
+                p="" if y.get("p_value") is None else f" ({format_p_value(y['p_value'], lang)})",
             )
         )
         + "</p>"
@@ -651,6 +732,7 @@ _CSV_HEADERS: dict[Lang, tuple[str, ...]] = {
         "p-värde",
         "Flagga",
         "Bedömning",
+        "q-värde (Benjamini–Hochberg)",
     ),
     "en": (
         "Part",
@@ -665,6 +747,7 @@ _CSV_HEADERS: dict[Lang, tuple[str, ...]] = {
         "p-value",
         "Flag",
         "Assessment",
+        "q-value (Benjamini–Hochberg)",
     ),
 }
 _CSV_PARTS: dict[Lang, dict[str, str]] = {
@@ -700,7 +783,7 @@ def situation_csv(report: Mapping[str, Any], *, lang: Lang | None = None) -> byt
     def p_cell(p: float | None) -> str:
         return "" if p is None else f"{p:.4g}".replace(".", "," if lang == "sv" else ".")
 
-    def write(part: str, muni: str, pid: str, name: str, r: Mapping[str, Any]) -> None:
+    def write(part: str, muni: str, pid: str, name: str, r: Mapping[str, Any], rep: Mapping[str, Any]) -> None:
         writer.writerow(
             [
                 parts[part],
@@ -714,18 +797,19 @@ def situation_csv(report: Mapping[str, Any], *, lang: Lang | None = None) -> byt
                 num(r.get("change_vs_last_year_pct"), 1),
                 p_cell(r.get("p_value")),
                 _CSV_FLAGS[lang].get(r.get("flag") or "", ""),
-                row_text(r.get("flag"), lang),
+                _text_of(r, lang, _compared(rep, "previous")),
+                p_cell(r.get("q_value")),
             ]
         )
 
     scope = ", ".join(report.get("municipalities") or [])
-    write("total", scope, "", "", report["totals"])
+    write("total", scope, "", "", report["totals"], report)
     for r in report["places"]:
-        write("place", r.get("municipality") or "", r["place_id"], r["name"], r)
+        write("place", r.get("municipality") or "", r["place_id"], r["name"], r, report)
     for r in report["categories"]:
-        write("category", scope, "", r["category"], r)
+        write("category", scope, "", r["category"], r, report)
     for s in report.get("sections") or []:
-        write("total", s["municipality"], "", "", s["totals"])
+        write("total", s["municipality"], "", "", s["totals"], s)
         for r in s["categories"]:
-            write("category", s["municipality"], "", r["category"], r)
+            write("category", s["municipality"], "", r["category"], r, s)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")

@@ -52,7 +52,15 @@ from tryggplan.i18n import LANGS, Lang, negotiate_lang, problem_text
 from tryggplan.readers import problem_kinds
 from tryggplan.service.cache import ReadCacheMiddleware
 from tryggplan.service.limits import InFlightLimitMiddleware, ReadBudget
-from tryggplan.service.routes import api_router, dashboard_router, docs_router, health_router
+from tryggplan.service.pages import Pages
+from tryggplan.service.routes import (
+    api_router,
+    dashboard_router,
+    docs_router,
+    forening_router,
+    health_router,
+    signin_router,
+)
 from tryggplan.service.settings import Settings
 from tryggplan.text import escape_log
 from tryggplan.usecases import forecasts, jobs
@@ -217,8 +225,8 @@ async def _refuse_nul(send: Send, where: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-#: an association's link carries its secret in the path: logged as ``***``
-_SECRET_IN_PATH = re.compile(r"(/associations/)[^/]+")
+#: an association's link carries its secret in the path (the JSON routes and its page): logged as ``***``
+_SECRET_IN_PATH = re.compile(r"(/associations/|/forening/)[^/]+")
 
 
 def loggable_path(path: str) -> str:
@@ -599,13 +607,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(dashboard_router)
+    app.include_router(signin_router)
+    app.include_router(forening_router)
     app.include_router(docs_router)
+    app.state.pages = Pages()
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type"],
+            allow_headers=["Authorization", "Content-Type"],  # not X-CSRF-Token: sessions are same-site only
         )
     app.add_middleware(InFlightLimitMiddleware, max_inflight=32)  # < worker threads (40) < pool (50)
     if settings.read_cache:

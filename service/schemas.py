@@ -522,6 +522,21 @@ class WalkIn(BaseModel):
     replan: bool = Field(default=True, description="for a cancelled walk: make a new plan without it")
 
 
+class WalkReportOut(BaseModel):
+    """An association's report-back on a walk it did (from its page, ``/forening/{secret}``)."""
+
+    id: int
+    association: str
+    night: dt.date
+    area: str | None = Field(description="the walk's area (from its walk record)")
+    walkers: int = Field(description="how many walked")
+    observations: str | None = Field(description="what they saw, as written (free text)")
+    walk_record_id: int = Field(description="the completed walk record it belongs to (GET /api/v1/season/walks)")
+    offer_id: int | None
+    created_at: dt.datetime
+    actor: str = Field(description="the association's link that sent it (link:ID:ASSOCIATION)")
+
+
 class WalkOut(BaseModel):
     """One record of the season ledger."""
 
@@ -779,6 +794,50 @@ class TokenCreated(TokenOut):
     token: str = Field(description="the secret; shown only once")
 
 
+# --------------------------------------------------------------------------- users, the caller
+
+
+class UserCreate(BaseModel):
+    username: str = Field(min_length=2, max_length=64, description="what the person types at /logga-in (any case)")
+    role: Role
+    name: str | None = Field(default=None, max_length=200, description="the person's name as pages show it")
+    municipalities: list[str] | None = Field(
+        default=None, min_length=1, max_length=300,
+        description="scope the user to these municipalities (default: a scoped admin's own; else area-wide)",
+    )  # fmt: skip
+    password: str = Field(min_length=1, max_length=1024, description="at least 10 characters")
+
+
+class PasswordIn(BaseModel):
+    password: str = Field(min_length=1, max_length=1024, description="at least 10 characters")
+
+
+class UserOut(BaseModel):
+    username: str
+    name: str | None
+    role: Role
+    municipalities: list[str] | None = Field(description="null: area-wide")
+    disabled: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    last_sign_in_at: dt.datetime | None
+
+
+class UserChanged(UserOut):
+    sessions_ended: int = Field(description="sign-in sessions of the user ended by this change")
+
+
+class MeOut(BaseModel):
+    """Who the caller is: a token or a signed-in user, with the role and municipalities that decide what it
+    may do."""
+
+    kind: Literal["token", "user"]
+    role: Role
+    name: str
+    username: str | None = Field(description="a signed-in user's username; null for a token")
+    municipalities: list[str] | None = Field(description="null: area-wide")
+
+
 # --------------------------------------------------------------------------- municipalities, the area
 
 
@@ -827,7 +886,10 @@ class SituationCounts(_Open):
     count: int = Field(description="incidents (rows, not weights) in the period")
     previous: int = Field(description="in the period before")
     last_year: int = Field(description="on the same dates a year earlier")
-    change_vs_previous_pct: float | None = Field(description="round(100 * (count - previous) / previous, 1)")
+    change_vs_previous_pct: float | None = Field(
+        description="100 * (count - previous) / previous to one decimal, halves away from zero; null when previous "
+        "is 0 or the days compared are not all in the data"
+    )
     change_vs_last_year_pct: float | None
     p_value: float | None = Field(description="two-sided exact test of equal rates, count against previous")
     flag: Flag | None = Field(description="up or down when p_value < 0.05")
@@ -847,7 +909,9 @@ class SituationCategory(SituationCounts):
 class SituationYtd(_Open):
     count: int
     last_year: int
-    change_pct: float | None
+    change_pct: float | None = Field(description="null when ref is 0 or a window lies outside the data")
+    p_value: float | None = Field(description="two-sided exact test of equal rates, count against last_year")
+    flag: Flag | None = Field(description="up or down when p_value < 0.05")
 
 
 class SituationDone(_Open):
@@ -888,6 +952,8 @@ class SituationOut(_Open):
     done: SituationDone
     ahead: SituationAhead
     decisions: list[SituationDecision]
+    data_until: str | None = Field(description="the newest local date holding an incident in scope (null: none)")
+    warnings: list[str] = Field(description="where the data end and what was therefore not compared; [] when none")
 
 
 class NoteIn(BaseModel):
@@ -913,22 +979,37 @@ class NoteOut(BaseModel):
     actor: str | None
 
 
+class EvaluationLeftOut(_Open):
+    who: str = Field(description="the association (or the guard)")
+    night: str
+    municipality: str | None
+    status: str
+    reason: Literal["no_show", "cancelled", "no_area", "unknown_area", "after_data", "no_forecast", "no_data"]
+    text: str
+
+
 class EvaluationOut(_Open):
     """Did the walks (or guards) work? (``tryggplan.reporting.evaluation.CoverageEvaluation``)"""
 
     kind: Literal["night_walk", "guard"]
-    shifts: int
+    shifts: int = Field(description="walks (or guard shifts) evaluated")
+    shifts_given: int = Field(description="walks recorded (or guard shifts worked) in scope")
     place_hours: int
     expected: float = Field(description="[incidents] the forecast expected in the covered place-hours")
     observed: int
     control_place_hours: int
     control_expected: float
     control_observed: int
-    forecast_effect: float
-    forecast_lo: float
-    forecast_hi: float
+    forecast_effect: float | None = Field(description="1 - observed / expected; null when nothing was expected")
+    forecast_lo: float | None
+    forecast_hi: float | None
+    calibration: float | None = Field(
+        description="the forecast's expected / observed in the comparable hours without a shift (null: none observed)"
+    )
+    calibration_lo: float | None
+    calibration_hi: float | None = Field(description="null: no upper end")
     did_effect: float | None
-    did_lo: float | None
+    did_lo: float | None = Field(description="null: no lower end (or no comparison)")
     did_hi: float | None
     did_p_value: float | None
     prevented: float | None = Field(description="[incidents]")
@@ -936,10 +1017,10 @@ class EvaluationOut(_Open):
     verdict: Literal["fewer", "more", "cannot_tell"]
     detect_effect: float
     more_needed: int | None
-    prior: float
-    strength: float
+    assumed_effect: float = Field(description="the resources spec's assumed effect: the default detect_effect only")
+    not_evaluated: list[EvaluationLeftOut]
     text: str
     municipalities: list[str] | None
-    until: str
+    until: str | None = Field(description="where the incident data end (null: no incidents)")
     forecast_run_ids: list[int]
     lang: Literal["sv", "en"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, field_validator
@@ -17,6 +17,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tryggplan.readers import DEFAULT_LIMITS, ReadLimits
 from tryggplan.timeutil import check_tz
+
+if TYPE_CHECKING:  # the sign-in use cases (argon2, the catalogs) load only where a session is checked
+    from tryggplan.usecases.signin import RateLimit, SessionPolicy
 
 DEFAULT_DATABASE_URL = "sqlite:///tryggplan.db"
 #: OpenStreetMap's standard tiles (their tile usage policy asks for the attribution below and modest use)
@@ -62,6 +65,38 @@ class Settings(BaseSettings):
         if value is not None and (value.tzinfo is None or value.utcoffset() is None):
             raise ValueError("give the instant with its offset, e.g. 2025-12-03T12:00:00+01:00")
         return value
+
+    session_hours: float = Field(
+        default=12, gt=0, le=24 * 30, description="a sign-in lasts at most this long from signing in [h]"
+    )
+    session_idle_minutes: float = Field(
+        default=120, gt=0, le=24 * 60, description="a sign-in ends after this long without a request [min]"
+    )
+    signin_window_minutes: float = Field(
+        default=15, gt=0, le=24 * 60, description="failed sign-ins count for this long [min]"
+    )
+    signin_max_failures: int = Field(
+        default=5, ge=1, le=1000, description="failed sign-ins for one username within the window before 429"
+    )
+    signin_max_failures_per_address: int = Field(
+        default=20, ge=1, le=100_000, description="failed sign-ins from one client address within the window before 429"
+    )
+
+    def session_policy(self) -> SessionPolicy:
+        from tryggplan.usecases.signin import SessionPolicy
+
+        return SessionPolicy(
+            absolute=dt.timedelta(hours=self.session_hours), idle=dt.timedelta(minutes=self.session_idle_minutes)
+        )
+
+    def rate_limit(self) -> RateLimit:
+        from tryggplan.usecases.signin import RateLimit
+
+        return RateLimit(
+            window=dt.timedelta(minutes=self.signin_window_minutes),
+            per_user=self.signin_max_failures,
+            per_address=self.signin_max_failures_per_address,
+        )
 
     tile_url: str = Field(
         default=DEFAULT_TILE_URL,

@@ -35,7 +35,7 @@ DEFAULT_DATABASE_URL = "sqlite:///tryggplan.db"
 #: files are numbered in the order they apply; the revision ids of files 0004-0008 are the ids they
 #: were first written with (0008, 0005, 0004, 0007, 0006) because databases out there store them. A new
 #: migration's revision id is its file number.
-HEAD_REVISION = "0009"
+HEAD_REVISION = "0010"
 
 
 def normalize_url(url: str) -> str:

@@ -36,10 +36,18 @@ from tryggplan.storage.models import (
     SeasonLedger,
     WalkOffer,
     WalkRecord,
+    WalkReport,
     utcnow,
 )
 from tryggplan.storage.plans import NewPlan, add_plan, plan_info, walk_info, walks_of
-from tryggplan.storage.records import LinkInfo, OfferInfo, PayoutInfo, PlanRecordInfo, WalkRecordInfo
+from tryggplan.storage.records import (
+    LinkInfo,
+    OfferInfo,
+    PayoutInfo,
+    PlanRecordInfo,
+    WalkRecordInfo,
+    WalkReportInfo,
+)
 
 #: offers that still stand: the walk is planned (unless a record says what became of it)
 ACTIVE = ("offered", "accepted")
@@ -131,6 +139,32 @@ def _snapshot(session: Session, key: str) -> LedgerSnapshot:
         )
     ]
     return LedgerSnapshot(records, payouts, offers)
+
+
+def _report(r: WalkReport) -> WalkReportInfo:
+    return WalkReportInfo(
+        id=r.id,
+        walk_record_id=r.walk_record_id,
+        municipality=_town(r.municipality),
+        association=r.association,
+        night=r.night,
+        offer_id=r.offer_id,
+        walkers=r.walkers,
+        observations=r.observations,
+        created_at=_utc(r.created_at),
+        actor=r.actor,
+    )
+
+
+def _reports(session: Session, key: str) -> list[WalkReportInfo]:
+    stmt = select(WalkReport).where(WalkReport.municipality == key).order_by(WalkReport.night, WalkReport.id)
+    return [_report(r) for r in session.scalars(stmt)]
+
+
+def read_reports(engine: Engine, municipality: str | None) -> list[WalkReportInfo]:
+    """The associations' report-backs of the ledger of ``municipality``, by night."""
+    with Session(engine) as session:
+        return _reports(session, _key(municipality))
 
 
 def read_ledger(engine: Engine, municipality: str | None) -> LedgerSnapshot:
@@ -299,6 +333,42 @@ class LedgerWrite:
         row.plan_id, row.shift_index, row.status = plan_id, shift_index, status
         self._session.flush()
         return _offer(row)
+
+    def reports(self) -> list[WalkReportInfo]:
+        return _reports(self._session, self._key)
+
+    def add_report(
+        self,
+        *,
+        walk_record_id: int,
+        association: str,
+        night: dt.date,
+        offer_id: int | None,
+        walkers: int,
+        observations: str | None,
+        at: dt.datetime,
+        actor: str,
+    ) -> WalkReportInfo:
+        """Store a report-back on a walk record (one per record: the database refuses a second)."""
+        row = WalkReport(
+            walk_record_id=walk_record_id,
+            municipality=self._key,
+            association=association,
+            night=night,
+            offer_id=offer_id,
+            walkers=walkers,
+            observations=observations,
+            created_at=at,
+            actor=actor,
+        )
+        self._session.add(row)
+        try:
+            self._session.flush()
+        except IntegrityError as exc:
+            raise InvalidInputError(
+                f"the walk of {association!r} on the night of {night} was reported a moment ago: reload the page"
+            ) from exc
+        return _report(row)
 
     def set_offer(
         self, offer_id: int, status: str, at: dt.datetime, by: str | None = None, note: str | None = None

@@ -90,7 +90,7 @@ class ImportRecord(Base):
     rows_unchanged: Mapped[int] = mapped_column(Integer, default=0)
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
     places_upserted: Mapped[int] = mapped_column(Integer, default=0)
-    #: the one municipality of the places the import stored or touched (migration 0009); null = several,
+    #: the one municipality of the places the import stored or touched (migration 0010); null = several,
     #: none, or a deployment without municipalities (area-wide callers only)
     municipality: Mapped[str | None] = mapped_column(String(400), index=True)
 
@@ -285,7 +285,7 @@ class SituationNote(Base):
     place_ids: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     actor: Mapped[str | None] = mapped_column(String(1000))
-    #: the municipality of its places (migration 0009); null = the whole area or several towns
+    #: the municipality of its places (migration 0010); null = the whole area or several towns
     municipality: Mapped[str | None] = mapped_column(String(400), index=True)
 
 
@@ -416,5 +416,85 @@ class Job(Base):
     #: host:pid:boot of the worker pool that runs it
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
-    #: the municipality the job is for (migration 0009); null = area-wide
+    #: the municipality the job is for (migration 0010); null = area-wide
     municipality: Mapped[str | None] = mapped_column(String(400), index=True)
+
+
+# --------------------------------------------------------------------------- people who sign in (migration 0009)
+
+
+class User(Base):
+    """A person who signs in with a username and password (``tryggplan user create``). Role and
+    municipalities work exactly as a token's; only an argon2 hash of the password is stored."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: as the admin typed it (shown); ``username_key`` (casefolded) is the unique one, so "Kim" and "kim"
+    #: are the same user on SQLite and PostgreSQL alike
+    username: Mapped[str] = mapped_column(String(100))
+    username_key: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(400))
+    role: Mapped[str] = mapped_column(String(20))
+    #: null = area-wide, as for tokens
+    municipalities: Mapped[list[str] | None] = mapped_column(JSON)
+    password_hash: Mapped[str] = mapped_column(String(400))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    password_changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column()
+    last_sign_in_at: Mapped[dt.datetime | None] = mapped_column()
+    created_by: Mapped[str] = mapped_column(String(1000))
+
+
+class UserSession(Base):
+    """A signed-in browser: only a SHA-256 of the session id (the cookie's value) is stored. It ends at
+    ``expires_at`` (absolute), after the idle time since ``last_seen_at``, or when ``ended_at`` is set
+    (signing out, the user disabled or given a new password)."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: the session's own secret for the CSRF token its pages send back
+    csrf_secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class SignInFailure(Base):
+    """A failed sign-in (wrong password, unknown or disabled user): counted per username and per client
+    address within a window to answer 429; rows older than the window are deleted as new ones come."""
+
+    __tablename__ = "signin_failures"
+    __table_args__ = (
+        Index("ix_signin_failures_user_at", "username_key", "at"),
+        Index("ix_signin_failures_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username_key: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column()
+
+
+class WalkReport(Base):
+    """An association's report-back on a walk it did (``/forening/{secret}``): how many walked and what
+    they saw, linked to the ``completed`` walk record it made."""
+
+    __tablename__ = "walk_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    walk_record_id: Mapped[int] = mapped_column(ForeignKey("walk_records.id"), unique=True)
+    municipality: Mapped[str] = mapped_column(String(400), default="", server_default="", index=True)
+    association: Mapped[str] = mapped_column(String(400))
+    night: Mapped[dt.date] = mapped_column()
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("walk_offers.id"))
+    walkers: Mapped[int] = mapped_column(Integer)
+    observations: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(1000))

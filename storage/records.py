@@ -86,6 +86,18 @@ class PlanRecordInfo:
 
 
 @dataclass(frozen=True)
+class IncidentExtent:
+    """The stored incidents of one source at the places of one municipality (``None``: places without
+    one): the oldest and newest (UTC) and how many."""
+
+    municipality: str | None
+    source: str
+    first: dt.datetime
+    last: dt.datetime
+    count: int
+
+
+@dataclass(frozen=True)
 class WalkRecordInfo:
     """One stored record of the season ledger (``municipality`` ``None`` = a single-town deployment)."""
 
@@ -160,6 +172,22 @@ class BacktestRecord:
     created_at: dt.datetime
     finished_at: dt.datetime | None
     actor: str | None
+
+
+@dataclass(frozen=True)
+class WalkReportInfo:
+    """An association's report-back on a walk (``municipality`` ``None`` = a single-town deployment)."""
+
+    id: int
+    walk_record_id: int
+    municipality: str | None
+    association: str
+    night: dt.date
+    offer_id: int | None
+    walkers: int
+    observations: str | None
+    created_at: dt.datetime
+    actor: str
 
 
 @dataclass(frozen=True)

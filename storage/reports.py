@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.orm import Session
 
-from tryggplan.storage.models import ForecastRun, Incident, PlanRecord, SituationNote, utcnow
+from tryggplan.storage.models import ForecastRun, Incident, Place, PlanRecord, SituationNote, utcnow
 from tryggplan.storage.places import Municipalities, places_in
-from tryggplan.storage.records import NoteRecord, PlanRecordInfo
+from tryggplan.storage.plans import plan_info
+from tryggplan.storage.records import IncidentExtent, NoteRecord, PlanRecordInfo
 from tryggplan.storage.scope import AREA_WIDE, Scope
 
 #: the longest forecast a run holds [days] (usecases.forecasts.MAX_DAYS): how far back a run that
@@ -73,21 +74,6 @@ def list_notes(
         return [_note(n) for n in session.scalars(stmt.order_by(SituationNote.at, SituationNote.id))]
 
 
-def _plan(p: PlanRecord) -> PlanRecordInfo:
-    return PlanRecordInfo(
-        id=p.id,
-        kind=p.kind,
-        week=p.week,
-        status=p.status,
-        resource_id=p.resource_id,
-        forecast_run_id=p.forecast_run_id,
-        parent_id=p.parent_id,
-        plan=p.plan,
-        created_at=p.created_at,
-        actor=p.actor,
-    )
-
-
 def plans_for_weeks(
     engine: Engine, first_week: str | None = None, last_week: str | None = None
 ) -> list[PlanRecordInfo]:
@@ -100,7 +86,7 @@ def plans_for_weeks(
     if first_week is not None:
         stmt = stmt.where(or_(PlanRecord.week >= first_week, PlanRecord.kind == "season"))
     with Session(engine) as session:
-        return [_plan(p) for p in session.scalars(stmt)]
+        return [plan_info(p) for p in session.scalars(stmt)]
 
 
 def runs_covering(engine: Engine, first: dt.date, last: dt.date) -> list[int]:
@@ -130,6 +116,49 @@ def distinct_values(engine: Engine, column: str, municipality: Municipalities = 
         stmt = stmt.where(Incident.place_id.in_(places_in(municipality)))
     with engine.connect() as conn:
         return sorted(str(v) for (v,) in conn.execute(stmt) if v)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def incident_extents(engine: Engine) -> list[IncidentExtent]:
+    """Per municipality (of the incident's place) and source, the oldest and newest stored incident
+    (UTC) and how many there are: where each source's data begin and end, in the whole database."""
+    stmt = (
+        select(
+            Place.municipality,
+            Incident.source,
+            func.min(Incident.occurred_at),
+            func.max(Incident.occurred_at),
+            func.count(),
+        )
+        .join(Place, Place.place_id == Incident.place_id)
+        .group_by(Place.municipality, Incident.source)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    merged: dict[tuple[str | None, str], IncidentExtent] = {}
+    for town, source, first, last, n in rows:
+        key = (town or None, source or "unknown")  # a missing source and "" are one unknown source
+        old = merged.get(key)
+        a, b = _utc(first), _utc(last)
+        if old is not None:
+            a, b, n = min(a, old.first), max(b, old.last), n + old.count
+        merged[key] = IncidentExtent(key[0], key[1], a, b, int(n))
+    return sorted(merged.values(), key=lambda e: (e.municipality or "", e.source))
+
+
+def count_between(engine: Engine, ranges: Sequence[tuple[dt.datetime, dt.datetime]], source: str) -> list[int]:
+    """The stored incidents of ``source`` (every municipality) in each ``[start, end)`` (tz-aware)."""
+    out = []
+    with engine.connect() as conn:
+        for start, end in ranges:
+            stmt = select(func.count()).where(
+                Incident.source == source, Incident.occurred_at >= start, Incident.occurred_at < end
+            )
+            out.append(int(conn.execute(stmt).scalar_one()))
+    return out
 
 
 def last_incident_at(engine: Engine, municipality: Municipalities = None) -> dt.datetime | None:

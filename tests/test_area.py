@@ -407,17 +407,28 @@ def _other_town_requests(area_: Area) -> dict[tuple[str, str], dict[str, object]
             "json": {"association": "Lions", "night": night, "status": "completed", "municipality": BIG}
         },
         ("POST", "/api/v1/tokens"): {"json": {"role": "reader", "municipalities": [BIG]}},
+        ("POST", "/api/v1/users"): {
+            "json": {
+                "username": "koping.k",
+                "role": "coordinator",
+                "password": "tre ord i rad",
+                "municipalities": [BIG],
+            }
+        },
     }
 
 
 #: Changing routes that name no municipality: the caller's own session, an association's own link (its
-#: secret is its key), a token by id (admins only), and the area run (it plans the token's towns only).
+#: secret is its key), a token by id (admins only), the area run (it plans the token's towns only), and a
+#: user by username (a user of another town is unknown to a scoped admin: 404; tests/test_signin.py).
 NOT_TOWN_ROUTES = {
     ("POST", "/api/v1/associations/{secret}/offers/{offer_id}"),
     ("POST", "/api/v1/session"),
     ("DELETE", "/api/v1/session"),
     ("DELETE", "/api/v1/tokens/{token_id}"),
     ("POST", "/api/v1/plans/area"),
+    ("POST", "/api/v1/users/{username}/disable"),
+    ("POST", "/api/v1/users/{username}/password"),
 }
 
 

@@ -1,6 +1,6 @@
 """The CLI loads only the module of the command it runs: ``tryggplan import`` (called once per file by
-scripts) and ``tryggplan token`` must not load the forecasting models, the solver, the web service or
-Alembic. Start-up time itself is measured by benchmarks/bench_cli_startup.py (figures in
+scripts), ``tryggplan token`` and ``tryggplan user`` must not load the forecasting models, the solver, the web
+service or Alembic. Start-up time itself is measured by benchmarks/bench_cli_startup.py (figures in
 docs/operator/benchmarks.md), not here."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def test_modules_for(argv: list[str], want: tuple[str, ...]) -> None:
     assert modules_for(argv) == want
 
 
-@pytest.mark.parametrize("command", ["import", "validate", "token", "db"])
+@pytest.mark.parametrize("command", ["import", "validate", "token", "db", "user"])
 def test_light_commands_do_not_load_the_heavy_layers(command: str) -> None:
     code = (
         "import json, sys\n"

@@ -43,7 +43,11 @@ def test_installing_adds_only_the_tryggplan_package(installed: Path) -> None:
     assert top == ["bin", "tryggplan"] or top == ["tryggplan"]
     for layer in LAYERS:
         assert (installed / "tryggplan" / layer / "__init__.py").is_file(), layer
-    assert (installed / "tryggplan" / "service" / "static" / "index.html").is_file()
+    assert (installed / "tryggplan" / "service" / "templates" / "index.html").is_file()
+    assert (installed / "tryggplan" / "service" / "static" / "pages.css").is_file()
+    for lang in ("sv", "en"):
+        for suffix in ("po", "mo"):
+            assert (installed / "tryggplan" / "locale" / lang / "LC_MESSAGES" / f"messages.{suffix}").is_file()
     assert (installed / "tryggplan" / "storage" / "migrations" / "versions" / "0001_initial.py").is_file()
 
 

@@ -92,7 +92,7 @@ def test_a_planted_effect_is_found(seed: int) -> None:
     assert (ev.shifts, ev.place_hours) == (32, 32 * 4 * 4)
     assert ev.expected == pytest.approx(0.3 * 4 * 4 * 32)  # place factors average 1 over each half
     assert ev.did_lo is not None and ev.did_hi is not None and 0 < ev.did_lo < 0.4 < ev.did_hi
-    assert ev.forecast_lo > 0
+    assert ev.forecast_lo is not None and ev.forecast_lo > 0
     assert ev.text().startswith("Färre händelser än väntat där nattvandringar fanns. 32 nattvandringar täckte 512")
     assert ev.text("en").startswith("Fewer incidents than expected where night walks were.")
 
@@ -102,8 +102,10 @@ def test_no_effect_is_not_claimed(seed: int) -> None:
     grid, walks = _grid(WEEKS), _walks(WEEKS)
     ev = evaluate_coverage(walks, _incidents(grid, walks, 1.0, seed), grid, tz=TZ, until=UNTIL)
     assert ev.verdict == "cannot_tell"
-    assert ev.text().startswith("Underlaget räcker inte för att avgöra det än.")
-    assert ev.text("en").startswith("The data cannot tell yet.")
+    assert ev.text().startswith(
+        "Kan inte avgöra ännu: underlaget räcker inte. 32 nattvandringar täckte 512 platstimmar"
+    )
+    assert ev.text("en").startswith("The data cannot tell yet. 32 night walks covered 512 place-hours")
 
 
 def test_the_exact_difference_in_differences() -> None:
@@ -171,6 +173,7 @@ def test_result_as_json() -> None:
     ev = evaluate_coverage(walks, _incidents(grid, walks, 1.0, 1), grid, tz=TZ)
     data = ev.to_dict("en")
     assert data["verdict"] == "cannot_tell" and data["text"].startswith("The data cannot tell yet.")
+    assert data["not_evaluated"] == [] and data["shifts_given"] == 4
     assert set(data) >= {"expected", "observed", "did_lo", "did_hi", "forecast_lo", "forecast_hi", "more_needed"}
 
 
@@ -183,10 +186,112 @@ def test_result_as_json() -> None:
         (_walks(1), {"detect_effect": 0.0}, "detect_effect must lie in"),
         (_walks(1), {"until": "2026-03-01"}, "needs an offset"),
         (_walks(1), {"tz": "Mars/Olympus"}, "unknown time zone"),
-        ([{**_walks(1)[0], "start": "2027-01-01T20:00:00+01:00", "end": "2027-01-01T22:00:00+01:00"}], {}, "none of"),
     ],
 )
 def test_bad_input(shifts: list[dict[str, Any]], kwargs: dict[str, Any], match: str) -> None:
     grid = _grid(1)
     with pytest.raises(InvalidInputError, match=match):
         evaluate_coverage(shifts, _incidents(grid, [], 1.0, 0), grid, **kwargs)
+
+
+def _one_walk(night: str = "2026-01-09") -> dict[str, Any]:
+    return {
+        "kind": "night_walk",
+        "association": "Lions",
+        "place_ids": ["P0"],
+        "start": f"{night}T20:00:00+01:00",
+        "end": f"{night}T22:00:00+01:00",
+    }
+
+
+def test_every_incident_in_walked_hours_is_no_crash() -> None:
+    """All incidents fell in walked hours and none in the comparison hours: the effect has no lower end,
+    which is said in words (it used to crash with "cannot format -inf")."""
+    grid, walks = _grid(4), _walks(4)
+    until = pd.Timestamp(START + dt.timedelta(days=28)).tz_localize(TZ)
+    first = pd.Timestamp(walks[0]["start"])
+    incidents = pd.DataFrame({"occurred_at": [first + pd.Timedelta(minutes=m) for m in (5, 70, 130)], "place_id": "P0"})
+    ev = evaluate_coverage(walks, incidents, grid, tz=TZ, until=until)
+    assert (ev.verdict, ev.shifts, ev.observed, ev.control_observed) == ("cannot_tell", 8, 3, 0)
+    assert ev.did_effect is None and ev.did_lo is None and ev.prevented is None
+    p_lo = stats.binomtest(3, 3, ev.expected / (ev.expected + ev.control_expected)).proportion_ci(0.9).low
+    assert ev.did_hi == pytest.approx(1 - p_lo / (1 - p_lo) * ev.control_expected / ev.expected)
+    text = ev.text()
+    assert text.startswith("Kan inte avgöra ännu: underlaget räcker inte. 8 nattvandringar täckte 128 platstimmar: 3 ")
+    assert (
+        "Alla 3 händelser inträffade under passen och ingen i de jämförbara timmarna: effekten kan inte skattas" in text
+    )
+    assert "All 3 incidents happened during the shifts and none in the comparable hours" in ev.text("en")
+    assert "inf" not in text
+
+
+def test_no_incidents_at_all_claims_nothing() -> None:
+    """No incident anywhere: "cannot tell" with the walks and incidents behind it, never the assumed
+    effect returned as a result (it used to read "+10% (−16% to +35%)")."""
+    grid = _grid(2)
+    until = pd.Timestamp(START + dt.timedelta(days=14)).tz_localize(TZ)
+    none = pd.DataFrame({"occurred_at": pd.DatetimeIndex([], tz="UTC"), "place_id": pd.Series([], dtype=str)})
+    ev = evaluate_coverage([_one_walk()], none, grid, tz=TZ, until=until, assumed_effect=0.10)
+    assert (ev.verdict, ev.shifts, ev.place_hours, ev.observed, ev.control_observed) == ("cannot_tell", 1, 2, 0, 0)
+    # against the forecast: no incident where 0.48 were expected is a measurement with its exact interval
+    e = 2 * 0.3 * 0.8
+    assert ev.expected == pytest.approx(e)
+    assert (ev.forecast_effect, ev.forecast_hi) == (1.0, 1.0)
+    assert ev.forecast_lo == pytest.approx(1 - stats.chi2.ppf(0.95, 2) / 2 / e)  # 1 - 2.996 / 0.48
+    assert ev.did_effect is None and ev.did_lo is None and ev.more_needed is not None
+    assert ev.text() == (
+        "Kan inte avgöra ännu: underlaget räcker inte. 1 nattvandringar täckte 2 platstimmar: 0 händelser där "
+        "prognosen väntade 0,5. Samma platser och veckotimmar utan pass: 0 händelser mot väntat 0,5. Inga händelser "
+        "alls, varken under passen eller i de jämförbara timmarna: ingen effekt kan skattas. Mot prognosen: inga "
+        "händelser där 0,5 väntades (90\u00a0% intervall för effekten \u2212524\u00a0% till +100\u00a0%). I de "
+        "jämförbara timmarna utan pass väntade prognosen 0,5 händelser samma månader, men inga inträffade (väntat ÷ "
+        "inträffat minst 0,16, 90\u00a0% intervall). Om effekten är 10\u00a0% behövs ungefär 2449 nattvandringar "
+        "till för att se den (80 % styrka)."
+    )
+    # no incidents and no `until`: nothing says the data were ever complete, so nothing is evaluated
+    blind = evaluate_coverage([_one_walk()], none, grid, tz=TZ)
+    assert (blind.shifts, blind.not_evaluated, blind.verdict) == (0, [{"shift": 0, "reason": "no_data"}], "cannot_tell")
+    assert blind.text() == (
+        "Kan inte avgöra ännu: underlaget räcker inte. Ingen av 1 nattvandringar kunde jämföras, "
+        "så det finns inga händelser att räkna."
+    )
+
+
+def test_every_walk_is_evaluated_or_listed_with_its_reason() -> None:
+    grid, walks = _grid(2), _walks(2)
+    until = pd.Timestamp(START + dt.timedelta(days=11)).tz_localize(TZ)  # Friday of week 1
+    outside = _one_walk("2026-03-06")  # no forecast covers March
+    guard = {"kind": "guard", "place_ids": ["P1"], "start": "2026-01-09T20:00:00+01:00", "hours": 2}
+    ev = evaluate_coverage([*walks, outside, guard], _incidents(grid, walks, 1.0, 4), grid, tz=TZ, until=until)
+    # week 0's two walks are evaluated; week 1's Friday starts after the data end, Saturday too; March has
+    # no forecast (and lies after the data as well: after_data wins, the data cannot reach it)
+    assert (ev.shifts, ev.shifts_given) == (2, 5)
+    assert ev.not_evaluated == [
+        {"shift": 2, "reason": "after_data"},
+        {"shift": 3, "reason": "after_data"},
+        {"shift": 4, "reason": "after_data"},
+    ]
+    late = pd.Timestamp("2026-04-01T00:00:00+02:00")
+    ev = evaluate_coverage([*walks, outside], _incidents(grid, walks, 1.0, 4), grid, tz=TZ, until=late)
+    assert (ev.shifts, ev.not_evaluated) == (4, [{"shift": 4, "reason": "no_forecast"}])
+    assert ev.text().endswith("1 av 5 nattvandringar kunde inte jämföras (se listan).")
+    assert ev.text("en").endswith("1 of 5 night walks could not be compared (see the list).")
+    nothing = evaluate_coverage([outside], _incidents(grid, walks, 1.0, 4), [], tz=TZ, until=late)
+    assert (nothing.shifts, nothing.not_evaluated) == (0, [{"shift": 0, "reason": "no_forecast"}])
+
+
+def test_the_forecasts_own_calibration_is_reported() -> None:
+    """Walks that do nothing under a forecast running 30% high look effective against the forecast alone;
+    the calibration in the unwalked comparable hours shows why, and the verdict stays "cannot tell"."""
+    grid, walks = _grid(WEEKS), _walks(WEEKS)
+    ev = evaluate_coverage(walks, _incidents(grid, walks, 1.0, 1).sample(frac=1 / 1.3, random_state=1), grid, tz=TZ,
+                           until=UNTIL)  # fmt: skip
+    assert ev.forecast_lo is not None and ev.forecast_lo > 0  # "fewer than forecast" although walks did nothing
+    assert ev.verdict == "cannot_tell"
+    assert ev.calibration == pytest.approx(ev.control_expected / ev.control_observed)
+    assert ev.calibration_lo is not None and ev.calibration_lo > 1
+    lo, hi = stats.chi2.ppf([0.05, 0.95], [2 * ev.control_observed, 2 * ev.control_observed + 2]) / 2
+    assert (ev.calibration_lo, ev.calibration_hi) == pytest.approx((ev.control_expected / hi, ev.control_expected / lo))
+    text = ev.text()
+    assert f"Prognosen själv väntade {ev.calibration:.2f}".replace(".", ",") in text
+    assert "Prognosen låg alltså fel för de här månaderna, så jämförelsen mot prognosen ensam säger lite." in text

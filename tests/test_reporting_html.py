@@ -144,14 +144,19 @@ def test_csv_for_swedish_excel() -> None:
     lines = data.decode("utf-8-sig").split("\r\n")
     assert lines[0] == (
         "Del;Kommun;Plats-id;Namn;Perioden;Perioden före;I fjol;Förändring mot perioden före (%);"
-        "Förändring mot i fjol (%);p-värde;Flagga;Bedömning"
+        "Förändring mot i fjol (%);p-värde;Flagga;Bedömning;q-värde (Benjamini–Hochberg)"
     )
-    assert lines[1] == "Totalt;Kungsör;;;27;14;14;92,9;92,9;0,05958;;inom normal variation"
-    assert lines[2] == "Plats;Kungsör;torget;Stortorget;20;4;6;400,0;233,3;0,001544;upp;ökning utöver normal variation"
-    assert lines[4] == "Plats;Kungsör;skolan;Skolgården;2;6;3;-66,7;-33,3;0,2891;;inom normal variation"
+    # the total is not one of the rows corrected for many tests: no q-value
+    assert lines[1] == "Totalt;Kungsör;;;27;14;14;92,9;92,9;0,05958;;inom normal variation;"
+    # six rows tested (3 places, 3 categories): Stortorget's q = 0.0015439 * 6 / 2 (rank 2 of 6, tied
+    # with skadegörelse's equal p-value), Skolgården's 0.2890625 * 6 / 4 (tied with stöld)
+    assert lines[2] == (
+        "Plats;Kungsör;torget;Stortorget;20;4;6;400,0;233,3;0,001544;upp;ökning utöver normal variation;0,004632"
+    )
+    assert lines[4] == "Plats;Kungsör;skolan;Skolgården;2;6;3;-66,7;-33,3;0,2891;;inom normal variation;0,4336"
     assert lines[5].startswith("Händelsetyp;Kungsör;;skadegörelse;20;4;6;")
     english = situation_csv(_report(), lang="en").decode("utf-8-sig").split("\r\n")
-    assert english[1] == "Total;Kungsör;;;27;14;14;92.9;92.9;0.05958;;within normal variation"
+    assert english[1] == "Total;Kungsör;;;27;14;14;92.9;92.9;0.05958;;within normal variation;"
 
 
 def test_csv_cells_never_run_as_formulas() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -14,7 +15,14 @@ import pytest
 from scipy import stats
 
 from tryggplan.domain import InvalidInputError
-from tryggplan.reporting.situation import pct_change, rate_test, same_date_last_year, situation_picture
+from tryggplan.reporting.situation import (
+    FeedCounts,
+    SourceSpan,
+    pct_change,
+    rate_test,
+    same_date_last_year,
+    situation_picture,
+)
 
 TZ = "Europe/Stockholm"
 TO, DAYS = dt.date(2026, 11, 29), 14
@@ -91,7 +99,18 @@ def test_planted_town_exact_counts_changes_flags_and_ytd() -> None:
     # 27 vs 14 looks like a doubling, but the exact test says it could be chance (p = 0.060)
     assert t["p_value"] == pytest.approx(stats.binomtest(27, 41, 0.5).pvalue) and round(t["p_value"], 3) == 0.060
     assert (t["flag"], t["text"]) == (None, "inom normal variation")
-    assert rep["ytd"] == {"count": 317, "last_year": 387, "change_pct": -18.1}
+    # the year to date by the same exact test: 317 against 387 is a real decrease (p = 0.0093)
+    assert {k: rep["ytd"][k] for k in ("count", "last_year", "change_pct", "flag")} == {
+        "count": 317,
+        "last_year": 387,
+        "change_pct": -18.1,
+        "flag": "down",
+    }
+    assert rep["ytd"]["p_value"] == pytest.approx(stats.binomtest(317, 704, 0.5).pvalue)
+    assert round(rep["ytd"]["p_value"], 4) == 0.0093 and rep["ytd"]["text"] == "minskning utöver normal variation"
+    # the data run from the first of last year's incidents to the period's last day: nothing to warn of
+    assert (rep["data_from"], rep["data_until"], rep["sources_until"]) == ("2025-01-01", "2026-11-29", "2026-11-29")
+    assert rep["warnings"] == [] and rep["compared"] == {"previous": True, "last_year": True, "ytd": True}
     rows = {r["place_id"]: r for r in rep["places"]}
     got = {p: (r["count"], r["previous"], r["last_year"], r["flag"]) for p, r in rows.items()}
     assert got == {"torget": (20, 4, 6, "up"), "parken": (5, 4, 5, None), "skolan": (2, 6, 3, None)}
@@ -313,7 +332,12 @@ def test_decisions_and_what_happened_since() -> None:
         # long ago: in neither
         {"at": "2026-06-01T10:00:00+02:00", "text": "Gammalt", "place_ids": ["a"]},
     ]
-    rep = situation_picture(incidents, places, TO, tz=TZ, notes=notes)
+    # the town's incidents end on 22 November, but the source's data run to `to` (a quiet week)
+    spans = [
+        SourceSpan(town, "police", pd.Timestamp("2025-01-01T00:00Z"), pd.Timestamp("2026-11-29T20:00Z"))
+        for town in ("M", "N")
+    ]
+    rep = situation_picture(incidents, places, TO, tz=TZ, notes=notes, spans=spans)
     assert rep["decisions"] == [
         {"at": "2026-12-01T10:00:00+01:00", "text": "Väktare vid parken fredagar", "place_ids": ["b"]},
         {"at": "2026-12-01T11:00:00+01:00", "text": "Allmänt", "place_ids": []},
@@ -324,6 +348,10 @@ def test_decisions_and_what_happened_since() -> None:
     assert (followed["name"], followed["since"], followed["before"], followed["days"]) == ("Torget", 2, 0, 9.6)
     assert (followed["flag"], followed["text"]) == (None, "inom normal variation")
     assert prev[1]["places"][0]["since"] == 1
+    # from the incidents alone the data end on 22 November: the days since the note are not all held
+    unheld = situation_picture(incidents, places, TO, tz=TZ, notes=notes)["previous_decisions"][0]["places"][0]
+    assert (unheld["since"], unheld["p_value"], unheld["flag"]) == (2, None, None)
+    assert unheld["text"] == "bedöms inte (uppgifter saknas för en del av tiden)"
     scoped = situation_picture(incidents, places, TO, tz=TZ, notes=notes, municipalities=["M"])
     assert [d["text"] for d in scoped["decisions"]] == ["Väktare vid parken fredagar"]  # no area-wide, no N
     assert [d["text"] for d in scoped["previous_decisions"]] == ["Fler vandringar vid torget"]
@@ -369,3 +397,182 @@ def test_bad_frames(incidents: pd.DataFrame | None, places: pd.DataFrame | None,
         situation_picture(
             good_incidents if incidents is None else incidents, good_places if places is None else places, TO
         )
+
+
+# --------------------------------------------------------------------------- where the data end
+
+
+def _steady_town(first: str, last: str, per_day: int = 4) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``per_day`` police incidents every local day ``first..last`` at Torget, 21:00-21:0x local."""
+    days = pd.date_range(first, last, freq="D")
+    local = [pd.Timestamp(f"{d.date().isoformat()} 21:0{k}").tz_localize(TZ) for d in days for k in range(per_day)]
+    incidents = pd.DataFrame(
+        {
+            "occurred_at": pd.DatetimeIndex(local).tz_convert("UTC"),
+            "place_id": "torget",
+            "category": "skadegörelse",
+            "source": "police",
+        }
+    )
+    places = pd.DataFrame({"place_id": ["torget"], "name": ["Stortorget"], "municipality": ["Kungsör"]})
+    return incidents, places
+
+
+def test_a_period_past_the_data_flags_nothing_and_says_so() -> None:
+    """The data stop six days before the period ends: 32 against 56 looks like a real drop (p = 0.014),
+    but the last six days hold no data, so nothing is flagged or compared, and the warnings say why."""
+    incidents, places = _steady_town("2025-01-01", "2026-11-23")
+    rep = situation_picture(incidents, places, TO, tz=TZ)
+    assert (rep["data_from"], rep["data_until"], rep["sources_until"]) == ("2025-01-01", "2026-11-23", "2026-11-23")
+    assert rep["compared"] == {"previous": False, "last_year": False, "ytd": False}
+    t = rep["totals"]
+    assert (t["count"], t["previous"], t["last_year"]) == (32, 56, 56)
+    assert stats.binomtest(32, 88, 0.5).pvalue < 0.05  # what used to be flagged as a decrease
+    assert (t["change_vs_previous_pct"], t["change_vs_last_year_pct"], t["p_value"], t["flag"]) == (None,) * 4
+    assert t["text"] == "bedöms inte (uppgifter saknas för en del av tiden)"
+    (row,) = rep["places"]
+    assert (row["flag"], row["p_value"], row["q_value"]) == (None, None, None)
+    assert all(r["flag"] is None for r in rep["categories"])
+    assert (rep["ytd"]["change_pct"], rep["ytd"]["p_value"], rep["ytd"]["flag"]) == (None, None, None)
+    assert rep["multiple_testing"] is None
+    assert rep["warnings"] == [
+        "Uppgifterna når bara till 23 november 2026, men perioden slutar 29 november 2026: de sista 6 dagarna saknar "
+        "uppgifter. Dagar utan uppgifter är ingen minskning, så perioden jämförs inte med perioden före eller med i "
+        "fjol, och ingen plats, händelsetyp eller totalsiffra markeras.",
+        "Hittills i år räknas till 29 november 2026, men uppgifterna når bara till 23 november 2026: året jämförs "
+        "inte med i fjol.",
+    ]
+    english = situation_picture(incidents, places, TO, tz=TZ, lang="en")["warnings"]
+    assert english[0].startswith("The data only reach 23 November 2026, but the period ends 29 November 2026")
+
+
+def test_a_quiet_town_on_a_feed_that_goes_on_is_compared() -> None:
+    """The town's last incident is on 23 November but the same source (the feed) holds data to 29
+    November: the six quiet days are real zeros, so the drop is tested and flagged."""
+    incidents, places = _steady_town("2025-01-01", "2026-11-23")
+    feed = [
+        SourceSpan("Kungsör", "police", pd.Timestamp("2025-01-01T20:00Z"), pd.Timestamp("2026-11-23T20:03Z")),
+        SourceSpan("Arboga", "police", pd.Timestamp("2024-06-01T10:00Z"), pd.Timestamp("2026-11-29T22:10Z")),
+    ]
+    rep = situation_picture(incidents, places, TO, tz=TZ, spans=feed)
+    assert (rep["data_until"], rep["sources_until"]) == ("2026-11-23", "2026-11-29")
+    assert rep["compared"] == {"previous": True, "last_year": True, "ytd": True}
+    t = rep["totals"]
+    assert (t["count"], t["previous"], t["change_vs_previous_pct"], t["flag"]) == (32, 56, -42.9, "down")
+    assert t["p_value"] == pytest.approx(stats.binomtest(32, 88, 0.5).pvalue)
+    assert rep["warnings"] == [
+        "Den senaste händelsen för Kungsör är från 23 november 2026. Samma källor har uppgifter till 29 november "
+        "2026, så dagarna däremellan räknas som dagar utan händelser."
+    ]
+
+
+def test_comparisons_before_the_first_data_are_not_made() -> None:
+    """Ten days into the data: the period before, last year and last year's year to date lie before it."""
+    incidents, places = _steady_town("2025-01-01", "2025-03-01")
+    rep = situation_picture(incidents, places, "2025-01-10", tz=TZ)
+    assert rep["compared"] == {"previous": False, "last_year": False, "ytd": False}
+    assert (rep["totals"]["count"], rep["totals"]["previous"], rep["totals"]["flag"]) == (40, 0, None)
+    assert rep["ytd"] == {
+        "count": 40,
+        "last_year": 0,
+        "change_pct": None,
+        "p_value": None,
+        "flag": None,
+        "text": "bedöms inte (uppgifter saknas för en del av tiden)",
+    }
+    assert rep["warnings"] == [
+        "Uppgifterna börjar 1 januari 2025, men perioden före börjar 14 december 2024: den jämförelsen görs inte, "
+        "och ingen plats, händelsetyp eller totalsiffra markeras.",
+        "Samma period i fjol (28 december 2023–10 januari 2024) börjar före uppgifterna, som börjar 1 januari "
+        "2025: förändringen mot i fjol anges inte.",
+        "Uppgifterna börjar 1 januari 2025, men i fjol räknas från 1 januari 2024: hittills i år jämförs inte med "
+        "i fjol (de första månaderna saknar uppgifter).",
+    ]
+
+
+def test_no_incidents_at_all() -> None:
+    _, places = _steady_town("2025-01-01", "2025-01-01")
+    none = pd.DataFrame({"occurred_at": pd.DatetimeIndex([], tz="UTC"), "place_id": pd.Series([], dtype=str)})
+    rep = situation_picture(none, places, TO, tz=TZ)
+    assert (rep["data_until"], rep["data_from"], rep["sources_until"]) == (None, None, None)
+    assert rep["warnings"] == [
+        "Databasen har inga händelser för Kungsör: rapporten kan inte säga något om läget, och ingen förändring "
+        "markeras."
+    ]
+    assert (rep["totals"]["count"], rep["totals"]["flag"], rep["ytd"]["flag"]) == (0, None, None)
+    assert rep["places"][0]["text"] == "bedöms inte (uppgifter saknas för en del av tiden)"
+    assert rep["multiple_testing"] is None and rep["feed"] is None
+
+
+def test_percentages_round_halves_away_from_zero() -> None:
+    """3 against 16 is -81.25 %: Excel and people write -81.3, Python's round() -81.2."""
+    assert round(100 * (3 - 16) / 16, 1) == -81.2
+    assert (pct_change(3, 16), pct_change(29, 16), pct_change(1, 8), pct_change(7, 8)) == (-81.3, 81.3, -87.5, -12.5)
+    assert (pct_change(1, 16), pct_change(17, 16), pct_change(0, 0)) == (-93.8, 6.3, None)
+    with pytest.raises(InvalidInputError, match="a change is between two whole counts, got 2.5 and 4"):
+        pct_change(2.5, 4)  # type: ignore[arg-type]
+    # in the report: a place with 3 incidents against 16 the period before
+    rows = [("2026-11-20", 3), ("2026-11-05", 16), ("2025-11-20", 16)]
+    local = [pd.Timestamp(f"{d} 21:{k:02d}").tz_localize(TZ) for d, n in rows for k in range(n)]
+    incidents = pd.DataFrame({"occurred_at": pd.DatetimeIndex(local).tz_convert("UTC"), "place_id": "torget"})
+    places = pd.DataFrame({"place_id": ["torget"], "name": ["Stortorget"], "municipality": ["Kungsör"]})
+    spans = [SourceSpan("Kungsör", "unknown", pd.Timestamp("2025-01-01T00:00Z"), pd.Timestamp("2026-11-29T22:00Z"))]
+    rep = situation_picture(incidents, places, TO, tz=TZ, spans=spans)
+    assert (rep["totals"]["change_vs_previous_pct"], rep["places"][0]["change_vs_last_year_pct"]) == (-81.3, -81.3)
+
+
+def test_many_rows_tested_at_once() -> None:
+    """Each place and category row gets its Benjamini-Hochberg q-value; flag keeps its meaning (p < 0.05)."""
+    incidents, places = planted_town()
+    rep = situation_picture(incidents, places, TO, tz=TZ)
+    rows = rep["places"] + rep["categories"]
+    p = [r["p_value"] for r in rows]
+    n = len(p)
+    order = sorted(range(n), key=lambda i: p[i])
+    q = [0.0] * n
+    running = 1.0
+    for rank in range(n, 0, -1):  # the step-up adjustment by hand
+        i = order[rank - 1]
+        running = min(running, p[i] * n / rank)
+        q[i] = running
+    assert [r["q_value"] for r in rows] == pytest.approx(q)
+    assert [r["flag"] for r in rows] == ["up" if x < 0.05 else None for x in p]
+    assert rep["multiple_testing"] == {
+        "method": "benjamini-hochberg",
+        "rows_tested": 6,
+        "flagged": 2,
+        "expected_by_chance": 0.3,
+        "flagged_after_correction": 2,
+        "text": "6 platser och händelsetyper prövades mot perioden före. Även utan någon verklig förändring markeras "
+        "ungefär var tjugonde av en slump (här omkring 0,3). 2 är markerade; 2 av dem står sig när hänsyn tas till "
+        "att så många prövades (Benjamini–Hochberg, q < 0,05).",
+    }
+
+
+def test_the_whole_feed_beside_the_town() -> None:
+    """The police feed of several towns: its own changes are shown beside the town's."""
+    incidents, places = planted_town()
+    feed = FeedCounts(
+        municipalities=4, count=400, previous=410, last_year=480, ytd=9000, ytd_last_year=10600,
+        first=dt.date(2023, 4, 1), last=dt.date(2026, 11, 29),
+    )  # fmt: skip
+    rep = situation_picture(incidents, places, TO, tz=TZ, feed=feed)
+    assert rep["feed"] == {
+        "source": "police",
+        "municipalities": 4,
+        "data_from": "2023-04-01",
+        "sources_until": "2026-11-29",
+        "count": 400,
+        "previous": 410,
+        "last_year": 480,
+        "change_vs_previous_pct": -2.4,
+        "change_vs_last_year_pct": -16.7,
+        "ytd": {"count": 9000, "last_year": 10600, "change_pct": -15.1},
+    }
+    # a feed that ends before the period does: its changes are not made either
+    short = situation_picture(incidents, places, TO, tz=TZ, feed=replace(feed, last=dt.date(2026, 11, 20)))["feed"]
+    assert (short["change_vs_previous_pct"], short["change_vs_last_year_pct"], short["ytd"]["change_pct"]) == (
+        None,
+        None,
+        None,
+    )

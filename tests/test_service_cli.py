@@ -165,7 +165,9 @@ def server(demo: Path) -> Iterator[str]:
 
 
 def test_serve_answers_with_security_headers(server: str) -> None:
-    with urllib.request.urlopen(server + "/") as r:
+    with urllib.request.urlopen(server + "/logga-in") as r:  # where / sends anybody not signed in
+        assert r.status == 200 and "script-src 'self'" in r.headers["content-security-policy"]
+    with urllib.request.urlopen(server + "/?nyckel") as r:  # the dashboard for a wall screen's key
         assert r.status == 200
         assert "script-src 'self'" in r.headers["content-security-policy"]
         html = r.read().decode()

@@ -214,9 +214,9 @@ def test_csv_for_swedish_excel(api: tuple[TestClient, dict[str, dict[str, str]]]
     assert r.headers["content-disposition"] == 'attachment; filename="lagesbild-2026-11-29.csv"'
     lines = r.content.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("Del;Kommun;Plats-id;Namn;Perioden;Perioden före;I fjol;")
-    assert lines[1] == "Totalt;Kungsör;;;27;14;14;92,9;92,9;0,05958;;inom normal variation"
+    assert lines[1] == "Totalt;Kungsör;;;27;14;14;92,9;92,9;0,05958;;inom normal variation;"
     assert lines[2].startswith("Plats;Kungsör;torget;Stortorget;20;4;6;400,0;233,3;0,001")
-    assert lines[2].endswith(";upp;ökning utöver normal variation")
+    assert lines[2].endswith(";upp;ökning utöver normal variation;0,004632")
 
 
 # --------------------------------------------------------------------------- aggregates

@@ -10,8 +10,8 @@ link, a meeting note, forecast runs (area-wide, Kungsör's, Arboga's), tokens an
 Everything Kungsör wrote carries the word ``KHEMLIG`` (and its places unusual coordinates, its incidents
 the second :37:13), which no request ever sends: an answer holding one has read Kungsör's rows.
 
-The callers are made by :data:`CREDENTIALS`, one entry per kind of credential (a token today); a
-signed-in user's session is one more entry there when sign-in lands.
+The callers are made by :data:`CREDENTIALS`, one entry per kind of credential: a token and a signed-in
+user's session (its cookie and CSRF token), every role scoped to Arboga; the property test runs for each.
 """
 
 from __future__ import annotations
@@ -38,15 +38,17 @@ from tryggplan.allocation.spec import demo_resources
 from tryggplan.cli import main
 from tryggplan.domain import ROLES
 from tryggplan.service.app import create_app
+from tryggplan.service.deps import CSRF_HEADER, SIGNIN_COOKIE
 from tryggplan.service.settings import Settings
 from tryggplan.storage import jobs as queue
 from tryggplan.storage.database import open_database
 from tryggplan.storage.tokens import create_token, list_tokens
-from tryggplan.usecases import forecasts, jobs, plans, reports, season
+from tryggplan.usecases import forecasts, jobs, plans, reports, season, users
 
 TZ = "Europe/Stockholm"
 OWN, OTHER = "Arboga", "Kungsör"
 SECRET = "KHEMLIG"
+PASSWORD = "tre ord i rad"
 NOW = SYNTHETIC_NOW  # 2025-09-01 00:00 local: the apps' frozen clock
 WEEK = "2025-W36"
 #: what only Kungsör's rows hold, and no request ever sends
@@ -109,9 +111,41 @@ def token_callers(engine: Any, town: str) -> dict[str, Caller]:
     return {role: Caller("token", role, auth(create_token(engine, role, f"A-{role}", [town])[0])) for role in ROLES}
 
 
-#: Each kind of credential a person or script of one town can hold: a function of (engine, town) giving
-#: a caller per role. Sign-in adds ``"user": user_callers`` (a session per role, with its CSRF header).
-CREDENTIALS: dict[str, Callable[[Any, str], dict[str, Caller]]] = {"token": token_callers}
+def user_callers(client: TestClient, town: str) -> dict[str, Caller]:
+    """A signed-in user of every role of ``town``: its session cookie and CSRF token, sent as its pages
+    send them (the client's own cookie jar is left empty, so callers do not share a session)."""
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    callers = {}
+    for role in ROLES:
+        username = f"a-{role}"
+        users.create_user(engine, username=username, role=role, password=PASSWORD, municipalities=[town])
+        page = client.get("/logga-in")
+        form = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert form, page.text[:300]
+        signed = client.post(
+            "/logga-in",
+            data={"username": username, "password": PASSWORD, "csrf": form.group(1)},
+            follow_redirects=False,
+        )
+        assert signed.status_code == 303, signed.text[:300]
+        cookie = client.cookies.get(SIGNIN_COOKIE)
+        client.cookies.clear()
+        headers = {"Cookie": f"{SIGNIN_COOKIE}={cookie}"}
+        start = client.get("/rapportera" if role == "reporter" else "/", headers=headers)
+        csrf = re.search(r'<meta name="csrf-token" content="([^"]+)">', start.text)
+        assert csrf, start.text[:300]
+        same_site = {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}
+        callers[role] = Caller("user", role, {**headers, CSRF_HEADER: csrf.group(1), **same_site})
+    return callers
+
+
+def token_kind(client: TestClient, town: str) -> dict[str, Caller]:
+    return token_callers(client.app.state.engine, town)  # type: ignore[attr-defined]
+
+
+#: Each kind of credential a person or script of one town can hold: a function of (client, town) giving
+#: a caller per role: a token (scripts, dashboards) and a signed-in user's session (people).
+CREDENTIALS: dict[str, Callable[[TestClient, str], dict[str, Caller]]] = {"token": token_kind, "user": user_callers}
 
 
 # --------------------------------------------------------------------------- the two-town world
@@ -152,6 +186,11 @@ def _build(db: Path) -> dict[str, Any]:
             }
             r = client.post("/api/v1/incidents/upload", files=files, headers=headers)
             assert r.status_code == 201, r.text
+        users.create_user(
+            engine, username="k-samordnare", role="coordinator", password=PASSWORD, municipalities=[OTHER],
+            display_name=f"Kim {SECRET}",
+        )  # fmt: skip
+        users.create_user(engine, username="omradet", role="admin", password=PASSWORD, display_name="Områdesadmin")
         reported = [
             {
                 "incident_id": f"k-rapport-{i}",
@@ -252,6 +291,11 @@ def _other_rows(db: Path) -> dict[str, list[tuple[Any, ...]]]:
         "municipalities": "select * from municipalities where name != 'Arboga'",
         "backtest_jobs": "select * from backtest_jobs where coalesce(json_extract(params, '$.municipality'), '') "
         "!= 'Arboga'",
+        "users": "select id, username, display_name, role, municipalities, password_hash, disabled, disabled_at, "
+        "password_changed_at from users where municipalities is null or municipalities != '[\"Arboga\"]'",
+        "user_sessions": "select id, user_id, expires_at, ended_at from user_sessions where user_id in "
+        "(select id from users where municipalities is null or municipalities != '[\"Arboga\"]')",
+        "walk_reports": "select * from walk_reports where municipality != 'Arboga'",
     }
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
@@ -266,8 +310,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     built = _build(db)
     app = create_app(Settings(database_url=f"sqlite:///{db}", frozen_now=NOW, job_workers=0, job_wait_seconds=0.01))
     with TestClient(app, raise_server_exceptions=False) as client:
-        engine = app.state.engine
-        callers = {kind: make(engine, OWN) for kind, make in CREDENTIALS.items()}
+        callers = {kind: make(client, OWN) for kind, make in CREDENTIALS.items()}
         yield World(db, client, callers, auth(built["area_admin"]), built["other"], built["ids"])
     app.state.engine.dispose()
 
@@ -392,6 +435,16 @@ def test_finding_3_a_scoped_admin_manages_only_its_towns_tokens(world: World) ->
             f"this token is for Arboga: token {token_id} is not theirs; use a token for that municipality or an "
             "area-wide one",
         )
+    # and users: its own town's only
+    listed_users = admin.send(c, "GET", "/api/v1/users").json()
+    assert listed_users and all(u["municipalities"] == [OWN] for u in listed_users)
+    for username in ("k-samordnare", "omradet"):
+        for action, body in (("disable", None), ("password", {"password": "ett annat lösenord"})):
+            r = admin.send(c, "POST", f"/api/v1/users/{username}/{action}", json=body)
+            assert r.status_code in (403, 404) and not leaks(username, r.text), (username, action, r.text)
+    made_user = admin.send(c, "POST", "/api/v1/users", json={"username": "k-ny", "role": "admin", "password": PASSWORD,
+                                                              "municipalities": [OTHER]})  # fmt: skip
+    assert made_user.status_code == 403
     # it makes tokens of its own town only, never an area-wide one
     assert admin.send(c, "POST", "/api/v1/tokens", json={"role": "admin", "municipalities": [OTHER]}).status_code == 403
     made = admin.send(c, "POST", "/api/v1/tokens", json={"role": "reader"})
@@ -583,7 +636,8 @@ def _read_requests(ids: dict[str, Any]) -> st.SearchStrategy[Request]:
             "/api/v1/imports", "/api/v1/forecasts", "/api/v1/resources", "/api/v1/plans", "/api/v1/season",
             "/api/v1/season/walks", "/api/v1/season/payouts", "/api/v1/season/payouts.csv", "/api/v1/season/offers",
             "/api/v1/season/links", "/api/v1/reports/situation/notes", "/api/v1/municipalities", "/api/v1/area",
-            "/api/v1/jobs", "/api/v1/tokens", "/api/v1/backtests", "/api/v1/evaluation/walks",
+            "/api/v1/jobs", "/api/v1/tokens", "/api/v1/backtests", "/api/v1/evaluation/walks", "/api/v1/users",
+            "/api/v1/me",
         ]
     )  # fmt: skip
     report = st.sampled_from(["/api/v1/reports/situation", "/api/v1/reports/situation.csv"])
@@ -672,6 +726,18 @@ def _write_requests(ids: dict[str, Any]) -> st.SearchStrategy[Request]:
         st.builds(lambda r, m: _post("/api/v1/tokens", role=r, municipalities=m), ROLE, towns),
         st.builds(lambda t: Request("DELETE", f"/api/v1/tokens/{t}"), tokens),
         st.builds(lambda j: _post(f"/api/v1/jobs/{j}/cancel"), st.sampled_from([ids["job"], 999])),
+        st.builds(
+            lambda u, a: _post(
+                f"/api/v1/users/{u}/{a}", **({"password": "ett nytt lösenord"} if a == "password" else {})
+            ),
+            st.sampled_from(["k-samordnare", "omradet", "okand"]),
+            st.sampled_from(["disable", "password"]),
+        ),
+        st.builds(
+            lambda r, m: _post("/api/v1/users", username="ny-person", role=r, password=PASSWORD, municipalities=m),
+            ROLE,
+            towns,
+        ),
         st.builds(lambda m: _post("/api/v1/forecasts", model="how_mean", days=3, municipality=m), MUNICIPALITY),
         st.builds(lambda m: _post("/api/v1/backtests", models=["how_mean"], municipality=m), MUNICIPALITY),
         st.builds(
@@ -848,14 +914,14 @@ def test_repeated_problems_are_summarised_by_kind(tmp_path: Path, capsys: pytest
     assert len(lines) == 5  # the two kinds, then the one-line reason
 
 
-# --------------------------------------------------------------------------- migration 0009
+# --------------------------------------------------------------------------- migration 0010
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def test_migration_0009_gives_imports_notes_and_jobs_their_town(
+def test_migration_0010_gives_imports_notes_and_jobs_their_town(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    """Rows stored before 0009 get the municipality of what they refer to; rows of several towns or of
+    """Rows stored before 0010 get the municipality of what they refer to; rows of several towns or of
     none stay area-wide (null)."""
     import sqlalchemy as sa
 
@@ -867,7 +933,7 @@ def test_migration_0009_gives_imports_notes_and_jobs_their_town(
     else:
         url, kwargs = PG_URL, request.getfixturevalue("pg_schema")
     engine = create_db_engine(url, **kwargs)
-    upgrade_database(engine, "0006")  # the newest revision before 0009
+    upgrade_database(engine, "0009")  # the newest revision before 0010
     at = dt.datetime(2025, 8, 1, 12, tzinfo=dt.UTC)
     with engine.begin() as conn:
         for pid, town in (("k1", OTHER), ("k2", OTHER), ("a1", OWN)):

@@ -384,7 +384,8 @@ def test_pages_config_and_vendored_files(tmp_path: object, settings: Settings) -
     app = create_app(settings.model_copy(update={"tile_url": "https://{s}.tiles.example.se/{z}/{x}/{y}.png"}))
     with TestClient(app) as c:
         for page in ("/", "/rapportera"):
-            r = c.get(page)
+            assert c.get(page, follow_redirects=False).headers["location"] == f"/logga-in?next=%2F{page[1:]}"
+            r = c.get(page + "?nyckel")  # a wall screen's page (a key, no sign-in)
             assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
             assert "img-src 'self' data: https://*.tiles.example.se;" in r.headers["content-security-policy"]
             assert '<html lang="sv">' in r.text and "<script>" not in r.text and " style=" not in r.text

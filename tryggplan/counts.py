@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -239,3 +240,19 @@ def hourly_counts(
     See :func:`hourly_count_matrix` for the parameters.
     """
     return hourly_count_matrix(incidents, tz, start, end, places, weighted, categories, municipality_of).to_frame()
+
+
+def pct_change(now: int, ref: int) -> float | None:
+    """The change from ``ref`` to ``now`` in percent to one decimal, ``100 * (now - ref) / ref``, halves
+    rounded away from zero as Excel and people round (3 against 16 is -81.3, where Python's ``round``
+    gives -81.2); ``None`` when ``ref`` is 0 [%].
+
+    Every ``_pct`` figure (the situation picture, the area view) comes from here. The quotient of two
+    whole counts is computed exactly (``Decimal``) so no binary fraction decides a half.
+    """
+    if isinstance(now, bool) or isinstance(ref, bool) or int(now) != now or int(ref) != ref:
+        raise InvalidInputError(f"a change is between two whole counts, got {now!r} and {ref!r}")
+    if ref == 0:
+        return None
+    exact = Decimal(100 * (int(now) - int(ref))) / Decimal(int(ref))
+    return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))

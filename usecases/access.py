@@ -25,6 +25,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -52,19 +53,42 @@ FORECAST: frozenset[Role] = frozenset({"coordinator", "analyst", "admin"})
 ADMIN: frozenset[Role] = frozenset({"admin"})
 
 
+#: what authenticated a caller: a bearer token (scripts, dashboards) or a signed-in user (people)
+PrincipalKind = Literal["token", "user"]
+
+
 @dataclass(frozen=True)
 class Principal:
-    """The caller behind a valid token; ``municipalities`` ``None`` means area-wide."""
+    """The caller behind a valid token or a signed-in user's session; ``municipalities`` ``None`` means
+    area-wide. Both are checked alike: a user's role and municipalities work exactly as a token's.
 
-    token_id: int
+    ``kind`` and ``id`` say who it is (the token's id, or the user's); ``name`` is what people read (the
+    token's name, the user's display name); ``username`` is a user's (``None`` for a token)."""
+
+    id: int
     role: Role
     name: str
     municipalities: tuple[str, ...] | None = None
+    kind: PrincipalKind = "token"
+    username: str | None = None
 
     @property
     def actor(self) -> str:
-        """Who did it, as stored with every change (never the secret)."""
-        return f"token:{self.token_id}:{self.name}"
+        """Who did it, as stored with every change (never a secret): ``token:ID:NAME`` for a token,
+        ``user:ID:USERNAME`` for a user (the username, which never changes, not the display name)."""
+        if self.kind == "user":
+            return f"user:{self.id}:{self.username}"
+        return f"token:{self.id}:{self.name}"
+
+    @property
+    def who(self) -> str:
+        """How a refusal names the caller: "this token" or "this user"."""
+        return "this user" if self.kind == "user" else "this token"
+
+    @property
+    def token_id(self) -> int | None:
+        """The token's id (``None`` for a signed-in user)."""
+        return self.id if self.kind == "token" else None
 
     @property
     def scoped(self) -> bool:
@@ -75,7 +99,7 @@ class Principal:
         """What this caller may read and write (:class:`tryggplan.storage.scope.Scope`): its
         municipalities, and for a reporter only the incident rows it created. Every storage read and write
         of a town's rows takes it (docs/tenancy.md)."""
-        return Scope(self.municipalities, self.actor if self.role == "reporter" else None, "this token")
+        return Scope(self.municipalities, self.actor if self.role == "reporter" else None, self.who)
 
     def may_see(self, municipality: str | None) -> bool:
         """Whether this caller may read or write ``municipality``'s data (a place without a
@@ -180,7 +204,7 @@ def authenticate_id(engine: Engine, token_id: int) -> Principal | None:
 
 def principal_of(found: TokenRecord) -> Principal:
     return Principal(
-        token_id=found.id,
+        id=found.id,
         role=check_role(found.role),
         name=found.name or found.role,
         municipalities=found.municipalities,

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from tryggplan.counts import DEFAULT_CATEGORY_GROUPS
+from tryggplan.counts import DEFAULT_CATEGORY_GROUPS, pct_change
 from tryggplan.domain import MAX_NAME_CHARS, InvalidInputError, NotFoundError, TryggplanError
 from tryggplan.forecasting.grid import high_risk_windows
 from tryggplan.storage import areas
@@ -109,10 +109,6 @@ def _checked_groups(groups: Mapping[str, Sequence[str]]) -> dict[str, list[str]]
 # --------------------------------------------------------------------------- the area view
 
 
-def _pct(now: int, ref: int) -> float | None:
-    return None if ref == 0 else round(100 * (now - ref) / ref, 1)
-
-
 def _current_run(engine: Engine, today: dt.date) -> ForecastRunRecord | None:
     """The newest finished area-wide run of all incidents whose horizon covers ``today``, else the newest
     finished area-wide one (runs of one municipality or one category group do not describe the area)."""
@@ -173,8 +169,8 @@ def area_view(
                 "municipality": settings.name,
                 "police_area": settings.police_area,
                 "places": settings.places,
-                "last_days": {"count": count, "previous": previous, "change_pct": _pct(count, previous)},
-                "ytd": {"count": ytd, "last_year": ytd_last, "change_pct": _pct(ytd, ytd_last)},
+                "last_days": {"count": count, "previous": previous, "change_pct": pct_change(count, previous)},
+                "ytd": {"count": ytd, "last_year": ytd_last, "change_pct": pct_change(ytd, ytd_last)},
                 "ahead": _ahead(grid, settings.name, town_of, rates, run, top_windows, today, days),
                 "plan": _plan_at(
                     _plan_of_week(engine, week, settings.name) or area_plan,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,8 +27,8 @@ from tryggplan.domain import DEFAULT_TZ, InvalidInputError, NotFoundError, Trygg
 from tryggplan.forecasting import evaluation
 from tryggplan.forecasting.evaluation.harness import BacktestResult
 from tryggplan.forecasting.registry import resolve_name
-from tryggplan.i18n import check_lang
-from tryggplan.reporting.evaluation import evaluate_coverage
+from tryggplan.i18n import Lang, check_lang, format_datetime, message, register_messages
+from tryggplan.reporting.evaluation import evaluate_coverage, nothing_evaluated
 from tryggplan.spreadsheet import frame_csv
 from tryggplan.storage import backtests as jobs
 from tryggplan.storage import forecasts as runs
@@ -176,19 +177,157 @@ def _text(path: Path) -> str | None:
 SHIFT_KINDS: tuple[str, ...] = ("night_walk", "guard")
 
 
-def assumed_effect(engine: Engine, kind: str) -> float:
-    """The effect the newest resources spec assumes for ``kind`` [0-1] (``effects.walk`` or
-    ``effects.guard``), else the spec's documented default: the prior the evaluation updates."""
+def assumed_effect(engine: Engine, kind: str, municipality: str | None = None) -> float:
+    """The effect the newest resources spec (of ``municipality`` when given and it has one) assumes for
+    ``kind`` [0-1] (``effects.walk`` or ``effects.guard``), else the spec's documented default: the
+    effect the "how many more walks" calculation asks to see, never a result."""
     default = Effects()
     try:
-        spec = stored_plans.get_resources(engine).spec
+        own = stored_plans.newest_resources(engine, municipality) if municipality else None
+        spec = (own or stored_plans.get_resources(engine)).spec
         effects = Effects.model_validate(spec.get("effects") or {})
     except (NotFoundError, ValueError):
         effects = default
     value = effects.walk if kind == "night_walk" else effects.guard
-    if not 0 < value < 1:  # the update needs an effect strictly between none and all
+    if not 0 < value < 1:  # the power calculation needs an effect strictly between none and all
         value = default.walk if kind == "night_walk" else default.guard
     return float(value)
+
+
+register_messages(
+    {
+        "evaluation.reason.no_show": {"sv": "uteblev: ingen vandring att jämföra", "en": "no-show: no walk to compare"},
+        "evaluation.reason.cancelled": {
+            "sv": "inställd: ingen vandring att jämföra",
+            "en": "cancelled: no walk to compare",
+        },
+        "evaluation.reason.no_area": {
+            "sv": "varken plan, erbjudande, återrapport eller område säger var den gick",
+            "en": "neither a plan, an offer, a report-back nor an area says where it went",
+        },
+        "evaluation.reason.unknown_area": {
+            "sv": "området {area} har inga platser",
+            "en": "the area {area} has no places",
+        },
+        "evaluation.reason.after_data": {
+            "sv": "efter att uppgifterna slutar ({until})",
+            "en": "after the data end ({until})",
+        },
+        "evaluation.reason.no_forecast": {
+            "sv": "ingen sparad prognos täcker den natten",
+            "en": "no stored forecast covers that night",
+        },
+        "evaluation.reason.no_data": {
+            "sv": "det finns inga händelser i databasen",
+            "en": "the database holds no incidents",
+        },
+    }
+)
+
+
+def _in_scope(
+    municipality: str | None, place_ids: Sequence[str], scope: Sequence[str] | None, places: set[str]
+) -> bool:
+    """Whether a walk or shift belongs to the municipalities in scope: by its own municipality (area
+    names repeat across towns), else (a single-town ledger or plan) by its places."""
+    if scope is None:
+        return True
+    if municipality:
+        return municipality in scope
+    return bool(set(map(str, place_ids)) & places)
+
+
+def data_end(engine: Engine, scope: Sequence[str] | None) -> pd.Timestamp | None:
+    """Where the incident data of ``scope`` end: the hour after the newest incident, anywhere in the
+    database, of any source the scope's incidents come from (on the police feed: the feed's end, not
+    the town's own last incident, so quiet weeks count). ``None``: no incidents in scope."""
+    extents = stored_reports.incident_extents(engine)
+    mine = [e for e in extents if scope is None or e.municipality in scope]
+    if not mine:
+        return None
+    sources = {e.source for e in mine}
+    newest = max(pd.Timestamp(e.last) for e in extents if e.source in sources)
+    return newest.tz_convert("UTC").floor("h") + pd.Timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class _Done:
+    """A walk recorded (or a guard shift worked) of the kind evaluated: its shift when its place-hours
+    are known, the forecast it is compared against, and why it is left out (``None``: it is not)."""
+
+    who: str
+    night: dt.date
+    municipality: str | None
+    status: str
+    shift: dict[str, Any] | None
+    run: int | None
+    reason: str | None
+    area: str | None = None
+
+
+def _newest_run(
+    engine: Engine, night: dt.date, municipality: str | None, cache: dict[dt.date, list[int]]
+) -> int | None:
+    """The newest finished forecast of all incidents covering ``night`` for ``municipality`` (its own
+    or an area-wide one): what a walk recorded without a plan is compared against."""
+    if night not in cache:
+        cache[night] = [
+            run.id
+            for run in (
+                runs.get_run(engine, i)
+                for i in stored_reports.runs_covering(engine, night, night + dt.timedelta(days=1))
+            )
+            if run.category_group is None and not run.weighted and run.municipality in (None, municipality)
+        ]
+    return cache[night][0] if cache[night] else None
+
+
+def _walks_done(
+    engine: Engine, scope: Sequence[str] | None, places: set[str], run_of_plan: dict[int, int]
+) -> list[_Done]:
+    """Every walk recorded in scope, with its place-hours where they can be known."""
+    covering: dict[dt.date, list[int]] = {}
+    out = []
+    for walk in reports.walk_records(engine):
+        if not _in_scope(walk.municipality, walk.place_ids, scope, places):
+            continue
+        shift = walk.shift()
+        if walk.status != "completed":
+            reason: str | None = walk.status
+        elif shift is None:
+            reason = walk.reason or "no_area"
+        else:
+            reason = None
+        run = run_of_plan.get(walk.plan_id) if walk.plan_id is not None else None
+        if run is None and shift is not None:
+            run = _newest_run(engine, walk.night, walk.municipality, covering)
+        out.append(_Done(walk.association, walk.night, walk.municipality, walk.status, shift, run, reason, walk.area))
+    return out
+
+
+def _guards_worked(
+    shifts: Sequence[reports.ShiftInForce], scope: Sequence[str] | None, places: set[str], tz: str
+) -> list[_Done]:
+    return [
+        _Done(str(g.shift.get("guard") or ""), g.start.tz_convert(tz).date(), g.municipality, "completed", g.shift,
+              g.forecast_run_id, None)
+        for g in shifts
+        if _in_scope(g.municipality, g.shift["place_ids"], scope, places)
+    ]  # fmt: skip
+
+
+def _left_out(item: _Done, reason: str, until: pd.Timestamp | None, tz: str, lang: Lang) -> dict[str, Any]:
+    values: dict[str, Any] = {"area": item.area or "?"}
+    if until is not None:
+        values["until"] = format_datetime(until.tz_convert(tz).isoformat(), lang, tz)
+    return {
+        "who": item.who,
+        "night": item.night.isoformat(),
+        "municipality": item.municipality,
+        "status": item.status,
+        "reason": reason,
+        "text": message(f"evaluation.reason.{reason}", lang, **values),
+    }
 
 
 def evaluate_walks(
@@ -200,68 +339,75 @@ def evaluate_walks(
     lang: str = "sv",
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Did the walks (``kind="night_walk"``) or the guards (``"guard"``) work? The completed walks with
-    their plan shifts (:func:`tryggplan.usecases.reports.walk_records`) and the guard shifts of the
-    plans in force that have ended (both kinds: neither serves as comparison), the incidents at their
-    places, and the forecasts their plans were made from (the newest plan's first), up to the newest
-    stored incident (or ``now``). Returns :class:`tryggplan.reporting.evaluation.CoverageEvaluation`'s
-    dict (figures and ``text`` in ``lang``) plus ``municipalities``, ``until``, ``forecast_run_ids``."""
+    """Did the walks (``kind="night_walk"``) or the guards (``"guard"``) work?
+
+    Every walk recorded in the season ledgers of ``municipalities``
+    (:func:`tryggplan.usecases.reports.walk_records`: with its plan shift, offer, report-back or area,
+    wherever it was recorded) and the guard shifts of the published plans in force that have ended
+    (both kinds: neither serves as comparison); the incidents at their places; the forecasts their
+    plans were made from (the newest first where they overlap), and for a walk recorded without a plan
+    the newest forecast covering its night; up to where the data end (:func:`data_end`, never after
+    ``now``).
+
+    Returns :class:`tryggplan.reporting.evaluation.CoverageEvaluation`'s dict (figures and ``text``
+    in ``lang``) plus ``municipalities``, ``until`` (``None``: no incidents in scope) and
+    ``forecast_run_ids``. ``shifts_given`` counts every walk recorded (or guard shift worked);
+    ``not_evaluated`` lists each one not evaluated, ``{"who", "night", "municipality", "status",
+    "reason", "text"}`` (reasons: ``no_show``, ``cancelled``, ``no_area``, ``unknown_area``,
+    ``after_data``, ``no_forecast``, ``no_data``). Refused only when nothing of ``kind`` is recorded
+    in scope at all."""
     language = check_lang(lang)
     check_tz(tz)
     if kind not in SHIFT_KINDS:
         raise InvalidInputError(f"kind {kind!r} is not one of {list(SHIFT_KINDS)}")
     scope = reports.check_municipalities(engine, municipalities)
     moment = reports.now_utc(now)
+    places = set(stored.read_places(engine, municipality=scope)["place_id"].astype(str)) if scope else set()
     plans = stored_reports.plans_for_weeks(engine)
     run_of_plan = {p.id: p.forecast_run_id for p in plans}
-    done: list[tuple[dict[str, Any], int | None, int | None]] = []  # shift, plan id, forecast run id
-    for walk in reports.walk_records(engine):
-        shift = walk.shift()
-        if walk.status == "completed" and shift is not None:
-            done.append((shift, walk.plan_id, run_of_plan.get(walk.plan_id) if walk.plan_id is not None else None))
-    for item in reports.guard_shifts_worked(reports.shifts_in_force(plans), moment):
-        done.append((item.shift, item.plan_id, item.forecast_run_id))
-    if scope is not None:
-        in_scope = set(stored.read_places(engine, municipality=scope)["place_id"].astype(str))
-        done = [
-            ({**s, "place_ids": [p for p in s["place_ids"] if p in in_scope]}, plan, run)
-            for s, plan, run in done
-            if any(p in in_scope for p in s["place_ids"])
-        ]
-    if not any(s.get("kind") == kind for s, _, _ in done):
-        what = "completed night walks with their plan shifts" if kind == "night_walk" else "guard shifts worked"
+    walks = _walks_done(engine, scope, places, run_of_plan)
+    guards = _guards_worked(reports.guard_shifts_worked(reports.shifts_in_force(plans), moment), scope, places, tz)
+    own, other = (walks, guards) if kind == "night_walk" else (guards, walks)
+    if not own:
+        what = "night walks" if kind == "night_walk" else "guard shifts worked"
         where = f" in {', '.join(scope)}" if scope else ""
         raise InvalidInputError(f"no {what}{where} are recorded yet: there is nothing to evaluate")
-    last = stored_reports.last_incident_at(engine, scope)
-    if last is None:
-        raise InvalidInputError("no incidents stored: import the incidents before evaluating the walks")
-    until = min(pd.Timestamp(last).floor("h") + pd.Timedelta(hours=1), moment)
-    # the forecasts the plans were made from, the newest plan's first (it wins where forecasts overlap)
-    order = sorted({(plan, run) for _, plan, run in done if run is not None and plan is not None}, reverse=True)
-    run_ids = list(dict.fromkeys(run for _, run in order))
-    place_ids = sorted({p for s, _, _ in done for p in s["place_ids"]})
+    end = data_end(engine, scope)
+    until = None if end is None else min(end, pd.Timestamp(moment).tz_convert("UTC"))
+    evaluable = [i for i in own if i.reason is None and i.shift is not None]
+    others = [i.shift for i in other if i.reason is None and i.shift is not None]
+    # the forecasts used, the newest first (it wins where forecasts overlap)
+    run_ids = sorted({i.run for i in evaluable if i.run is not None}, reverse=True)
+    place_ids = sorted({str(p) for i in evaluable for p in (i.shift or {}).get("place_ids", [])})
     grids = [
         g for g in (runs.read_grid(engine, runs.get_run(engine, r), place_ids=place_ids) for r in run_ids) if len(g)
     ]
-    if not grids:
-        raise InvalidInputError("the forecasts the plans were made from hold none of the walked places")
-    start = min(pd.Timestamp(g["slot_start"].min()) for g in grids)
-    end = max(pd.Timestamp(g["slot_start"].max()) for g in grids) + pd.Timedelta(hours=1)
-    incidents = stored.read_incidents(engine, start=start, end=end, place_ids=place_ids)
-    effect = assumed_effect(engine, kind)
-    result = evaluate_coverage(
-        [s for s, _, _ in done],
-        incidents,
-        grids,
-        kind=kind,  # type: ignore[arg-type]
-        tz=tz,
-        until=until,
-        prior=effect,
+    incidents = (
+        stored.read_incidents(engine, place_ids=place_ids) if place_ids else stored.read_incidents(engine, limit=0)
     )
+    effect = assumed_effect(engine, kind, scope[0] if scope is not None and len(scope) == 1 else None)
+    left_out: list[dict[str, Any]] = []
+    if evaluable:
+        shifts: list[dict[str, Any]] = [i.shift for i in evaluable if i.shift is not None]
+        result = evaluate_coverage(
+            shifts + others,
+            incidents,
+            grids,
+            kind=kind,  # type: ignore[arg-type]
+            tz=tz,
+            until=until,
+            assumed_effect=effect,
+        )
+        left_out += [_left_out(evaluable[n["shift"]], n["reason"], until, tz, language) for n in result.not_evaluated]
+    else:
+        result = nothing_evaluated(kind, len(own), assumed_effect=effect)  # type: ignore[arg-type]
+    left_out += [_left_out(i, str(i.reason), until, tz, language) for i in own if i.reason is not None]
+    left_out.sort(key=lambda x: (x["night"], x["municipality"] or "", x["who"]))
+    result = replace(result, shifts_given=len(own), not_evaluated=left_out)
     return {
         **result.to_dict(language),
         "municipalities": scope,
-        "until": until.tz_convert(tz).isoformat(),
+        "until": None if until is None else until.tz_convert(tz).isoformat(),
         "forecast_run_ids": run_ids,
         "lang": language,
     }

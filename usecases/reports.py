@@ -5,6 +5,9 @@ call :func:`situation`; ``tryggplan report note`` and ``POST /api/v1/reports/sit
 :func:`add_note`. The figures are :func:`tryggplan.reporting.situation.situation_picture`'s, fed with:
 
 * the incidents and places of the municipalities in scope;
+* where each source's data begin and end in the whole database (the report's ``data_until``,
+  ``sources_until`` and ``warnings``), and, when the police feed of more than one municipality is
+  stored, the whole feed's counts in the report's windows (its ``feed``);
 * the walk records (:func:`walk_records`, the one place that reads them) and the guard shifts of the
   plans in force that have ended (:func:`shifts_in_force`; there is no guard record yet, so a guard
   shift of the plan in force counts as worked once it has ended);
@@ -13,32 +16,36 @@ call :func:`situation`; ``tryggplan report note`` and ``POST /api/v1/reports/sit
   recorded as cancelled or no-show;
 * the meeting notes taken from the start of the period to the end of the days after ``to``.
 
-Which plan is in force: for each ISO week, a plan's shift counts unless a later plan with shifts in
-that week was made before the shift started (that plan replaced it); identical shifts of several
-plans (a re-plan keeps the shifts already done) count once.
+Which plan is in force: only published plans (a draft is nobody's commitment: its guard hours are
+never "done"). Within each municipality and ISO week, a published plan's shift counts unless a plan
+of the same municipality with shifts in that week was published later, before the shift started (that
+plan replaced it); identical shifts of several plans (a re-plan keeps the shifts already done) count
+once. Walks and shifts are matched to the report's municipalities by municipality and place ids,
+never by area name: area names are per municipality (two towns may both have "Centrum").
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 from sqlalchemy import Engine
 
-from tryggplan.domain import DEFAULT_TZ, InvalidInputError
+from tryggplan.allocation.spec import Resources, ShiftTemplate
+from tryggplan.domain import DEFAULT_TZ, InvalidInputError, NotFoundError
 from tryggplan.i18n import Lang, check_lang
 from tryggplan.reporting.html import situation_csv, situation_html
-from tryggplan.reporting.situation import situation_picture
+from tryggplan.reporting.situation import FEED_SOURCE, FeedCounts, SourceSpan, report_windows, situation_picture
 from tryggplan.storage import forecasts as runs
 from tryggplan.storage import incidents as stored
 from tryggplan.storage import ledger as stored_ledger
 from tryggplan.storage import places as stored_places
 from tryggplan.storage import plans as stored_plans
 from tryggplan.storage import reports as stored_reports
-from tryggplan.storage.records import NoteRecord, PlanRecordInfo, WalkRecordInfo
+from tryggplan.storage.records import IncidentExtent, NoteRecord, OfferInfo, PlanRecordInfo, WalkRecordInfo
 from tryggplan.storage.scope import AREA_WIDE, Scope
 from tryggplan.timeutil import check_tz, iso_week_of, local_midnight
 from tryggplan.usecases import forecasts
@@ -79,12 +86,28 @@ def check_municipalities(engine: Engine, municipalities: Sequence[str] | None) -
 
 # --------------------------------------------------------------------------- walks and shifts
 
+#: a walk of the season ledger: (municipality, association, night); municipality ``None`` for a
+#: single-town ledger
+WalkKey = tuple[str | None, str, dt.date]
+#: the hours of a walk recorded by association and night when neither a plan, an offer nor the
+#: resources spec says them: 20:00-00:00 local, the first template of the demo and of most specs
+DEFAULT_WALK_HOURS: tuple[int, int] = (20, 0)
+#: where a walk's places come from (``WalkDone.places_from``)
+PlacesFrom = Literal["plan", "offer", "report_back", "area"]
+#: why a walk has no place-hours (``WalkDone.reason``)
+NoPlacesReason = Literal["no_area", "unknown_area"]
+
 
 @dataclass(frozen=True)
 class WalkDone:
-    """One walk record: an association's walk on a night (the date the night starts on), its status
-    (``completed``, ``no_show``, ``cancelled``) and, when it was recorded against a plan's shift,
-    the shift's area, places and times (ISO 8601 with offsets)."""
+    """One walk of the season ledger (the current record of its municipality, association and night):
+    its status (``completed``, ``no_show``, ``cancelled``) and, when they can be known, the places it
+    covered and its times (ISO 8601 with offsets).
+
+    ``places_from`` says where its places come from (see :func:`walk_records`); without them
+    ``reason`` says why: ``no_area`` (no plan shift, offer or area recorded, and the association has
+    no single area in its municipality's resources spec) or ``unknown_area`` (the area has no places).
+    """
 
     association: str
     night: dt.date
@@ -96,6 +119,13 @@ class WalkDone:
     end: str | None = None
     plan_id: int | None = None
     shift_index: int | None = None
+    municipality: str | None = None
+    places_from: PlacesFrom | None = None
+    reason: NoPlacesReason | None = None
+
+    @property
+    def key(self) -> WalkKey:
+        return (self.municipality, self.association, self.night)
 
     def record(self) -> dict[str, Any]:
         """The walk record as :func:`tryggplan.reporting.situation.situation_picture` takes it."""
@@ -103,6 +133,7 @@ class WalkDone:
             "association": self.association,
             "night": self.night.isoformat(),
             "status": self.status,
+            "municipality": self.municipality,
             "area": self.area,
             "place_ids": list(self.place_ids),
         }
@@ -140,62 +171,201 @@ def _week_range(first: dt.date | None, last: dt.date | None) -> tuple[str | None
     )
 
 
+@dataclass(frozen=True)
+class _Town:
+    """What a municipality's resources spec and places say about its walks."""
+
+    tz: str
+    #: area name -> place ids
+    areas: dict[str, tuple[str, ...]]
+    #: association -> its usual template's (start hour, end hour) and its only area, if it has one
+    usual_hours: dict[str, tuple[int, int]]
+    only_area: dict[str, str]
+    default_hours: tuple[int, int]
+
+    def window(self, association: str, night: dt.date) -> tuple[str, str]:
+        """The local start and end (ISO with offsets) of ``association``'s usual walk on ``night``."""
+        start_h, end_h = self.usual_hours.get(association, self.default_hours)
+        template = ShiftTemplate(name="usual", start=f"{start_h:02d}:00", end=f"{end_h:02d}:00")
+        a, b = template.window(night, self.tz)
+        return a.isoformat(), b.isoformat()
+
+
+def _town(engine: Engine, municipality: str | None) -> _Town:
+    """The walking areas and usual hours of ``municipality`` (``None``: a single-town deployment):
+    from its newest resources spec (the areas' places; each association's first accepted template,
+    else the spec's first template), else from the places' ``area`` and :data:`DEFAULT_WALK_HOURS`."""
+    stored_spec = stored_plans.newest_resources(engine, municipality)
+    spec: Resources | None = None
+    if stored_spec is not None:
+        try:
+            spec = Resources.model_validate(stored_spec.spec)
+        except ValueError:
+            spec = None  # an old spec the current rules refuse: fall back on the places
+    places = stored.read_places(engine, municipality=municipality)
+    by_area: dict[str, tuple[str, ...]] = {}
+    if "area" in places.columns:
+        for area, group in places.groupby("area"):
+            if isinstance(area, str) and area:
+                by_area[area] = tuple(sorted(group["place_id"].astype(str)))
+    if spec is None:
+        return _Town(DEFAULT_TZ, by_area, {}, {}, DEFAULT_WALK_HOURS)
+    first = spec.templates[0]
+    usual: dict[str, tuple[int, int]] = {}
+    only: dict[str, str] = {}
+    for assoc in spec.associations:
+        template = spec.template(assoc.templates[0]) if assoc.templates else first
+        usual[assoc.name] = (template.start_hour, template.end_hour)
+        if assoc.areas and len(assoc.areas) == 1:
+            only[assoc.name] = assoc.areas[0]
+        elif assoc.areas is None and len(spec.areas) == 1:
+            only[assoc.name] = spec.areas[0].name
+    areas = {**by_area, **{a.name: tuple(a.place_ids) for a in spec.areas}}
+    return _Town(spec.tz, areas, usual, only, (first.start_hour, first.end_hour))
+
+
+def report_back_places(engine: Engine, keys: Sequence[WalkKey]) -> dict[WalkKey, tuple[str, ...]]:
+    """The places each walk's report-back lists (``/forening/{secret}``, "Skicka återrapport").
+
+    Hook: the report-backs are not stored with places yet, so there are none to read and this
+    returns ``{}``. When they are, read them here (one query for ``keys``): :func:`walk_records`
+    then counts those walks at the places the walkers listed."""
+    del engine, keys
+    return {}
+
+
 def walk_records(
-    engine: Engine, first_night: dt.date | None = None, last_night: dt.date | None = None
+    engine: Engine,
+    first_night: dt.date | None = None,
+    last_night: dt.date | None = None,
+    *,
+    reported_places: Mapping[WalkKey, Sequence[str]] | None = None,
 ) -> list[WalkDone]:
     """The season ledgers' walks of the nights ``first_night..last_night`` (``None``: open), one per walk
-    (municipality, association and night: the latest record wins, as in the ledger), sorted by night
-    and association. A walk recorded against a plan's shift brings the shift's area, places and times;
-    one entered by association and night alone has no place-hours (it counts as done, covers nothing).
+    (municipality, association and night: the latest record wins, as in the ledger), sorted by night,
+    municipality and association.
+
+    Every walk brings the place-hours it covered when they can be known, wherever it was recorded:
+
+    * places: those its report-back lists (``reported_places``, default :func:`report_back_places`),
+      else those of the plan shift it was recorded against, else those of the walk offered to that
+      association for that night (its plan shift's, or its area's), else its area's: the record's
+      area, or the association's only area in the municipality's resources spec (an area's places are
+      the spec's, else the places stored with that ``area`` in that municipality: area names are per
+      municipality);
+    * times: the plan shift's, else the offer's, else the association's usual hours (its first
+      template in the spec, else the spec's first template, else :data:`DEFAULT_WALK_HOURS`) on
+      that night.
+
+    A walk whose places cannot be known keeps ``place_ids`` empty and says why (``reason``): it
+    counts as done but covers no place-hour.
 
     This is the one place the reports and the walk evaluation read walk records."""
-    current: dict[tuple[str | None, str, dt.date], WalkRecordInfo] = {}
+    current: dict[WalkKey, WalkRecordInfo] = {}
     for record in stored_ledger.records_between(engine, first_night, last_night):
         current[(record.municipality, record.association, record.night)] = record
+    listed = (
+        dict(reported_places)
+        if reported_places is not None
+        else report_back_places(engine, sorted(current, key=lambda k: (k[0] or "", k[1], k[2])))
+    )
     plans: dict[int, dict[str, Any]] = {}
+
+    def plan_shift(plan_id: int | None, index: int | None) -> dict[str, Any]:
+        if plan_id is None or index is None:
+            return {}
+        if plan_id not in plans:
+            try:
+                plans[plan_id] = stored_plans.get_plan(engine, plan_id).plan
+            except NotFoundError:
+                plans[plan_id] = {}
+        shifts = plans[plan_id].get("shifts") or []
+        return shifts[index] if 0 <= index < len(shifts) else {}
+
+    towns: dict[str | None, _Town] = {}
+    offers: dict[str | None, dict[tuple[str, dt.date], OfferInfo]] = {}
     out = []
-    for record in current.values():
-        shift: dict[str, Any] = {}
-        if record.plan_id is not None and record.shift_index is not None:
-            if record.plan_id not in plans:
-                plans[record.plan_id] = stored_plans.get_plan(engine, record.plan_id).plan
-            shifts = plans[record.plan_id].get("shifts") or []
-            if 0 <= record.shift_index < len(shifts):
-                shift = shifts[record.shift_index]
+    for key, record in current.items():
+        town_name = record.municipality
+        shift = plan_shift(record.plan_id, record.shift_index)
+        reported = tuple(str(p) for p in listed.get(key) or ())
+        places = tuple(str(p) for p in shift.get("place_ids") or ())
+        start, end = shift.get("start"), shift.get("end")
+        area = record.area or shift.get("area")
+        places_from: PlacesFrom | None = "plan" if places and start and end else None
+        reason: NoPlacesReason | None = None
+        if not (places and start and end) or reported:
+            if town_name not in offers:
+                offers[town_name] = {
+                    (o.association, o.night): o
+                    for o in stored_ledger.read_ledger(engine, town_name).offers
+                    if o.status in stored_ledger.ACTIVE
+                }
+            offer = offers[town_name].get((record.association, record.night))
+            if town_name not in towns:
+                towns[town_name] = _town(engine, town_name)
+            town = towns[town_name]
+            if not (start and end) and offer is not None:
+                start, end = pd.Timestamp(offer.start).isoformat(), pd.Timestamp(offer.end).isoformat()
+                places_from = "offer"
+            if not places and offer is not None:
+                offered = plan_shift(offer.plan_id, offer.shift_index)
+                places = tuple(str(p) for p in offered.get("place_ids") or ()) or town.areas.get(offer.area, ())
+                area = area or offer.area
+                places_from = "offer"
+            if not places:
+                area = area or town.only_area.get(record.association)
+                places = town.areas.get(area, ()) if area else ()
+                places_from = "area" if places else None
+                reason = None if places else ("unknown_area" if area else "no_area")
+            if reported:
+                places, places_from = reported, "report_back"
+            if places and not (start and end):
+                start, end = town.window(record.association, record.night)
         out.append(
             WalkDone(
                 association=record.association,
                 night=record.night,
                 status=record.status,
                 recorded_at=record.recorded_at,
-                area=record.area or shift.get("area"),
-                place_ids=tuple(str(p) for p in shift.get("place_ids") or ()),
-                start=shift.get("start"),
-                end=shift.get("end"),
+                area=area,
+                place_ids=places,
+                start=start if places else None,
+                end=end if places else None,
                 plan_id=record.plan_id,
                 shift_index=record.shift_index,
+                municipality=town_name,
+                places_from=places_from if places else None,
+                reason=reason,
             )
         )
-    return sorted(out, key=lambda w: (w.night, w.association.casefold()))
+    return sorted(out, key=lambda w: (w.night, w.municipality or "", w.association.casefold()))
 
 
 @dataclass(frozen=True)
 class ShiftInForce:
-    """A shift (plan.json form) of the plan in force, with the plan it comes from."""
+    """A shift (plan.json form) of the plan in force, with the plan (and its municipality) it comes from."""
 
     shift: dict[str, Any]
     plan_id: int
     forecast_run_id: int
     start: pd.Timestamp
     end: pd.Timestamp
+    municipality: str | None = None
 
 
 def shifts_in_force(plans: Sequence[PlanRecordInfo]) -> list[ShiftInForce]:
-    """The shifts of ``plans`` that were (or are) in force, in time order (see the module docstring)."""
-    by_week: dict[str, dict[int, list[ShiftInForce]]] = {}
-    created: dict[int, dt.datetime] = {}
+    """The shifts of ``plans`` that were (or are) in force, in time order (see the module docstring).
+
+    Only published plans (``published``, or ``superseded`` by a newer published plan) are ever in
+    force: a draft's shifts are nobody's commitment. Plans replace each other only within their
+    municipality (a town's plan never replaces another town's), from the moment they were published."""
+    by_week: dict[tuple[str | None, str], dict[int, list[ShiftInForce]]] = {}
+    published: dict[int, tuple[dt.datetime, int]] = {}
     for plan in plans:
-        created[plan.id] = plan.created_at
+        if plan.published_at is None or plan.state not in ("published", "superseded"):
+            continue
+        published[plan.id] = (plan.published_at, plan.id)
         for shift in plan.plan.get("shifts") or []:
             night = _shift_night(shift)
             try:
@@ -204,24 +374,26 @@ def shifts_in_force(plans: Sequence[PlanRecordInfo]) -> list[ShiftInForce]:
                 continue
             if night is None or start.tzinfo is None or end.tzinfo is None or not shift.get("place_ids"):
                 continue
-            item = ShiftInForce(shift, plan.id, plan.forecast_run_id, start, end)
-            by_week.setdefault(iso_week_of(night), {}).setdefault(plan.id, []).append(item)
+            item = ShiftInForce(shift, plan.id, plan.forecast_run_id, start, end, plan.municipality)
+            by_week.setdefault((plan.municipality, iso_week_of(night)), {}).setdefault(plan.id, []).append(item)
     seen: set[tuple[Any, ...]] = set()
     kept: list[ShiftInForce] = []
     for week_plans in by_week.values():
-        ids = sorted(week_plans)
+        ids = sorted(week_plans, key=lambda i: published[i])
         for i, plan_id in enumerate(ids):
-            replaced_at = created[ids[i + 1]] if i + 1 < len(ids) else None
+            replaced_at = published[ids[i + 1]][0] if i + 1 < len(ids) else None
             for item in week_plans[plan_id]:
                 if replaced_at is not None and item.start >= replaced_at:
                     continue
                 s = item.shift
-                key: tuple[Any, ...] = (s.get("kind"), s.get("association") or s.get("guard"), item.start, item.end)
-                key += tuple(sorted(map(str, s["place_ids"])))
+                key: tuple[Any, ...] = (item.municipality, s.get("kind"), s.get("association") or s.get("guard"))
+                key += (item.start, item.end, *sorted(map(str, s["place_ids"])))
                 if key not in seen:
                     seen.add(key)
                     kept.append(item)
-    kept.sort(key=lambda x: (x.start, str(x.shift.get("association") or x.shift.get("guard") or "")))
+    kept.sort(
+        key=lambda x: (x.start, x.municipality or "", str(x.shift.get("association") or x.shift.get("guard") or ""))
+    )
     return kept
 
 
@@ -339,17 +511,17 @@ def situation(
     covered = [s for w in walks if w.status == "completed" and (s := w.shift()) is not None]
     covered += [s.shift for s in guard_shifts_worked(in_force, moment) if s.start < period_end and s.end > period_start]
     ahead_start, ahead_stop = local_midnight(after, tz), local_midnight(ahead_end, tz)
-    # a walk recorded as cancelled or no-show is not in the plan any more
-    called_off = {
-        (w.association, w.night) for w in walk_records(engine, day, ahead_end) if w.status in ("cancelled", "no_show")
-    }
+    # a walk recorded as cancelled or no-show is not in the plan any more (in its own municipality)
+    called_off = {w.key for w in walk_records(engine, day, ahead_end) if w.status in ("cancelled", "no_show")}
     planned = [
         s.shift
         for s in in_force
         if s.start < ahead_stop
         and s.end > ahead_start
-        and (str(s.shift.get("association") or ""), _shift_night(s.shift)) not in called_off
+        and (s.municipality, str(s.shift.get("association") or ""), _shift_night(s.shift)) not in called_off
     ]
+    extents = stored_reports.incident_extents(engine)
+    spans = [SourceSpan(e.municipality, e.source, pd.Timestamp(e.first), pd.Timestamp(e.last)) for e in extents]
     windows, trained_until = ahead_windows(engine, places, after, days)
     notes = [
         {"at": n.at.isoformat(), "text": n.text, "place_ids": list(n.place_ids)}
@@ -373,7 +545,38 @@ def situation(
         trained_until=trained_until,
         planned=planned,
         notes=notes,
+        spans=spans,
+        feed=feed_counts(engine, extents, day, days, tz),
         lang=language,
+    )
+
+
+def feed_counts(
+    engine: Engine, extents: Sequence[IncidentExtent], to: dt.date, days: int, tz: str
+) -> FeedCounts | None:
+    """The whole police feed's counts in the windows of the report of the ``days`` days ending with
+    ``to``, when the database holds the feed (source ``police``) of more than one municipality; else
+    ``None``. Only counts leave here, never rows: the feed is the police's public one."""
+    feed = [e for e in extents if e.source == FEED_SOURCE]
+    towns = {e.municipality for e in feed if e.municipality}
+    if len(towns) < 2:
+        return None
+    w = report_windows(to, days)
+    ranges = [w.period, w.previous, w.last_year, w.ytd, w.ytd_last_year]
+    bounds = [
+        (local_midnight(a, tz).to_pydatetime(), local_midnight(b + dt.timedelta(days=1), tz).to_pydatetime())
+        for a, b in ranges
+    ]
+    count, previous, last_year, ytd, ytd_last = stored_reports.count_between(engine, bounds, FEED_SOURCE)
+    return FeedCounts(
+        municipalities=len(towns),
+        count=count,
+        previous=previous,
+        last_year=last_year,
+        ytd=ytd,
+        ytd_last_year=ytd_last,
+        first=min(pd.Timestamp(e.first).tz_convert(tz).date() for e in feed),
+        last=max(pd.Timestamp(e.last).tz_convert(tz).date() for e in feed),
     )
 
 
@@ -423,7 +626,7 @@ def add_note(
             check_place(principal, p, known[p])
         if principal.scoped and not ids:
             raise InvalidInputError(
-                f"this token is for {', '.join(principal.municipalities or ())}: name the places the note concerns"
+                f"{principal.who} is for {', '.join(principal.municipalities or ())}: name the places the note concerns"
             )
     moment = now_utc(now)
     when = parse_time(at, check_tz(tz), "at") if isinstance(at, str) else at
@@ -479,12 +682,15 @@ def note_dict(note: NoteRecord) -> dict[str, Any]:
 
 
 __all__ = [
+    "DEFAULT_WALK_HOURS",
     "ShiftInForce",
     "WalkDone",
     "add_note",
     "ahead_windows",
+    "feed_counts",
     "list_notes",
     "note_dict",
+    "report_back_places",
     "shifts_in_force",
     "situation",
     "walk_records",

@@ -50,11 +50,24 @@ from tryggplan.storage.records import (
     PlanRecordInfo,
     ResourceRecord,
     WalkRecordInfo,
+    WalkReportInfo,
 )
+from tryggplan.text import normalize_free_text
 from tryggplan.timeutil import iso_week_of, parse_iso_week
 
 WalkStatus = Literal["completed", "no_show", "cancelled"]
 Answer = Literal["accept", "decline"]
+#: why an association's answer or report-back is refused (the association's page says it in Swedish)
+LinkRefusal = Literal["unknown_offer", "started", "not_offered", "not_accepted", "not_ended", "reported", "recorded"]
+
+
+class LinkRefusedError(InvalidInputError):
+    """An association's answer or report-back refused through its link; ``reason`` says why (the JSON
+    routes answer 422 with the English message, the page its own Swedish text for the reason)."""
+
+    def __init__(self, reason: LinkRefusal, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
 
 
 def check_now(now: dt.datetime) -> dt.datetime:
@@ -611,10 +624,14 @@ def list_offers(engine: Engine, season: Season, week: str | None = None) -> list
 # --------------------------------------------------------------------------- the associations' side
 
 
+class UnknownLinkError(NotFoundError):
+    """An association link that is unknown or revoked (404)."""
+
+
 def _link(engine: Engine, secret: str) -> LinkInfo:
     link = stored.find_link(engine, secret)
     if link is None:
-        raise NotFoundError("unknown or revoked link: ask the coordinator for a new one")
+        raise UnknownLinkError("unknown or revoked link: ask the coordinator for a new one")
     return link
 
 
@@ -647,6 +664,8 @@ class AnswerOutcome:
     new_plan_id: int | None
     notes: list[str]
     tz: str = DEFAULT_TZ
+    #: ``False`` when the walk was already answered so (nothing changed)
+    changed: bool = True
 
 
 def answer_offer(
@@ -677,17 +696,19 @@ def answer_offer(
             raise NotFoundError(f"no offer {offer_id} for {link.association!r}: see the offers of this link")
         what = f"the walk on the night of {offer.night}"
         if pd.Timestamp(offer.start) <= pd.Timestamp(now):
-            raise InvalidInputError(
+            raise LinkRefusedError(
+                "started",
                 f"{what} began at {pd.Timestamp(offer.start).tz_convert(tz):%Y-%m-%d %H:%M}: it can no "
-                "longer be answered here; tell the coordinator"
+                "longer be answered here; tell the coordinator",
             )
         wanted = "accepted" if answer == "accept" else "declined"
         if offer.status == wanted:
-            return AnswerOutcome(offer, None, [f"{what} was already {wanted}"], tz)
+            return AnswerOutcome(offer, None, [f"{what} was already {wanted}"], tz, changed=False)
         if offer.status not in stored.ACTIVE:
-            raise InvalidInputError(
+            raise LinkRefusedError(
+                "not_offered",
                 f"{what} is {offer.status}: it is no longer offered to {link.association!r}"
-                + ("; tell the coordinator if you can walk after all" if offer.status == "declined" else "")
+                + ("; tell the coordinator if you can walk after all" if offer.status == "declined" else ""),
             )
         answered = w.set_offer(offer.id, wanted, now, by=by, note=note)
     if answer == "accept":
@@ -765,6 +786,195 @@ def link_calendar(engine: Engine, secret: str, now: dt.datetime, lang: str = "sv
     changed = [o.answered_at or o.offered_at for o in offers]
     name = ("Night walks: " if lang == "en" else "Nattvandringar: ") + link.association
     return walks_ics(walks, tz, name, stamp=max(changed) if changed else now)
+
+
+# --------------------------------------------------------------------------- the association's page
+
+#: what a walk on the association's page is: still to answer, accepted and ahead, declined and ahead,
+#: ended and to report back, reported back, or recorded by the coordinator as not done
+LinkWalkState = Literal["offered", "accepted", "declined", "to_report", "reported", "recorded"]
+#: walks reported back or recorded stay on the page this many days after their night
+SHOWN_AFTER_DAYS = 14
+#: the most walkers a report-back may name, and the longest observations [characters]
+MAX_WALKERS = 50
+MAX_OBSERVATIONS = 2000
+
+
+@dataclass(frozen=True)
+class LinkWalk:
+    """One walk on the association's page, with its record and report-back when it has them."""
+
+    offer: OfferInfo
+    state: LinkWalkState
+    record: WalkRecordInfo | None = None
+    report: WalkReportInfo | None = None
+
+
+@dataclass(frozen=True)
+class AssociationPage:
+    """What ``/forening/{secret}`` shows: the association's walks by night, in its season's zone."""
+
+    link: LinkInfo
+    walks: list[LinkWalk]
+    tz: str
+
+
+def _current_of(records: Sequence[WalkRecordInfo]) -> dict[tuple[str, dt.date], WalkRecordInfo]:
+    """The current record of each walk (the newest of its chain of corrections)."""
+    current = lib.current_records([_walk(r) for r in records])
+    by_id = {r.id: r for r in records}
+    return {key: by_id[r.id] for key, r in current.items() if r.id is not None and r.id in by_id}
+
+
+def _link_walk(
+    offer: OfferInfo,
+    record: WalkRecordInfo | None,
+    report: WalkReportInfo | None,
+    now: dt.datetime,
+) -> LinkWalk | None:
+    ended = offer.end <= now
+    recent = offer.night >= (now.date() - dt.timedelta(days=SHOWN_AFTER_DAYS))
+    if not ended:
+        if offer.status == "offered" and offer.start <= now:
+            return None  # begun without an answer: nothing to do here any more
+        if offer.status in ("offered", "accepted", "declined") and record is None:
+            return LinkWalk(offer, offer.status)  # type: ignore[arg-type]
+        return None
+    if offer.status != "accepted":
+        return None
+    if record is None or (record.status == "completed" and report is None):
+        return LinkWalk(offer, "to_report", record)
+    if report is not None:
+        return LinkWalk(offer, "reported", record, report) if recent else None
+    return LinkWalk(offer, "recorded", record) if recent else None
+
+
+def association_page(engine: Engine, secret: str, now: dt.datetime) -> AssociationPage:
+    """The association's walks for its page: those still ahead (offered, accepted, declined) and those
+    accepted that have ended (to report back; reported back or recorded in the last
+    :data:`SHOWN_AFTER_DAYS` days), by night. :class:`NotFoundError` for an unknown or revoked link."""
+    check_now(now)
+    link = _link(engine, secret)
+    snap = stored.read_ledger(engine, link.municipality)
+    current = _current_of(snap.records)
+    reports = {r.walk_record_id: r for r in stored.read_reports(engine, link.municipality)}
+    walks = []
+    for o in snap.offers:
+        if o.association != link.association:
+            continue
+        record = current.get((o.association, o.night))
+        shown = _link_walk(o, record, reports.get(record.id) if record else None, now)
+        if shown is not None:
+            walks.append(shown)
+    walks.sort(key=lambda w: (w.offer.start, w.offer.id))
+    return AssociationPage(link, walks, _tz_of(engine, link.municipality))
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    """A report-back stored: its walk record (new, or the coordinator's ``completed`` one) and itself."""
+
+    record: WalkRecordInfo
+    report: WalkReportInfo
+    #: whether the report-back made the walk's ``completed`` record (it counts in the ledger now)
+    recorded: bool
+
+
+def check_walkers(walkers: int) -> int:
+    if isinstance(walkers, bool) or not isinstance(walkers, int) or not 1 <= walkers <= MAX_WALKERS:
+        raise InvalidInputError(f"walkers {walkers!r}: give how many walked, 1 to {MAX_WALKERS}")
+    return walkers
+
+
+def check_observations(text: str | None) -> str | None:
+    """Observations as stored: free text (line breaks kept, control characters refused), at most
+    :data:`MAX_OBSERVATIONS` characters; ``None`` when empty."""
+    if text is None:
+        return None
+    cleaned = normalize_free_text(text, "observations")
+    if len(cleaned) > MAX_OBSERVATIONS:
+        raise InvalidInputError(
+            f"observations have {len(cleaned)} characters: shorten them to at most {MAX_OBSERVATIONS}"
+        )
+    return cleaned or None
+
+
+def report_walk(
+    engine: Engine,
+    secret: str,
+    offer_id: int,
+    *,
+    walkers: int,
+    observations: str | None,
+    now: dt.datetime,
+) -> ReportOutcome:
+    """An association reports back on an accepted walk that has ended (its page's "Skicka återrapport"):
+    the walk is recorded ``completed`` in the season ledger (the walk-record path of
+    :func:`record_walk`: ``GET /api/v1/season`` counts it at once) and the report-back (walkers,
+    observations) is stored with that record, in one locked transaction. A walk the coordinator already
+    recorded ``completed`` keeps its record and gets the report-back. Refused
+    (:class:`LinkRefusedError`): a walk not accepted, not yet ended, already reported back, or recorded as
+    not done; the library's rules as for any record (e.g. a night outside the season)."""
+    check_now(now)
+    walkers = check_walkers(walkers)
+    observations = check_observations(observations)
+    link = _link(engine, secret)
+    by = f"link:{link.id}:{link.association}"
+    season = season_of(engine, link.municipality, infer=False)
+    with stored.writing(engine, link.municipality) as w:
+        snap = w.snapshot()
+        offer = next((o for o in snap.offers if o.id == offer_id and o.association == link.association), None)
+        if offer is None:
+            raise LinkRefusedError("unknown_offer", f"no offer {offer_id} for {link.association!r}")
+        what = f"the walk on the night of {offer.night}"
+        if offer.status != "accepted":
+            raise LinkRefusedError("not_accepted", f"{what} is {offer.status}, not accepted: nothing to report")
+        if offer.end > now:
+            raise LinkRefusedError(
+                "not_ended",
+                f"{what} ends at {pd.Timestamp(offer.end).tz_convert(season.tz):%Y-%m-%d %H:%M}: report back after it",
+            )
+        record = _current_of(snap.records).get((offer.association, offer.night))
+        reported = {r.walk_record_id for r in w.reports()}
+        if record is not None and record.id in reported:
+            raise LinkRefusedError("reported", f"{what} was reported back already")
+        if record is not None and record.status != "completed":
+            raise LinkRefusedError("recorded", f"{what} is recorded as {record.status}: tell the coordinator")
+        made = record is None
+        if record is None:
+            new, shift_end = _new_record(
+                engine, season, association=offer.association, night=offer.night, status="completed", actor=by,
+                now=now, area=offer.area, plan_id=offer.plan_id, shift_index=offer.shift_index, corrects=None,
+                note=None,
+            )  # fmt: skip
+            led = _ledger(season.spec, snap)
+            lib.check_record(new, season.spec, led.records, led.payouts, planned=led.planned(), shift_end=shift_end)
+            record = w.add_record(
+                association=offer.association,
+                night=offer.night,
+                status="completed",
+                recorded_at=now,
+                actor=by,
+                area=new.area,
+                plan_id=offer.plan_id,
+                shift_index=offer.shift_index,
+            )
+        report = w.add_report(
+            walk_record_id=record.id,
+            association=offer.association,
+            night=offer.night,
+            offer_id=offer.id,
+            walkers=walkers,
+            observations=observations,
+            at=now,
+            actor=by,
+        )
+        return ReportOutcome(record, report, made)
+
+
+def list_reports(engine: Engine, season: Season) -> list[WalkReportInfo]:
+    """The associations' report-backs of the season (``GET /api/v1/season/reports``), by night."""
+    return [r for r in stored.read_reports(engine, season.municipality) if _in_season(season.spec, r.night)]
 
 
 # --------------------------------------------------------------------------- links (coordinator)

@@ -51,10 +51,15 @@ def open_session(
     engine: Engine, principal: Principal, *, seconds: int = SESSION_SECONDS, now: dt.datetime | None = None
 ) -> tuple[str, dt.datetime]:
     """A signed session value for ``principal``'s token and when it expires [UTC]."""
+    if principal.token_id is None:
+        raise InvalidInputError(
+            "a signed-in user needs no download session: its sign-in cookie opens the downloads already"
+        )
     if not 60 <= seconds <= SESSION_SECONDS:
         raise InvalidInputError(f"a session lasts 60 to {SESSION_SECONDS} seconds, not {seconds}")
     expires = int(_now(now).timestamp()) + seconds
-    value = f"{principal.token_id}.{expires}.{_mac(app_secret(engine, _KEY_NAME), principal.token_id, expires)}"
+    token_id = principal.token_id
+    value = f"{token_id}.{expires}.{_mac(app_secret(engine, _KEY_NAME), token_id, expires)}"
     return value, dt.datetime.fromtimestamp(expires, dt.UTC)
 
 

@@ -12,6 +12,7 @@ from tryggplan.service.routes import (
     dashboard,
     docs,
     forecasts,
+    forening,
     health,
     incidents,
     jobs,
@@ -20,7 +21,9 @@ from tryggplan.service.routes import (
     reports,
     season,
     session,
+    signin,
     tokens,
+    users,
 )
 
 api_router = APIRouter()
@@ -37,11 +40,14 @@ for module in (
     area,
     reports,
     session,
+    users,
 ):
     api_router.include_router(module.router)
 
 health_router = health.router
 dashboard_router = dashboard.router
+signin_router = signin.router
+forening_router = forening.router
 docs_router = docs.router
 
-__all__ = ["api_router", "dashboard_router", "docs_router", "health_router"]
+__all__ = ["api_router", "dashboard_router", "docs_router", "forening_router", "health_router", "signin_router"]

@@ -1,13 +1,24 @@
-"""The dashboard page at ``/``, the reporters' form at ``/rapportera`` and their static files (shipped in
-the package, Leaflet vendored under ``static/vendor/``; no CDN, no build step), plus ``/ui/config.json``:
-the map tiles' settings the pages read (nothing secret, so no token)."""
+"""The dashboard page at ``/``, the area at ``/omrade``, the reporters' form at ``/rapportera`` and their
+static files (shipped in the package, Leaflet vendored under ``static/vendor/``; no CDN, no build step),
+plus ``/ui/config.json``: the map tiles' settings the pages read (nothing secret, so no token).
+
+The pages (templates ``index.html``, ``omrade.html``, ``rapportera.html``) work for a signed-in user (their
+script uses the session: the CSRF token is in the page's ``<meta name="csrf-token">``, who is signed in
+and "Logga ut" in its header) or, for a wall screen, with a key (a token: ``?token=...`` once, or the
+"Nyckel" field of ``/?nyckel``; the script keeps it in the browser and marks that with the
+:data:`KEY_COOKIE` cookie, so the page opens without signing in). Anybody else is sent to ``/logga-in``;
+a signed-in reporter asking for ``/`` is sent to ``/rapportera``."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi import APIRouter, Request, status
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+
+from tryggplan.service.deps import signed_in
+from tryggplan.service.pages import render_page
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 _TYPES = {
@@ -21,25 +32,40 @@ _PAGE_HEADERS = {"Cache-Control": "no-cache"}
 router = APIRouter(include_in_schema=False)
 
 
-def _page(name: str) -> FileResponse:
-    return FileResponse(STATIC / name, media_type="text/html; charset=utf-8", headers=_PAGE_HEADERS)
+#: set by the pages' script while a key (token) is kept in this browser (a wall screen): only says to serve
+#: the page instead of sending it to /logga-in; the key itself never leaves the browser's storage
+KEY_COOKIE = "tryggplan_key"
+
+
+def _page(request: Request, name: str) -> Response:
+    """The page for a signed-in user or a key holder; anybody else is sent to ``/logga-in``."""
+    session = signed_in(request)
+    path = request.url.path
+    if session is not None:
+        if path == "/" and session.principal.role == "reporter":
+            return RedirectResponse("/rapportera", status_code=status.HTTP_303_SEE_OTHER)
+        return render_page(request, name, {"auth": "user"})
+    params = request.query_params
+    if "token" in params or "nyckel" in params or request.cookies.get(KEY_COOKIE):
+        return render_page(request, name, {"auth": "token"})
+    return RedirectResponse("/logga-in?" + urlencode({"next": path}), status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.get("/")
-def index() -> FileResponse:
-    return _page("index.html")
+def index(request: Request) -> Response:
+    return _page(request, "index.html")
 
 
 @router.get("/rapportera")
-def report_form() -> FileResponse:
+def report_form(request: Request) -> Response:
     """The phone-first form where a trained reporter logs an incident."""
-    return _page("rapportera.html")
+    return _page(request, "rapportera.html")
 
 
 @router.get("/omrade")
-def area_page() -> FileResponse:
+def area_page(request: Request) -> Response:
     """The police area's municipalities side by side."""
-    return _page("omrade.html")
+    return _page(request, "omrade.html")
 
 
 @router.get("/ui/config.json")

@@ -23,6 +23,7 @@ from tryggplan.service.schemas import (
     SeasonOut,
     SeasonWalkIn,
     WalkOut,
+    WalkReportOut,
 )
 from tryggplan.storage.records import LinkInfo, OfferInfo, PayoutInfo, WalkRecordInfo
 from tryggplan.usecases import access, season
@@ -161,6 +162,35 @@ def payouts_csv(principal: Reader, engine: EngineDep, municipality: Town = None)
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="utbetalningar.csv"'},
     )
+
+
+@router.get("/season/reports", response_model=list[WalkReportOut], responses=_ERRORS)
+def list_reports(
+    principal: Reader,
+    engine: EngineDep,
+    municipality: Town = None,
+    association: Annotated[str | None, Query(max_length=400)] = None,
+) -> list[WalkReportOut]:
+    """The associations' report-backs of the season (walkers and observations, sent from their page
+    ``/forening/{secret}``), by night, each with the completed walk record it belongs to."""
+    s = _season(engine, principal, municipality)
+    records = {w.id: w for w in season.list_records(engine, s)}
+    return [
+        WalkReportOut(
+            id=r.id,
+            association=r.association,
+            night=r.night,
+            area=records[r.walk_record_id].area if r.walk_record_id in records else None,
+            walkers=r.walkers,
+            observations=r.observations,
+            walk_record_id=r.walk_record_id,
+            offer_id=r.offer_id,
+            created_at=r.created_at,
+            actor=r.actor,
+        )
+        for r in season.list_reports(engine, s)
+        if association is None or r.association == association
+    ]
 
 
 @router.get("/season/payouts", response_model=list[PayoutOut], responses=_ERRORS)

@@ -5,9 +5,12 @@
 //   browser (localStorage "tryggplan.lang");
 // * numbers, money, dates and expected counts written as tryggplan.i18n writes them (decimal comma,
 //   "fre 4 dec 20:00", "ungefär en händelse på tio sådana kvällar");
-// * the token: from "?token=..." (then kept in localStorage and removed from the address bar) or the
-//   form; sent as a bearer header, never put in a URL. It is traded for an HttpOnly download-session
-//   cookie (POST /api/v1/session) so downloads are plain links;
+// * who calls the API: a signed-in user (the page has <meta name="csrf-token">): requests go with the
+//   session's cookie, changes with the X-CSRF-Token header, and a 401 (the session ended) leads to
+//   /logga-in. Else a key (a wall screen's token): from "?token=..." (then kept in localStorage and
+//   removed from the address bar) or the form; sent as a bearer header, never put in a URL, and traded
+//   for an HttpOnly download-session cookie (POST /api/v1/session) so downloads are plain links. While a
+//   key is kept, the cookie "tryggplan_key=1" tells the server to serve the page rather than /logga-in;
 // * API errors in the page's language (401/403/404/413/422/5xx), a 422's problems row by row.
 "use strict";
 
@@ -192,14 +195,45 @@ const TP = (() => {
     return node;
   }
 
-  // ---------------------------------------------------------------- the token and the API
+  // ---------------------------------------------------------------- the session or the token, and the API
   let TOKEN = "";
+  const KEY_COOKIE = "tryggplan_key";
+
+  /** The signed-in session's CSRF token (from the page), or "" for a page opened with a key. */
+  function csrfToken() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") || "" : "";
+  }
+
+  function signedIn() { return csrfToken() !== ""; }
+
+  /** Whether the page can call the API: a signed-in user, or a key given. */
+  function ready() { return signedIn() || TOKEN !== ""; }
+
+  function markKey(kept) {
+    const secure = window.location.protocol === "https:" ? "; Secure" : "";
+    document.cookie = KEY_COOKIE + "=" + (kept ? "1; Max-Age=31536000" : "; Max-Age=0") + "; Path=/; SameSite=Strict" + secure;
+  }
+
+  /** Off to the sign-in form (the session ended, or the page was opened with neither session nor key). */
+  function toSignIn() {
+    window.location.assign("/logga-in?next=" + encodeURIComponent(window.location.pathname));
+  }
+
+  /** A page opened with neither a session nor a key, and not to set a key (/?nyckel): sign in instead. */
+  function needSignIn() {
+    if (ready() || new URLSearchParams(window.location.search).has("nyckel")) return false;
+    markKey(false);
+    toSignIn();
+    return true;
+  }
 
   function readToken() {
     const params = new URLSearchParams(window.location.search);
     const fromUrl = params.get("token");
     if (fromUrl) {
       try { localStorage.setItem(TOKEN_KEY, fromUrl); } catch (e) { /* storage may be disabled */ }
+      markKey(true);
       params.delete("token");
       const rest = params.toString();
       history.replaceState(null, "", window.location.pathname + (rest ? "?" + rest : ""));
@@ -215,6 +249,7 @@ const TP = (() => {
     try {
       if (TOKEN) localStorage.setItem(TOKEN_KEY, TOKEN); else localStorage.removeItem(TOKEN_KEY);
     } catch (e) { /* ignore */ }
+    markKey(TOKEN !== "");
   }
 
   function token() { return TOKEN; }
@@ -229,18 +264,25 @@ const TP = (() => {
 
   async function api(path, options) {
     const opts = options || {};
-    const headers = { "Accept-Language": lang, Authorization: "Bearer " + TOKEN };
+    const method = opts.method || "GET";
+    const headers = { "Accept-Language": lang };
+    if (signedIn()) {
+      if (method !== "GET" && method !== "HEAD") headers["X-CSRF-Token"] = csrfToken();
+    } else {
+      headers.Authorization = "Bearer " + TOKEN;
+    }
     let body;
     if (opts.json !== undefined) { headers["Content-Type"] = "application/json"; body = JSON.stringify(opts.json); }
     if (opts.form !== undefined) body = opts.form;
     let r;
     try {
-      r = await fetch(API + path, { method: opts.method || "GET", headers, body, credentials: "same-origin" });
+      r = await fetch(API + path, { method, headers, body, credentials: "same-origin" });
     } catch (e) {
       throw new ApiError(0, { detail: String(e) });
     }
     let data = null;
     if (r.status !== 204) { try { data = await r.json(); } catch (e) { data = null; } }
+    if (r.status === 401 && signedIn()) toSignIn();
     if (!r.ok) throw new ApiError(r.status, data);
     return data;
   }
@@ -269,7 +311,10 @@ const TP = (() => {
     return list;
   }
 
+  /** Who the page works for ({role, name, municipalities}): the signed-in user, or the key's token (whose
+   *  download session is opened on the way). */
   async function openSession() {
+    if (signedIn()) return api("/me");
     return api("/session", { method: "POST" });
   }
 
@@ -292,6 +337,8 @@ const TP = (() => {
       "problem.more": "och {n} problem till",
       "lang.sv": "Svenska",
       "lang.en": "English",
+      "user.signedin": "Inloggad som",
+      "user.signout": "Logga ut",
     },
     en: {
       "error.network": "Could not reach the service. Check the network and try again.",
@@ -307,6 +354,8 @@ const TP = (() => {
       "problem.more": "and {n} more problems",
       "lang.sv": "Svenska",
       "lang.en": "English",
+      "user.signedin": "Signed in as",
+      "user.signout": "Sign out",
     },
   });
 
@@ -321,5 +370,6 @@ const TP = (() => {
     number, percent, sek, expectedInWords, date, dateTime, timeRange, weekdayShort, isoWeekLabel, isoDay, parts,
     localIso, setZone,
     el, readToken, useToken, token, api, optional, describeError, problemList, openSession, closeSession, ApiError,
+    signedIn, ready, needSignIn, csrfToken,
   };
 })();

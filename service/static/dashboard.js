@@ -757,7 +757,8 @@ async function loadForecastPanels(config) {
 
 async function load() {
   document.body.dataset.loaded = "loading";
-  if (!TP.token()) {
+  if (!TP.ready()) {
+    if (TP.needSignIn()) return;
     setStatus(TP.t("status.notoken"), true);
     document.body.dataset.loaded = "no-token";
     return;
@@ -810,19 +811,21 @@ document.addEventListener("DOMContentLoaded", () => {
   TP.setLang(TP.chooseLang());
   TP.wireLangSwitch(() => load());
   TP.readToken();
-  const input = document.getElementById("token-input");
-  input.value = TP.token();
-  document.getElementById("token-form").addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    TP.useToken(input.value);
-    load();
-  });
-  document.getElementById("token-forget").addEventListener("click", async () => {
-    await TP.closeSession();
-    TP.useToken("");
-    input.value = "";
-    load();
-  });
+  const input = document.getElementById("token-input");  // only on a page opened with a key (a wall screen)
+  if (input) {
+    input.value = TP.token();
+    document.getElementById("token-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      TP.useToken(input.value);
+      load();
+    });
+    document.getElementById("token-forget").addEventListener("click", async () => {
+      await TP.closeSession();
+      TP.useToken("");
+      input.value = "";
+      load();
+    });
+  }
   document.getElementById("place-select").addEventListener("change", (ev) => selectPlace(ev.target.value));
   document.getElementById("upload-form").addEventListener("submit", upload);
   document.getElementById("upload-create").addEventListener("change", (ev) => { ev.target.dataset.touched = "1"; });

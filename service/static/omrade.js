@@ -128,14 +128,15 @@ function setStatus(text, isError) {
 
 async function load() {
   document.body.dataset.loaded = "loading";
-  const tokenForm = document.getElementById("token-form");
-  if (!TP.token()) {
+  const tokenForm = document.getElementById("token-form");  // only on a page opened with a key
+  if (!TP.ready()) {
+    if (TP.needSignIn()) return;
     tokenForm.hidden = false;
     setStatus(TP.t("status.token"), true);
     document.body.dataset.loaded = "token";
     return;
   }
-  tokenForm.hidden = true;
+  if (tokenForm) tokenForm.hidden = true;
   try {
     const [view, places] = await Promise.all([TP.api("/area"), TP.api("/places")]);
     for (const p of places) names.set(p.place_id, p.name || p.place_id);
@@ -154,7 +155,7 @@ document.addEventListener("DOMContentLoaded", () => {
   TP.setLang(TP.chooseLang());
   TP.wireLangSwitch(load);
   TP.readToken();
-  document.getElementById("token-form").addEventListener("submit", (ev) => {
+  document.getElementById("token-form")?.addEventListener("submit", (ev) => {
     ev.preventDefault();
     TP.useToken(document.getElementById("token-input").value);
     load();

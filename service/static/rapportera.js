@@ -192,8 +192,9 @@ function choosePlace(id) {
 
 async function load() {
   document.body.dataset.loaded = "loading";
-  const tokenForm = document.getElementById("token-form");
-  if (!TP.token()) {
+  const tokenForm = document.getElementById("token-form");  // only on a page opened with a key
+  if (!TP.ready()) {
+    if (TP.needSignIn()) return;
     tokenForm.hidden = false;
     setStatus(TP.t("status.notoken"), true);
     document.body.dataset.loaded = "no-token";
@@ -201,7 +202,7 @@ async function load() {
   }
   try {
     const session = await TP.openSession();
-    tokenForm.hidden = true;
+    if (tokenForm) tokenForm.hidden = true;
     setStatus(TP.t("status.ready", { name: session.name }));
     const [places, cats, config] = await Promise.all([
       TP.api("/places"), TP.api("/categories?lang=" + TP.lang), fetch("/ui/config.json").then((r) => r.json()),
@@ -238,7 +239,7 @@ async function load() {
     await loadMine();
     document.body.dataset.loaded = "true";
   } catch (e) {
-    if (e.status === 401) tokenForm.hidden = false;
+    if (e.status === 401 && tokenForm) tokenForm.hidden = false;
     setStatus(TP.describeError(e), true);
     document.body.dataset.loaded = "error";
   }
@@ -251,7 +252,7 @@ document.addEventListener("DOMContentLoaded", () => {
   form.id = newId();
   setNow();
   updateCount();
-  document.getElementById("token-form").addEventListener("submit", (ev) => {
+  document.getElementById("token-form")?.addEventListener("submit", (ev) => {
     ev.preventDefault();
     TP.useToken(document.getElementById("token-input").value);
     load();

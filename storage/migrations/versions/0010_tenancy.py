@@ -14,8 +14,8 @@ already, incidents and risk cells belong to a town through their place. Three ta
 Existing rows are filled in from what they refer to: an import from its incidents' places, a note from
 its place ids, a job from its parameters (``municipality``, or an area run's one ``municipalities``).
 
-Revision ID: 0009
-Revises: 0006
+Revision ID: 0010
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0006"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels = None
 depends_on = None
 
