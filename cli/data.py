@@ -14,6 +14,7 @@ from tryggplan.cli.sources import (
     ColumnsOpt,
     CreatePlacesOpt,
     FormatOpt,
+    MunicipalityOpt,
     NonCrimeOpt,
     PlacesOpt,
     SourceOpt,
@@ -21,12 +22,17 @@ from tryggplan.cli.sources import (
     format_option,
 )
 from tryggplan.domain import DEFAULT_TZ, Problem
-from tryggplan.readers import IncidentFile, summarize
+from tryggplan.readers import IncidentFile, problem_kinds, rows_text, summarize
 from tryggplan.spreadsheet import frame_csv
 from tryggplan.usecases import ingest
 from tryggplan.usecases.maintenance import database, existing_database
 
-MaxOpt = Annotated[int, typer.Option("--max-problems", min=0, help="How many problems to list.")]
+MaxOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-problems", min=0, help="Also list this many problems one by one (the summary has one line per kind)."
+    ),
+]
 
 
 def problem_table(problems: list[Problem], limit: int, title: str) -> Table:
@@ -39,29 +45,61 @@ def problem_table(problems: list[Problem], limit: int, title: str) -> Table:
     return table
 
 
-def kind_table(problems: list[Problem]) -> Table:
-    """Counts of problems per kind."""
-    counts: dict[str, int] = {}
-    for p in problems:
-        counts[p.kind or "problem"] = counts.get(p.kind or "problem", 0) + 1
-    table = Table(title="problems per kind")
-    table.add_column("kind")
-    table.add_column("count", justify="right")
-    for kind, n in sorted(counts.items(), key=lambda kv: -kv[1]):
-        table.add_row(kind, str(n))
-    return table
+def kind_lines(problems: list[Problem]) -> list[str]:
+    """One line per kind of problem: how many, the first rows, the first one's message and the fix they
+    share (80 rows naming unknown places are one line, not 80 of the same fix)."""
+    lines = []
+    for k in problem_kinds(problems):
+        where = rows_text(k)
+        lines.append(f"  {k.kind}: {k.count}{f' ({where})' if where else ''}: {k.first.message}" + (
+            f" -> {k.first.fix}" if k.first.fix else ""
+        ))  # fmt: skip
+    return lines
+
+
+def _report_problems(problems: list[Problem], console: Any, limit: int) -> None:
+    if not problems:
+        return
+    console.print("problems per kind:")
+    for line in kind_lines(problems):
+        console.print(line, markup=False)
+    if limit > 0:
+        shown = min(limit, len(problems))
+        console.print(problem_table(problems, limit, f"first {shown} of {len(problems)} problem(s)"))
+
+
+def _read_line(result: IncidentFile, rejected: int) -> str:
+    notes = "".join(f", {k.replace('_', ' ')}: {v}" for k, v in result.notes.items() if v)
+    return (
+        f"{result.file}: format {result.format}, {result.rows} row(s), {result.rows - rejected} valid, "
+        f"{rejected} invalid{notes}"
+    )
 
 
 def _report(result: IncidentFile, console: Any, limit: int) -> None:
-    notes = "".join(f", {k.replace('_', ' ')}: {v}" for k, v in result.notes.items() if v)
-    console.print(
-        f"{result.file}: format {result.format}, {result.rows} row(s), {len(result.valid)} valid, "
-        f"{len(result.rejected)} invalid{notes}"
-    )
-    if result.problems:
-        console.print(kind_table(result.problems))
-        shown = min(limit, len(result.problems))
-        console.print(problem_table(result.problems, limit, f"first {shown} of {len(result.problems)} problem(s)"))
+    console.print(_read_line(result, len(result.rejected)), markup=False)
+    _report_problems(result.problems, console, limit)
+
+
+def _places_text(ids: tuple[str, ...]) -> str:
+    shown = ", ".join(ids[:5])
+    return shown + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+
+
+def would_do(outcome: ingest.ImportOutcome) -> str:
+    """What the import would do, in one line (``tryggplan validate``)."""
+    parts = [f"add {outcome.added} incident(s) ({outcome.unchanged} already stored)"]
+    if len(outcome.rejected):
+        parts.append(f"reject {len(outcome.rejected)} row(s)")
+    if outcome.new_places:
+        parts.append(f"store {len(outcome.new_places)} new place(s): {_places_text(outcome.new_places)}")
+    stored = outcome.places_upserted - len(outcome.new_places)
+    if stored > 0:
+        parts.append(f"update {stored} stored place(s)")
+    doing = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+    if outcome.would_refuse:
+        return f"import would refuse the file and store nothing; with --skip-invalid it would {doing}"
+    return f"import would {doing}"
 
 
 def register(app: typer.Typer) -> None:
@@ -76,23 +114,26 @@ def register(app: typer.Typer) -> None:
         columns: ColumnsOpt = None,
         source: SourceOpt = None,
         include_noncrime: NonCrimeOpt = False,
-        create_places: CreatePlacesOpt = False,
-        max_problems: MaxOpt = 50,
+        create_places: CreatePlacesOpt = None,
+        municipality: MunicipalityOpt = None,
+        max_problems: MaxOpt = 0,
         db: Annotated[
             str | None,
             typer.Option(
                 "--db",
-                help="Also check against this database (known places, ids stored with other content); it is only read.",
+                help="Check against this database (known places, ids stored with other content); it is only read. "
+                "Without it the file is checked as the first import into an empty database.",
             ),
         ] = None,
     ) -> int:
-        """Check an incident file and report every problem (row, column, fix); imports nothing.
+        """Say exactly what `import` would do with the same options, storing nothing: the import itself
+        run as a dry run. Every problem is summarised by kind (one line each, with the first rows).
 
-        Exit 0 when the file is valid, 2 when it is not.
+        Exit 0 when the import would store the file, 2 when it would refuse it.
         """
         engine = existing_database(db) if db else None
         try:
-            result = ingest.check_file(
+            outcome = ingest.check_file(
                 file,
                 engine=engine,
                 places_path=places,
@@ -102,15 +143,27 @@ def register(app: typer.Typer) -> None:
                 source=source,
                 include_noncrime=include_noncrime,
                 create_places=create_places,
+                municipality=municipality,
                 limits=settings_for().read_limits(),
             )
+        except ingest.ImportRefusedError as exc:
+            if exc.file is not None:
+                _report(exc.file, stdout, max_problems)
+            stdout.print("import would refuse the file and store nothing", markup=False)
+            fail(str(exc).removeprefix("nothing imported: "), EXIT_INVALID)
         finally:
             if engine is not None:
                 engine.dispose()
-        _report(result, stdout, max_problems)
-        if result.problems:
-            fail(summarize(result.problems, result.file), EXIT_INVALID)
-        stdout.print(f"{result.file}: valid")
+        if outcome.file is not None:
+            stdout.print(_read_line(outcome.file, len(outcome.rejected)), markup=False)
+        _report_problems(outcome.problems, stdout, max_problems)
+        if outcome.file is None or outcome.file.rows == 0:
+            stdout.print(f"{outcome.source_file}: no incident rows (header only): nothing to import", markup=False)
+        else:
+            stdout.print(would_do(outcome), markup=False)
+        if outcome.problems:
+            fail(summarize(outcome.problems, outcome.source_file), EXIT_INVALID)
+        stdout.print(f"{outcome.source_file}: valid", markup=False)
         return EXIT_OK
 
     @app.command("import")
@@ -134,14 +187,16 @@ def register(app: typer.Typer) -> None:
         columns: ColumnsOpt = None,
         source: SourceOpt = None,
         include_noncrime: NonCrimeOpt = False,
-        create_places: CreatePlacesOpt = False,
-        max_problems: MaxOpt = 50,
+        create_places: CreatePlacesOpt = None,
+        municipality: MunicipalityOpt = None,
+        max_problems: MaxOpt = 0,
     ) -> int:
         """Import incidents into the database: idempotent, all or nothing unless --skip-invalid.
 
         Every incident names a known place: from --places, the database, or the file itself (the police
-        feed's municipalities); --create-places creates the file's unknown places from their ids. Exit 0
-        on success, 2 for invalid input (nothing stored).
+        feed's municipalities). The first import into a town without places creates them from the file's
+        place ids; afterwards an unknown place is a problem (--create-places creates it). `validate` with
+        the same options says what this would do. Exit 0 on success, 2 for invalid input (nothing stored).
         """
         engine = database(db)
         try:
@@ -157,19 +212,21 @@ def register(app: typer.Typer) -> None:
                 skip_invalid=skip_invalid,
                 actor="cli",
                 create_places=create_places,
+                municipality=municipality,
                 limits=settings_for().read_limits(),
             )
         except ingest.ImportRefusedError as exc:
             if exc.file is not None:
-                _report(exc.file, stderr, max_problems)
-            if exc.problems and (exc.file is None or exc.problems != exc.file.problems):
-                stderr.print(problem_table(exc.problems, max_problems, f"{len(exc.problems)} problem(s)"))
+                stderr.print(_read_line(exc.file, len(exc.file.rejected)), markup=False)
+            _report_problems(exc.problems, stderr, max_problems)
             fail(str(exc), EXIT_INVALID)
         finally:
             engine.dispose()
         read = outcome.file
         if read is not None:
-            _report(read, stderr if read.problems else stdout, max_problems)
+            console = stderr if outcome.problems else stdout
+            console.print(_read_line(read, len(outcome.rejected)), markup=False)
+            _report_problems(outcome.problems, console, max_problems)
         if outcome.import_id is None:
             stdout.print(f"{outcome.source_file}: no incident rows (header only): nothing to import")
             return EXIT_OK
@@ -177,6 +234,12 @@ def register(app: typer.Typer) -> None:
             target = rejected or file.with_name(_stem(file) + ".rejected.csv")
             _write_rejected(outcome.rejected, target, (read.separator if read else "") or ",")
             stdout.print(f"{len(outcome.rejected)} rejected row(s) written to {target}")
+        if outcome.new_places:
+            stdout.print(
+                f"{len(outcome.new_places)} new place(s) created from the file's place ids: "
+                f"{_places_text(outcome.new_places)} (no coordinates or walking area yet: add them in a places file)",
+                markup=False,
+            )
         stdout.print(
             f"{outcome.source_file}: {outcome.added} added, {outcome.unchanged} already stored, "
             f"{len(outcome.rejected)} rejected (import {outcome.import_id})"
@@ -202,4 +265,4 @@ def _write_rejected(frame: pd.DataFrame, target: Path, sep: str) -> None:
     target.write_text(text, encoding="utf-8-sig", newline="")
 
 
-__all__ = ["register", "problem_table", "kind_table", "one_line"]
+__all__ = ["register", "problem_table", "kind_lines", "one_line"]

@@ -29,13 +29,20 @@ def register(app: typer.Typer) -> None:
     @job_app.command("list")
     def job_list(
         db: DbOption = None,
-        active: Annotated[bool, typer.Option("--active", help="only queued and running jobs")] = False,
-        limit: Annotated[int, typer.Option(min=1, max=10_000, help="at most this many, newest first")] = 50,
+        active: Annotated[bool, typer.Option("--active", help="only queued and running jobs (all of them)")] = False,
+        limit: Annotated[
+            int | None,
+            typer.Option(min=1, max=100_000, help="at most this many, newest first (default 50; --active: all)"),
+        ] = None,
+        offset: Annotated[int, typer.Option(min=0, help="skip this many first (page on through the list)")] = 0,
     ) -> None:
-        """List jobs (forecast runs, backtests, plan solves): id, kind, status, owner, times, error."""
+        """List jobs (forecast runs, backtests, plan solves): id, kind, status, owner, times, error. With
+        --active every queued and running job; otherwise the newest 50 (page on with --offset)."""
         engine = database(settings_for(db).database_url)
+        shown = limit if limit is not None else (None if active else 50)
         try:
-            found = jobs.list_jobs(engine, active_only=active, limit=limit)
+            found = jobs.list_jobs(engine, active_only=active, limit=shown, offset=offset)
+            total = jobs.count_jobs(engine, active_only=active)
         finally:
             engine.dispose()
         for j in found:
@@ -45,7 +52,11 @@ def register(app: typer.Typer) -> None:
                 f"queued {j.created_at:%Y-%m-%d %H:%M:%S}Z\tstarted {ran}\t{j.error or ''}"
             )
         if not found:
-            stderr.print("no jobs")
+            stderr.print("no jobs" if offset == 0 else f"no jobs after the first {offset} ({total} in all)")
+        elif offset + len(found) < total:
+            stderr.print(
+                f"{offset + 1}-{offset + len(found)} of {total} jobs: the next with --offset {offset + len(found)}"
+            )
 
     @job_app.command("cancel")
     def job_cancel(

@@ -47,11 +47,21 @@ NonCrimeOpt = Annotated[
     ),
 ]
 CreatePlacesOpt = Annotated[
-    bool,
+    bool | None,
     typer.Option(
-        "--create-places",
-        help="create the places the file names that are not known yet (bare places named by their id); "
-        "without it an unknown place is a problem of its row",
+        "--create-places/--no-create-places",
+        help="create the places the file names that are not known yet (bare places named by their id), or "
+        "never; default: only on the first import into a town that has no places yet (no --places given), "
+        "afterwards an unknown place is a problem of its row",
+        show_default=False,
+    ),
+]
+MunicipalityOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--municipality",
+        help="the municipality the file is for: the places it creates are that town's, and its first import "
+        "is the first into that town",
     ),
 ]
 DbOpt = Annotated[

@@ -49,6 +49,7 @@ from tryggplan.domain import (
     TryggplanError,
 )
 from tryggplan.i18n import LANGS, Lang, negotiate_lang, problem_text
+from tryggplan.readers import problem_kinds
 from tryggplan.service.cache import ReadCacheMiddleware
 from tryggplan.service.limits import InFlightLimitMiddleware, ReadBudget
 from tryggplan.service.pages import Pages
@@ -329,6 +330,18 @@ def _problem_dicts(exc: InvalidInputError, limit: int = 1000, lang: Lang = "en")
     ]
 
 
+def _summary_dicts(exc: InvalidInputError, lang: Lang = "en") -> list[dict[str, Any]]:
+    """The problems by kind (:func:`tryggplan.readers.problem_kinds`), one line each."""
+    out = []
+    for k in problem_kinds(list(exc.problems)):
+        message, fix = problem_text(k.first, lang)
+        out.append(
+            {"kind": k.kind, "count": k.count, "rows": list(k.rows), "row_count": k.row_count, "message": message,
+             "fix": fix}
+        )  # fmt: skip
+    return out
+
+
 def _full_disk(request: Request, what: str) -> JSONResponse:
     return JSONResponse(
         status_code=507,
@@ -398,7 +411,10 @@ def _install_handlers(app: FastAPI) -> None:
                 f"uppgifterna kunde inte användas, inget sparades: {len(exc.problems)} problem; "
                 f"första: {where + ': ' if where else ''}{first['message']}"
             )
-        return JSONResponse(status_code=422, content={"detail": detail, "problems": problems})
+        return JSONResponse(
+            status_code=422,
+            content={"detail": detail, "problems": problems, "summary": _summary_dicts(exc, lang)},
+        )
 
     @app.exception_handler(LookupError)
     @app.exception_handler(NotFoundError)

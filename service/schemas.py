@@ -23,9 +23,23 @@ class ProblemOut(BaseModel):
     kind: str | None = None
 
 
+class ProblemKindOut(BaseModel):
+    """The problems of one kind summarised: how many, the first rows, one example and the fix they share."""
+
+    kind: str
+    count: int
+    rows: list[int] = Field(description="the first few rows with a problem of this kind (header = 1)")
+    row_count: int = Field(description="rows with a problem of this kind")
+    message: str = Field(description="the first problem's message")
+    fix: str = ""
+
+
 class ErrorOut(BaseModel):
     detail: str = Field(examples=["incidents.csv: 1 problem(s), nothing imported"])
     problems: list[ProblemOut] = Field(default_factory=list)
+    summary: list[ProblemKindOut] = Field(
+        default_factory=list, description="the problems by kind, most frequent first (one line each)"
+    )
 
 
 class BusyOut(ErrorOut):
@@ -154,7 +168,16 @@ class IncidentBatch(BaseModel):
     places: list[PlaceIn] | None = Field(default=None, max_length=100_000)
     skip_invalid: bool = False
     tz: str | None = Field(default=None, description="time zone of times without offset (default the service's)")
-    create_places: bool = Field(default=False, description="create the places the incidents name that are not known")
+    create_places: bool | None = Field(
+        default=None,
+        description="create the places the incidents name that are not known (true), never (false); default: "
+        "only on the first import into a town that has no places yet",
+    )
+    municipality: str | None = Field(
+        default=None,
+        max_length=MAX_NAME_CHARS,
+        description="the municipality the incidents are for (new places are its); default: the caller's only one",
+    )
 
 
 class IncidentOut(BaseModel):
@@ -199,7 +222,10 @@ class ImportOut(BaseModel):
     unchanged: int
     rejected: int
     places_upserted: int
+    new_places: list[str] = Field(default_factory=list, description="ids of the places the import created")
+    dry_run: bool = Field(default=False, description="nothing was stored: this is what the import would do")
     problems: list[ProblemOut] = Field(default_factory=list, description="rows skipped with skip_invalid")
+    summary: list[ProblemKindOut] = Field(default_factory=list, description="the problems by kind")
 
 
 class ImportRecordOut(BaseModel):
@@ -211,6 +237,7 @@ class ImportRecordOut(BaseModel):
     rows_unchanged: int
     rows_rejected: int
     places_upserted: int
+    municipality: str | None = Field(default=None, description="the one municipality the import's places are in")
 
 
 class AggregateRow(BaseModel):
@@ -731,6 +758,7 @@ class JobOut(BaseModel):
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     cancel_requested: bool
+    municipality: str | None = Field(default=None, description="the municipality it is for (null: area-wide)")
 
 
 # --------------------------------------------------------------------------- tokens

@@ -35,7 +35,7 @@ DEFAULT_DATABASE_URL = "sqlite:///tryggplan.db"
 #: files are numbered in the order they apply; the revision ids of files 0004-0008 are the ids they
 #: were first written with (0008, 0005, 0004, 0007, 0006) because databases out there store them. A new
 #: migration's revision id is its file number.
-HEAD_REVISION = "0009"
+HEAD_REVISION = "0010"
 
 
 def normalize_url(url: str) -> str:
@@ -143,6 +143,17 @@ def open_database(url: str | None = None, migrate: bool = True, **engine_kwargs:
                 f"{str(getattr(exc, 'orig', None) or exc).splitlines()[0]} "
                 "-> check the URL, that the server runs and the user may create tables"
             ) from exc
+    return engine
+
+
+def scratch_database() -> Engine:
+    """An empty database in memory with the newest schema, made from the models (no Alembic): what
+    ``tryggplan validate`` without ``--db`` checks a file against, so it runs the import's own code as a
+    dry run into an empty database."""
+    from tryggplan.storage.models import Base  # the models only when a scratch database is asked for
+
+    engine = create_db_engine("sqlite://")
+    Base.metadata.create_all(engine)
     return engine
 
 

@@ -89,12 +89,6 @@ _RUN_COLUMNS = [getattr(ForecastRun, f.name) for f in dataclasses.fields(Forecas
 _NEWEST = (ForecastRun.generated_at.desc().nulls_last(), ForecastRun.id.desc())
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _DONE = select(*_RUN_COLUMNS).where(ForecastRun.status == "done")
-_NEWEST_RUN = _DONE.order_by(*_NEWEST).limit(1)
-# the runs that may cover today, then the newest of all, in one round trip
-_CANDIDATES = union_all(
-    _DONE.where(ForecastRun.start_date.between(bindparam("lo"), bindparam("hi"))),
-    select(*_RUN_COLUMNS).where(ForecastRun.id.in_(_NEWEST_RUN.with_only_columns(ForecastRun.id).scalar_subquery())),
-)
 _RUN_BY_ID = select(*_RUN_COLUMNS).where(ForecastRun.id == bindparam("id"))
 
 
@@ -105,8 +99,14 @@ def covers(run: ForecastRunRecord, now: dt.datetime) -> bool:
 
 
 def _candidates_within(municipalities: list[str]) -> Any:
-    """:data:`_CANDIDATES` among the area-wide runs and those of ``municipalities`` (a scoped token)."""
+    """The finished runs that may cover today, and the newest of them, in one round trip: among the
+    area-wide runs and those of ``municipalities``."""
     done = _DONE.where(ForecastRun.municipality.is_(None) | ForecastRun.municipality.in_(municipalities))
+    return _newest_and_covering(done)
+
+
+def _newest_and_covering(done: Any) -> Any:
+    """Of the finished runs ``done``: those that may cover today (``lo``..``hi``) and the newest of all."""
     newest = done.order_by(*_NEWEST).limit(1).with_only_columns(ForecastRun.id).scalar_subquery()
     return union_all(
         done.where(ForecastRun.start_date.between(bindparam("lo"), bindparam("hi"))),
@@ -114,16 +114,25 @@ def _candidates_within(municipalities: list[str]) -> Any:
     )
 
 
+# an area-wide ``latest`` is an area-wide run: a run made for one town would show only that town
+_AREA_CANDIDATES = _newest_and_covering(_DONE.where(ForecastRun.municipality.is_(None)))
+
+
 def latest_run(
     engine: Engine, now: dt.datetime | None = None, municipalities: list[str] | None = None
 ) -> ForecastRunRecord | None:
     """What ``latest`` means: the newest generated finished run whose horizon covers ``now`` (default the
     clock), else the newest generated finished run; ``None`` when no run has finished. A forecast made
-    for a past period does not become every dashboard's ``latest`` while a current one exists. With
-    ``municipalities``, only the area-wide runs and theirs count."""
+    for a past period does not become every dashboard's ``latest`` while a current one exists.
+
+    Which runs count is decided by the town the read is for (``municipalities``): one town, its own runs
+    and the area-wide ones; none (an area-wide read) or several, only area-wide runs, so an area-wide
+    ``latest`` is always an area-wide run and never one town's (issue 22: a run made for Arboga became
+    the area's ``latest`` and the area's map showed only Arboga)."""
     now = now or dt.datetime.now(dt.UTC)
     window = {"lo": now.date() - dt.timedelta(days=MAX_HORIZON_DAYS + 1), "hi": now.date() + dt.timedelta(days=1)}
-    statement = _CANDIDATES if municipalities is None else _candidates_within(municipalities)
+    one_town = municipalities is not None and len(set(municipalities)) == 1
+    statement = _candidates_within(list(set(municipalities or ()))) if one_town else _AREA_CANDIDATES
     # Core rows from statements built once, not ORM objects: this runs on every dashboard read of ``latest``
     with engine.connect() as conn:
         rows = [ForecastRunRecord(**row._mapping) for row in conn.execute(statement, window)]
@@ -147,7 +156,13 @@ def get_run(
         if ref == "latest":
             found = latest_run(engine, now, municipalities)
             if found is None:
-                raise NotFoundError("no finished forecast yet: start one with POST /api/v1/forecasts")
+                one = municipalities is not None and len(set(municipalities)) == 1
+                raise NotFoundError(
+                    f"no finished forecast for {municipalities[0][:80]!r} yet: start one with POST /api/v1/forecasts"
+                    if one and municipalities
+                    else "no finished area-wide forecast yet: start one with POST /api/v1/forecasts without a "
+                    "municipality, or ask for one town's (municipality=...)"
+                )
             return found
         try:
             run_id = int(ref)

@@ -30,10 +30,12 @@ from tryggplan.domain import (
     PLACE_COLUMNS,
     REQUIRED_INCIDENT_COLUMNS,
     InvalidInputError,
+    PermissionDeniedError,
     Problem,
 )
 from tryggplan.storage.models import ImportRecord, Incident, Place, utcnow
 from tryggplan.storage.places import Municipalities, in_municipalities, places_in
+from tryggplan.storage.scope import AREA_WIDE, Scope
 
 #: Longest text stored in an id, place id, category or source column [characters].
 MAX_TEXT = MAX_ID_CHARS
@@ -45,14 +47,18 @@ _SQLITE_BUSY_SNAPSHOT = 517
 
 @dataclass(frozen=True)
 class ImportResult:
-    """What one import did. ``added + unchanged`` rows of the file are now stored."""
+    """What one import did (or, as a dry run, would do). ``added + unchanged`` rows of the file are now
+    stored; ``new_places`` are the ids of the places it created (among ``places_upserted``)."""
 
-    import_id: int
+    import_id: int | None
     source_file: str | None
     added: int
     unchanged: int
     rejected: int
     places_upserted: int
+    new_places: tuple[str, ...] = ()
+    #: ``True`` for a dry run: nothing was stored (``import_id`` is ``None``)
+    dry_run: bool = False
 
 
 # --------------------------------------------------------------------------- helpers
@@ -151,6 +157,7 @@ def _place_rows(places: pd.DataFrame, source_file: str, problems: list[Problem])
         row: dict[str, Any] = {"place_id": pid}
         for col in ("name", "municipality", "kind", "area"):
             val = _text(rec.get(col))
+            val = val if val is None or val.strip() else None  # an empty cell names nothing
             if val is not None and len(val) > MAX_NAME_CHARS:
                 problems.append(
                     Problem(
@@ -229,8 +236,8 @@ class _Batch:
     repeated: int = 0  # identical repeats of an id within the file
     problems: list[Problem] = field(default_factory=list)
 
-    def problem(self, row: int | None, column: str, message: str, fix: str) -> None:
-        self.problems.append(Problem(self.name, row, column, message, fix))
+    def problem(self, row: int | None, column: str, message: str, fix: str, kind: str = "") -> None:
+        self.problems.append(Problem(self.name, row, column, message, fix, kind=kind))
 
 
 def import_incidents(
@@ -240,6 +247,9 @@ def import_incidents(
     source_file: str | None = None,
     actor: str = "cli",
     rejected: int = 0,
+    *,
+    scope: Scope = AREA_WIDE,
+    dry_run: bool = False,
 ) -> ImportResult:
     """Store canonical incidents (and places) in one transaction; all or nothing.
 
@@ -251,7 +261,13 @@ def import_incidents(
     source_file : file name recorded in the import history
     actor : who imports (``cli``, a token name, ...)
     rejected : rows the caller dropped before (``--skip-invalid``), recorded in the history
+    scope : what the caller may read and write (:class:`tryggplan.storage.scope.Scope`), checked in the
+        import's transaction against the stored places: a place of another municipality is neither
+        changed, moved nor referred to (:class:`PermissionDeniedError`, nothing stored), and a stored
+        incident the caller may not read is never described in a problem
+    dry_run : check everything against the database and say what would be stored, then roll back
 
+    A place given without a value for a field keeps its stored value (``None`` never erases).
     Ids new to the database are inserted; ids stored with identical content count as
     ``unchanged``, also when another import stores the same rows at the same moment (the import is
     tried again on the conflict, so identical concurrent uploads all succeed, one adding the rows).
@@ -260,7 +276,7 @@ def import_incidents(
     """
     for attempt in range(_ATTEMPTS):
         try:
-            return _import_once(engine, incidents, places, source_file, actor, rejected)
+            return _import_once(engine, incidents, places, source_file, actor, rejected, scope, dry_run)
         except (IntegrityError, OperationalError) as exc:
             # another import stored some of the same ids between our read and our write (PostgreSQL:
             # a unique violation; SQLite: the snapshot the transaction read is stale). Nothing of this
@@ -284,21 +300,43 @@ def _import_once(
     source_file: str | None,
     actor: str,
     rejected: int,
+    scope: Scope = AREA_WIDE,
+    dry_run: bool = False,
 ) -> ImportResult:
     batch = _Batch(source_file or "incidents")
     _check_columns(incidents, batch.name)
     place_rows = _place_rows(places, batch.name, batch.problems) if places is not None else []
     _read_rows(incidents, batch)
     with Session(engine) as session, session.begin():
-        _check_places_known(session, batch, {r["place_id"] for r in place_rows})
-        new, unchanged = _compare_with_stored(session, batch)
+        given = {r["place_id"] for r in place_rows}
+        stored_towns = _stored_towns(session, given | {r.place_id for r in batch.rows.values()})
+        town_of = _check_scope(scope, place_rows, batch, stored_towns)
+        _check_places_known(batch, given | set(stored_towns))
+        new, unchanged = _compare_with_stored(session, batch, scope)
         if batch.problems:
             session.rollback()
             raise InvalidInputError(
                 f"{batch.name}: {len(batch.problems)} problem(s), nothing imported; first: {batch.problems[0]}",
                 batch.problems,
             )
+        created = tuple(sorted(given - set(stored_towns)))
+        if dry_run:
+            session.rollback()
+            return ImportResult(
+                import_id=None,
+                source_file=source_file,
+                added=len(new),
+                unchanged=unchanged + batch.repeated,
+                rejected=int(rejected),
+                places_upserted=len(place_rows),
+                new_places=created,
+                dry_run=True,
+            )
+        touched = {town_of.get(p) for p in given | {r.place_id for r in batch.rows.values()}}
         record = _record_import(session, source_file, actor, len(new), unchanged + batch.repeated, rejected, place_rows)
+        # the import's town: that of every place it touched; an import that touched none (every row set
+        # aside) is the caller's own town's
+        record.municipality = next(iter(touched)) if len(touched) == 1 else (scope.single if not touched else None)
         if place_rows:
             _upsert_places(session, place_rows)
         session.flush()
@@ -317,7 +355,58 @@ def _import_once(
             unchanged=unchanged + batch.repeated,
             rejected=int(rejected),
             places_upserted=len(place_rows),
+            new_places=created,
         )
+
+
+def _stored_towns(session: Session, place_ids: set[str]) -> dict[str, str | None]:
+    """The stored municipality of each of these places that is stored (read in the import's transaction)."""
+    found: dict[str, str | None] = {}
+    for chunk in _chunks(sorted(place_ids)):
+        found.update(session.execute(select(Place.place_id, Place.municipality).where(Place.place_id.in_(chunk))).all())
+    return found
+
+
+def _check_scope(
+    scope: Scope, place_rows: list[dict[str, Any]], batch: _Batch, stored_towns: dict[str, str | None]
+) -> dict[str, str | None]:
+    """Each place's municipality once the import is stored; refuses (403) a place of another municipality
+    that the import would change, move or refer to, judged by the *stored* place, never by what the import
+    says about it (a place given with another municipality is a move). A new place of a scoped caller
+    without a municipality is a 422 (name the town)."""
+    town_of = dict(stored_towns)
+    outside: list[str] = []
+    unnamed: list[str] = []
+    for row in place_rows:
+        pid, given = row["place_id"], row.get("municipality")
+        if pid in stored_towns:
+            if not scope.allows(stored_towns[pid]) or (given is not None and not scope.allows(given)):
+                outside.append(pid)
+            if given is not None:
+                town_of[pid] = given
+        elif given is None and scope.scoped:
+            unnamed.append(pid)
+        else:
+            if not scope.allows(given):
+                outside.append(pid)
+            town_of[pid] = given
+    for incident in batch.rows.values():
+        pid = incident.place_id
+        if pid in town_of and not scope.allows(town_of[pid]) and pid not in outside:
+            outside.append(pid)
+    if outside:
+        shown = ", ".join(repr(p[:60]) for p in sorted(outside)[:5]) + (" and more" if len(outside) > 5 else "")
+        raise PermissionDeniedError(
+            f"{scope.who} is for {', '.join(scope.municipalities or ())}: place(s) {shown} are not theirs; nothing "
+            "was stored: import only your municipalities' places and incidents, or use an area-wide token"
+        )
+    if unnamed:
+        shown = ", ".join(repr(p[:60]) for p in sorted(unnamed)[:5]) + (" and more" if len(unnamed) > 5 else "")
+        raise InvalidInputError(
+            f"new place(s) {shown} name no municipality: give them one of {', '.join(scope.municipalities or ())} "
+            "(the places file's municipality column, or municipality=... / --municipality)"
+        )
+    return town_of
 
 
 def _check_columns(incidents: pd.DataFrame, name: str) -> None:
@@ -414,43 +503,57 @@ def _incident_row(
     return candidate if usable else None
 
 
-def _check_places_known(session: Session, batch: _Batch, given_places: set[str]) -> None:
+def _check_places_known(batch: _Batch, known: set[str]) -> None:
     """Every incident's place is given with the import or already stored."""
-    needed = sorted({r.place_id for r in batch.rows.values()} - given_places)
-    known: set[str] = set()
-    for chunk in _chunks(needed):
-        known.update(session.scalars(select(Place.place_id).where(Place.place_id.in_(chunk))))
-    unknown = set(needed) - known
     for row in batch.rows.values():
-        if row.place_id in unknown:
+        if row.place_id not in known:
             batch.problem(
                 row.row,
                 "place_id",
                 f"incident {row.incident_id[:40]}: unknown place {row.place_id[:60]!r}",
                 "add the place to the places file (or import places first)",
+                kind="unknown_place",
             )
 
 
-def _compare_with_stored(session: Session, batch: _Batch) -> tuple[list[_IncidentRow], int]:
+def _compare_with_stored(session: Session, batch: _Batch, scope: Scope = AREA_WIDE) -> tuple[list[_IncidentRow], int]:
     """The rows new to the database and how many are stored with identical content; an id stored with
-    other content is a problem."""
+    other content is a problem. A stored row the caller may not read (another municipality's, or for a
+    reporter another caller's) is never described: its id is only said to be taken, whatever its content,
+    so an error cannot be used to read other towns' rows or to confirm a guess about them."""
     stored: dict[str, dict[str, Any]] = {}
+    readable: dict[str, bool] = {}
     columns = [getattr(Incident, c) for c in _STORED_COLUMNS]
     for chunk in _chunks(list(batch.rows), 2000):
-        for found in session.execute(select(*columns).where(Incident.incident_id.in_(chunk))):
+        stmt = (
+            select(*columns, Incident.created_by, Place.municipality)
+            .outerjoin(Place, Place.place_id == Incident.place_id)
+            .where(Incident.incident_id.in_(chunk))
+        )
+        for found in session.execute(stmt):
             stored[found.incident_id] = {c: getattr(found, c) for c in _STORED_COLUMNS}
+            readable[found.incident_id] = scope.reads_incident(found.municipality, found.created_by)
     new: list[_IncidentRow] = []
     unchanged = 0
     for iid, row in batch.rows.items():
         old = stored.get(iid)
         if old is None:
             new.append(row)
+        elif not readable[iid]:
+            batch.problem(
+                row.row,
+                "incident_id",
+                f"incident id {iid[:40]} is already used by an incident you cannot read",
+                "give this incident another id",
+                kind="duplicate_id",
+            )
         elif _differs(old, row.stored()):
             batch.problem(
                 row.row,
                 "incident_id",
                 f"incident {iid[:40]} is already stored with different content ({_diff_text(old, row.stored())})",
                 "keep ids stable and content unchanged, or give a corrected incident a new id",
+                kind="duplicate_id",
             )
         else:
             unchanged += 1
@@ -512,8 +615,11 @@ def _upsert_places(session: Session, rows: list[dict[str, Any]]) -> None:
         if found is None:
             session.add(Place(**row, updated_at=now))
         else:
+            # a field the import leaves empty keeps its stored value: a places file without names or
+            # coordinates, or a JSON place with only an id, never erases them
             for key, value in row.items():
-                setattr(found, key, value)
+                if value is not None:
+                    setattr(found, key, value)
             found.updated_at = now
     session.flush()
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from tryggplan.domain import NotFoundError
 from tryggplan.storage.models import Job, rows_changed, utcnow
 from tryggplan.storage.records import FINISHED_JOB_STATES, JobRecord
+from tryggplan.storage.scope import AREA_WIDE, Scope
 
 ACTIVE = ("queued", "running")
 #: kinds of job that compute no stored run or backtest
@@ -44,6 +45,7 @@ def _record(row: Job) -> JobRecord:
         heartbeat_at=row.heartbeat_at,
         claimed_by=row.claimed_by,
         cancel_requested=bool(row.cancel_requested),
+        municipality=row.municipality,
     )
 
 
@@ -66,6 +68,7 @@ def enqueue(
     per_caller: int,
     overall: int,
     ref_id: int | None = None,
+    municipality: str | None = None,
 ) -> JobRecord:
     """Queue a job unless ``owner`` has ``per_caller`` active jobs or the queue ``overall`` (raises
     :class:`QueueFull`). The insert comes first, so on SQLite the transaction holds the write lock while it
@@ -81,6 +84,7 @@ def enqueue(
             owner=owner[:1000],
             created_at=utcnow(),
             cancel_requested=False,
+            municipality=municipality,
         )
         session.add(row)
         session.flush()
@@ -117,15 +121,42 @@ def get_job(engine: Engine, job_id: int) -> JobRecord:
         return _record(row)
 
 
-def list_jobs(engine: Engine, owner: str | None = None, active_only: bool = False, limit: int = 100) -> list[JobRecord]:
-    """Jobs, newest first (of one owner, only queued and running ones)."""
-    stmt = select(Job).order_by(Job.id.desc()).limit(limit)
-    if owner is not None:
+def _jobs(stmt: Any, owner: str | None, active_only: bool, scope: Scope) -> Any:
+    """``stmt`` over ``jobs`` limited to ``owner``'s and/or ``scope``'s (with both: either), and to the
+    queued and running ones with ``active_only``."""
+    town = scope.condition(Job.municipality)
+    if owner is not None and town is not None:
+        stmt = stmt.where((Job.owner == owner) | town)
+    elif owner is not None:
         stmt = stmt.where(Job.owner == owner)
+    elif town is not None:
+        stmt = stmt.where(town)
     if active_only:
         stmt = stmt.where(Job.status.in_(ACTIVE))
+    return stmt
+
+
+def list_jobs(
+    engine: Engine,
+    owner: str | None = None,
+    active_only: bool = False,
+    limit: int | None = 100,
+    offset: int = 0,
+    scope: Scope = AREA_WIDE,
+) -> list[JobRecord]:
+    """Jobs, newest first (of one owner and/or of ``scope``'s municipalities, only queued and running
+    ones); ``limit`` ``None``: every one from ``offset``."""
+    stmt = _jobs(select(Job), owner, active_only, scope).order_by(Job.id.desc()).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
     with Session(engine) as session:
         return [_record(r) for r in session.scalars(stmt)]
+
+
+def count_jobs(engine: Engine, owner: str | None = None, active_only: bool = False, scope: Scope = AREA_WIDE) -> int:
+    """How many jobs :func:`list_jobs` would list without a limit."""
+    with Session(engine) as session:
+        return int(session.scalar(_jobs(select(func.count()).select_from(Job), owner, active_only, scope)) or 0)
 
 
 def claim_next(engine: Engine, claimer: str, kinds: Collection[str] | None = None) -> JobRecord | None:

@@ -90,6 +90,9 @@ class ImportRecord(Base):
     rows_unchanged: Mapped[int] = mapped_column(Integer, default=0)
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
     places_upserted: Mapped[int] = mapped_column(Integer, default=0)
+    #: the one municipality of the places the import stored or touched (migration 0010); null = several,
+    #: none, or a deployment without municipalities (area-wide callers only)
+    municipality: Mapped[str | None] = mapped_column(String(400), index=True)
 
 
 class Incident(Base):
@@ -282,6 +285,8 @@ class SituationNote(Base):
     place_ids: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     actor: Mapped[str | None] = mapped_column(String(1000))
+    #: the municipality of its places (migration 0010); null = the whole area or several towns
+    municipality: Mapped[str | None] = mapped_column(String(400), index=True)
 
 
 # --------------------------------------------------------------------------- season ledger (issue 12, migration 0004)
@@ -411,6 +416,8 @@ class Job(Base):
     #: host:pid:boot of the worker pool that runs it
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the municipality the job is for (migration 0010); null = area-wide
+    municipality: Mapped[str | None] = mapped_column(String(400), index=True)
 
 
 # --------------------------------------------------------------------------- people who sign in (migration 0009)

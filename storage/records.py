@@ -33,6 +33,7 @@ class ImportRecordInfo:
     rows_unchanged: int
     rows_rejected: int
     places_upserted: int
+    municipality: str | None = None
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,8 @@ class JobRecord:
     heartbeat_at: dt.datetime | None
     claimed_by: str | None
     cancel_requested: bool
+    #: the municipality the job is for (``None``: area-wide)
+    municipality: str | None = None
 
     @property
     def finished(self) -> bool:

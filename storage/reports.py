@@ -15,6 +15,7 @@ from tryggplan.storage.models import ForecastRun, Incident, Place, PlanRecord, S
 from tryggplan.storage.places import Municipalities, places_in
 from tryggplan.storage.plans import plan_info
 from tryggplan.storage.records import IncidentExtent, NoteRecord, PlanRecordInfo
+from tryggplan.storage.scope import AREA_WIDE, Scope
 
 #: the longest forecast a run holds [days] (usecases.forecasts.MAX_DAYS): how far back a run that
 #: still covers a day may start
@@ -32,21 +33,35 @@ def _note(n: SituationNote) -> NoteRecord:
     )
 
 
-def add_note(engine: Engine, at: dt.datetime, text: str, place_ids: Sequence[str], actor: str | None) -> NoteRecord:
-    """Store one meeting note (``at`` tz-aware)."""
+def add_note(
+    engine: Engine,
+    at: dt.datetime,
+    text: str,
+    place_ids: Sequence[str],
+    actor: str | None,
+    municipality: str | None = None,
+) -> NoteRecord:
+    """Store one meeting note (``at`` tz-aware) of ``municipality`` (``None``: the whole area, or places of
+    several towns: read by area-wide callers only)."""
     with Session(engine) as session, session.begin():
-        row = SituationNote(at=at, text=text, place_ids=list(place_ids), actor=actor, created_at=utcnow())
+        row = SituationNote(
+            at=at, text=text, place_ids=list(place_ids), actor=actor, created_at=utcnow(), municipality=municipality
+        )
         session.add(row)
         session.flush()
         return _note(row)
 
 
 def list_notes(
-    engine: Engine, start: dt.datetime | None = None, end: dt.datetime | None = None, limit: int | None = None
+    engine: Engine,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    limit: int | None = None,
+    scope: Scope = AREA_WIDE,
 ) -> list[NoteRecord]:
-    """Notes taken in ``[start, end)`` (tz-aware; ``None``: open), oldest first (with ``limit``: the
-    newest ``limit`` of them, still oldest first)."""
-    stmt = select(SituationNote)
+    """Notes of ``scope``'s municipalities taken in ``[start, end)`` (tz-aware; ``None``: open), oldest
+    first (with ``limit``: the newest ``limit`` of them, still oldest first)."""
+    stmt = scope.where(select(SituationNote), SituationNote.municipality)
     if start is not None:
         stmt = stmt.where(SituationNote.at >= start)
     if end is not None:

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 
 from sqlalchemy import Engine, bindparam, or_, select, update
 from sqlalchemy.orm import Session
@@ -105,12 +106,15 @@ def list_tokens(engine: Engine, include_revoked: bool = False) -> list[TokenReco
         return [_record(r) for r in session.scalars(stmt)]
 
 
-def revoke_token(engine: Engine, token_id: int) -> TokenRecord:
-    """Revoke by id; :class:`NotFoundError` for an unknown id."""
+def revoke_token(engine: Engine, token_id: int, allowed: Callable[[TokenRecord], None] | None = None) -> TokenRecord:
+    """Revoke by id; :class:`NotFoundError` for an unknown id. ``allowed`` is called with the stored token
+    in the revoking transaction and raises to refuse (a scoped admin and another town's token)."""
     with Session(engine) as session, session.begin():
         row = session.get(ApiToken, token_id)
         if row is None:
             raise NotFoundError(f"no token with id {token_id}: see `tryggplan token list`")
+        if allowed is not None:
+            allowed(_record(row))
         if not row.revoked:
             row.revoked = True
             row.revoked_at = utcnow()

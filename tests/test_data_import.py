@@ -180,14 +180,23 @@ def test_unknown_places_are_refused_unless_created_from_the_file(
     code, _, err = run(capsys, "import", more, "--db", f"sqlite:///{work['db']}")  # places known in the DB
     assert code == 2 and "unknown place 'ny'" in err
     fresh = work["dir"] / "fresh.db"
-    code, _, err = run(capsys, "import", more, "--db", f"sqlite:///{fresh}")  # an empty DB knows no place
-    assert code == 2 and "unknown place 'skolan'" in err
-    code, _, err = run(capsys, "import", more, "--db", f"sqlite:///{fresh}", "--create-places")
+    # an empty database knows no place: the first import into a named town creates them, unless told not to
+    code, _, err = run(capsys, "import", more, "--db", f"sqlite:///{fresh}")
+    assert (
+        code == 2
+        and "unknown place 'skolan' -> no place is known yet: name the file's town" in err
+        and rows(fresh) == 0
+    )
+    args = ("--db", f"sqlite:///{fresh}", "--municipality", "Arboga")
+    code, _, err = run(capsys, "import", more, *args, "--no-create-places")
+    assert code == 2 and "unknown place 'skolan'" in err and rows(fresh) == 0
+    code, out, err = run(capsys, "import", more, *args)
     assert code == 0 and rows(fresh) == 2, err
+    assert "2 new place(s) created from the file's place ids: ny, skolan" in out
     with sqlite3.connect(fresh) as con:
-        assert con.execute("select place_id, name from places order by place_id").fetchall() == [
-            ("ny", "ny"),
-            ("skolan", "skolan"),
+        assert con.execute("select place_id, name, municipality from places order by place_id").fetchall() == [
+            ("ny", "ny", "Arboga"),
+            ("skolan", "skolan", "Arboga"),
         ]
     # with places stored, only the new one is created: a stored place keeps its name
     code, _, err = run(capsys, "import", more, "--db", f"sqlite:///{work['db']}", "--create-places")
@@ -219,7 +228,11 @@ def test_excel_swedish_file_imports(work: dict[str, Path], capsys: pytest.Captur
 def test_validate_reports_and_exits(work: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "validate", work["dir"] / "good.csv", "--places", work["places"])
     assert code == 0 and err == ""
-    assert out.splitlines() == ["good.csv: format canonical, 3 row(s), 3 valid, 0 invalid", "good.csv: valid"]
+    assert out.splitlines() == [
+        "good.csv: format canonical, 3 row(s), 3 valid, 0 invalid",
+        "import would add 3 incident(s) (0 already stored) and store 2 new place(s): parken, skolan",
+        "good.csv: valid",
+    ]
     bad = work["dir"] / "bad.csv"
     bad.write_text(HEADER + "b1,2025-02-30 24:61,parken,,,\n" + "b2,2025-08-15 21:10,atlantis,,,-1\n")
     code, out, err = run(capsys, "validate", bad, "--places", work["places"], "--max-problems", "2")

@@ -86,7 +86,7 @@ def test_a_queued_job_is_cancelled_at_once_and_a_finished_one_not(idle: tuple[Te
     assert other.status_code == 403
     assert (
         other.json()["detail"]
-        == f"job {run['job_id']} is another caller's: only its owner or an area-wide admin may see it"
+        == f"job {run['job_id']} is another caller's: only its owner or an admin of its town may see it"
     )
     r = client.post(f"/api/v1/jobs/{run['job_id']}/cancel", headers=h["ana"])
     assert r.status_code == 200, r.text

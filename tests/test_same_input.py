@@ -149,13 +149,33 @@ def test_import_stores_the_same_rows_and_places(
     assert len(cli_incidents) == (252 if file == "incidents.csv" else 2)
 
 
+def test_the_first_import_creates_the_same_places(fronts: Fronts) -> None:
+    """Into a town without places, both front ends create the file's places (one rule); the next file
+    naming a place the town does not know is refused by both."""
+    code, err = fronts.cli("import", fronts.tmp / "excel.csv", "--db", fronts.cli_db, "--municipality", "Kungsör")
+    assert code == 0, err
+    r = fronts.upload(fronts.tmp / "excel.csv", municipality="Kungsör")
+    assert r.status_code == 201, r.text  # type: ignore[attr-defined]
+    assert r.json()["new_places"] == ["Parken", "Torget"]  # type: ignore[attr-defined]
+    pd.testing.assert_frame_equal(stored(fronts.cli_db)[1], stored(_api_url(fronts))[1])
+    assert list(stored(fronts.cli_db)[1]["place_id"]) == ["Parken", "Torget"]
+    later = fronts.tmp / "later.csv"
+    later.write_bytes("Id;Datum;Tid;Plats;Händelsetyp\r\nm3;2026-02-08;22:30;Kiosken;Skadegörelse\r\n".encode("cp1252"))
+    code, err = fronts.cli("import", later, "--db", fronts.cli_db)
+    r = fronts.upload(later)
+    assert (code, r.status_code) == (2, 422)  # type: ignore[attr-defined]
+    assert err == f"tryggplan: error: {r.json()['detail']}"  # type: ignore[attr-defined]
+    assert "unknown place 'Kiosken'" in err
+
+
 def test_unknown_places_are_refused_with_the_same_message(fronts: Fronts) -> None:
     code, err = fronts.cli("import", fronts.tmp / "excel.csv", "--db", fronts.cli_db)
     r = fronts.upload(fronts.tmp / "excel.csv")
     assert (code, r.status_code) == (2, 422)  # type: ignore[attr-defined]
     detail = r.json()["detail"]  # type: ignore[attr-defined]
     assert err == f"tryggplan: error: {detail}"
-    assert "unknown place 'Torget' -> add it to the places file" in detail
+    # an empty database: the fix names the first import's town, a places file or creating them
+    assert "unknown place 'Torget' -> no place is known yet: name the file's town (--municipality" in detail
     assert "(--create-places / create_places=true)" in detail
 
 

@@ -70,7 +70,7 @@ def test_a_reporter_creates_incidents_and_reads_only_its_own(town: TestClient, t
     again = town.post("/api/v1/incidents", json={"incidents": [_incident("r-1", note="igen")]}, headers=mine)
     assert (again.status_code, again.json()["added"], again.json()["unchanged"]) == (201, 0, 1)
     changed = town.post("/api/v1/incidents", json={"incidents": [_incident("r-1", place="skolan")]}, headers=mine)
-    assert changed.status_code == 422 and changed.json()["problems"][0]["kind"] is None
+    assert changed.status_code == 422 and changed.json()["problems"][0]["kind"] == "duplicate_id"
 
 
 def test_a_reporter_may_not_create_places_nor_read_anything_else(town: TestClient, tokens: dict[str, str]) -> None:
@@ -97,7 +97,7 @@ def test_a_scoped_reporter_keeps_to_its_municipality(town: TestClient, tokens: d
     engine = town.app.state.engine  # type: ignore[attr-defined]
     arboga = auth(create_token(engine, "reporter", "Arboga-rapportör", ["Arboga"])[0])
     r = town.post("/api/v1/incidents", json={"incidents": [_incident("k-1", place="torget")]}, headers=arboga)
-    assert r.status_code == 403 and "place(s) 'torget' belong to another" in r.json()["detail"]
+    assert r.status_code == 403 and "place(s) 'torget' are not theirs" in r.json()["detail"]
     assert town.post("/api/v1/incidents", json={"incidents": [_incident("a-1")]}, headers=arboga).status_code == 201
     assert [p["place_id"] for p in town.get("/api/v1/places", headers=arboga).json()] == ["parken", "skolan"]
     assert town.get("/api/v1/places?municipality=Köping", headers=arboga).status_code == 403

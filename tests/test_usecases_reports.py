@@ -255,7 +255,7 @@ def test_scoped_notes(engine: Engine) -> None:
     plant_report_town(engine)
     kungsor = Principal(1, "coordinator", "k", ("Kungsör",))
     arboga = Principal(2, "coordinator", "a", ("Arboga",))
-    with pytest.raises(PermissionDeniedError, match="this token is for Arboga: place 'torget' belongs to 'Kungsör'"):
+    with pytest.raises(PermissionDeniedError, match="this token is for Arboga: place 'torget' is not theirs"):
         reports.add_note(engine, "x", ["torget"], principal=arboga, now=NOW)
     with pytest.raises(InvalidInputError, match="this token is for Kungsör: name the places the note concerns"):
         reports.add_note(engine, "x", [], principal=kungsor, now=NOW)

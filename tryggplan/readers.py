@@ -299,6 +299,46 @@ class IncidentFile:
             raise InvalidInputError(summarize(self.problems, self.file), self.problems)
 
 
+@dataclass(frozen=True)
+class ProblemKind:
+    """The problems of one kind, summarised: how many, the first rows, and the first one as the example
+    (its message and the fix, which every problem of a kind shares)."""
+
+    kind: str
+    count: int
+    #: the first :data:`KIND_ROWS_SHOWN` rows (spreadsheet numbering), in file order
+    rows: tuple[int, ...]
+    #: rows with a problem of this kind (a row counts once however many columns are wrong)
+    row_count: int
+    first: Problem
+
+
+#: row numbers shown per kind of problem
+KIND_ROWS_SHOWN = 5
+
+
+def problem_kinds(problems: list[Problem]) -> list[ProblemKind]:
+    """One :class:`ProblemKind` per kind of problem, most frequent first (then in order of first
+    appearance): 80 rows naming unknown places are one line, not 80 of the same fix."""
+    groups: dict[str, list[Problem]] = {}
+    for p in problems:
+        groups.setdefault(p.kind or "problem", []).append(p)
+    out = []
+    for kind, found in groups.items():
+        rows = sorted({p.row for p in found if p.row is not None})
+        out.append(ProblemKind(kind, len(found), tuple(rows[:KIND_ROWS_SHOWN]), len(rows), found[0]))
+    return sorted(out, key=lambda k: -k.count)
+
+
+def rows_text(kind: ProblemKind) -> str:
+    """``rows 2, 3, 4, 5, 6 and 75 more`` (``row 2``; empty for problems of the whole file)."""
+    if not kind.rows:
+        return ""
+    shown = ", ".join(str(r) for r in kind.rows)
+    more = kind.row_count - len(kind.rows)
+    return f"row{'s' if kind.row_count > 1 else ''} {shown}{f' and {more} more' if more > 0 else ''}"
+
+
 def summarize(problems: list[Problem], file: str) -> str:
     """One line: how many problems of which kinds, and the first one."""
     kinds: dict[str, int] = {}

@@ -773,44 +773,6 @@ def _same(a: object, b: object) -> bool:
     return bool(a == b)
 
 
-def stored_conflicts(valid: pd.DataFrame, stored: pd.DataFrame, file: str) -> list[Problem]:
-    """Rows whose ``incident_id`` is already stored with different content.
-
-    ``valid`` is a typed canonical frame with ``row``; ``stored`` the canonical frame of the
-    database (e.g. ``tryggplan.storage.incidents.read_incidents``). Identical content is fine (re-import).
-    """
-    if valid.empty or stored.empty:
-        return []
-    left = valid.assign(incident_id=valid["incident_id"].astype(str))
-    right = stored.assign(incident_id=stored["incident_id"].astype(str))
-    both = left.merge(right, on="incident_id", suffixes=("", "_stored"))
-    problems: list[Problem] = []
-    for rec in both.to_dict("records"):
-        differ = []
-        for col in ("occurred_at", "place_id", "category", "source"):
-            a, b = rec[col], rec[f"{col}_stored"]
-            if not (pd.isna(a) and pd.isna(b)) and str(pd.Timestamp(a) if col == "occurred_at" else a) != str(
-                pd.Timestamp(b) if col == "occurred_at" else b
-            ):
-                differ.append(f"{col} {b} -> {a}")
-        if not math.isclose(float(rec["weight"]), float(rec["weight_stored"]), rel_tol=1e-9, abs_tol=1e-12):
-            differ.append(f"weight {rec['weight_stored']} -> {rec['weight']}")
-        if differ:
-            changes = "; ".join(differ)
-            problems.append(
-                Problem(
-                    file,
-                    int(rec["row"]),
-                    "incident_id",
-                    f"incident {rec['incident_id']} is already stored with different content ({changes})",
-                    "keep ids stable and content unchanged, or give a corrected incident a new id",
-                    kind="duplicate_id",
-                    value=_clip(rec["incident_id"]),
-                )
-            )
-    return sorted(problems, key=lambda p: p.row or 0)
-
-
 def validate_places(raw: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Problem]]:
     """Check a places table given as strings (columns of PLACE_COLUMNS and ``row``) and type it.
 

@@ -35,6 +35,7 @@ from tryggplan.storage import places as stored_places
 from tryggplan.storage import tokens
 from tryggplan.storage.models import utcnow
 from tryggplan.storage.records import TokenRecord
+from tryggplan.storage.scope import AREA_WIDE, Scope
 from tryggplan.text import normalize_text
 
 log = logging.getLogger("tryggplan.usecases.access")
@@ -93,38 +94,34 @@ class Principal:
     def scoped(self) -> bool:
         return self.municipalities is not None
 
+    @property
+    def scope(self) -> Scope:
+        """What this caller may read and write (:class:`tryggplan.storage.scope.Scope`): its
+        municipalities, and for a reporter only the incident rows it created. Every storage read and write
+        of a town's rows takes it (docs/tenancy.md)."""
+        return Scope(self.municipalities, self.actor if self.role == "reporter" else None, self.who)
+
     def may_see(self, municipality: str | None) -> bool:
         """Whether this caller may read or write ``municipality``'s data (a place without a
         municipality belongs to no town: only area-wide tokens see it)."""
-        return self.municipalities is None or (municipality is not None and municipality in self.municipalities)
+        return self.scope.allows(municipality)
 
 
 def check_municipality(principal: Principal, municipality: str | None) -> None:
     """Refuse (403) a request that names a municipality outside the caller's scope."""
-    if municipality is not None and not principal.may_see(municipality):
-        raise PermissionDeniedError(
-            f"{principal.who} is for {', '.join(principal.municipalities or ())}: it may not read or change "
-            f"{municipality[:80]!r}; use a token for that municipality or an area-wide one"
-        )
+    principal.scope.check(municipality)
 
 
 def check_place(principal: Principal, place_id: str, municipality: str | None) -> None:
-    """Refuse (403) a place outside the caller's scope (a place without a municipality is area-wide data)."""
-    if not principal.may_see(municipality):
-        where = f"belongs to {municipality[:80]!r}" if municipality else "belongs to no municipality"
-        raise PermissionDeniedError(
-            f"{principal.who} is for {', '.join(principal.municipalities or ())}: place {place_id[:80]!r} {where}; "
-            "use a token for that municipality or an area-wide one"
-        )
+    """Refuse (403) a place outside the caller's scope (a place without a municipality is area-wide data),
+    without saying whose it is."""
+    principal.scope.check_row(municipality, f"place {place_id[:80]!r}")
 
 
 def municipality_filter(principal: Principal, municipality: str | None) -> list[str] | None:
     """The municipalities a read is limited to: the one asked for (checked against the scope), else the
     token's own, else ``None`` (everything)."""
-    if municipality is not None:
-        check_municipality(principal, municipality)
-        return [municipality]
-    return list(principal.municipalities) if principal.municipalities is not None else None
+    return principal.scope.narrowed(municipality).names
 
 
 def check_role(role: str) -> Role:
@@ -264,16 +261,7 @@ def require(principal: Principal, roles: frozenset[Role], what: str) -> Principa
 def own_municipality(principal: Principal, municipality: str | None) -> str | None:
     """The municipality a change is made for: the one named (checked against the scope); for a token
     scoped to a single municipality, that one when none is named."""
-    if municipality is not None:
-        check_municipality(principal, municipality)
-        return municipality
-    if principal.municipalities is not None:
-        if len(principal.municipalities) == 1:
-            return principal.municipalities[0]
-        raise InvalidInputError(
-            f"{principal.who} is for {', '.join(principal.municipalities)}: name the municipality (municipality=...)"
-        )
-    return None
+    return principal.scope.own(municipality)
 
 
 def create_token(
@@ -302,23 +290,38 @@ def create_token(
     return tokens.create_token(engine, role, name, municipalities, expires_at)
 
 
-def list_tokens(engine: Engine, include_revoked: bool = False) -> list[TokenRecord]:
-    return tokens.list_tokens(engine, include_revoked)
+def manages(scope: Scope, municipalities: tuple[str, ...] | list[str] | None) -> bool:
+    """Whether an admin of ``scope`` manages a token (or user) of ``municipalities``: an area-wide admin
+    every one; an admin scoped to towns only those scoped to some of its towns and to none other (never an
+    area-wide one, which reaches every town)."""
+    if scope.municipalities is None:
+        return True
+    return municipalities is not None and len(municipalities) > 0 and scope.covers(municipalities)
 
 
-def revoke_token(engine: Engine, token_id: int) -> TokenRecord:
-    revoked = tokens.revoke_token(engine, token_id)
+def list_tokens(engine: Engine, include_revoked: bool = False, scope: Scope = AREA_WIDE) -> list[TokenRecord]:
+    """Tokens (never their secrets); an admin scoped to towns sees only the tokens of its towns
+    (:func:`manages`)."""
+    return [t for t in tokens.list_tokens(engine, include_revoked) if manages(scope, t.municipalities)]
+
+
+def revoke_token(engine: Engine, token_id: int, scope: Scope = AREA_WIDE) -> TokenRecord:
+    """Revoke a token by id; an admin scoped to towns revokes only its towns' tokens (403 for an
+    area-wide token or another town's, checked in the transaction that revokes)."""
+    revoked = tokens.revoke_token(
+        engine, token_id, allowed=lambda found: _check_managed(scope, found.id, found.municipalities)
+    )
     forget_tokens()
     return revoked
+
+
+def _check_managed(scope: Scope, token_id: int, municipalities: tuple[str, ...] | None) -> None:
+    if not manages(scope, municipalities):
+        scope.check_row(None, f"token {token_id}")
 
 
 def check_owned(principal: Principal, municipality: str | None, what: str) -> None:
     """Refuse (403) a stored item of another municipality (a resources spec, plan, season link): a
     scoped token reads and writes only its municipalities' items (an item without a municipality
     belongs to a single-town deployment: only area-wide tokens see it)."""
-    if not principal.may_see(municipality):
-        where = f"belongs to {municipality[:80]!r}" if municipality else "belongs to no municipality"
-        raise PermissionDeniedError(
-            f"{principal.who} is for {', '.join(principal.municipalities or ())}: {what} {where}; "
-            "use a token for that municipality or an area-wide one"
-        )
+    principal.scope.check_row(municipality, what)

@@ -36,6 +36,7 @@ from tryggplan.storage import gridfiles
 from tryggplan.storage import incidents as stored
 from tryggplan.storage import places as stored_places
 from tryggplan.storage.records import ForecastRunRecord, PlaceRecord
+from tryggplan.storage.scope import Scope
 from tryggplan.timeutil import check_tz, local_midnight
 from tryggplan.usecases.moments import LAST_DATE, check_date, parse_time
 from tryggplan.usecases.places import category_selection, place_id_of, places_with_areas
@@ -183,16 +184,17 @@ def start_run(
 
 
 def replacement_warning(
-    engine: Engine, start: dt.date, days: int, tz: str, now: dt.datetime | None = None
+    engine: Engine, start: dt.date, days: int, tz: str, now: dt.datetime | None = None, municipality: str | None = None
 ) -> str | None:
     """What a new run of ``[start, start + days)`` would do to ``latest`` when it finishes, when that
     is worth a warning: it would replace a run trained on later incidents (``None`` otherwise).
 
     The new run becomes ``latest`` (:func:`tryggplan.storage.forecasts.latest_run`) when its horizon
     covers ``now``, or when the current ``latest`` does not either; it learns from the incidents
-    before local midnight of ``start``."""
+    before local midnight of ``start``. A run for one ``municipality`` competes with that town's
+    ``latest`` only; an area-wide one with the area's."""
     now = now or dt.datetime.now(dt.UTC)
-    current = runs.latest_run(engine, now)
+    current = runs.latest_run(engine, now, [municipality] if municipality is not None else None)
     if current is None or current.trained_until is None:
         return None
     today = now.astimezone(ZoneInfo(tz)).date()
@@ -247,8 +249,18 @@ def list_runs(engine: Engine, limit: int = 50) -> list[ForecastRunRecord]:
 
 
 def get_run(engine: Engine, ref: str, done: bool = True, municipalities: list[str] | None = None) -> ForecastRunRecord:
-    """A run by id or ``latest`` (for a caller limited to ``municipalities``: the newest run it may see)."""
+    """A run by id or ``latest`` (for a read of one municipality: the newest run of it or of the whole
+    area; for an area-wide read: the newest area-wide run, :func:`tryggplan.storage.forecasts.latest_run`)."""
     return runs.get_run(engine, ref, done=done, municipalities=municipalities)
+
+
+def readable_run(run: ForecastRunRecord, scope: Scope) -> ForecastRunRecord:
+    """``run`` when ``scope`` may read it (403 otherwise, not saying whose it is): a run of one
+    municipality for that municipality's callers; an area-wide run for everyone, who read it through
+    their places only."""
+    if run.municipality is not None:
+        scope.check_row(run.municipality, f"forecast {run.id}")
+    return run
 
 
 # --------------------------------------------------------------------------- reading a run

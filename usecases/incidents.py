@@ -16,6 +16,7 @@ from tryggplan.storage import incidents as stored
 from tryggplan.storage import places as stored_places
 from tryggplan.storage import reports as stored_reports
 from tryggplan.storage.records import ImportRecordInfo
+from tryggplan.storage.scope import AREA_WIDE, Scope
 from tryggplan.timeutil import check_tz, local_midnight
 from tryggplan.usecases.moments import parse_day, parse_time
 
@@ -182,6 +183,9 @@ def categories(engine: Engine, municipality: list[str] | None = None, lang: Lang
     return [Category(c, category_label(c, lang), counts.get(c, 0)) for c in names]
 
 
-def list_imports(engine: Engine, limit: int = 100, offset: int = 0) -> list[ImportRecordInfo]:
-    """Import history, newest first: who, when, which file, rows added / unchanged / rejected."""
-    return stored_places.list_imports(engine, limit, offset)
+def list_imports(
+    engine: Engine, limit: int = 100, offset: int = 0, scope: Scope = AREA_WIDE, actor: str | None = None
+) -> list[ImportRecordInfo]:
+    """Import history, newest first: who, when, which file, rows added / unchanged / rejected; of
+    ``scope``'s municipalities and ``actor``'s own imports only."""
+    return stored_places.list_imports(engine, limit, offset, scope, actor)

@@ -3,15 +3,24 @@
 One rule set for ``tryggplan validate|import`` and ``POST /api/v1/incidents[/upload]``:
 
 * every incident names a known place: one of the places file given (upserted), of those stored, or of
-  those the file brings itself (the police feed's municipalities); with ``create_places``, place ids the
-  file names that are not known yet are created as new places (with no name, coordinates or area), so a
-  typo never makes a place silently;
+  those the file brings itself (the police feed's municipalities);
+* **the first import into a town creates its places** (:func:`creates_places`, one rule for the CLI and
+  the upload): when the import is for a known town (the caller's only municipality, or the one named)
+  that has no place yet, and no places are given with it, the file's place ids become new places of
+  that town (with no coordinates or area yet); afterwards an unknown place id is a problem (a typo never
+  makes a place silently) unless ``create_places`` asks for it; ``create_places=False`` refuses unknown
+  places even on a first import;
+* **towns stay apart**: the caller's :class:`~tryggplan.storage.scope.Scope` goes to the storage's
+  transaction, which refuses (403) changing, moving or referring to a place of another municipality,
+  judged by the stored place, and never describes a stored incident the caller may not read;
 * all or nothing: any problem refuses the file with :class:`ImportRefusedError` (a 422, exit 2)
   listing every problem, and nothing is stored; with ``skip_invalid`` the valid rows are stored
   and the others returned as ``rejected`` (their raw fields plus ``row`` and ``reason``), except
   for file-level problems (:func:`is_file_level`), which always refuse the file;
 * idempotent: ids stored with the same content count as ``unchanged``; an id stored with other
-  content is a problem of its row.
+  content is a problem of its row;
+* **validate is the import's dry run**: :func:`check_file` runs :func:`import_file` with ``dry_run``
+  (against the database, or an empty one in memory), so it says exactly what the import would do.
 """
 
 from __future__ import annotations
@@ -40,9 +49,11 @@ from tryggplan.readers import (
 )
 from tryggplan.storage import incidents as stored
 from tryggplan.storage import places as stored_places
+from tryggplan.storage.database import scratch_database
+from tryggplan.storage.scope import AREA_WIDE, Scope
 from tryggplan.text import forbidden_character
 from tryggplan.usecases.access import Principal
-from tryggplan.validation import row_text_problems, stored_conflicts, validate_incidents, validate_places
+from tryggplan.validation import row_text_problems, validate_incidents, validate_places
 
 #: Longest reporter's text [characters].
 MAX_NOTE_CHARS = 500
@@ -68,7 +79,7 @@ class ImportRefusedError(InvalidInputError):
 
 @dataclass(frozen=True)
 class ImportOutcome:
-    """What an import did. ``added + unchanged`` rows are now stored."""
+    """What an import did (or, with ``dry_run``, would do). ``added + unchanged`` rows are now stored."""
 
     source_file: str
     import_id: int | None
@@ -81,6 +92,12 @@ class ImportOutcome:
     problems: list[Problem]
     #: the file as read (``None`` for a JSON batch)
     file: IncidentFile | None = field(default=None, compare=False)
+    #: ids of the places the import created (by the first-import rule or ``create_places``)
+    new_places: tuple[str, ...] = ()
+    #: nothing was stored: this is what the import would do
+    dry_run: bool = False
+    #: (dry run) the import without ``skip_invalid`` would refuse the file because of ``problems``
+    would_refuse: bool = False
 
 
 def check_format(fmt: str) -> Format:
@@ -102,6 +119,40 @@ CREATE_PLACES_FIX = (
     "add it to the places file (--places / the upload's places file), correct the place_id, or create the "
     "file's new places from their ids (--create-places / create_places=true)"
 )
+#: the fix of an unknown place when no place is known at all: the first import of a town not named
+FIRST_IMPORT_FIX = (
+    "no place is known yet: name the file's town (--municipality / municipality=) to make its first import "
+    "create them, give a places file (--places), or create them (--create-places / create_places=true)"
+)
+
+
+def unknown_place_fix(known: pd.DataFrame | None) -> str:
+    """What to do about an unknown place: create it or correct it, or, when no place is known yet, name
+    the town so that its first import creates them."""
+    return FIRST_IMPORT_FIX if known is None else CREATE_PLACES_FIX
+
+
+def target_town(scope: Scope, municipality: str | None) -> str | None:
+    """The municipality an import is for: the one named (checked against the scope), else the caller's
+    only one, else ``None`` (an area-wide caller, or one of several towns, naming none)."""
+    if municipality is not None:
+        scope.check(municipality)
+        return municipality
+    return scope.single
+
+
+def creates_places(engine: Engine, town: str | None, create_places: bool | None, places_given: bool) -> bool:
+    """The first-import rule, one for ``tryggplan import|validate`` and the upload: ``create_places`` when
+    it is given; otherwise the file's unknown place ids become new places exactly on the first import
+    into a town: the import is for a known town (:func:`target_town`: the caller's only municipality, or
+    the one named), no places are given with it (a places file, JSON places) and that town has no stored
+    place yet. Afterwards, or for an import of no named town, an unknown place id is a problem of its
+    row: a typo never makes a place silently, and a place always belongs to a town."""
+    if create_places is not None:
+        return create_places
+    if places_given or town is None:
+        return False
+    return not stored_places.any_place(engine, Scope((town,)))
 
 
 def _load(
@@ -114,11 +165,10 @@ def _load(
     source: str | None,
     include_noncrime: bool,
     create_places: bool,
-    strict: bool = True,
     limits: ReadLimits = DEFAULT_LIMITS,
 ) -> IncidentFile:
-    """The file read with the place rule of the module docstring: with ``strict`` and no place known,
-    every place is unknown (the police feed is checked against the municipalities it brings)."""
+    """The file read with the place rule of the module docstring (the police feed is checked against the
+    municipalities it brings when no place is known)."""
 
     def read(places: pd.DataFrame | set[str] | None) -> IncidentFile:
         return load_incidents(
@@ -134,26 +184,45 @@ def _load(
 
     if create_places:
         return read(None)
-    result = read(known if known is not None else (set() if strict else None))
-    if known is None and strict and result.format == "police":
+    result = read(known if known is not None else set())
+    if known is None and result.format == "police":
         result = read(None)
     result.problems = [
-        dataclasses.replace(p, fix=CREATE_PLACES_FIX) if p.kind == "unknown_place" else p for p in result.problems
+        dataclasses.replace(p, fix=unknown_place_fix(known)) if p.kind == "unknown_place" else p
+        for p in result.problems
     ]
     return result
 
 
 def _with_new_places(
-    incidents: pd.DataFrame, known: pd.DataFrame | None, given: pd.DataFrame | None
+    incidents: pd.DataFrame, known: pd.DataFrame | None, given: pd.DataFrame | None, town: str | None
 ) -> pd.DataFrame | None:
-    """The places to store with ``create_places``: those given, plus bare places for the place ids of
-    ``incidents`` that are neither known nor given (stored places are never overwritten)."""
+    """The places to store with ``create_places``: those given, plus bare places of ``town`` for the
+    place ids of ``incidents`` that are neither known nor given (stored places are never overwritten)."""
     have = {str(p) for frame in (known, given) if frame is not None for p in frame["place_id"]}
     fresh = places_from_incidents(incidents)
     fresh = fresh[~fresh["place_id"].astype(str).isin(have)].reset_index(drop=True)
+    fresh = fresh.assign(municipality=pd.Series([town] * len(fresh), dtype="object"))
+    if not len(fresh):
+        return given
     if given is None:
-        return fresh if len(fresh) else None
+        return fresh
     return pd.concat([given, fresh], ignore_index=True)
+
+
+def _in_town(places: pd.DataFrame | None, town: str | None, engine: Engine) -> pd.DataFrame | None:
+    """``places`` with ``town`` as the municipality of the new ones that name none (a caller of one town,
+    or a town named for the import, need not write it in every row); stored places keep theirs."""
+    if places is None or town is None or not len(places):
+        return places
+    out = places.copy()
+    if "municipality" not in out.columns:
+        out["municipality"] = None
+    stored_ids = set(stored_places.place_municipalities(engine, [str(p) for p in out["place_id"]]))
+    missing = out["municipality"].isna() | (out["municipality"].astype(str).str.strip() == "")
+    new = ~out["place_id"].astype(str).isin(stored_ids)
+    out["municipality"] = out["municipality"].astype(object).where(~(missing & new), town)
+    return out
 
 
 def check_file(
@@ -166,38 +235,35 @@ def check_file(
     columns: str | None = None,
     source: str | None = None,
     include_noncrime: bool = False,
-    create_places: bool = False,
+    create_places: bool | None = None,
+    municipality: str | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
-) -> IncidentFile:
-    """Read and check an incident file without storing anything (within ``limits``: a file over one
-    raises :class:`tryggplan.domain.InputTooLargeError`).
-
-    Place ids are checked against the places file and (with ``engine``) the stored places, when any are
-    known. With ``engine``, also ids stored with other content are problems; the database is only read.
-    """
-    places_file = read_places(places_path, limits=limits) if places_path is not None else None
-    known = known_places(engine, places_file)
-    result = _load(
-        path,
-        known,
-        fmt=fmt,
-        tz=tz,
-        columns=columns,
-        source=source,
-        include_noncrime=include_noncrime,
-        create_places=create_places,
-        strict=False,
-        limits=limits,
-    )
-    if engine is not None and not result.valid.empty:
-        conflicts = stored_conflicts(result.valid, stored.read_incidents(engine), result.file)
-        if conflicts:
-            bad = {p.row for p in conflicts}
-            moved = set(result.valid.loc[result.valid["row"].isin(bad), "row"])
-            result.problems = sorted(result.problems + conflicts, key=lambda p: p.row or 0)
-            result.valid = result.valid[~result.valid["row"].isin(bad)].reset_index(drop=True)
-            result.rejected = pd.concat([result.rejected, raw_rows(path, moved, limits)], ignore_index=True)
-    return result
+) -> ImportOutcome:
+    """What ``import_file`` with the same options would do, storing nothing: the import's own code run as a
+    dry run against ``engine`` (only read), or without one against an empty database in memory. Every
+    problem is listed (reading and against the database, as ``skip_invalid`` finds them);
+    ``would_refuse`` says whether the import without ``--skip-invalid`` would refuse the file. A file over
+    one of ``limits`` raises :class:`tryggplan.domain.InputTooLargeError`."""
+    scratch = scratch_database() if engine is None else None
+    try:
+        return import_file(
+            engine if engine is not None else scratch,  # type: ignore[arg-type]
+            path,
+            places_path=places_path,
+            fmt=fmt,
+            tz=tz,
+            columns=columns,
+            source=source,
+            include_noncrime=include_noncrime,
+            skip_invalid=False,
+            create_places=create_places,
+            municipality=municipality,
+            limits=limits,
+            dry_run=True,
+        )
+    finally:
+        if scratch is not None:
+            scratch.dispose()
 
 
 def read_file(
@@ -240,16 +306,22 @@ def import_file(
     include_noncrime: bool = False,
     skip_invalid: bool = False,
     actor: str = "cli",
-    municipalities: list[str] | None = None,
-    create_places: bool = False,
+    create_places: bool | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
+    scope: Scope = AREA_WIDE,
+    municipality: str | None = None,
+    dry_run: bool = False,
 ) -> ImportOutcome:
-    """Read, check and store an incident file (see the module docstring for the rules). With
-    ``municipalities``, only incidents of places in them may be imported (:func:`check_scope`). The
-    file and the places file are read within ``limits`` (:class:`tryggplan.domain.InputTooLargeError`
-    when one is passed, before anything is stored)."""
+    """Read, check and store an incident file (see the module docstring for the rules) for a caller of
+    ``scope``, into ``municipality`` (:func:`target_town`: what new places belong to). ``create_places``
+    ``None`` applies the first-import rule (:func:`creates_places`). The file and the places file are
+    read within ``limits`` (:class:`tryggplan.domain.InputTooLargeError` when one is passed, before
+    anything is stored). ``dry_run``: every problem is collected and nothing is stored (``check_file``)."""
+    town = target_town(scope, municipality)
     places_file = read_places(places_path, limits=limits) if places_path is not None else None
     known = known_places(engine, places_file)
+    given = places_file is not None and len(places_file) > 0
+    create = creates_places(engine, town, create_places, given)
     result = _load(
         path,
         known,
@@ -258,31 +330,31 @@ def import_file(
         columns=columns,
         source=source,
         include_noncrime=include_noncrime,
-        create_places=create_places,
+        create_places=create,
         limits=limits,
     )
-    if result.problems and (not skip_invalid or not result.rows or any(map(is_file_level, result.problems))):
+    refuse = bool(result.problems) and (not skip_invalid or not result.rows or any(map(is_file_level, result.problems)))
+    if refuse and (not dry_run or not result.rows or any(map(is_file_level, result.problems))):
         raise ImportRefusedError(
             f"nothing imported: {summarize(result.problems, result.file)}", result.problems, result
         )
     if result.rows == 0:
-        return ImportOutcome(result.file, None, 0, 0, 0, result.rejected, [], result)
+        return ImportOutcome(result.file, None, 0, 0, 0, result.rejected, [], result, dry_run=dry_run)
     upsert = places_file if places_file is not None else result.places
-    if create_places:
-        upsert = _with_new_places(result.valid, known, upsert)
-    check_scope(engine, result.valid, upsert, municipalities)
-    return _store(
+    if create:
+        upsert = _with_new_places(result.valid, known, upsert, town)
+    outcome = _store(
         engine,
         result.valid,
-        upsert,
+        _in_town(upsert, town, engine),
         result.file,
-        actor,
-        skip_invalid,
+        _Writer(actor, scope, skip_invalid or dry_run, dry_run),
         result.problems,
         result.rejected,
         lambda rows: raw_rows(path, rows, limits),
         result,
     )
+    return dataclasses.replace(outcome, would_refuse=dry_run and bool(outcome.problems) and not skip_invalid)
 
 
 @dataclass(frozen=True)
@@ -296,9 +368,14 @@ class ImportOptions:
     include_noncrime: bool = False
     skip_invalid: bool = False
     actor: str = "cli"
-    municipalities: list[str] | None = None
-    create_places: bool = False
+    #: the caller's scope (an area-wide operator by default)
+    scope: Scope = AREA_WIDE
+    #: the municipality the file is for (new places are its); default the caller's only one
+    municipality: str | None = None
+    #: ``None``: the first-import rule (:func:`creates_places`)
+    create_places: bool | None = None
     limits: ReadLimits = DEFAULT_LIMITS
+    dry_run: bool = False
 
 
 def import_upload(engine: Engine, path: Path, places_path: Path | None, options: ImportOptions) -> ImportOutcome:
@@ -314,9 +391,11 @@ def import_upload(engine: Engine, path: Path, places_path: Path | None, options:
         include_noncrime=options.include_noncrime,
         skip_invalid=options.skip_invalid,
         actor=options.actor,
-        municipalities=options.municipalities,
+        scope=options.scope,
+        municipality=options.municipality,
         create_places=options.create_places,
         limits=options.limits,
+        dry_run=options.dry_run,
     )
 
 
@@ -328,12 +407,16 @@ def import_records(
     tz: str = DEFAULT_TZ,
     skip_invalid: bool = False,
     actor: str = "api",
-    municipalities: list[str] | None = None,
-    create_places: bool = False,
+    create_places: bool | None = None,
+    scope: Scope = AREA_WIDE,
+    municipality: str | None = None,
+    dry_run: bool = False,
 ) -> ImportOutcome:
     """Check and store incidents given as records (a JSON batch); ``row`` in problems is the 1-based
-    position in ``incidents`` (``places``). Same rules as :func:`import_file`."""
+    position in ``incidents`` (``places``). Same rules as :func:`import_file` (the first-import rule, the
+    caller's ``scope``, the town new places belong to)."""
     name = "request.incidents"
+    town = target_town(scope, municipality)
     places_frame: pd.DataFrame | None = None
     if places:
         raw_places = _strings(pd.DataFrame(places))
@@ -341,6 +424,7 @@ def import_records(
         if place_problems:
             raise ImportRefusedError(summarize(place_problems, "request.places"), place_problems)
     known = known_places(engine, places_frame)
+    create = creates_places(engine, town, create_places, bool(places))
     raw = _strings(pd.DataFrame(incidents, columns=list(INCIDENT_COLUMNS)))
     notes, note_problems = _notes(incidents, name)
     header = list(INCIDENT_COLUMNS)
@@ -350,34 +434,35 @@ def import_records(
         for i, fields in enumerate(raw[header].itertuples(index=False, name=None), start=1)
         for p in row_text_problems(name, i, header, list(fields))
     ]
-    allowed = None if create_places else (set() if known is None else set(known["place_id"].astype(str)))
+    allowed = None if create else (set() if known is None else set(known["place_id"].astype(str)))
     check = validate_incidents(raw, name, tz=tz, places=allowed)
     # a control character is one problem, not one from each check
     problems = unique_problems(sorted(text_problems + note_problems + check.problems, key=lambda p: p.row or 0))
-    problems = [dataclasses.replace(p, fix=CREATE_PLACES_FIX) if p.kind == "unknown_place" else p for p in problems]
+    problems = [
+        dataclasses.replace(p, fix=unknown_place_fix(known)) if p.kind == "unknown_place" else p for p in problems
+    ]
     bad = {p.row for p in problems if p.row is not None}
     valid = check.frame[~check.frame["row"].isin(bad) & ~check.frame["row"].isin(check.duplicate_rows)]
     valid = valid.reset_index(drop=True)
     if notes:
         valid = valid.assign(note=valid["row"].map(lambda r: notes.get(int(r))))
-    if problems and not skip_invalid:
+    if problems and not skip_invalid and not dry_run:
         raise ImportRefusedError(f"nothing imported: {summarize(problems, name)}", problems)
     upsert = places_frame
-    if create_places:
-        upsert = _with_new_places(valid, known, upsert)
-    check_scope(engine, valid, upsert, municipalities)
+    if create:
+        upsert = _with_new_places(valid, known, upsert, town)
     rejected = _with_reasons(raw[raw["row"].isin(bad)], problems)
-    return _store(
+    outcome = _store(
         engine,
         valid,
-        upsert,
+        _in_town(upsert, town, engine),
         "request",
-        actor,
-        skip_invalid,
+        _Writer(actor, scope, skip_invalid or dry_run, dry_run),
         problems,
         rejected,
         lambda rows: raw[raw["row"].isin(rows)],
     )
+    return dataclasses.replace(outcome, would_refuse=dry_run and bool(outcome.problems) and not skip_invalid)
 
 
 def _notes(incidents: list[dict[str, Any]], name: str) -> tuple[dict[int, str], list[Problem]]:
@@ -428,11 +513,13 @@ def report_incidents(
     *,
     tz: str = DEFAULT_TZ,
     skip_invalid: bool = False,
-    create_places: bool = False,
+    create_places: bool | None = None,
+    municipality: str | None = None,
 ) -> ImportOutcome:
     """``POST /api/v1/incidents`` for every role that may create incidents: :func:`import_records`, in
-    the caller's municipalities, recorded as the caller's (``created_by``). A reporter creates incidents
-    only: never places (403), and its rows' ``source`` is ``reporter`` unless it names one."""
+    the caller's scope, recorded as the caller's (``created_by``). A reporter creates incidents only:
+    never places (403; the first-import rule never applies to it), and its rows' ``source`` is
+    ``reporter`` unless it names one."""
     if principal.role == "reporter":
         if places:
             raise PermissionDeniedError(
@@ -444,6 +531,7 @@ def report_incidents(
                 "a reporter may not create places: choose one of the places from GET /api/v1/places, "
                 "or ask an analyst to add the place"
             )
+        create_places = False
         incidents = [{**rec, "source": rec.get("source") or "reporter"} for rec in incidents]
     return import_records(
         engine,
@@ -452,29 +540,22 @@ def report_incidents(
         tz=tz,
         skip_invalid=skip_invalid,
         actor=principal.actor,
-        municipalities=list(principal.municipalities) if principal.municipalities is not None else None,
         create_places=create_places,
+        scope=principal.scope,
+        municipality=municipality,
     )
 
 
-def check_scope(
-    engine: Engine, incidents: pd.DataFrame, places: pd.DataFrame | None, municipalities: list[str] | None
-) -> None:
-    """Refuse (403) incidents of places outside ``municipalities`` (``None``: any place may be imported).
-    A place's municipality is the one given with the upload, else the stored one."""
-    if municipalities is None or incidents.empty:
-        return
-    ids = sorted(set(incidents["place_id"].astype(str)))
-    town = {p: m for p, m in stored_places.place_municipalities(engine, ids).items()}
-    if places is not None and "municipality" in places.columns:
-        town.update(zip(places["place_id"].astype(str), places["municipality"], strict=True))
-    outside = [p for p in ids if not (isinstance(town.get(p), str) and town[p] in municipalities)]
-    if outside:
-        raise PermissionDeniedError(
-            f"this token may import incidents of {', '.join(municipalities)} only: place(s) "
-            f"{', '.join(map(repr, outside[:5]))}{' and more' if len(outside) > 5 else ''} belong to another "
-            "or to no municipality; give them in the places file with their municipality, or use an area-wide token"
-        )
+@dataclass(frozen=True)
+class _Writer:
+    """Who stores an import and how: the actor recorded, the caller's scope, whether rows the database
+    refuses are set aside (``skip_invalid``, and every dry run, which collects all problems) and whether
+    anything is written."""
+
+    actor: str
+    scope: Scope
+    skip_invalid: bool
+    dry_run: bool
 
 
 def _store(
@@ -482,26 +563,34 @@ def _store(
     valid: pd.DataFrame,
     places: pd.DataFrame | None,
     name: str,
-    actor: str,
-    skip_invalid: bool,
+    writer: _Writer,
     problems: list[Problem],
     rejected: pd.DataFrame,
     raw_of: Any,
     file: IncidentFile | None = None,
 ) -> ImportOutcome:
-    """Store ``valid``; with ``skip_invalid``, rows that conflict with the database move to ``rejected``
-    and the rest is stored (all in one transaction per attempt)."""
+    """Store ``valid`` (all in one transaction per attempt, in the caller's scope); with ``skip_invalid``
+    rows that conflict with the database move to ``rejected`` and the rest is stored."""
     problems = list(problems)
     while True:
         try:
             result = stored.import_incidents(
-                engine, valid, places, source_file=name, actor=actor, rejected=len(rejected)
+                engine,
+                valid,
+                places,
+                source_file=name,
+                actor=writer.actor,
+                rejected=len(rejected),
+                scope=writer.scope,
+                dry_run=writer.dry_run,
             )
             break
         except InvalidInputError as exc:
             rows = {p.row for p in exc.problems if p.row is not None}
-            if not skip_invalid or not rows or not valid["row"].isin(rows).any():
-                raise ImportRefusedError(f"nothing imported: {exc}", list(exc.problems), file) from exc
+            if not writer.skip_invalid or not rows or not valid["row"].isin(rows).any():
+                # the same one line as every other refusal (and as ``validate`` says it)
+                reason = summarize(list(exc.problems), name) if exc.problems else str(exc)
+                raise ImportRefusedError(f"nothing imported: {reason}", list(exc.problems), file) from exc
             problems += exc.problems
             rejected = pd.concat([rejected, _with_reasons(raw_of(rows), exc.problems)], ignore_index=True)
             valid = valid[~valid["row"].isin(rows)].reset_index(drop=True)
@@ -512,8 +601,10 @@ def _store(
         unchanged=result.unchanged,
         places_upserted=result.places_upserted,
         rejected=rejected,
-        problems=problems,
+        problems=sorted(problems, key=lambda p: p.row or 0),
         file=file,
+        new_places=result.new_places,
+        dry_run=writer.dry_run,
     )
 
 

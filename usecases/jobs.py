@@ -61,6 +61,7 @@ from tryggplan.storage import jobs as queue
 from tryggplan.storage.database import create_db_engine
 from tryggplan.storage.models import utcnow
 from tryggplan.storage.records import BacktestRecord, ForecastRunRecord, JobRecord
+from tryggplan.storage.scope import AREA_WIDE, Scope
 from tryggplan.usecases import area, evaluation, forecasts, plans
 
 log = logging.getLogger("tryggplan.usecases.jobs")
@@ -139,10 +140,23 @@ def _enqueue(
     limits: QueueLimits,
     workers: int,
     ref_id: int | None = None,
+    municipality: str | None = None,
 ) -> JobRecord:
+    """Queue a job for ``municipality`` (default the one its ``params`` name: ``municipality``, or an area
+    run's only one; ``None``: area-wide), so scoped callers see their towns' jobs only."""
+    if municipality is None:
+        towns = params.get("municipalities")
+        municipality = params.get("municipality") or (towns[0] if isinstance(towns, list) and len(towns) == 1 else None)
     try:
         return queue.enqueue(
-            engine, kind, params, owner, per_caller=limits.per_caller, overall=limits.overall, ref_id=ref_id
+            engine,
+            kind,
+            params,
+            owner,
+            per_caller=limits.per_caller,
+            overall=limits.overall,
+            ref_id=ref_id,
+            municipality=municipality,
         )
     except queue.QueueFull as full:
         wait = retry_after(engine, workers)
@@ -175,7 +189,7 @@ def submit_forecast(
 ) -> SubmittedRun:
     """Check a forecast request (422 for a bad model, zone, dates or category group, 404 for an unknown
     municipality), queue it (429 when full) and store its run as ``queued``."""
-    job = _enqueue(engine, "forecast", {}, actor, limits, workers)
+    job = _enqueue(engine, "forecast", {}, actor, limits, workers, municipality=municipality)
     try:
         run = forecasts.start_run(
             engine,
@@ -192,7 +206,8 @@ def submit_forecast(
         queue.delete_job(engine, job.id)
         raise
     queue.set_ref(engine, job.id, run.id)
-    warning = forecasts.replacement_warning(engine, start, days, tz)  # checked by start_run: a known zone
+    # checked by start_run: a known zone
+    warning = forecasts.replacement_warning(engine, start, days, tz, municipality=municipality)
     return SubmittedRun(run, queue.get_job(engine, job.id), warning)
 
 
@@ -201,7 +216,7 @@ def submit_backtest(
 ) -> tuple[BacktestRecord, JobRecord]:
     """Check and queue a backtest of the stored incidents (422 for an unknown model, 429 when full)."""
     evaluation.check_models(params.get("models") or [])
-    job = _enqueue(engine, "backtest", {"tz": tz}, actor, limits, workers)
+    job = _enqueue(engine, "backtest", {"tz": tz}, actor, limits, workers, municipality=params.get("municipality"))
     try:
         backtest = evaluation.start_backtest(engine, params, actor)
     except BaseException:
@@ -256,8 +271,10 @@ def submit_walk(
     limits: QueueLimits,
     workers: int = 1,
     time_limit: float | None = None,
+    municipality: str | None = None,
 ) -> JobRecord:
-    """Queue recording a cancelled walk (at ``now``) together with the re-plan of the rest of the week."""
+    """Queue recording a cancelled walk (at ``now``) together with the re-plan of the rest of the week
+    (of the plan's ``municipality``)."""
     params: dict[str, Any] = {
         "plan_ref": plan_ref,
         "shift_index": shift_index,
@@ -267,7 +284,7 @@ def submit_walk(
     }
     if time_limit is not None:
         params["time_limit"] = time_limit
-    return _enqueue(engine, "walk", params, actor, limits, workers)
+    return _enqueue(engine, "walk", params, actor, limits, workers, municipality=municipality)
 
 
 def submit_area(
@@ -307,9 +324,22 @@ def get_job(engine: Engine, job_id: int) -> JobRecord:
     return queue.get_job(engine, job_id)
 
 
-def list_jobs(engine: Engine, owner: str | None = None, active_only: bool = False, limit: int = 100) -> list[JobRecord]:
-    """Jobs, newest first; ``owner`` limits them to one caller's."""
-    return queue.list_jobs(engine, owner, active_only, limit)
+def list_jobs(
+    engine: Engine,
+    owner: str | None = None,
+    active_only: bool = False,
+    limit: int | None = 100,
+    offset: int = 0,
+    scope: Scope = AREA_WIDE,
+) -> list[JobRecord]:
+    """Jobs, newest first (``limit`` ``None``: all of them, from ``offset``); ``owner`` limits them to one
+    caller's, ``scope`` to its municipalities' jobs (with ``owner``: the owner's own or its towns')."""
+    return queue.list_jobs(engine, owner, active_only, limit, offset, scope)
+
+
+def count_jobs(engine: Engine, owner: str | None = None, active_only: bool = False, scope: Scope = AREA_WIDE) -> int:
+    """How many jobs :func:`list_jobs` would list without a limit."""
+    return queue.count_jobs(engine, owner, active_only, scope)
 
 
 def cancel_job(engine: Engine, job_id: int, by: str) -> JobRecord:

@@ -18,6 +18,7 @@ from tryggplan.storage import areas
 from tryggplan.storage import incidents as stored_incidents
 from tryggplan.storage import places as stored
 from tryggplan.storage.records import PlaceRecord
+from tryggplan.storage.scope import AREA_WIDE, Scope
 from tryggplan.text import normalize_text
 
 #: The text fields of a place (``lat``/``lon`` are numbers).
@@ -45,24 +46,29 @@ def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def list_places(engine: Engine, municipality: str | list[str] | None = None) -> list[PlaceRecord]:
-    return stored.list_places(engine, municipality=municipality)
+def list_places(
+    engine: Engine, municipality: str | list[str] | None = None, scope: Scope = AREA_WIDE
+) -> list[PlaceRecord]:
+    """The places of ``scope`` (of ``municipality``, each checked against the scope, when named)."""
+    return stored.list_places(engine, municipality=scope.narrowed(municipality).names, scope=scope)
 
 
-def get_place(engine: Engine, place_id: str) -> PlaceRecord:
-    return stored.get_place(engine, place_id_of(place_id))
+def get_place(engine: Engine, place_id: str, scope: Scope = AREA_WIDE) -> PlaceRecord:
+    return stored.get_place(engine, place_id_of(place_id), scope)
 
 
-def create_place(engine: Engine, place_id: str, fields: dict[str, Any]) -> PlaceRecord:
-    return stored.create_place(engine, place_id_of(place_id), clean_fields(fields))
+def create_place(engine: Engine, place_id: str, fields: dict[str, Any], scope: Scope = AREA_WIDE) -> PlaceRecord:
+    """A new place in a municipality of ``scope`` (a caller scoped to one town need not name it)."""
+    return stored.create_place(engine, place_id_of(place_id), clean_fields(fields), scope)
 
 
-def update_place(engine: Engine, place_id: str, changes: dict[str, Any]) -> PlaceRecord:
-    return stored.update_place(engine, place_id_of(place_id), clean_fields(changes))
+def update_place(engine: Engine, place_id: str, changes: dict[str, Any], scope: Scope = AREA_WIDE) -> PlaceRecord:
+    """Change a place of ``scope``; never into another town's (403)."""
+    return stored.update_place(engine, place_id_of(place_id), clean_fields(changes), scope)
 
 
-def delete_place(engine: Engine, place_id: str) -> None:
-    stored.delete_place(engine, place_id_of(place_id))
+def delete_place(engine: Engine, place_id: str, scope: Scope = AREA_WIDE) -> None:
+    stored.delete_place(engine, place_id_of(place_id), scope)
 
 
 def places_with_areas(engine: Engine, municipality: str | list[str] | None = None) -> pd.DataFrame:

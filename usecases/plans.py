@@ -30,13 +30,14 @@ from tryggplan.allocation.season import replan, season_plan
 from tryggplan.allocation.spec import Resources, parse_resources
 from tryggplan.allocation.warning_text import warnings_text
 from tryggplan.allocation.weekly import plan_week
-from tryggplan.domain import InvalidInputError
+from tryggplan.domain import InvalidInputError, PermissionDeniedError
 from tryggplan.i18n import Lang
 from tryggplan.storage import forecasts as runs
 from tryggplan.storage import incidents as stored
 from tryggplan.storage import places as stored_places
 from tryggplan.storage import plans as stored_plans
 from tryggplan.storage.records import PlanRecordInfo, ResourceRecord, WalkRecordInfo
+from tryggplan.storage.scope import AREA_WIDE, Scope
 from tryggplan.text import normalize_free_text, normalize_text
 from tryggplan.timeutil import iso_week_of, parse_iso_week
 from tryggplan.usecases import season as ledger
@@ -73,23 +74,51 @@ def store_resources(
     engine: Engine, name: str, spec: dict[str, Any], actor: str | None, municipality: str | None = None
 ) -> ResourceRecord:
     """Store a spec for ``municipality`` (``None``: a single-town deployment); its plans and season
-    ledger belong to that municipality."""
+    ledger belong to that municipality, and it names no other municipality's places (403)."""
     name = resources_name(name)
-    return stored_plans.store_resources(engine, name, validate_resources(spec, name), actor, municipality)
+    checked = validate_resources(spec, name)
+    _check_own_places(engine, checked, municipality)
+    return stored_plans.store_resources(engine, name, checked, actor, municipality)
 
 
-def replace_resources(engine: Engine, resource_id: int, name: str, spec: dict[str, Any]) -> ResourceRecord:
-    """Replace a spec (plans made from it keep the copy they stored)."""
+def replace_resources(
+    engine: Engine, resource_id: int, name: str, spec: dict[str, Any], scope: Scope = AREA_WIDE
+) -> ResourceRecord:
+    """Replace a spec of ``scope`` (plans made from it keep the copy they stored); it stays in its
+    municipality and names no other municipality's places (403)."""
     name = resources_name(name)
-    return stored_plans.replace_resources(engine, resource_id, name, validate_resources(spec, name))
+    checked = validate_resources(spec, name)
+    _check_own_places(engine, checked, get_resources(engine, resource_id, scope).municipality)
+    return stored_plans.replace_resources(engine, resource_id, name, checked)
 
 
-def get_resources(engine: Engine, resource_id: int | None = None) -> ResourceRecord:
-    return stored_plans.get_resources(engine, resource_id)
+def _check_own_places(engine: Engine, spec: dict[str, Any], municipality: str | None) -> None:
+    """Refuse (403) a spec of ``municipality`` that names a stored place of another municipality (its
+    areas, guard places, must-cover windows or pinned guard shifts): a town's plan never sends its walks
+    or guards to another town's places. Places not stored yet are left to the plan, which refuses places
+    its forecast does not hold."""
+    if municipality is None:
+        return
+    ids = sorted(parse_resources(spec, source="resources").place_ids())
+    others = sorted(p for p, m in stored_places.place_municipalities(engine, ids).items() if m != municipality)
+    if others:
+        shown = ", ".join(repr(p[:60]) for p in others[:5]) + (" and more" if len(others) > 5 else "")
+        raise PermissionDeniedError(
+            f"the resources spec of {municipality[:80]!r} names place(s) {shown} that are not its own: a spec names "
+            "only its municipality's places"
+        )
 
 
-def list_resources(engine: Engine, limit: int = 50, municipalities: list[str] | None = None) -> list[ResourceRecord]:
-    return stored_plans.list_resources(engine, limit, municipalities)
+def get_resources(engine: Engine, resource_id: int | None = None, scope: Scope = AREA_WIDE) -> ResourceRecord:
+    """A spec by id (403 for another municipality's), or the newest one."""
+    found = stored_plans.get_resources(engine, resource_id)
+    scope.check_row(found.municipality, f"resources spec {found.id}")
+    return found
+
+
+def list_resources(engine: Engine, limit: int = 50, scope: Scope = AREA_WIDE) -> list[ResourceRecord]:
+    """Specs of ``scope``'s municipalities, newest first."""
+    return stored_plans.list_resources(engine, limit, scope.names)
 
 
 # --------------------------------------------------------------------------- making plans
@@ -418,16 +447,20 @@ def plan_from_store(
     )
 
 
-def get_plan(engine: Engine, ref: str, municipalities: list[str] | None = None) -> PlanRecordInfo:
-    """A plan by id or ``current`` (the newest published plan of this ISO week, else its newest plan,
-    else the newest plan; among the plans of ``municipalities`` when given)."""
-    return stored_plans.get_plan(engine, ref, municipalities=municipalities)
+def get_plan(engine: Engine, ref: str, scope: Scope = AREA_WIDE) -> PlanRecordInfo:
+    """A plan by id (403 for a plan outside ``scope``) or ``current``: the plan in force within ``scope``
+    (the newest published plan of this ISO week, else its newest plan, else the newest plan, among the
+    plans of ``scope``'s municipalities: a caller of one town never gets another town's)."""
+    found = stored_plans.get_plan(engine, ref, municipalities=scope.names)
+    scope.check_row(found.municipality, f"plan {found.id}")
+    return found
 
 
 def list_plans(
-    engine: Engine, week: str | None = None, limit: int = 50, municipalities: list[str] | None = None
+    engine: Engine, week: str | None = None, limit: int = 50, scope: Scope = AREA_WIDE
 ) -> list[PlanRecordInfo]:
-    return stored_plans.list_plans(engine, week, limit, municipalities)
+    """Plans of ``scope``'s municipalities, newest first."""
+    return stored_plans.list_plans(engine, week, limit, scope.names)
 
 
 # --------------------------------------------------------------------------- walks

@@ -46,6 +46,7 @@ from tryggplan.storage import places as stored_places
 from tryggplan.storage import plans as stored_plans
 from tryggplan.storage import reports as stored_reports
 from tryggplan.storage.records import IncidentExtent, NoteRecord, OfferInfo, PlanRecordInfo, WalkRecordInfo
+from tryggplan.storage.scope import AREA_WIDE, Scope
 from tryggplan.timeutil import check_tz, iso_week_of, local_midnight
 from tryggplan.usecases import forecasts
 from tryggplan.usecases.access import Principal, check_place
@@ -524,7 +525,12 @@ def situation(
     windows, trained_until = ahead_windows(engine, places, after, days)
     notes = [
         {"at": n.at.isoformat(), "text": n.text, "place_ids": list(n.place_ids)}
-        for n in stored_reports.list_notes(engine, start=local_midnight(frm, tz), end=ahead_stop)
+        for n in stored_reports.list_notes(
+            engine,
+            start=local_midnight(frm, tz),
+            end=ahead_stop,
+            scope=Scope(tuple(scope)) if scope is not None else AREA_WIDE,
+        )
     ]
     return situation_picture(
         incidents,
@@ -633,7 +639,11 @@ def add_note(
         raise InvalidInputError(
             f"at {when.isoformat()} is in the future: a note records a decision already taken (leave at out for now)"
         )
-    return stored_reports.add_note(engine, when.tz_convert("UTC").floor("s").to_pydatetime(), body, ids, actor)
+    towns = set(known.values())
+    town = next(iter(towns)) if len(towns) == 1 else None
+    return stored_reports.add_note(
+        engine, when.tz_convert("UTC").floor("s").to_pydatetime(), body, ids, actor, municipality=town
+    )
 
 
 def list_notes(
@@ -646,21 +656,18 @@ def list_notes(
     limit: int = 200,
 ) -> list[NoteRecord]:
     """Meeting notes taken in ``[start, end)`` (dates or times in ``tz``), oldest first; a scoped
-    ``principal`` sees the notes about its municipalities' places only."""
+    ``principal`` sees the notes of its municipalities only (a note about places of several towns, or the
+    whole area, is read by area-wide callers only)."""
     check_tz(tz)
     t0 = parse_time(start, tz, "start")
     t1 = parse_time(end, tz, "end")
-    notes = stored_reports.list_notes(
+    return stored_reports.list_notes(
         engine,
         start=t0.to_pydatetime() if t0 is not None else None,
         end=t1.to_pydatetime() if t1 is not None else None,
-        limit=None if principal is not None and principal.scoped else limit,
+        limit=limit,
+        scope=principal.scope if principal is not None else AREA_WIDE,
     )
-    if principal is not None and principal.scoped:
-        places = {p for n in notes for p in n.place_ids}
-        towns = stored_places.place_municipalities(engine, sorted(places)) if places else {}
-        notes = [n for n in notes if any(principal.may_see(towns.get(p)) for p in n.place_ids)][-limit:]
-    return notes
 
 
 def note_dict(note: NoteRecord) -> dict[str, Any]:

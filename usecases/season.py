@@ -271,9 +271,10 @@ def _new_record(
     if plan_id is not None:
         plan = stored_plans.get_plan(engine, plan_id)
         if plan.municipality != season.municipality:
+            # the plan's own municipality is not named: it may be a town the caller may not read
             raise InvalidInputError(
-                f"plan {plan.id} is a plan of {plan.municipality or 'no municipality'}, not of this season "
-                f"({season.municipality or 'no municipality'}): name a plan of this season"
+                f"plan {plan.id} is not a plan of this season ({season.municipality or 'no municipality'}): "
+                "name a plan of this season"
             )
         shift = _plan_walk(plan, shift_index, association, night)
         shift_end = dt.datetime.fromisoformat(shift["end"]) if shift.get("end") else None

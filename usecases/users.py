@@ -32,6 +32,7 @@ from tryggplan.storage.models import utcnow
 from tryggplan.storage.users import NewUser, UserRecord
 from tryggplan.text import normalize_text
 from tryggplan.usecases.access import ADMIN, Principal, check_role
+from tryggplan.usecases.access import manages as admin_manages
 
 #: a password at least this long [characters]: long passphrases beat complicated short ones (NIST SP 800-63B)
 MIN_PASSWORD_CHARS = 10
@@ -144,9 +145,8 @@ def _require_admin(principal: Principal | None) -> None:
 def manages(principal: Principal | None, user: UserRecord) -> bool:
     """Whether ``principal`` (``None``: the command line) may see and manage ``user``: an area-wide admin
     every user; a scoped admin the users whose municipalities lie within its own."""
-    if principal is None or principal.municipalities is None:
-        return True
-    return user.municipalities is not None and set(user.municipalities) <= set(principal.municipalities)
+    # the one rule for tokens and users alike (tryggplan.usecases.access.manages)
+    return principal is None or admin_manages(principal.scope, user.municipalities)
 
 
 def _managed(engine: Engine, principal: Principal | None, username: str) -> UserRecord:

@@ -60,18 +60,22 @@ def start_backtest(
 def list_backtests(
     principal: Analyst, engine: EngineDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50
 ) -> list[BacktestOut]:
+    """Backtests, newest first: of the caller's municipalities (an area-wide backtest, whose metrics are
+    per place of every town, only for area-wide callers)."""
     jobs = evaluation.list_backtests(engine, limit)
-    return [
-        _out(j) for j in jobs if principal.may_see(j.params.get("municipality")) or not j.params.get("municipality")
-    ]
+    return [_out(j) for j in jobs if principal.scope.allows(j.params.get("municipality"))]
+
+
+def _readable(job: BacktestRecord, principal: Principal) -> BacktestRecord:
+    """``job`` when the caller may read it: 403 for another town's, or an area-wide one for a scoped caller."""
+    principal.scope.check_row(job.params.get("municipality"), f"backtest {job.id}")
+    return job
 
 
 @router.get("/{job_id}", response_model=BacktestOut, responses=_ERRORS)
 def get_backtest(job_id: JobId, principal: Analyst, engine: EngineDep) -> BacktestOut:
     """Status, parameters and (when done) the summary ``{"default": ..., "models": {...}}``."""
-    job = evaluation.get_backtest(engine, job_id)
-    access.check_municipality(principal, job.params.get("municipality"))
-    return _out(job)
+    return _out(_readable(evaluation.get_backtest(engine, job_id), principal))
 
 
 @router.get(
@@ -81,8 +85,7 @@ def get_backtest(job_id: JobId, principal: Analyst, engine: EngineDep) -> Backte
 )
 def backtest_metrics(job_id: JobId, principal: Analyst, engine: EngineDep) -> Response:
     """Per origin, model and place metrics as CSV."""
-    job = evaluation.get_backtest(engine, job_id, done=True)
-    access.check_municipality(principal, job.params.get("municipality"))
+    job = _readable(evaluation.get_backtest(engine, job_id, done=True), principal)
     return Response(job.metrics_csv or "", media_type="text/csv; charset=utf-8")
 
 
@@ -93,6 +96,5 @@ def backtest_metrics(job_id: JobId, principal: Analyst, engine: EngineDep) -> Re
 )
 def backtest_report(job_id: JobId, principal: Analyst, engine: EngineDep) -> Response:
     """The backtest report (Markdown)."""
-    job = evaluation.get_backtest(engine, job_id, done=True)
-    access.check_municipality(principal, job.params.get("municipality"))
+    job = _readable(evaluation.get_backtest(engine, job_id, done=True), principal)
     return Response(job.report_md or "", media_type="text/markdown; charset=utf-8")

@@ -110,11 +110,14 @@ def list_forecasts(
 
 
 @router.get("/forecasts/{run}", response_model=ForecastRunOut, responses=_ERRORS)
-def get_forecast(run: str, principal: Reader, engine: EngineDep) -> ForecastRunOut:
-    """One run's state and provenance (``latest`` = the newest finished run)."""
-    found = forecasts.get_run(engine, run, done=False, municipalities=access.municipality_filter(principal, None))
-    access.check_municipality(principal, found.municipality)
-    return _run_out(found)
+def get_forecast(
+    run: str, principal: Reader, engine: EngineDep, municipality: MunicipalityFilter = None
+) -> ForecastRunOut:
+    """One run's state and provenance (``latest`` = the newest finished run covering today: for one
+    municipality, its own or an area-wide one; for the whole area, an area-wide one)."""
+    scope = principal.scope.narrowed(municipality)
+    found = forecasts.get_run(engine, run, done=False, municipalities=scope.names)
+    return _run_out(forecasts.readable_run(found, scope))
 
 
 def selected_grid(
@@ -129,11 +132,11 @@ def selected_grid(
 ) -> GridSelection:
     """The finished run and its risk grid, filtered by place, municipality (a scoped token sees only
     its own) and local time range."""
-    towns = access.municipality_filter(principal, municipality)
+    scope = principal.scope.narrowed(municipality)
     selection = forecasts.select_grid(
-        engine, run, place_ids=place_id, municipalities=towns, start=start, end=end, grid_dir=grid_dir
+        engine, run, place_ids=place_id, municipalities=scope.names, start=start, end=end, grid_dir=grid_dir
     )
-    access.check_municipality(principal, selection.run.municipality)
+    forecasts.readable_run(selection.run, scope)
     return selection
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 
 from tryggplan.domain import MAX_NAME_CHARS, Problem
 from tryggplan.i18n import request_lang
+from tryggplan.readers import problem_kinds
 from tryggplan.service.deps import EngineDep, SettingsDep, require
 from tryggplan.service.limits import ReadBudget
 from tryggplan.service.schemas import (
@@ -40,6 +41,7 @@ from tryggplan.service.schemas import (
     IncidentBatch,
     IncidentOut,
     IncidentPage,
+    ProblemKindOut,
     ProblemOut,
     TooLargeOut,
 )
@@ -73,8 +75,17 @@ def _import_out(outcome: ingest.ImportOutcome) -> ImportOut:
         unchanged=outcome.unchanged,
         rejected=len(outcome.rejected),
         places_upserted=outcome.places_upserted,
+        new_places=list(outcome.new_places),
+        dry_run=outcome.dry_run,
         problems=[_problem_out(p) for p in outcome.problems[:1000]],
-    )
+        summary=[
+            ProblemKindOut(
+                kind=k.kind, count=k.count, rows=list(k.rows), row_count=k.row_count, message=k.first.message,
+                fix=k.first.fix,
+            )
+            for k in problem_kinds(outcome.problems)
+        ],
+    )  # fmt: skip
 
 
 def _tz(settings_tz: str, tz: str | None) -> str:
@@ -97,17 +108,17 @@ def list_incidents(
 ) -> IncidentPage:
     """Raw incident rows, oldest first, with who stored each and when (analyst/admin; a reporter sees
     only the incidents it created; readers get 403)."""
-    towns = access.municipality_filter(principal, municipality)
+    scope = principal.scope.narrowed(municipality)
     page = incidents.list_incidents(
         engine,
         tz=settings.tz,
         place_ids=place_id,
-        municipality=towns,
+        municipality=scope.names,
         start=start,
         end=end,
         limit=limit,
         offset=offset,
-        created_by=principal.actor if principal.role == "reporter" else None,
+        created_by=scope.own_rows_of,
     )
     rows = [
         IncidentOut(
@@ -133,7 +144,9 @@ async def post_incidents(
     """Import a JSON batch. ``row`` in problems is the 1-based position in ``incidents``
     (``places``). Idempotent by ``incident_id``; all or nothing unless ``skip_invalid``. Each incident
     records who stored it and when. A reporter (the form at ``/rapportera``) may send incidents only,
-    no places; ``note`` carries its short text. Read in turn with uploads, within the memory budget.
+    no places; ``note`` carries its short text. A caller may not create, move, rename or refer to a place
+    of another municipality (403, nothing stored). ``create_places`` left out: the first import into a town
+    without places creates them (``new_places``). Read in turn with uploads, within the memory budget.
     Send ``Accept-Language: sv`` for Swedish problems."""
     budget: ReadBudget = request.app.state.read_budget
     async with budget.turn(request):
@@ -147,6 +160,7 @@ async def post_incidents(
                 tz=_tz(settings.tz, batch.tz),
                 skip_invalid=batch.skip_invalid,
                 create_places=batch.create_places,
+                municipality=batch.municipality,
             )
         )
     return _import_out(outcome)
@@ -186,16 +200,27 @@ async def upload_incidents(
     ] = None,
     source: Annotated[str | None, Query(max_length=200, description="source of rows that have none")] = None,
     create_places: Annotated[
-        bool, Query(description="create the places the file names that are not known yet (bare places named by id)")
-    ] = False,
+        bool | None,
+        Query(
+            description="create the places the file names that are not known yet (true), never (false); default: "
+            "only on the first import into a town that has no places yet"
+        ),
+    ] = None,
+    municipality: Annotated[
+        str | None,
+        Query(max_length=MAX_NAME_CHARS, description="the town the file is for (new places are its); default yours"),
+    ] = None,
+    dry_run: Annotated[bool, Query(description="store nothing: answer what the import would do")] = False,
 ) -> ImportOut:
     """Upload an incident file, read, checked and stored exactly like ``tryggplan import``. A file over
     one of the read limits (decompressed size, rows, values, columns, row length, problems) is refused
-    with 413 naming the limit; uploads are read one (or a few) at a time within the memory budget."""
+    with 413 naming the limit; uploads are read one (or a few) at a time within the memory budget. A
+    caller may not create, move, rename or refer to a place of another municipality (403, nothing
+    stored: judged by the stored place, never by the places file). ``dry_run=true`` answers what the
+    import would do (``tryggplan validate``), storing nothing."""
     zone = _tz(settings.tz, tz)
     name = _safe_name(file.filename, "upload.csv")
     places_name = _safe_name(places.filename if places is not None else None, "places.csv")
-    scope = list(principal.municipalities) if principal.municipalities is not None else None
     budget: ReadBudget = request.app.state.read_budget
     async with budget.turn(request):
         outcome = await run_in_threadpool(
@@ -209,9 +234,11 @@ async def upload_incidents(
                 source=source,
                 skip_invalid=skip_invalid,
                 actor=principal.actor,
-                municipalities=scope,
+                scope=principal.scope,
+                municipality=municipality,
                 create_places=create_places,
                 limits=settings.read_limits(),
+                dry_run=dry_run,
             ),
         )
     return _import_out(outcome)
@@ -252,8 +279,12 @@ def list_imports(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> list[ImportRecordOut]:
-    """Import history, newest first: who, when, which file, rows added / unchanged / rejected."""
-    return [ImportRecordOut(**asdict(r)) for r in incidents.list_imports(engine, limit, offset)]
+    """Import history, newest first: who, when, which file, rows added / unchanged / rejected. A scoped
+    caller sees its municipalities' imports and its own, never other towns' files or reporters."""
+    return [
+        ImportRecordOut(**asdict(r))
+        for r in incidents.list_imports(engine, limit, offset, principal.scope, principal.actor)
+    ]
 
 
 @router.get("/aggregates/incidents", response_model=AggregateOut, tags=["incidents"], responses=_ERRORS)

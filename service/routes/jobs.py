@@ -1,6 +1,6 @@
 """Jobs of the worker pool (coordinator/analyst/admin): list, read and cancel forecast runs, backtests
-and plan solves (:mod:`tryggplan.usecases.jobs`). A caller sees and cancels its own jobs; an area-wide
-admin all (an admin scoped to some municipalities only its own: a job's parameters may name any town).
+and plan solves (:mod:`tryggplan.usecases.jobs`). A caller sees and cancels its own jobs; an admin also
+every job of its municipalities (an area-wide admin every job; a scoped admin never an area-wide job).
 
 Also the helpers the routes that queue jobs share: the queue limits from the settings, waking the
 pool, and waiting for a job without holding a request slot."""
@@ -80,15 +80,19 @@ async def outcome_or_accepted(
     return jobs.outcome(done)
 
 
-def _sees_all(principal: Principal) -> bool:
-    return principal.role == "admin" and principal.municipalities is None
+def _admin(principal: Principal) -> bool:
+    return principal.role == "admin"
 
 
 def _check_owner(principal: Principal, job: JobRecord) -> None:
-    if not _sees_all(principal) and job.owner != principal.actor:
-        raise PermissionDeniedError(
-            f"job {job.id} is another caller's: only its owner or an area-wide admin may see it"
-        )
+    """A caller sees its own jobs; an admin also every job of its municipalities (an area-wide admin
+    every job)."""
+    if job.owner == principal.actor:
+        return
+    if _admin(principal) and (principal.scope.municipalities is None or job.municipality is not None):
+        principal.scope.check_row(job.municipality, f"job {job.id}")
+        return
+    raise PermissionDeniedError(f"job {job.id} is another caller's: only its owner or an admin of its town may see it")
 
 
 @router.get("", response_model=list[JobOut], responses=_ERRORS)
@@ -97,10 +101,17 @@ def list_jobs(
     engine: EngineDep,
     active: Annotated[bool, Query(description="only queued and running jobs")] = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> list[JobOut]:
-    """Jobs, newest first: the caller's own (an area-wide admin sees everyone's)."""
-    owner = None if _sees_all(principal) else principal.actor
-    return [job_out(j) for j in jobs.list_jobs(engine, owner, active, limit)]
+    """Jobs, newest first, ``limit`` from ``offset`` (page on with ``offset``): the caller's own; an admin
+    also every job of its municipalities (an area-wide admin everyone's)."""
+    if _admin(principal) and principal.scope.municipalities is None:
+        found = jobs.list_jobs(engine, None, active, limit, offset)
+    elif _admin(principal):
+        found = jobs.list_jobs(engine, principal.actor, active, limit, offset, principal.scope)
+    else:
+        found = jobs.list_jobs(engine, principal.actor, active, limit, offset)
+    return [job_out(j) for j in found]
 
 
 @router.get("/{job_id}", response_model=JobOut, responses=_ERRORS)

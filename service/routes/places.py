@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from tryggplan.domain import MAX_NAME_CHARS
 from tryggplan.service.deps import EngineDep, require
 from tryggplan.service.schemas import ErrorOut, PlaceIn, PlaceOut, PlaceUpdate
-from tryggplan.usecases import access, places
+from tryggplan.usecases import places
 from tryggplan.usecases.access import DATA, PLACES, Principal
 
 router = APIRouter(prefix="/places", tags=["places"])
@@ -32,15 +32,12 @@ def list_places(
     municipality: Annotated[str | None, Query(max_length=MAX_NAME_CHARS)] = None,
 ) -> list[PlaceOut]:
     """All places (optionally of one municipality; a scoped token sees only its own), sorted by id."""
-    towns = access.municipality_filter(principal, municipality)
-    return [PlaceOut(**asdict(p)) for p in places.list_places(engine, towns)]
+    return [PlaceOut(**asdict(p)) for p in places.list_places(engine, municipality, principal.scope)]
 
 
 @router.get("/{place_id}", response_model=PlaceOut, responses=_ERRORS)
 def get_place(place_id: str, principal: Reader, engine: EngineDep) -> PlaceOut:
-    found = places.get_place(engine, place_id)
-    access.check_place(principal, place_id, found.municipality)
-    return PlaceOut(**asdict(found))
+    return PlaceOut(**asdict(places.get_place(engine, place_id, principal.scope)))
 
 
 @router.post(
@@ -50,25 +47,22 @@ def get_place(place_id: str, principal: Reader, engine: EngineDep) -> PlaceOut:
     responses={**_ERRORS, 409: {"model": ErrorOut}},
 )
 def create_place(body: PlaceIn, principal: Editor, engine: EngineDep) -> PlaceOut:
-    """Create a place; 422 if the id exists (use PUT to change it)."""
+    """Create a place in one of the caller's municipalities (a token scoped to one town need not name
+    it; 403 for another town); 422 if the id exists (use PUT to change it)."""
     fields = places.clean_fields(body.model_dump())
-    fields["municipality"] = access.own_municipality(principal, fields.get("municipality"))
-    return PlaceOut(**asdict(places.create_place(engine, fields.pop("place_id"), fields)))
+    return PlaceOut(**asdict(places.create_place(engine, fields.pop("place_id"), fields, principal.scope)))
 
 
 @router.put("/{place_id}", response_model=PlaceOut, responses=_ERRORS)
 def update_place(place_id: str, body: PlaceUpdate, principal: Editor, engine: EngineDep) -> PlaceOut:
-    """Change the fields given (the id stays)."""
-    access.check_place(principal, place_id, places.get_place(engine, place_id).municipality)
+    """Change the fields given (the id stays); a scoped caller changes only its towns' places and moves
+    them only between its towns (403)."""
     changes = places.clean_fields(body.model_dump(exclude_unset=True))
-    if "municipality" in changes:
-        access.check_place(principal, place_id, changes["municipality"])
-    return PlaceOut(**asdict(places.update_place(engine, place_id, changes)))
+    return PlaceOut(**asdict(places.update_place(engine, place_id, changes, principal.scope)))
 
 
 @router.delete("/{place_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
 def delete_place(place_id: str, principal: Editor, engine: EngineDep) -> Response:
     """Delete a place that no incident refers to (422 otherwise)."""
-    access.check_place(principal, place_id, places.get_place(engine, place_id).municipality)
-    places.delete_place(engine, place_id)
+    places.delete_place(engine, place_id, principal.scope)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

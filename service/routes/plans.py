@@ -72,21 +72,20 @@ def plan_out(p: PlanRecordInfo, lang: Lang = "en") -> PlanOut:
     )
 
 
-def _scope(principal: Principal) -> list[str] | None:
-    return list(principal.municipalities) if principal.municipalities is not None else None
-
-
-def _plan(engine: Any, ref: str, principal: Principal) -> PlanRecordInfo:
-    """A plan the caller may see (``current`` among its municipalities' plans)."""
-    record = plans.get_plan(engine, ref, _scope(principal))
-    access.check_owned(principal, record.municipality, f"plan {record.id}")
-    return record
+def _plan(engine: Any, ref: str, principal: Principal, municipality: str | None = None) -> PlanRecordInfo:
+    """A plan the caller may see (``current``: the one in force among its municipalities' plans, or the
+    named municipality's)."""
+    return plans.get_plan(engine, ref, principal.scope.narrowed(municipality))
 
 
 def _resources(engine: Any, resource_id: int, principal: Principal) -> ResourceRecord:
-    record = plans.get_resources(engine, resource_id)
-    access.check_owned(principal, record.municipality, f"resources spec {record.id}")
-    return record
+    return plans.get_resources(engine, resource_id, principal.scope)
+
+
+Town = Annotated[
+    str | None,
+    Query(max_length=400, description="for ``current``: the plan in force in this municipality (default: yours)"),
+]
 
 
 @router.post("/resources", response_model=ResourceOut, status_code=status.HTTP_201_CREATED, responses=_ERRORS)
@@ -102,7 +101,7 @@ def list_resources(
     principal: Reader, engine: EngineDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50
 ) -> list[ResourceOut]:
     """Resources specs, newest first (a scoped token sees its municipalities' specs only)."""
-    return [_res_out(r) for r in plans.list_resources(engine, limit, _scope(principal))]
+    return [_res_out(r) for r in plans.list_resources(engine, limit, principal.scope)]
 
 
 @router.get("/resources/{resource_id}", response_model=ResourceOut, responses=_ERRORS)
@@ -113,8 +112,7 @@ def get_resources(resource_id: ResId, principal: Reader, engine: EngineDep) -> R
 @router.put("/resources/{resource_id}", response_model=ResourceOut, responses=_ERRORS)
 def replace_resources(resource_id: ResId, body: ResourceIn, principal: Coordinator, engine: EngineDep) -> ResourceOut:
     """Replace a spec (plans made from it keep the copy of the plan they stored); it stays in its municipality."""
-    _resources(engine, resource_id, principal)
-    return _res_out(plans.replace_resources(engine, resource_id, body.name, body.spec))
+    return _res_out(plans.replace_resources(engine, resource_id, body.name, body.spec, principal.scope))
 
 
 _SOLVE: dict[int | str, dict[str, Any]] = {
@@ -178,7 +176,7 @@ def _check_plan_refs(engine: Any, body: PlanRequest, principal: Principal) -> No
     if body.resource_id is not None:
         _resources(engine, body.resource_id, principal)
     if body.forecast_run_id is not None:
-        access.check_municipality(principal, forecasts.get_run(engine, str(body.forecast_run_id)).municipality)
+        forecasts.readable_run(forecasts.get_run(engine, str(body.forecast_run_id)), principal.scope)
 
 
 @router.post(
@@ -240,7 +238,7 @@ def list_plans(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> list[PlanSummary]:
     """Plans, newest first, with cost and share of risk covered (a scoped token sees its municipalities' plans)."""
-    return [_summary(p) for p in plans.list_plans(engine, week, limit, _scope(principal))]
+    return [_summary(p) for p in plans.list_plans(engine, week, limit, principal.scope)]
 
 
 def _summary(p: PlanRecordInfo) -> PlanSummary:
@@ -259,10 +257,11 @@ def _summary(p: PlanRecordInfo) -> PlanSummary:
 
 
 @router.get("/plans/{plan}", response_model=PlanOut, responses=_ERRORS)
-def get_plan(plan: str, principal: Reader, engine: EngineDep, lang: TextLangDep) -> PlanOut:
+def get_plan(plan: str, principal: Reader, engine: EngineDep, lang: TextLangDep, municipality: Town = None) -> PlanOut:
     """A plan (``current`` = the newest published plan of this ISO week, else its newest plan, else the
-    newest plan); ``warnings`` in the language asked for (``?lang=sv`` or ``Accept-Language: sv``)."""
-    return plan_out(_plan(engine, plan, principal), lang)
+    newest plan, among the caller's municipalities' plans or ``municipality``'s); ``warnings`` in the
+    language asked for (``?lang=sv`` or ``Accept-Language: sv``)."""
+    return plan_out(_plan(engine, plan, principal, municipality), lang)
 
 
 @router.post("/plans/{plan}/publish", response_model=PublishOut, responses=_ERRORS)
@@ -286,10 +285,10 @@ def publish_plan(plan: str, principal: Coordinator, engine: EngineDep, now: NowD
     response_class=Response,
     responses={**_ERRORS, 200: {"content": {"text/calendar": {}}}},
 )
-def plan_ics(plan: str, principal: Reader, engine: EngineDep, lang: Lang = "sv") -> Response:
+def plan_ics(plan: str, principal: Reader, engine: EngineDep, lang: Lang = "sv", municipality: Town = None) -> Response:
     """The plan's shifts as an iCalendar file (one event per shift), in Swedish (``lang=en``: English)
     with the places' names."""
-    record = _plan(engine, plan, principal)
+    record = _plan(engine, plan, principal, municipality)
     return Response(
         plans.plan_ics(record.plan, lang, engine),
         media_type="text/calendar; charset=utf-8",
@@ -302,10 +301,10 @@ def plan_ics(plan: str, principal: Reader, engine: EngineDep, lang: Lang = "sv")
     response_class=Response,
     responses={**_ERRORS, 200: {"content": {"text/csv": {}}}},
 )
-def plan_csv(plan: str, principal: Reader, engine: EngineDep, lang: Lang = "sv") -> Response:
+def plan_csv(plan: str, principal: Reader, engine: EngineDep, lang: Lang = "sv", municipality: Town = None) -> Response:
     """The plan's shifts as CSV (one row per shift) for Excel: Swedish (``;``, decimal comma), ``lang=en``:
     English (``,``, decimal point); places by name."""
-    record = _plan(engine, plan, principal)
+    record = _plan(engine, plan, principal, municipality)
     return Response(
         plans.plan_csv(record.plan, lang, engine),
         media_type="text/csv; charset=utf-8",
@@ -370,6 +369,7 @@ async def record_walk(
             limits=queue_limits(settings),
             workers=settings.job_workers,
             time_limit=settings.solver_time_limit,
+            municipality=record.municipality,
         )
     )
     result = await outcome_or_accepted(request, engine, job, settings.job_wait_seconds)

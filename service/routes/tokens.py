@@ -25,13 +25,15 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 @router.get("", response_model=list[TokenOut], responses=_ERRORS)
 def list_tokens(principal: Admin, engine: EngineDep, include_revoked: bool = False) -> list[TokenOut]:
-    """Tokens (never their secrets): id, role, name, first characters, created, revoked, expiry and last use."""
-    return [TokenOut(**asdict(t)) for t in access.list_tokens(engine, include_revoked)]
+    """Tokens (never their secrets): id, role, name, first characters, created, revoked, expiry and last use.
+    An admin scoped to towns lists only tokens of its towns (never area-wide ones)."""
+    return [TokenOut(**asdict(t)) for t in access.list_tokens(engine, include_revoked, principal.scope)]
 
 
 @router.post("", response_model=TokenCreated, status_code=status.HTTP_201_CREATED, responses=_ERRORS)
 def create_token(body: TokenCreate, principal: Admin, engine: EngineDep) -> TokenCreated:
-    """A new token; ``token`` is shown only in this answer (only its hash is stored)."""
+    """A new token; ``token`` is shown only in this answer (only its hash is stored). An admin scoped to
+    towns makes tokens of its towns only (by default of all of them)."""
     wanted = body.municipalities if body.municipalities is not None else principal.municipalities
     for municipality in wanted or ():
         access.check_municipality(principal, municipality)
@@ -43,5 +45,6 @@ def create_token(body: TokenCreate, principal: Admin, engine: EngineDep) -> Toke
 
 @router.delete("/{token_id}", response_model=TokenOut, responses=_ERRORS)
 def revoke_token(token_id: Annotated[int, Path(ge=1, le=2**62)], principal: Admin, engine: EngineDep) -> TokenOut:
-    """Revoke a token: it answers 401 from now on."""
-    return TokenOut(**asdict(access.revoke_token(engine, token_id)))
+    """Revoke a token: it answers 401 from now on. An admin scoped to towns revokes only its towns' tokens
+    (403 for an area-wide token or another town's)."""
+    return TokenOut(**asdict(access.revoke_token(engine, token_id, principal.scope)))
